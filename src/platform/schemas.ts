@@ -1,0 +1,58 @@
+import { z } from "zod";
+
+/** A campaign as the platform sends it; extra fields are tolerated and dropped. */
+export const campaignSchema = z.object({
+  id: z.string().min(1).max(200).regex(/^[^\p{Cc}/]+$/u, "must be printable, without '/'"),
+  name: z.string().max(10_000),
+  status: z.enum(["active", "paused", "ended"]),
+  budget: z.number().finite().nonnegative(),
+  impressions: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  clicks: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  conversions: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  created_at: z.iso.datetime({ offset: true }),
+});
+
+/** A validated campaign. */
+export type Campaign = z.infer<typeof campaignSchema>;
+
+/** A campaign as stored: the platform's record, its account and when the platform synced it. */
+export interface SyncedCampaign extends Campaign {
+  /** The `synced_at` the sync endpoint returned (ISO-8601). */
+  synced_at: string;
+}
+
+/** One page of `GET /api/campaigns`; records stay raw until validated one by one. */
+export const campaignPageSchema = z.object({
+  data: z.array(z.unknown()),
+  pagination: z.object({
+    page: z.number().int(),
+    limit: z.number().int(),
+    total: z.number().int().nonnegative(),
+    has_more: z.boolean(),
+  }).loose(),
+}).loose();
+
+/** A page as the pager uses it. */
+export type CampaignPage = z.infer<typeof campaignPageSchema>;
+
+/** The answer of `POST /auth/token`. */
+export const tokenSchema = z.object({
+  access_token: z.string().min(1),
+  token_type: z.string().optional(),
+  expires_in: z.number().positive(),
+  issued_at: z.union([z.string(), z.number()]).optional(),
+}).loose();
+
+/** The answer of `POST /api/campaigns/:id/sync`. */
+export const syncResultSchema = z.object({
+  success: z.literal(true),
+  campaign_id: z.string(),
+  synced_at: z.iso.datetime({ offset: true }),
+}).loose();
+
+/** Explains why a value failed a schema, in one line without the value itself. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join(".") : "record"}: ${issue.message}`)
+    .join("; ");
+}

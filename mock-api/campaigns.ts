@@ -1,0 +1,124 @@
+/** A campaign as the mock generates it. */
+export interface MockCampaign {
+  id: string;
+  name: string;
+  status: "active" | "paused" | "ended";
+  budget: number;
+  impressions: number;
+  clicks: number;
+  conversions: number;
+  created_at: string;
+}
+
+/** The `pagination` object of a list answer. */
+export interface Pagination {
+  page: number;
+  limit: number;
+  total: number;
+  has_more: boolean;
+}
+
+/** The pagination quirks of the real platform that the mock can reproduce. */
+export interface PaginateOptions {
+  /** Compute `has_more` as if the limit were always 10. @default false */
+  hasMoreLies?: boolean;
+  /** Answer pages past the end with the last page's records. @default false */
+  pastEndRecords?: boolean;
+}
+
+const STATUSES = ["active", "paused", "ended"] as const;
+const ADJECTIVES = [
+  "Summer",
+  "Winter",
+  "Spring",
+  "Autumn",
+  "Flash",
+  "Evergreen",
+  "Holiday",
+  "Launch",
+];
+const NOUNS = ["Sale", "Promo", "Awareness", "Retargeting", "Launch", "Giveaway", "Push", "Drive"];
+const FIRST_CREATED = Date.UTC(2024, 0, 1);
+const DAY_MS = 86_400_000;
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same numbers in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Generates `campaign_1`..`campaign_N`; the same seed always gives the same campaigns. */
+export function generateCampaigns(count: number, seed: number): MockCampaign[] {
+  const random = mulberry32(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const campaigns: MockCampaign[] = [];
+  for (let n = 1; n <= count; n++) {
+    const impressions = Math.floor(random() * 1_000_000);
+    const clicks = Math.floor(impressions * random() * 0.1);
+    const conversions = Math.floor(clicks * random() * 0.2);
+    const createdAt = FIRST_CREATED + Math.floor(random() * 365 * DAY_MS);
+    campaigns.push({
+      id: `campaign_${n}`,
+      name: `${pick(ADJECTIVES)} ${pick(NOUNS)} ${n}`,
+      status: pick(STATUSES),
+      budget: Math.round(random() * 5_000_000) / 100,
+      impressions,
+      clicks,
+      conversions,
+      created_at: new Date(createdAt).toISOString(),
+    });
+  }
+  return campaigns;
+}
+
+/** Cuts one page out of `records`, with the platform's optional pagination quirks. */
+export function paginate<T>(
+  records: readonly T[],
+  page: number,
+  limit: number,
+  options: PaginateOptions = {},
+): { data: T[]; pagination: Pagination } {
+  const { hasMoreLies = false, pastEndRecords = false } = options;
+  const total = records.length;
+  const start = (page - 1) * limit;
+  let data = records.slice(start, start + limit);
+  if (data.length === 0 && pastEndRecords && total > 0) {
+    const lastPage = Math.ceil(total / limit);
+    data = records.slice((lastPage - 1) * limit);
+  }
+  const has_more = (hasMoreLies ? page * 10 : page * limit) < total;
+  return { data, pagination: { page, limit, total, has_more } };
+}
+
+/** Reads `page` (default 1) and `limit` (default 10, at most 100); `undefined` when invalid. */
+export function parsePageQuery(
+  params: URLSearchParams,
+): { page: number; limit: number } | undefined {
+  const page = positiveInteger(params.get("page"), 1);
+  const limit = positiveInteger(params.get("limit"), 10);
+  if (page === undefined || limit === undefined || limit > 100) return undefined;
+  return { page, limit };
+}
+
+/** The ids of `records` that are strings, which the sync endpoint accepts. */
+export function campaignIds(records: readonly unknown[]): Set<string> {
+  const ids = new Set<string>();
+  for (const record of records) {
+    const id = (record as { id?: unknown } | null)?.id;
+    if (typeof id === "string") ids.add(id);
+  }
+  return ids;
+}
+
+function positiveInteger(value: string | null, fallback: number): number | undefined {
+  if (value === null) return fallback;
+  if (!/^\d+$/.test(value)) return undefined;
+  const parsed = Number(value);
+  return parsed >= 1 && Number.isSafeInteger(parsed) ? parsed : undefined;
+}

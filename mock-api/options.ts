@@ -1,0 +1,212 @@
+import { parseArgs } from "node:util";
+import { parseDuration, parseRateLimit, type RateLimit } from "../src/duration.ts";
+import { ConfigError } from "../src/errors.ts";
+
+/** How a 429 tells the client how long to wait. */
+export type RetryAfterMode = "both" | "header" | "body";
+
+/** One request as the mock saw it, appended when its response is produced (or a hang released). */
+export interface MockRequestLogEntry {
+  /** When the entry was written, by the mock's clock (ms since the epoch). */
+  at: number;
+  method: string;
+  path: string;
+  /** The page asked for, on list requests. */
+  page?: number;
+  /** The campaign id, on sync requests. */
+  campaignId?: string;
+  /** The `X-Client-ID` header, or `"default"`. */
+  client: string;
+  /** The status sent; 0 when no response was ever sent (a hang, or a client that gave up). */
+  status: number;
+  /** Wall time between receiving the request and answering it. */
+  latencyMs: number;
+  /** Present on requests the mock chose never to answer. */
+  hung?: boolean;
+}
+
+/** Every knob of the mock Ad Platform. */
+export interface MockApiOptions {
+  /** Accepted requests allowed per client in any sliding window. @default {count: 10, windowMs: 60_000} */
+  rateLimit: RateLimit;
+  /** Probability that an accepted list request answers 503. @default 0.2 */
+  errorRate: number;
+  /** Probability that an accepted list request never answers. @default 0.1 */
+  hangRate: number;
+  /** How long the sync endpoint takes. @default 2_000 */
+  syncDelayMs: number;
+  /** How long an issued token stays valid. @default 3_600_000 */
+  tokenTtlMs: number;
+  /** How many campaigns to generate. @default 100 */
+  campaigns: number;
+  /** Seed of the campaign data and the failure draws. @default a random seed */
+  seed?: number;
+  /** The only email accepted by `POST /auth/token`. @default "admin@mixoads.com" */
+  email: string;
+  /** The only password accepted by `POST /auth/token`. @default "SuperSecret123!" */
+  password: string;
+  /** Where a 429 carries its wait. @default "both" */
+  retryAfter: RetryAfterMode;
+  /** How long a client stays refused after a 429. @default 0 */
+  penaltyMs: number;
+  /** Compute `has_more` as if the limit were always 10. @default false */
+  hasMoreLies: boolean;
+  /** Answer pages past the end with the last page's records instead of `[]`. @default false */
+  pastEndRecords: boolean;
+  /** Raw records served instead of generated campaigns. @default undefined (generated) */
+  records?: unknown[];
+  /** The mock's clock, for the rate window, token expiry and log times. @default Date.now */
+  now?: () => number;
+  /** Called with each log entry as it is appended. @default undefined */
+  onRequest?: (entry: MockRequestLogEntry) => void;
+}
+
+/** The defaults of every option that has one. */
+export const MOCK_API_DEFAULTS: Readonly<MockApiOptions> = Object.freeze({
+  rateLimit: { count: 10, windowMs: 60_000 },
+  errorRate: 0.2,
+  hangRate: 0.1,
+  syncDelayMs: 2_000,
+  tokenTtlMs: 3_600_000,
+  campaigns: 100,
+  email: "admin@mixoads.com",
+  password: "SuperSecret123!",
+  retryAfter: "both",
+  penaltyMs: 0,
+  hasMoreLies: false,
+  pastEndRecords: false,
+});
+
+/** The port `deno task mock` listens on unless told otherwise. */
+export const DEFAULT_MOCK_PORT = 3001;
+
+const FLAGS = {
+  "port": { type: "string" },
+  "rate-limit": { type: "string" },
+  "error-rate": { type: "string" },
+  "hang-rate": { type: "string" },
+  "sync-delay": { type: "string" },
+  "token-ttl": { type: "string" },
+  "campaigns": { type: "string" },
+  "seed": { type: "string" },
+  "email": { type: "string" },
+  "password": { type: "string" },
+  "retry-after": { type: "string" },
+  "penalty": { type: "string" },
+  "has-more-lies": { type: "boolean" },
+  "past-end-records": { type: "boolean" },
+} as const;
+
+/**
+ * Parses the mock's command-line flags over the defaults.
+ * Throws a `ConfigError` whose one-line message names the bad flag.
+ *
+ * @example
+ * ```ts
+ * const options = parseMockArgs(["--rate-limit", "10/1s", "--seed", "42"]);
+ * ```
+ */
+export function parseMockArgs(args: string[]): MockApiOptions & { port: number } {
+  const { values } = parseFlags(args);
+  const errorRate = rate("--error-rate", values["error-rate"], MOCK_API_DEFAULTS.errorRate);
+  const hangRate = rate("--hang-rate", values["hang-rate"], MOCK_API_DEFAULTS.hangRate);
+  if (errorRate + hangRate > 1) {
+    throw new ConfigError("--hang-rate", "error rate plus hang rate must not exceed 1");
+  }
+  return {
+    ...MOCK_API_DEFAULTS,
+    port: integer("--port", values.port, DEFAULT_MOCK_PORT, 0, 65_535),
+    rateLimit: rateLimit(values["rate-limit"]),
+    errorRate,
+    hangRate,
+    syncDelayMs: duration("--sync-delay", values["sync-delay"], MOCK_API_DEFAULTS.syncDelayMs, 0),
+    tokenTtlMs: duration("--token-ttl", values["token-ttl"], MOCK_API_DEFAULTS.tokenTtlMs, 1),
+    campaigns: integer("--campaigns", values.campaigns, MOCK_API_DEFAULTS.campaigns, 0, 1e6),
+    seed: values.seed === undefined ? undefined : integer("--seed", values.seed, 0, 0, 2 ** 32 - 1),
+    email: text("--email", values.email, MOCK_API_DEFAULTS.email),
+    password: text("--password", values.password, MOCK_API_DEFAULTS.password),
+    retryAfter: retryAfterMode(values["retry-after"]),
+    penaltyMs: duration("--penalty", values.penalty, MOCK_API_DEFAULTS.penaltyMs, 0),
+    hasMoreLies: values["has-more-lies"] ?? false,
+    pastEndRecords: values["past-end-records"] ?? false,
+  };
+}
+
+function parseFlags(args: string[]) {
+  try {
+    return parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const code = (error as { code?: string }).code;
+    const flag = /'(-[^\s'=]+)/.exec(message)?.[1] ?? "arguments";
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      throw new ConfigError(flag, "unknown flag", { cause: error });
+    }
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+      const argument = /'([^']*)'/.exec(message)?.[1] ?? "arguments";
+      throw new ConfigError(argument, "unexpected argument; every setting is a --flag", {
+        cause: error,
+      });
+    }
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      const boolean = FLAGS[flag.replace(/^--/, "") as keyof typeof FLAGS]?.type === "boolean";
+      throw new ConfigError(flag, boolean ? "takes no value" : "expected a value", {
+        cause: error,
+      });
+    }
+    throw new ConfigError(flag, message.split("\n")[0] ?? "invalid", { cause: error });
+  }
+}
+
+function rateLimit(value: string | undefined): RateLimit {
+  if (value === undefined) return { ...MOCK_API_DEFAULTS.rateLimit };
+  const parsed = parseRateLimit(value);
+  if (!parsed) throw new ConfigError("--rate-limit", "expected N/duration such as 10/60s");
+  return parsed;
+}
+
+function rate(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = /^\s*\d*\.?\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!(parsed >= 0 && parsed <= 1)) {
+    throw new ConfigError(flag, "expected a probability from 0 to 1 such as 0.2");
+  }
+  return parsed;
+}
+
+function duration(flag: string, value: string | undefined, fallback: number, min: number) {
+  if (value === undefined) return fallback;
+  const parsed = parseDuration(value);
+  if (parsed === undefined || parsed < min) {
+    const floor = min > 0 ? "a positive duration" : "a duration";
+    throw new ConfigError(flag, `expected ${floor} such as 500ms, 2s, 5m or 1h`);
+  }
+  return parsed;
+}
+
+function integer(
+  flag: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+) {
+  if (value === undefined) return fallback;
+  const parsed = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!(parsed >= min && parsed <= max)) {
+    throw new ConfigError(flag, `expected a whole number from ${min} to ${max}`);
+  }
+  return parsed;
+}
+
+function text(flag: string, value: string | undefined, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (value.length === 0) throw new ConfigError(flag, "must not be empty");
+  return value;
+}
+
+function retryAfterMode(value: string | undefined): RetryAfterMode {
+  if (value === undefined) return MOCK_API_DEFAULTS.retryAfter;
+  if (value === "both" || value === "header" || value === "body") return value;
+  throw new ConfigError("--retry-after", "expected both, header or body");
+}

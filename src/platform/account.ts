@@ -1,0 +1,58 @@
+import type { Clock } from "../clock.ts";
+import type { RateLimit } from "../duration.ts";
+import { createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
+import { createRequestStats, type RequestStats } from "./request_stats.ts";
+import { createTokenManager, type Credentials, type TokenManager } from "./token_manager.ts";
+
+/** One client account at the platform: who we are, how we log in, and how fast we may go. */
+export interface Account {
+  /** The `X-Client-ID` sent with every request; the `account` stored with each row. */
+  clientId: string;
+  /** The platform's base URL. */
+  baseUrl: string;
+  tokens: TokenManager;
+  limiter: RateLimiter;
+  stats: RequestStats;
+}
+
+/** Options for {@linkcode createAccount}. */
+export interface AccountOptions {
+  /** The platform's base URL. */
+  baseUrl: string;
+  clientId: string;
+  credentials: Credentials;
+  rateLimit: RateLimit;
+  /** The fetch to log in with. @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** Time source. @default systemClock */
+  clock?: Clock;
+  /** Deadline of a login request in ms. @default 15_000 */
+  timeoutMs?: number;
+  /** Send times of earlier runs still inside the platform's window. @default [] */
+  history?: readonly number[];
+  /** Called before each rate-limited request leaves, to persist its send time. @default no-op */
+  onSend?: (at: number) => void;
+  /** Called with each new token, so logging can redact it. @default no-op */
+  onToken?: (token: string) => void;
+}
+
+/** Creates an account with its own token, rate limiter and counters. */
+export function createAccount(options: AccountOptions): Account {
+  const { baseUrl, clientId, credentials, rateLimit, fetch, clock, timeoutMs } = options;
+  return {
+    clientId,
+    baseUrl,
+    tokens: createTokenManager(baseUrl, credentials, {
+      fetch,
+      clock,
+      timeoutMs,
+      onToken: options.onToken,
+    }),
+    limiter: createRateLimiter(rateLimit, {
+      clock,
+      history: options.history,
+      onSend: options.onSend,
+    }),
+    stats: createRequestStats(),
+  };
+}

@@ -1,0 +1,143 @@
+import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import type { RunRecord } from "./checkpoint.ts";
+
+/** The checkpoint schema version this build writes, stored in `PRAGMA user_version`. */
+export const SCHEMA_VERSION = 1;
+
+const SCHEMA_V1 = `
+  CREATE TABLE runs (
+    run_id      TEXT PRIMARY KEY,
+    account     TEXT NOT NULL,
+    api_url     TEXT NOT NULL,
+    page_size   INTEGER NOT NULL,
+    started_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    total       INTEGER,
+    pages_total INTEGER,
+    last_error  TEXT
+  ) STRICT;
+  CREATE INDEX runs_by_account ON runs (account, started_at);
+  CREATE TABLE pages (
+    run_id   TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    page     INTEGER NOT NULL,
+    records  TEXT NOT NULL,
+    total    INTEGER NOT NULL,
+    has_more INTEGER NOT NULL,
+    PRIMARY KEY (run_id, page)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE done (
+    run_id      TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    campaign_id TEXT NOT NULL,
+    outcome     TEXT NOT NULL CHECK (outcome IN ('synced', 'rejected')),
+    PRIMARY KEY (run_id, campaign_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE synced (
+    run_id      TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    campaign_id TEXT NOT NULL,
+    synced_at   TEXT NOT NULL,
+    PRIMARY KEY (run_id, campaign_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE failed (
+    run_id      TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    campaign_id TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    PRIMARY KEY (run_id, campaign_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE sends (
+    account TEXT NOT NULL,
+    at      INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX sends_by_account ON sends (account, at);
+`;
+
+/**
+ * Brings a checkpoint database to SCHEMA_VERSION, or explains in one line why it cannot;
+ * returns undefined on success and the problem otherwise.
+ */
+export function migrate(db: DatabaseSync): string | undefined {
+  // IMMEDIATE takes the write lock first, so two processes opening a fresh file do not both
+  // create the tables; busy_timeout makes the second one wait instead of failing.
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const version = readVersion(db);
+    if (version > SCHEMA_VERSION) {
+      db.exec("ROLLBACK");
+      return `schema version ${version} is newer than this adsync supports (${SCHEMA_VERSION})`;
+    }
+    if (version === 0) {
+      const row = db.prepare("SELECT count(*) AS n FROM sqlite_master").get();
+      if (Number(row?.n) > 0) {
+        db.exec("ROLLBACK");
+        return "it holds tables but no adsync schema version";
+      }
+      db.exec(SCHEMA_V1);
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    }
+    db.exec("COMMIT");
+    return undefined;
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+function readVersion(db: DatabaseSync): number {
+  return Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+}
+
+/** Prepares every statement the checkpoint runs, once per open file. */
+export function prepareStatements(db: DatabaseSync) {
+  const q = (sql: string) => db.prepare(sql);
+  return {
+    insertRun: q(`INSERT INTO runs (run_id, account, api_url, page_size, started_at, updated_at,
+      status) VALUES (?, ?, ?, ?, ?, ?, 'running')`),
+    touch: q("UPDATE runs SET updated_at = ? WHERE run_id = ?"),
+    totals: q("UPDATE runs SET total = ?, pages_total = ?, updated_at = ? WHERE run_id = ?"),
+    finish: q("UPDATE runs SET status = ?, last_error = ?, updated_at = ? WHERE run_id = ?"),
+    getRun: q("SELECT * FROM runs WHERE run_id = ?"),
+    unfinished: q(`SELECT * FROM runs WHERE account = ? AND status <> 'ok'
+      ORDER BY started_at DESC, rowid DESC LIMIT 1`),
+    latest: q("SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?"),
+    savePage: q(`INSERT INTO pages (run_id, page, records, total, has_more) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (run_id, page) DO UPDATE SET records = excluded.records,
+      total = excluded.total, has_more = excluded.has_more`),
+    pages: q("SELECT page, records, total, has_more FROM pages WHERE run_id = ? ORDER BY page"),
+    markDone: q(`INSERT INTO done (run_id, campaign_id, outcome) VALUES (?, ?, ?)
+      ON CONFLICT (run_id, campaign_id) DO UPDATE SET outcome = excluded.outcome`),
+    recordSynced: q(`INSERT INTO synced (run_id, campaign_id, synced_at) VALUES (?, ?, ?)
+      ON CONFLICT (run_id, campaign_id) DO UPDATE SET synced_at = excluded.synced_at`),
+    syncedPending: q(`SELECT s.campaign_id, s.synced_at FROM synced s WHERE s.run_id = ?1
+      AND NOT EXISTS (SELECT 1 FROM done d WHERE d.run_id = ?1 AND d.campaign_id = s.campaign_id)`),
+    unfail: q("DELETE FROM failed WHERE run_id = ? AND campaign_id = ?"),
+    done: q("SELECT campaign_id, outcome FROM done WHERE run_id = ?"),
+    markFailed: q(`INSERT INTO failed (run_id, campaign_id, reason) VALUES (?, ?, ?)
+      ON CONFLICT (run_id, campaign_id) DO UPDATE SET reason = excluded.reason`),
+    recordSend: q("INSERT INTO sends (account, at) VALUES (?, ?)"),
+    recentSends: q("SELECT at FROM sends WHERE account = ? AND at >= ? ORDER BY at"),
+    pruneSends: q("DELETE FROM sends WHERE account = ? AND at < ?"),
+    progress: q(`SELECT
+      (SELECT count(*) FROM pages WHERE run_id = ?1) AS pages_done,
+      (SELECT count(*) FROM done WHERE run_id = ?1 AND outcome = 'synced') AS synced,
+      (SELECT count(*) FROM done WHERE run_id = ?1 AND outcome = 'rejected') AS rejected,
+      (SELECT count(*) FROM failed WHERE run_id = ?1) AS failed`),
+  };
+}
+
+/** Maps a `runs` row to a RunRecord. */
+export function toRun(row: Record<string, SQLInputValue> | undefined): RunRecord | undefined {
+  if (row === undefined) return undefined;
+  const nullableNumber = (value: SQLInputValue) => value === null ? null : Number(value);
+  return {
+    runId: String(row.run_id),
+    account: String(row.account),
+    apiUrl: String(row.api_url),
+    pageSize: Number(row.page_size),
+    startedAt: Number(row.started_at),
+    updatedAt: Number(row.updated_at),
+    status: row.status as RunRecord["status"],
+    total: nullableNumber(row.total ?? null),
+    pagesTotal: nullableNumber(row.pages_total ?? null),
+    lastError: row.last_error === null ? null : String(row.last_error),
+  };
+}

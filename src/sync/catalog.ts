@@ -1,0 +1,104 @@
+import { type Campaign, campaignSchema, describeIssues } from "../platform/schemas.ts";
+import type { SavedPage } from "../store/checkpoint.ts";
+
+/** A record refused by validation, kept with its raw payload. */
+export interface Reject {
+  /** The checkpoint key: the campaign id, or its place when it has no usable id. */
+  key: string;
+  campaignId: string | null;
+  reason: string;
+  payload: unknown;
+}
+
+/** Where the listing disagreed with itself. */
+export interface Drift {
+  /** Ids listed again on a later page (the first copy is kept). */
+  duplicates: number;
+  /** Of those, copies whose content differed from the first. */
+  conflicting: number;
+  /** Records `total` promised that no page delivered. */
+  missing: number;
+  /** Pages whose `has_more` disagreed with `total`. */
+  hasMoreMismatches: number;
+  /** Pages whose `total` differed from the first page's. */
+  totalChanges: number;
+}
+
+/** What a page adds: campaigns not seen before and records refused. */
+export interface PageAdditions {
+  campaigns: Campaign[];
+  rejects: Reject[];
+}
+
+/** The pages' records so far: validated, deduplicated, with the listing's drift. */
+export interface Catalog {
+  /** Validates a page's records; returns only what is new. Idempotent per page. */
+  add(page: SavedPage): PageAdditions;
+  /** The total the first page reported, if a page was added. */
+  readonly total: number | undefined;
+  /** The drift seen so far; `missing` counts only once every page is in. */
+  drift(pagesExpected: number): Drift;
+}
+
+/** Number of pages that hold `total` records at `pageSize`, bounded by `maxPages`. */
+export function pageCount(total: number, pageSize: number, maxPages: number): number {
+  return Math.min(maxPages, Math.max(1, Math.ceil(total / pageSize)));
+}
+
+/** Creates an empty catalog for pages of `pageSize`. */
+export function createCatalog(pageSize: number): Catalog {
+  const seen = new Map<string, string>();
+  const pages = new Set<number>();
+  let total: number | undefined;
+  let rejected = 0;
+  const drift = { duplicates: 0, conflicting: 0, hasMoreMismatches: 0, totalChanges: 0 };
+
+  function check(page: SavedPage): void {
+    total ??= page.total;
+    if (page.total !== total) drift.totalChanges++;
+    const expectMore = page.page * pageSize < total;
+    if (page.hasMore !== expectMore) drift.hasMoreMismatches++;
+  }
+
+  return {
+    add(page) {
+      const additions: PageAdditions = { campaigns: [], rejects: [] };
+      if (pages.has(page.page)) return additions;
+      pages.add(page.page);
+      check(page);
+      page.records.forEach((record, index) => {
+        const rawId = (record as { id?: unknown } | null)?.id;
+        const id = typeof rawId === "string" && rawId !== "" ? rawId : null;
+        const parsed = campaignSchema.safeParse(record);
+        if (!parsed.success) {
+          rejected++;
+          additions.rejects.push({
+            key: id ?? `page ${page.page} #${index + 1}`,
+            campaignId: id,
+            reason: describeIssues(parsed.error),
+            payload: record,
+          });
+          return;
+        }
+        const fingerprint = JSON.stringify(parsed.data);
+        const earlier = seen.get(parsed.data.id);
+        if (earlier !== undefined) {
+          drift.duplicates++;
+          if (earlier !== fingerprint) drift.conflicting++;
+          return;
+        }
+        seen.set(parsed.data.id, fingerprint);
+        additions.campaigns.push(parsed.data);
+      });
+      return additions;
+    },
+    get total() {
+      return total;
+    },
+    drift(pagesExpected) {
+      const complete = total !== undefined && pages.size >= pagesExpected;
+      const missing = complete ? Math.max(0, total! - seen.size - rejected) : 0;
+      return { ...drift, missing };
+    },
+  };
+}

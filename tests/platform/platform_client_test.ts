@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { AuthError, HttpError } from "../../src/errors.ts";
+import { createAccount } from "../../src/platform/account.ts";
+import {
+  backoffDelay,
+  createPlatformClient,
+  type PlatformClientOptions,
+  retryAfterMs,
+} from "../../src/platform/platform_client.ts";
+import { createMockApi, type MockApiOptions } from "../../mock-api/server.ts";
+import { handlerFetch, MOCK_CREDENTIALS } from "../_fixtures.ts";
+
+const quiet = { errorRate: 0, hangRate: 0, syncDelayMs: 0, seed: 7 };
+
+/** A client of account "acme" talking to an in-process mock. */
+function setup(
+  mock: Partial<MockApiOptions> = {},
+  client: PlatformClientOptions = {},
+  wrap: (f: typeof fetch) => typeof fetch = (f) => f,
+) {
+  const api = createMockApi({ ...quiet, rateLimit: { count: 1000, windowMs: 60_000 }, ...mock });
+  const fetch = wrap(handlerFetch(api.handler));
+  const account = createAccount({
+    baseUrl: "http://mock.test",
+    clientId: "acme",
+    credentials: MOCK_CREDENTIALS,
+    rateLimit: { count: 1000, windowMs: 60_000 },
+    fetch,
+  });
+  const platform = createPlatformClient(account, {
+    fetch,
+    backoffBaseMs: 1,
+    backoffCapMs: 2,
+    ...client,
+  });
+  return { api, account, platform };
+}
+
+Deno.test("PlatformClient lists a page with its token and client id", async () => {
+  const { api, platform } = setup();
+  const page = await platform.listCampaigns(2, 10);
+  assert.equal(page.pagination.page, 2);
+  assert.equal(page.data.length, 10);
+  const listed = api.log.filter((entry) => entry.path.startsWith("/api/campaigns"));
+  assert.deepEqual(listed.map((entry) => [entry.client, entry.status]), [["acme", 200]]);
+  api.close();
+});
+
+Deno.test("PlatformClient retries 503s and counts every attempt against the limit", async () => {
+  let refusals = 2;
+  const { api, account, platform } = setup({}, {}, (fetch) => (input, init) => {
+    if (String(input).includes("/api/") && refusals-- > 0) {
+      return Promise.resolve(new Response("{}", { status: 503 }));
+    }
+    return fetch(input, init);
+  });
+  const page = await platform.listCampaigns(1, 10);
+  assert.equal(page.data.length, 10);
+  assert.equal(account.stats.requests, 3);
+  assert.equal(account.stats.retries, 2);
+  api.close();
+});
+
+Deno.test("PlatformClient gives up after its attempts and says why", async () => {
+  const { api, account, platform } = setup({ errorRate: 1 }, { maxAttempts: 3 });
+  const error = await platform.listCampaigns(1, 10).catch((e) => e);
+  assert.ok(error instanceof HttpError);
+  assert.equal(error.status, 503);
+  assert.equal(error.message, "Cannot fetch page 1: 503 Service Unavailable");
+  assert.equal(account.stats.requests, 3);
+  api.close();
+});
+
+Deno.test("PlatformClient times out a request that never answers, then retries it", async () => {
+  const { api, account, platform } = setup({ hangRate: 1 }, { timeoutMs: 30, maxAttempts: 2 });
+  const error = await platform.listCampaigns(1, 10).catch((e) => e);
+  assert.ok(error instanceof HttpError);
+  assert.equal(error.status, 0);
+  assert.match(error.message, /^Cannot fetch page 1: no answer within 30 ms$/);
+  assert.equal(account.stats.timeouts, 2);
+  assert.equal(account.stats.retries, 1);
+  api.close();
+});
+
+Deno.test("PlatformClient does not retry a 404", async () => {
+  const { api, account, platform } = setup();
+  const error = await platform.syncCampaign("campaign_999").catch((e) => e);
+  assert.ok(error instanceof HttpError);
+  assert.equal(error.status, 404);
+  assert.equal(account.stats.requests, 1);
+  api.close();
+});
+
+Deno.test("PlatformClient refreshes an expired token once for all requests and replays them", async () => {
+  let mockNow = 1_000_000;
+  // Hold the first three syncs until all three are on the wire with the same (dead) token.
+  const held: Array<() => void> = [];
+  const { api, account, platform } = setup(
+    { tokenTtlMs: 60_000, now: () => mockNow },
+    {},
+    (fetch) => async (input, init) => {
+      if (String(input).endsWith("/sync") && held.length < 3) {
+        await new Promise<void>((release) => {
+          held.push(release);
+          if (held.length === 3) held.forEach((go) => go());
+        });
+      }
+      return fetch(input, init);
+    },
+  );
+  await platform.listCampaigns(1, 10);
+  mockNow += 61_000; // the platform's clock says the token died; ours does not know yet
+  const results = await Promise.all([1, 2, 3].map((id) => platform.syncCampaign(`campaign_${id}`)));
+  assert.equal(results.length, 3);
+  assert.equal(api.log.filter((entry) => entry.status === 401).length, 3);
+  assert.equal(api.log.filter((entry) => entry.path === "/auth/token").length, 2);
+  assert.equal(account.tokens.refreshes, 1);
+  api.close();
+});
+
+Deno.test("PlatformClient fails with AuthError when the credentials are wrong", async () => {
+  const { api, platform } = setup({ password: "something else" });
+  const error = await platform.listCampaigns(1, 10).catch((e) => e);
+  assert.ok(error instanceof AuthError);
+  assert.match(error.message, /^Cannot log in at http:\/\/mock\.test\/auth\/token: .*\(401\)$/);
+  assert.doesNotMatch(error.message, /SuperSecret/);
+  api.close();
+});
+
+for (const mode of ["header", "body"] as const) {
+  Deno.test(`PlatformClient honours a 429 wait sent only in the ${mode}`, async () => {
+    const { api, account, platform } = setup({
+      rateLimit: { count: 1, windowMs: 200 },
+      retryAfter: mode,
+    });
+    await platform.listCampaigns(1, 10);
+    await platform.listCampaigns(2, 10);
+    assert.equal(account.stats.rateLimited, 1);
+    const statuses = api.log.filter((e) => e.path.startsWith("/api/")).map((e) => e.status);
+    assert.deepEqual(statuses, [200, 429, 200]);
+    api.close();
+  });
+}
+
+Deno.test("retryAfterMs reads seconds, dates and the body field", () => {
+  const now = Date.parse("2026-11-22T00:00:00Z");
+  const withHeader = (value: string) => new Response(null, { headers: { "retry-after": value } });
+  assert.equal(retryAfterMs(withHeader("7"), undefined, now), 7_000);
+  assert.equal(retryAfterMs(withHeader("Sun, 22 Nov 2026 00:00:03 GMT"), undefined, now), 3_000);
+  assert.equal(retryAfterMs(new Response(null), { retry_after: 2.5 }, now), 2_500);
+  assert.equal(retryAfterMs(new Response(null), { error: "x" }, now), undefined);
+});
+
+Deno.test("backoffDelay draws below a doubling ceiling that stops at its cap", () => {
+  assert.equal(backoffDelay(1, 500, 10_000, () => 0), 0);
+  assert.equal(backoffDelay(1, 500, 10_000, () => 0.999_9), 499);
+  assert.equal(backoffDelay(3, 500, 10_000, () => 0.999_9), 1_999);
+  assert.equal(backoffDelay(10, 500, 10_000, () => 0.999_9), 9_999);
+});

@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { createRateLimiter } from "../../src/platform/rate_limiter.ts";
+import { createFakeClock, settle } from "../_fake_clock.ts";
+
+const limit = { count: 10, windowMs: 60_000 };
+const marginMs = 100;
+
+/** Queues `n` acquires and returns the time each one was admitted. */
+function queue(limiter: ReturnType<typeof createRateLimiter>, n: number, clock: { now(): number }) {
+  const admitted: number[] = [];
+  const done = Promise.all(
+    Array.from({ length: n }, () => limiter.acquire().then(() => void admitted.push(clock.now()))),
+  );
+  return { admitted, done };
+}
+
+Deno.test("RateLimiter never lets 11 requests into one window", async () => {
+  const clock = createFakeClock();
+  const limiter = createRateLimiter(limit, { clock, marginMs });
+  const { admitted, done } = queue(limiter, 35, clock);
+  await clock.runAll();
+  await done;
+  assert.equal(admitted.length, 35);
+  for (let i = limit.count; i < admitted.length; i++) {
+    assert.ok(
+      admitted[i]! - admitted[i - limit.count]! >= limit.windowMs,
+      `request ${i} too early`,
+    );
+  }
+});
+
+Deno.test("RateLimiter sustains exactly N requests per window", async () => {
+  const clock = createFakeClock(0);
+  const limiter = createRateLimiter(limit, { clock, marginMs });
+  const { admitted, done } = queue(limiter, 30, clock);
+  await clock.runAll();
+  await done;
+  const step = limit.windowMs + marginMs;
+  assert.deepEqual(admitted, [
+    ...Array(10).fill(0),
+    ...Array(10).fill(step),
+    ...Array(10).fill(2 * step),
+  ]);
+});
+
+Deno.test("RateLimiter counts the sends of an earlier run it is given", async () => {
+  const clock = createFakeClock(100_000);
+  const history = Array.from({ length: 10 }, (_, i) => 90_000 + i * 1_000);
+  const limiter = createRateLimiter(limit, { clock, marginMs, history });
+  const { admitted, done } = queue(limiter, 2, clock);
+  await clock.runAll();
+  await done;
+  assert.deepEqual(admitted, [90_000 + 60_000 + marginMs, 91_000 + 60_000 + marginMs]);
+});
+
+Deno.test("RateLimiter reports every send before the request leaves", async () => {
+  const clock = createFakeClock(0);
+  const sent: number[] = [];
+  const limiter = createRateLimiter(limit, { clock, marginMs, onSend: (at) => sent.push(at) });
+  await limiter.acquire();
+  await limiter.acquire();
+  assert.deepEqual(sent, [0, 0]);
+});
+
+Deno.test("RateLimiter holds every request until a 429's wait is over", async () => {
+  const clock = createFakeClock(0);
+  const limiter = createRateLimiter(limit, { clock, marginMs });
+  limiter.holdUntil(5_000);
+  const { admitted, done } = queue(limiter, 3, clock);
+  await clock.tick(4_999);
+  assert.equal(admitted.length, 0);
+  await clock.tick(1);
+  await done;
+  assert.deepEqual(admitted, [5_000, 5_000, 5_000]);
+});
+
+Deno.test("RateLimiter lets an aborted waiter go without blocking the queue", async () => {
+  const clock = createFakeClock(0);
+  const limiter = createRateLimiter({ count: 1, windowMs: 1_000 }, { clock, marginMs: 0 });
+  await limiter.acquire();
+  const controller = new AbortController();
+  const first = limiter.acquire(controller.signal);
+  const second = limiter.acquire();
+  await settle();
+  controller.abort(new Error("stop"));
+  await assert.rejects(first, /stop/);
+  await clock.runAll();
+  await second;
+  assert.equal(clock.now(), 1_000);
+  assert.equal(limiter.waiting, 0);
+});
+
+Deno.test("RateLimiter predicts when the last of N queued requests can leave", async () => {
+  const clock = createFakeClock(0);
+  const limiter = createRateLimiter(limit, { clock, marginMs });
+  assert.equal(limiter.finishTimeFor(10), 0);
+  assert.equal(limiter.finishTimeFor(25), 2 * (limit.windowMs + marginMs));
+  await limiter.acquire();
+  assert.equal(limiter.finishTimeFor(10), limit.windowMs + marginMs);
+});
+
+Deno.test("RateLimiter measures the time requests spent waiting", async () => {
+  const clock = createFakeClock(0);
+  const limiter = createRateLimiter({ count: 1, windowMs: 1_000 }, { clock, marginMs: 0 });
+  const { done } = queue(limiter, 3, clock);
+  await clock.runAll();
+  await done;
+  assert.equal(limiter.waitedMs, 2_000);
+});

@@ -205,6 +205,7 @@ export function startSync(
     await batcher.drain().catch(failRun);
     const drift = catalog.drift(pagesTotal ?? Infinity);
     state.failed += drift.missing;
+    logDrift(drift);
     return {
       ...progress(),
       drift,
@@ -222,4 +223,23 @@ export function startSync(
 
 function recordsOnPage(page: number, total: number, pageSize: number): number {
   return Math.max(0, Math.min(pageSize, total - (page - 1) * pageSize));
+}
+
+function logDrift(drift: Drift): void {
+  if (drift.duplicates > 0) {
+    log.warn("The listing repeated {duplicates} ids ({conflicting} with other content)", {
+      ...drift,
+    });
+  }
+  if (drift.missing > 0) {
+    log.warn("The listing promised {missing} more campaigns than its pages held", { ...drift });
+  }
+  if (drift.hasMoreMismatches > 0 || drift.totalChanges > 0) {
+    log.info(
+      "has_more disagreed with total on {hasMoreMismatches} pages; total changed {totalChanges} times",
+      {
+        ...drift,
+      },
+    );
+  }
 }

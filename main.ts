@@ -1,0 +1,98 @@
+/**
+ * adsync: copies every ad campaign of a client account from the Ad Platform into PostgreSQL.
+ *
+ * @example
+ * ```sh
+ * deno run -A main.ts sync --resume --json
+ * ```
+ * @module
+ */
+import { type Config, loadConfig } from "./src/config.ts";
+import { ConfigError } from "./src/errors.ts";
+import { basicAuth } from "./src/platform/token_manager.ts";
+import { addSecret, configureLogging } from "./src/report/logging.ts";
+import { formatSummary } from "./src/report/summary_table.ts";
+import { runStatusCommand } from "./src/status_command.ts";
+import { errorMessage, exitCodeFor, type StopReason } from "./src/sync/summary.ts";
+import { runSyncCommand } from "./src/sync/sync_command.ts";
+import { USAGE } from "./src/usage.ts";
+
+async function main(): Promise<number> {
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig(Deno.env.toObject(), Deno.args, { isTerminal: Deno.stderr.isTerminal() });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`adsync: ${error.message} (see --help)`);
+    return 1;
+  }
+  if (config.command === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  const secrets = config.password
+    ? [config.password, basicAuth({ email: config.email, password: config.password })]
+    : [];
+  await configureLogging({ level: config.logLevel, format: config.logFormat, secrets });
+  try {
+    if (config.command === "status") {
+      console.log(await runStatusCommand(config));
+      return 0;
+    }
+    return await sync(config);
+  } catch (error) {
+    // Expected failures (database unreachable, state dir locked) get one line; debug adds the stack.
+    console.error(`adsync: ${errorMessage(error)}`);
+    if (config.logLevel === "debug" && error instanceof Error) console.error(error.stack);
+    return 1;
+  }
+}
+
+/** Runs the sync with signal handling: stop on the first signal, cut on the second or after the grace period. */
+async function sync(config: Readonly<Config>): Promise<number> {
+  const stop = new AbortController();
+  const wire = new AbortController();
+  let stopReason: StopReason | undefined;
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  const requestStop = (reason: StopReason) => {
+    if (stop.signal.aborted) {
+      wire.abort(new DOMException(`${reason} received twice`, "AbortError"));
+      return;
+    }
+    stopReason = reason;
+    console.error(
+      `adsync: ${reason}: finishing requests in flight (up to ${config.shutdownGraceMs} ms), ` +
+        `then saving the checkpoint; ${reason === "SIGINT" ? "Ctrl-C" : reason} again cuts them`,
+    );
+    stop.abort(new DOMException(`Stopped by ${reason}`, "AbortError"));
+    graceTimer = setTimeout(
+      () => wire.abort(new DOMException("Grace period over", "AbortError")),
+      config.shutdownGraceMs,
+    );
+  };
+  const onSigint = () => requestStop("SIGINT");
+  const onSigterm = () => requestStop("SIGTERM");
+  Deno.addSignalListener("SIGINT", onSigint);
+  Deno.addSignalListener("SIGTERM", onSigterm);
+  const budgetTimer = config.maxDurationMs === undefined
+    ? undefined
+    : setTimeout(() => requestStop("max-duration"), config.maxDurationMs);
+  try {
+    const summary = await runSyncCommand(config, {
+      signal: stop.signal,
+      wireSignal: wire.signal,
+      onToken: addSecret,
+      progress: Deno.stderr.isTerminal() ? "tty" : "log",
+    });
+    if (summary.last_error) console.error(`adsync: ${summary.last_error}`);
+    console.log(config.json ? JSON.stringify(summary) : formatSummary(summary));
+    return exitCodeFor(summary, stopReason);
+  } finally {
+    clearTimeout(graceTimer);
+    clearTimeout(budgetTimer);
+    Deno.removeSignalListener("SIGINT", onSigint);
+    Deno.removeSignalListener("SIGTERM", onSigterm);
+  }
+}
+
+Deno.exit(await main());

@@ -1,0 +1,134 @@
+import { basename, dirname, join } from "node:path";
+import type { RunStatusLike, RunSummaryLike } from "./summary_table.ts";
+
+export type { RunSummaryLike };
+
+/** One row of request outcomes. */
+export interface RequestCount {
+  endpoint: "token" | "list" | "sync";
+  /** `"200"`, `"429"`, `"503"`, `"timeout"`, `"network"`… */
+  status: string;
+  count: number;
+}
+
+/** Everything the metrics file says about one account's last run. */
+export interface MetricsSnapshot {
+  summary: RunSummaryLike;
+  account: string;
+  requests: RequestCount[];
+  /** When a run last finished with status `ok` (Unix seconds); `null` if never. */
+  lastSuccessUnix: number | null;
+}
+
+type Labels = Record<string, string>;
+type Sample = [labels: Labels, value: number];
+
+const STATUSES: RunStatusLike[] = ["ok", "partial", "interrupted", "failed"];
+
+/** Renders the snapshot in the Prometheus text exposition format (version 0.0.4). */
+export function renderMetrics(m: MetricsSnapshot): string {
+  const { summary: s, account } = m;
+  const one = (value: number): Sample[] => [[{ account }, value]];
+  const blocks = [
+    metric(
+      "campaigns_listed",
+      "gauge",
+      "Campaigns the platform listed in the last run.",
+      one(s.campaigns_total),
+    ),
+    metric("campaigns_synced", "gauge", "Campaigns synced in the last run.", one(s.synced)),
+    metric("campaigns_skipped", "gauge", "Campaigns already done before a resume.", one(s.skipped)),
+    metric("campaigns_failed", "gauge", "Campaigns that failed in the last run.", one(s.failed)),
+    metric(
+      "campaigns_rejected",
+      "gauge",
+      "Campaigns refused by validation in the last run.",
+      one(s.rejected),
+    ),
+    metric(
+      "requests_total",
+      "counter",
+      "Requests to the platform in the last run, by endpoint and outcome.",
+      requestSamples(account, m.requests),
+    ),
+    metric("rate_limited_total", "counter", "429 answers in the last run.", one(s.rate_limited)),
+    metric("retries_total", "counter", "Requests repeated in the last run.", one(s.retries)),
+    metric(
+      "timeouts_total",
+      "counter",
+      "Requests that timed out in the last run.",
+      one(s.timeouts),
+    ),
+    metric(
+      "token_refreshes_total",
+      "counter",
+      "Access tokens fetched in the last run.",
+      one(s.token_refreshes),
+    ),
+    metric(
+      "run_duration_seconds",
+      "gauge",
+      "Duration of the last run.",
+      one(s.duration_ms / 1_000),
+    ),
+    metric(
+      "run_status",
+      "gauge",
+      "1 for the status the last run ended with, 0 for the others.",
+      STATUSES.map((status): Sample => [{ account, status }, status === s.status ? 1 : 0]),
+    ),
+    metric(
+      "last_success_timestamp_seconds",
+      "gauge",
+      "Unix time of the last run that synced every campaign; 0 if none.",
+      one(m.lastSuccessUnix ?? 0),
+    ),
+  ];
+  return blocks.join("");
+}
+
+/** Writes the file atomically (temp file in the same directory, then rename), as node_exporter's textfile collector requires. */
+export async function writeMetricsFile(path: string, text: string): Promise<void> {
+  // Not ending in `.prom`, so the collector never reads a half-written file.
+  const temp = join(dirname(path), `.${basename(path)}.${crypto.randomUUID()}.tmp`);
+  try {
+    await Deno.writeTextFile(temp, text);
+    await Deno.rename(temp, path);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
+}
+
+/** Escapes a label value: backslash, double quote and newline. */
+function escapeLabelValue(value: string): string {
+  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
+
+function requestSamples(account: string, rows: RequestCount[]): Sample[] {
+  // Two rows for one endpoint and status would be a duplicate series: add them up.
+  const totals = new Map<string, Sample>();
+  for (const { endpoint, status, count } of rows) {
+    const key = `${endpoint}\n${status}`;
+    const sample = totals.get(key);
+    if (sample) sample[1] += count;
+    else totals.set(key, [{ account, endpoint, status }, count]);
+  }
+  return [...totals.values()];
+}
+
+function metric(name: string, type: "gauge" | "counter", help: string, samples: Sample[]): string {
+  const full = `adsync_${name}`;
+  let text = `# HELP ${full} ${help}\n# TYPE ${full} ${type}\n`;
+  for (const [labels, value] of samples) {
+    const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
+    text += `${full}{${pairs.join(",")}} ${formatValue(value)}\n`;
+  }
+  return text;
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (!Number.isFinite(value)) return value > 0 ? "+Inf" : "-Inf";
+  return String(value);
+}

@@ -1,0 +1,111 @@
+import { type Clock, systemClock } from "../clock.ts";
+import { formatDuration } from "../duration.ts";
+import { writeStderr } from "./logging.ts";
+
+/** Where a sync stands, as the progress line shows it. */
+export interface ProgressSnapshot {
+  pagesDone: number;
+  /** `null` until the platform has told us its total. */
+  pagesTotal: number | null;
+  campaignsDone: number;
+  campaignsTotal: number | null;
+  /** Requests now on the wire. */
+  inFlight: number;
+  /** Total time spent waiting on the rate limiter. */
+  rateWaitMs: number;
+  retries: number;
+  /** Time left, computed by the caller from the limiter's schedule; `null` when unknown. */
+  etaMs: number | null;
+}
+
+/** How `startProgress` reports. */
+export interface ProgressOptions {
+  /** Reads the current state; called on every tick. */
+  snapshot: () => ProgressSnapshot;
+  /** `tty`: one status line redrawn in place; `log`: a line handed to `log` now and then. */
+  mode: "tty" | "log";
+  /** Drives the ticks. @default systemClock */
+  clock?: Clock;
+  /** Time between ticks. @default 250 in tty mode, 30000 in log mode */
+  intervalMs?: number;
+  /** Receives the raw terminal output in tty mode. @default synchronous write to stderr */
+  write?: (text: string) => void;
+  /** Receives each line in log mode (the caller routes it to the logger). @default ignore */
+  log?: (line: string, snapshot: ProgressSnapshot) => void;
+}
+
+/** A running progress display. */
+export interface Progress {
+  /** Stops the ticks and, on a terminal, clears the status line. Safe to call twice. */
+  stop(): void;
+}
+
+const CLEAR_LINE = "\r\x1b[2K";
+
+/** Renders a snapshot as one compact line; unknown totals show as `?`. */
+export function formatProgress(s: ProgressSnapshot): string {
+  return [
+    `pages ${s.pagesDone}/${s.pagesTotal ?? "?"}`,
+    `campaigns ${s.campaignsDone}/${s.campaignsTotal ?? "?"}`,
+    `in flight ${s.inFlight}`,
+    `rate-limit wait ${formatDuration(s.rateWaitMs)}`,
+    `retries ${s.retries}`,
+    `ETA ${s.etaMs === null ? "?" : formatDuration(s.etaMs)}`,
+  ].join(" · ");
+}
+
+/** Shows progress every `intervalMs` until `stop()` is called. */
+export function startProgress(options: ProgressOptions): Progress {
+  const {
+    snapshot,
+    mode,
+    clock = systemClock,
+    intervalMs = mode === "tty" ? 250 : 30_000,
+    write = writeStderr,
+    log = () => {},
+  } = options;
+  const controller = new AbortController();
+  const { signal } = controller;
+  let stopped = false;
+
+  const tick = () => {
+    const current = snapshot();
+    const line = formatProgress(current);
+    if (mode === "log") log(line, current);
+    else write(CLEAR_LINE + fitToTerminal(line));
+  };
+
+  const loop = async () => {
+    try {
+      if (mode === "tty") tick();
+      while (!signal.aborted) {
+        await clock.sleep(intervalMs, signal);
+        if (!signal.aborted) tick();
+      }
+    } catch {
+      // Stopped (the sleep rejects on abort), or a snapshot failed: progress must never end a sync.
+      controller.abort();
+    }
+  };
+  void loop();
+
+  return {
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      controller.abort();
+      if (mode === "tty") write(CLEAR_LINE);
+    },
+  };
+}
+
+/** Cuts the line to the terminal width, since a wrapped line cannot be redrawn in place. */
+function fitToTerminal(line: string): string {
+  let columns: number;
+  try {
+    columns = Deno.consoleSize().columns;
+  } catch {
+    return line;
+  }
+  return columns > 1 && line.length >= columns ? line.slice(0, columns - 2) + "…" : line;
+}

@@ -1,0 +1,54 @@
+import { formatDuration } from "../duration.ts";
+
+/** How a run ended. */
+export type RunStatusLike = "ok" | "partial" | "interrupted" | "failed";
+
+/** The run summary fields of the SPEC, as the report modules read them. */
+export interface RunSummaryLike {
+  run_id: string;
+  status: RunStatusLike;
+  campaigns_total: number;
+  synced: number;
+  /** Already done before a resume. */
+  skipped: number;
+  failed: number;
+  rejected: number;
+  requests: number;
+  rate_limited: number;
+  retries: number;
+  timeouts: number;
+  token_refreshes: number;
+  duration_ms: number;
+}
+
+const STATUS_TEXT: Record<RunStatusLike, string> = {
+  ok: "ok (every campaign synced)",
+  partial: "partial (some campaigns failed or were rejected)",
+  interrupted: "interrupted (resume with --resume)",
+  failed: "failed",
+};
+
+/** Renders the summary as an aligned table for a terminal: status first, then counts, then duration. */
+export function formatSummary(s: RunSummaryLike): string {
+  const counts: Array<[string, number]> = [
+    ["campaigns", s.campaigns_total],
+    ["synced", s.synced],
+    ["skipped", s.skipped],
+    ["failed", s.failed],
+    ["rejected", s.rejected],
+    ["requests", s.requests],
+    ["rate limited", s.rate_limited],
+    ["retries", s.retries],
+    ["timeouts", s.timeouts],
+    ["token refreshes", s.token_refreshes],
+  ];
+  const numberWidth = Math.max(...counts.map(([, n]) => String(n).length));
+  const rows: Array<[string, string]> = [
+    ["status", STATUS_TEXT[s.status] ?? String(s.status)],
+    ["run", s.run_id],
+    ...counts.map(([label, n]): [string, string] => [label, String(n).padStart(numberWidth)]),
+    ["duration", formatDuration(s.duration_ms)],
+  ];
+  const labelWidth = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `${label.padEnd(labelWidth)}  ${value}`).join("\n");
+}

@@ -1,0 +1,74 @@
+import type { Account } from "../platform/account.ts";
+import type { RunSummary } from "../store/run_summary.ts";
+import type { SyncResult } from "./run_sync.ts";
+
+/** The summary of a sync run: the SPEC's fields plus the account and, if it failed, why. */
+export interface SyncSummary extends RunSummary {
+  account: string;
+  /** Why the run failed, when it did. */
+  last_error?: string;
+}
+
+/** Why a run was told to stop early; each has its own exit code. */
+export type StopReason = "SIGINT" | "SIGTERM" | "max-duration";
+
+const STOP_EXIT_CODES: Record<StopReason, number> = {
+  SIGINT: 130,
+  SIGTERM: 143,
+  "max-duration": 75,
+};
+
+/** The message of an error, or its text. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Builds the run's summary from what the sync did and what the account's client counted. */
+export function summarize(
+  runId: string,
+  account: Account,
+  result: SyncResult,
+  durationMs: number,
+): SyncSummary {
+  const status = result.fatal !== undefined
+    ? "failed"
+    : result.interrupted
+    ? "interrupted"
+    : result.failed + result.rejected > 0
+    ? "partial"
+    : "ok";
+  return {
+    run_id: runId,
+    account: account.clientId,
+    status,
+    campaigns_total: result.total ?? 0,
+    synced: result.synced,
+    skipped: result.skipped,
+    failed: result.failed,
+    rejected: result.rejected,
+    requests: account.stats.requests,
+    rate_limited: account.stats.rateLimited,
+    retries: account.stats.retries,
+    timeouts: account.stats.timeouts,
+    token_refreshes: account.tokens.refreshes,
+    duration_ms: Math.round(durationMs),
+    ...(result.fatal !== undefined ? { last_error: errorMessage(result.fatal) } : {}),
+  };
+}
+
+/**
+ * The exit code of a finished run: 0 all synced, 2 some failed or rejected, 1 fatal, and
+ * 130 / 143 / 75 when SIGINT, SIGTERM or `--max-duration` interrupted it.
+ */
+export function exitCodeFor(summary: RunSummary, stopReason: StopReason | undefined): number {
+  switch (summary.status) {
+    case "ok":
+      return 0;
+    case "partial":
+      return 2;
+    case "failed":
+      return 1;
+    case "interrupted":
+      return STOP_EXIT_CODES[stopReason ?? "SIGTERM"];
+  }
+}

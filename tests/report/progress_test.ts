@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { formatProgress, type ProgressSnapshot, startProgress } from "../../src/report/progress.ts";
+
+const base: ProgressSnapshot = {
+  pagesDone: 4,
+  pagesTotal: 10,
+  campaignsDone: 37,
+  campaignsTotal: 100,
+  inFlight: 3,
+  rateWaitMs: 130_000,
+  retries: 2,
+  etaMs: 400_000,
+};
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+Deno.test("formatProgress shows done and total pages, campaigns, waits, retries and ETA", () => {
+  assert.equal(
+    formatProgress(base),
+    "pages 4/10 · campaigns 37/100 · in flight 3 · rate-limit wait 2m10s · retries 2 · ETA 6m40s",
+  );
+});
+
+Deno.test("formatProgress shows ? for totals and an ETA not known yet", () => {
+  const line = formatProgress({ ...base, pagesTotal: null, campaignsTotal: null, etaMs: null });
+  assert.match(line, /pages 4\/\? · campaigns 37\/\? · /);
+  assert.match(line, /ETA \?$/);
+});
+
+Deno.test("In log mode the progress line is logged every interval until stop()", async () => {
+  const logged: Array<[string, ProgressSnapshot]> = [];
+  let done = 0;
+  const progress = startProgress({
+    mode: "log",
+    intervalMs: 5,
+    snapshot: () => ({ ...base, campaignsDone: ++done }),
+    log: (line, snapshot) => logged.push([line, snapshot]),
+  });
+  for (let i = 0; i < 200 && logged.length < 2; i++) await wait(5);
+  progress.stop();
+  const count = logged.length;
+  assert.ok(count >= 2, `logged ${count} times`);
+  const [line, snapshot] = logged[0]!;
+  assert.equal(line, formatProgress(snapshot));
+  await wait(30);
+  assert.equal(logged.length, count, "no line after stop()");
+});
+
+Deno.test("On a terminal the status line is redrawn in place and cleared on stop()", async () => {
+  const writes: string[] = [];
+  const progress = startProgress({
+    mode: "tty",
+    intervalMs: 5,
+    snapshot: () => base,
+    write: (text) => writes.push(text),
+  });
+  for (let i = 0; i < 200 && writes.length < 3; i++) await wait(5);
+  progress.stop();
+  progress.stop();
+  const count = writes.length;
+  assert.ok(count >= 3, `wrote ${count} times`);
+  for (const text of writes.slice(0, -1)) {
+    assert.ok(text.startsWith("\r\x1b[2K"), JSON.stringify(text));
+    assert.ok(!text.includes("\n"), "a status line never scrolls the terminal");
+    assert.match(text, /pages 4\/10/);
+  }
+  assert.equal(writes.at(-1), "\r\x1b[2K", "stop() leaves a clean line");
+  await wait(30);
+  assert.equal(writes.length, count, "nothing drawn after stop()");
+});
+
+Deno.test("Progress stops quietly when reading the state fails", async () => {
+  const writes: string[] = [];
+  const progress = startProgress({
+    mode: "tty",
+    intervalMs: 5,
+    snapshot: () => {
+      throw new Error("state unavailable");
+    },
+    write: (text) => writes.push(text),
+  });
+  await wait(20);
+  progress.stop();
+  assert.deepEqual(writes, ["\r\x1b[2K"]);
+});

@@ -7,6 +7,7 @@
  * ```
  * @module
  */
+// deno-lint-ignore-file no-console -- an entry point: its output is the user interface
 import { type Config, loadConfig } from "./src/config.ts";
 import { ConfigError } from "./src/errors.ts";
 import { basicAuth } from "./src/platform/token_manager.ts";

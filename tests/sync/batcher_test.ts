@@ -4,7 +4,7 @@ import { createFakeClock, settle } from "../_fake_clock.ts";
 
 Deno.test("Batcher flushes as soon as a batch is full", async () => {
   const flushed: number[][] = [];
-  const batcher = createBatcher<number>(async (items) => void flushed.push(items), {
+  const batcher = createBatcher<number>((items) => Promise.resolve(void flushed.push(items)), {
     maxSize: 3,
     clock: createFakeClock(),
   });
@@ -18,7 +18,7 @@ Deno.test("Batcher flushes as soon as a batch is full", async () => {
 Deno.test("Batcher flushes a partial batch once its oldest item has waited long enough", async () => {
   const clock = createFakeClock();
   const flushed: string[][] = [];
-  const batcher = createBatcher<string>(async (items) => void flushed.push(items), {
+  const batcher = createBatcher<string>((items) => Promise.resolve(void flushed.push(items)), {
     maxSize: 100,
     maxWaitMs: 250,
     clock,
@@ -53,9 +53,10 @@ Deno.test("Batcher never runs two flushes at once and keeps their order", async 
 Deno.test("Batcher reports the first failed flush and writes nothing after it", async () => {
   const errors: unknown[] = [];
   const flushed: number[][] = [];
-  const batcher = createBatcher<number>(async (items) => {
-    if (items.includes(3)) throw new Error("database went away");
+  const batcher = createBatcher<number>((items) => {
+    if (items.includes(3)) return Promise.reject(new Error("database went away"));
     flushed.push(items);
+    return Promise.resolve();
   }, { maxSize: 2, clock: createFakeClock(), onError: (error) => errors.push(error) });
   for (let i = 1; i <= 6; i++) batcher.add(i);
   await assert.rejects(batcher.drain(), /database went away/);

@@ -1,0 +1,122 @@
+import type postgres from "postgres";
+import { StoreError } from "../errors.ts";
+
+/** One step of the schema; applied once, in version order, and never edited once shipped. */
+export interface Migration {
+  /** Position in the history; strictly increasing. */
+  version: number;
+  /** What the step does, for `schema_migrations`. */
+  name: string;
+  /** Statements run in order inside the migration transaction. */
+  statements: ((sql: postgres.TransactionSql) => postgres.PendingQuery<postgres.Row[]>)[];
+}
+
+/** Key of the transaction-scoped advisory lock that serializes migrations ("adsy"). */
+export const MIGRATION_LOCK_KEY = 0x6164_7379;
+
+/** The schema's history, oldest first. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "create campaigns, sync_runs and sync_rejects",
+    statements: [
+      (sql) =>
+        sql`
+          create table campaigns (
+            account text not null,
+            id text not null,
+            name text not null,
+            status text not null,
+            budget numeric not null,
+            impressions bigint,
+            clicks bigint,
+            conversions bigint,
+            created_at timestamptz not null,
+            synced_at timestamptz not null,
+            updated_at timestamptz not null default now(),
+            primary key (account, id)
+          )
+        `,
+      (sql) =>
+        sql`
+          create table sync_runs (
+            run_id text primary key,
+            account text,
+            api_url text,
+            status text,
+            started_at timestamptz,
+            finished_at timestamptz null,
+            campaigns_total int,
+            synced int,
+            skipped int,
+            failed int,
+            rejected int,
+            requests int,
+            rate_limited int,
+            retries int,
+            timeouts int,
+            token_refreshes int,
+            duration_ms bigint,
+            last_error text null,
+            summary jsonb
+          )
+        `,
+      (sql) =>
+        sql`
+          create table sync_rejects (
+            run_id text not null,
+            account text not null,
+            campaign_id text null,
+            reason text not null,
+            payload jsonb not null,
+            rejected_at timestamptz not null default now()
+          )
+        `,
+      // Leads with run_id, so it is also the index for per-run lookups. A record without a
+      // usable id has a null campaign_id; coalesce makes its re-insert collide too.
+      (sql) =>
+        sql`
+          create unique index sync_rejects_run_record
+          on sync_rejects (run_id, account, (coalesce(campaign_id, '')), reason)
+        `,
+    ],
+  },
+];
+
+/**
+ * Applies the migrations this database lacks, in one transaction under an advisory lock, so
+ * that processes starting together apply each version once; returns the versions applied now.
+ */
+export async function migrate(
+  sql: postgres.Sql,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
+  try {
+    return await sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
+      await tx`
+        create table if not exists schema_migrations (
+          version int primary key,
+          name text not null,
+          applied_at timestamptz not null default now()
+        )
+      `;
+      const rows = await tx<{ version: number }[]>`select version from schema_migrations`;
+      const done = new Set(rows.map((row) => row.version));
+      const applied: number[] = [];
+      for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (done.has(migration.version)) continue;
+        for (const statement of migration.statements) await statement(tx);
+        await tx`
+          insert into schema_migrations (version, name)
+          values (${migration.version}, ${migration.name})
+        `;
+        applied.push(migration.version);
+      }
+      return applied;
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StoreError(`Cannot migrate the database schema: ${reason}`, { cause: error });
+  }
+}

@@ -1,0 +1,135 @@
+import postgres from "postgres";
+import type { SyncedCampaign } from "../../src/platform/schemas.ts";
+import { type Database, openDatabase } from "../../src/store/database.ts";
+import { migrate } from "../../src/store/migrations.ts";
+
+/** Which PostgreSQL a test runs against. */
+export type Backend = "server" | "embedded";
+
+/** What a store test receives: an open database and how to open it again. */
+export interface TestContext {
+  db: Database;
+  backend: Backend;
+  /** Opens another handle on the same database (the embedded one allows one at a time). */
+  reopen(): Promise<Database>;
+}
+
+/** Options of a store test. */
+export interface StoreTestOptions {
+  /** Apply the migrations before the test. @default true */
+  migrate?: boolean;
+}
+
+const SERVER_URL = Deno.env.get("TEST_DATABASE_URL");
+const SKIP_SERVER = Deno.env.get("ADSYNC_SKIP_PG_SERVER") === "1";
+
+/** Registers the test twice: against the PostgreSQL server and against the embedded PGlite. */
+export function withEachDatabase(
+  name: string,
+  fn: (context: TestContext) => Promise<void>,
+  options: StoreTestOptions = {},
+): void {
+  withServerDatabase(name, fn, options);
+  withEmbeddedDatabase(name, fn, options);
+}
+
+/** Registers a test on a fresh database of the server named by TEST_DATABASE_URL. */
+export function withServerDatabase(
+  name: string,
+  fn: (context: TestContext) => Promise<void>,
+  options: StoreTestOptions = {},
+): void {
+  serverTest(`${name} (server)`, async (serverUrl) => {
+    await withFreshServerDatabase(serverUrl, async (url) => {
+      const target = { url, stateDir: "unused-by-server-tests" };
+      await runWith("server", () => openDatabase(target), fn, options);
+    });
+  });
+}
+
+/** Creates an empty database on the server, passes its URL, and drops it afterwards. */
+export async function withFreshServerDatabase(
+  serverUrl: string,
+  fn: (url: string) => Promise<void>,
+): Promise<void> {
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  const database = `adsync_test_${crypto.randomUUID().replaceAll("-", "")}`;
+  try {
+    await admin`create database ${admin(database)}`;
+    const url = new URL(serverUrl);
+    url.pathname = `/${database}`;
+    await fn(url.href);
+  } finally {
+    await admin`drop database if exists ${admin(database)} with (force)`;
+    await admin.end();
+  }
+}
+
+/** Registers a test on a fresh embedded database in a temporary state dir. */
+export function withEmbeddedDatabase(
+  name: string,
+  fn: (context: TestContext) => Promise<void>,
+  options: StoreTestOptions = {},
+): void {
+  Deno.test(`${name} (embedded)`, async () => {
+    const stateDir = await Deno.makeTempDir({ prefix: "adsync_store_" });
+    try {
+      await runWith("embedded", () => openDatabase({ stateDir }), fn, options);
+    } finally {
+      await Deno.remove(stateDir, { recursive: true });
+    }
+  });
+}
+
+/**
+ * Registers a test that needs the server: it fails when TEST_DATABASE_URL is unset, unless
+ * ADSYNC_SKIP_PG_SERVER=1 says to skip it, so that a missing server is never silently passed.
+ */
+export function serverTest(name: string, fn: (serverUrl: string) => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: SERVER_URL === undefined && SKIP_SERVER,
+    async fn() {
+      if (SERVER_URL === undefined) {
+        throw new Error(
+          "TEST_DATABASE_URL is not set: point it at a PostgreSQL server " +
+            "(e.g. postgres://postgres@127.0.0.1:5432/postgres), " +
+            "or set ADSYNC_SKIP_PG_SERVER=1 to skip the server tests",
+        );
+      }
+      await fn(SERVER_URL);
+    },
+  });
+}
+
+async function runWith(
+  backend: Backend,
+  open: () => Promise<Database>,
+  fn: (context: TestContext) => Promise<void>,
+  { migrate: shouldMigrate = true }: StoreTestOptions,
+): Promise<void> {
+  const db = await open();
+  try {
+    if (shouldMigrate) await migrate(db.sql);
+    await fn({ db, backend, reopen: open });
+  } finally {
+    await db.close();
+  }
+}
+
+const BASE_CAMPAIGN: SyncedCampaign = {
+  id: "campaign_1",
+  name: "Spring sale",
+  status: "active",
+  budget: 1234.56,
+  impressions: 1000,
+  clicks: 50,
+  conversions: 5,
+  created_at: "2024-03-01T10:00:00.000Z",
+  synced_at: "2024-03-02T12:00:00.000Z",
+};
+
+/** A valid synced campaign; pass only what the test is about. */
+export function campaign(overrides: Partial<SyncedCampaign> = {}): SyncedCampaign {
+  return { ...BASE_CAMPAIGN, ...overrides };
+}

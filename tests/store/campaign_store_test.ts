@@ -1,0 +1,244 @@
+import assert from "node:assert/strict";
+import {
+  countCampaigns,
+  insertRejects,
+  recentRuns,
+  recordRunEnd,
+  recordRunStart,
+  type Reject,
+  upsertCampaigns,
+} from "../../src/store/campaign_store.ts";
+import type { RunSummary } from "../../src/store/run_summary.ts";
+import { campaign, withEachDatabase } from "./_helpers.ts";
+
+const HOSTILE_NAMES = [
+  `O'Brien's "quoted" campaign`,
+  `'); DROP TABLE campaigns; --`,
+  "back\\slash \\n \\x00 \\\\ trailing\\",
+  "emoji 🚀 family 👩‍👩‍👧 flag 🇫🇷",
+  "tab\tnewline\ncarriage\rreturn",
+  "$1 ${name} %s {{x}} ? :name",
+  "right-to-left \u202e override and zero\u200bwidth",
+  "long ".repeat(120) + "é",
+];
+
+const SUMMARY: RunSummary = {
+  run_id: "run-1",
+  status: "partial",
+  campaigns_total: 100,
+  synced: 97,
+  skipped: 0,
+  failed: 2,
+  rejected: 1,
+  requests: 123,
+  rate_limited: 0,
+  retries: 21,
+  timeouts: 9,
+  token_refreshes: 1,
+  duration_ms: 612_345,
+};
+
+withEachDatabase(
+  "upsertCampaigns inserts campaigns, then updates them in place",
+  async ({ db }) => {
+    const { sql } = db;
+    await upsertCampaigns(sql, "acme", [campaign({ id: "c1" }), campaign({ id: "c2" })]);
+    assert.equal(await countCampaigns(sql, "acme"), 2);
+    // Move the first write into the past, so the update's timestamp is provably later.
+    await sql`update campaigns set updated_at = updated_at - interval '1 day'`;
+    const [before] = await sql<{ updated_at: Date }[]>`
+    select updated_at from campaigns where id = 'c1'
+  `;
+
+    await upsertCampaigns(sql, "acme", [
+      campaign({ id: "c1", name: "Renamed", status: "paused", clicks: 51 }),
+    ]);
+
+    assert.equal(await countCampaigns(sql, "acme"), 2);
+    const [after] = await sql`
+    select name, status, clicks, updated_at from campaigns where account = 'acme' and id = 'c1'
+  `;
+    assert.equal(after?.name, "Renamed");
+    assert.equal(after?.status, "paused");
+    assert.equal(after?.clicks, "51");
+    assert.ok(after?.updated_at > before!.updated_at);
+  },
+);
+
+withEachDatabase("upsertCampaigns round-trips hostile names byte-exact", async ({ db }) => {
+  const rows = HOSTILE_NAMES.map((name, i) => campaign({ id: `c${i}`, name }));
+  await upsertCampaigns(db.sql, "acme", rows);
+  const stored = await db.sql<{ id: string; name: string }[]>`
+    select id, name from campaigns where account = 'acme'
+  `;
+  const byId = new Map(stored.map((row) => [row.id, row.name]));
+  const encoder = new TextEncoder();
+  for (const row of rows) {
+    assert.deepEqual(encoder.encode(byId.get(row.id)), encoder.encode(row.name));
+  }
+});
+
+withEachDatabase("upsertCampaigns stores budgets as exact decimals", async ({ db }) => {
+  const budgets = [1234.56, 0.1, 0, 99_999_999.99, 0.30000000000000004, 123456789012.34];
+  await upsertCampaigns(
+    db.sql,
+    "acme",
+    budgets.map((budget, i) => campaign({ id: `c${i}`, budget })),
+  );
+  const rows = await db.sql<{ id: string; budget: string }[]>`
+    select id, budget::text as budget from campaigns order by id
+  `;
+  assert.deepEqual(
+    rows.map((row) => row.budget),
+    budgets.map(String),
+  );
+});
+
+withEachDatabase(
+  "upsertCampaigns keeps the last record when a batch repeats an id",
+  async ({ db }) => {
+    await upsertCampaigns(db.sql, "acme", [
+      campaign({ id: "c1", name: "first" }),
+      campaign({ id: "c2", name: "other" }),
+      campaign({ id: "c1", name: "last" }),
+    ]);
+    const rows = await db.sql<{ id: string; name: string }[]>`
+    select id, name from campaigns order by id
+  `;
+    assert.deepEqual(rows.map((row) => [row.id, row.name]), [["c1", "last"], ["c2", "other"]]);
+  },
+);
+
+withEachDatabase("upsertCampaigns writes batches larger than one statement", async ({ db }) => {
+  const rows = Array.from({ length: 1201 }, (_, i) => campaign({ id: `c${i}` }));
+  await upsertCampaigns(db.sql, "acme", rows);
+  assert.equal(await countCampaigns(db.sql, "acme"), 1201);
+});
+
+withEachDatabase("upsertCampaigns commits all of a call or none of it", async ({ db }) => {
+  // PostgreSQL text cannot hold NUL, so the statement for the third chunk fails.
+  const rows = Array.from({ length: 1201 }, (_, i) => campaign({ id: `c${i}` }));
+  rows[1100] = campaign({ id: "c1100", name: "nul \u0000 inside" });
+  await assert.rejects(upsertCampaigns(db.sql, "acme", rows));
+  assert.equal(await countCampaigns(db.sql, "acme"), 0);
+});
+
+withEachDatabase("Parallel upserts and reject inserts all land", async ({ db }) => {
+  // The sync writes from several workers at once; the embedded path funnels them through one
+  // connection, the server through its pool.
+  const pages = Array.from(
+    { length: 8 },
+    (_, page) => Array.from({ length: 10 }, (_, i) => campaign({ id: `c${page * 10 + i}` })),
+  );
+  const reject: Reject = {
+    runId: "run-1",
+    account: "acme",
+    campaignId: null,
+    reason: "record: expected object",
+    payload: "x",
+  };
+  await Promise.all([
+    ...pages.map((rows) => upsertCampaigns(db.sql, "acme", rows)),
+    insertRejects(db.sql, [reject]),
+    insertRejects(db.sql, [reject]),
+  ]);
+  assert.equal(await countCampaigns(db.sql, "acme"), 80);
+  const [row] = await db.sql<{ count: number }[]>`select count(*)::int as count from sync_rejects`;
+  assert.equal(row?.count, 1);
+});
+
+withEachDatabase("upsertCampaigns keeps each account's campaigns apart", async ({ db }) => {
+  await upsertCampaigns(db.sql, "acme", [campaign({ id: "c1", name: "acme's" })]);
+  await upsertCampaigns(db.sql, "globex", [campaign({ id: "c1", name: "globex's" })]);
+  assert.equal(await countCampaigns(db.sql, "acme"), 1);
+  assert.equal(await countCampaigns(db.sql, "globex"), 1);
+  assert.equal(await countCampaigns(db.sql, "initech"), 0);
+});
+
+withEachDatabase("insertRejects stores each refusal once, with its raw payload", async ({ db }) => {
+  const base = { runId: "run-1", account: "acme" };
+  const rejects: Reject[] = [
+    {
+      ...base,
+      campaignId: "campaign_7",
+      reason: "budget: expected number",
+      payload: { id: "campaign_7", budget: "12", extra: { nested: [1, null, true] } },
+    },
+    {
+      ...base,
+      campaignId: "campaign_8",
+      reason: "name: too long",
+      payload: { id: "campaign_8", name: HOSTILE_NAMES.join(" | ") },
+    },
+    { ...base, campaignId: null, reason: "record: expected object", payload: "just a string" },
+    { ...base, campaignId: null, reason: "record: expected object, got number", payload: 42 },
+    { ...base, campaignId: null, reason: "record: expected object, got null", payload: null },
+    { ...base, campaignId: null, reason: "record: expected object, got array", payload: [1, "a"] },
+    { ...base, campaignId: null, reason: "record: expected object, got boolean", payload: false },
+  ];
+
+  await insertRejects(db.sql, rejects);
+  await insertRejects(db.sql, rejects);
+
+  const rows = await db.sql<{ campaign_id: string | null; reason: string; payload: unknown }[]>`
+    select campaign_id, reason, payload from sync_rejects
+    where run_id = 'run-1' and account = 'acme'
+  `;
+  const stored = new Map(rows.map((row) => [row.reason, row]));
+  assert.equal(rows.length, rejects.length);
+  for (const reject of rejects) {
+    const row = stored.get(reject.reason);
+    assert.equal(row?.campaign_id, reject.campaignId);
+    assert.deepEqual(row?.payload, reject.payload);
+  }
+});
+
+withEachDatabase("A run's start and end round-trip through sync_runs", async ({ db }) => {
+  const startedAt = new Date("2024-05-01T08:00:00.000Z");
+  await recordRunStart(db.sql, {
+    runId: "run-1",
+    account: "acme",
+    apiUrl: "http://localhost:3001",
+    startedAt,
+  });
+  const [running] = await recentRuns(db.sql);
+  assert.equal(running?.status, "running");
+  assert.equal(running?.finished_at, null);
+
+  await recordRunEnd(db.sql, { ...SUMMARY, lastError: "Cannot fetch page 3: 503" });
+
+  const [run] = await recentRuns(db.sql);
+  assert.ok(run?.finished_at instanceof Date);
+  assert.deepEqual({ ...run, finished_at: null }, {
+    ...SUMMARY,
+    account: "acme",
+    api_url: "http://localhost:3001",
+    started_at: startedAt,
+    finished_at: null,
+    last_error: "Cannot fetch page 3: 503",
+    summary: SUMMARY,
+  });
+});
+
+withEachDatabase("recordRunEnd records a run whose start was never recorded", async ({ db }) => {
+  await recordRunEnd(db.sql, { ...SUMMARY, run_id: "orphan", status: "failed" });
+  const [run] = await recentRuns(db.sql);
+  assert.equal(run?.run_id, "orphan");
+  assert.equal(run?.status, "failed");
+  assert.equal(run?.started_at, null);
+  assert.equal(run?.last_error, null);
+  assert.deepEqual(run?.summary, { ...SUMMARY, run_id: "orphan", status: "failed" });
+});
+
+withEachDatabase("recentRuns lists the newest runs first, up to the limit", async ({ db }) => {
+  for (const day of [1, 3, 2]) {
+    await recordRunStart(db.sql, {
+      runId: `run-${day}`,
+      account: "acme",
+      apiUrl: "http://localhost:3001",
+      startedAt: new Date(Date.UTC(2024, 4, day)),
+    });
+  }
+  const runs = await recentRuns(db.sql, 2);
+  assert.deepEqual(runs.map((run) => run.run_id), ["run-3", "run-2"]);
+});

@@ -190,10 +190,10 @@ function prettyFormatter(colors: boolean): TextFormatter {
     // A wrapped line could split a secret where redaction cannot see it.
     wordWrap: false,
   });
-  // Properties already shown in the message are not repeated underneath.
+  // Properties already shown in the message are not repeated underneath, nor the run's
+  // identity: a terminal shows one run, named on its first line; JSON lines carry it always.
   return (record) => {
-    const shown = new Set(placeholderList(record.rawMessage));
-    if (shown.size === 0) return pretty(record);
+    const shown = new Set([...placeholderList(record.rawMessage), "run_id", "account"]);
     const properties = Object.fromEntries(
       Object.entries(record.properties).filter(([key]) => !shown.has(key)),
     );

@@ -154,18 +154,18 @@ Deno.test("LogTape's own meta messages stay out of the output", async () => {
   assert.deepEqual(lines.map((line) => JSON.parse(line).category), ["adsync.test"]);
 });
 
-Deno.test("Pretty lines show the level, the message and the run context without colours", async () => {
+Deno.test("Pretty lines show the level and message, not the run context every line repeats", async () => {
   const lines = await capture(
     { level: "info", format: "pretty" },
     () =>
       withRunContext({ run_id: "run-7", account: "acme" }, () => {
-        log.warn("Rate limit reached, waiting {seconds}s", { seconds: 12 });
+        log.warn("Rate limit reached, waiting {seconds}s", { seconds: 12, page: 3 });
       }),
   );
   const text = lines.join("\n");
   assert.match(text, /warning/);
   assert.match(text, /Rate limit reached, waiting 12s/);
-  assert.match(text, /run-7/);
-  assert.match(text, /acme/);
+  assert.match(text, /page: 3/);
+  assert.doesNotMatch(text, /run-7|acme/);
   assert.ok(!text.includes("\x1b["), "no ANSI escapes when writing to a capture");
 });

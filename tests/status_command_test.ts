@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { serveMockApi } from "../mock-api/server.ts";
+import { loadConfig } from "../src/config.ts";
+import { runStatusCommand } from "../src/status_command.ts";
+import { runSyncCommand } from "../src/sync/sync_command.ts";
+import { withFreshServerDatabase } from "./store/_helpers.ts";
+import { MOCK_CREDENTIALS } from "./_fixtures.ts";
+
+const SERVER_URL = Deno.env.get("TEST_DATABASE_URL");
+
+Deno.test("status shows nothing before the first run", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "adsync_status_" });
+  try {
+    const text = await runStatusCommand(loadConfig({ SYNC_STATE_DIR: stateDir }, ["status"]));
+    assert.match(text, /^No runs yet: .*checkpoint\.sqlite does not exist\.$/);
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("status reports the latest runs with their progress and counts", async () => {
+  assert.ok(SERVER_URL, "TEST_DATABASE_URL must name a PostgreSQL server for this test");
+  const mock = await serveMockApi({
+    rateLimit: { count: 50, windowMs: 1_000 },
+    errorRate: 0,
+    hangRate: 0,
+    syncDelayMs: 0,
+    campaigns: 12,
+    seed: 3,
+  });
+  const stateDir = await Deno.makeTempDir({ prefix: "adsync_status_" });
+  try {
+    await withFreshServerDatabase(SERVER_URL, async (databaseUrl) => {
+      const env = {
+        AD_PLATFORM_API_URL: mock.url,
+        AD_PLATFORM_EMAIL: MOCK_CREDENTIALS.email,
+        AD_PLATFORM_PASSWORD: MOCK_CREDENTIALS.password,
+        AD_PLATFORM_RATE_LIMIT: "50/1s",
+        DATABASE_URL: databaseUrl,
+        SYNC_STATE_DIR: stateDir,
+      };
+      const summary = await runSyncCommand(loadConfig(env, ["sync"]));
+      const [row] = JSON.parse(await runStatusCommand(loadConfig(env, ["status", "--json"])));
+      assert.equal(row.run_id, summary.run_id);
+      assert.equal(row.status, "ok");
+      assert.equal(row.pages_done, 2);
+      assert.equal(row.pages_total, 2);
+      assert.equal(row.synced, 12);
+      assert.equal(row.campaigns_total, 12);
+      assert.equal(row.requests, summary.requests);
+      const table = await runStatusCommand(loadConfig(env, ["status"]));
+      assert.match(table, /^RUN\s+ACCOUNT\s+STATUS/);
+      assert.match(table, new RegExp(`${summary.run_id}\\s+default\\s+ok\\s+2/2\\s+12/12`));
+    });
+  } finally {
+    await mock.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});

@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openCheckpoint } from "../../src/store/checkpoint.ts";
+import { chooseRun, newRunId, type RunSelectionOptions } from "../../src/sync/run_selection.ts";
+
+const HOUR = 3_600_000;
+const base: RunSelectionOptions = {
+  resume: true,
+  account: "acme",
+  apiUrl: "http://api.test",
+  pageSize: 10,
+  maxAgeMs: 24 * HOUR,
+  now: 100 * HOUR,
+};
+
+async function withRuns(
+  runs: Array<{ runId: string; account?: string; apiUrl?: string; at: number; status?: string }>,
+  fn: (choose: (options: Partial<RunSelectionOptions>) => ReturnType<typeof chooseRun>) => void,
+) {
+  const dir = await Deno.makeTempDir({ prefix: "adsync_select_" });
+  let clock = 0;
+  const checkpoint = openCheckpoint(join(dir, "checkpoint.sqlite"), { now: () => clock });
+  try {
+    for (const run of runs) {
+      clock = run.at;
+      checkpoint.createRun({
+        runId: run.runId,
+        account: run.account ?? "acme",
+        apiUrl: run.apiUrl ?? "http://api.test",
+        pageSize: 10,
+        startedAt: run.at,
+      });
+      if (run.status) checkpoint.finishRun(run.runId, run.status as "ok");
+    }
+    fn((options) => chooseRun(checkpoint, { ...base, ...options }));
+  } finally {
+    checkpoint.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("--resume continues the latest unfinished run of the account", async () => {
+  await withRuns([
+    { runId: "old", at: 90 * HOUR, status: "interrupted" },
+    { runId: "newer", at: 95 * HOUR, status: "interrupted" },
+    { runId: "done", at: 96 * HOUR, status: "ok" },
+  ], (choose) => {
+    const choice = choose({});
+    assert.equal(choice.kind, "resume");
+    assert.equal(choice.kind === "resume" && choice.run.runId, "newer");
+  });
+});
+
+Deno.test("--resume starts afresh, saying why, when the checkpoint is too old", async () => {
+  await withRuns([{ runId: "stale", at: 70 * HOUR, status: "interrupted" }], (choose) => {
+    const choice = choose({});
+    assert.equal(choice.kind, "new");
+    assert.match(
+      choice.kind === "new" ? choice.note ?? "" : "",
+      /^Not resuming run stale: its checkpoint is 30 h old \(SYNC_RESUME_MAX_AGE is 24 h\)/,
+    );
+  });
+});
+
+Deno.test("--resume does not continue a run from another API URL or page size", async () => {
+  await withRuns([{ runId: "elsewhere", at: 99 * HOUR, apiUrl: "http://other.test" }], (choose) => {
+    const byUrl = choose({});
+    assert.match(byUrl.kind === "new" ? byUrl.note ?? "" : "", /synced from http:\/\/other\.test/);
+    const bySize = choose({ apiUrl: "http://other.test", pageSize: 25 });
+    assert.match(bySize.kind === "new" ? bySize.note ?? "" : "", /page size 10, not 25/);
+  });
+});
+
+Deno.test("--resume names the account an unfinished run belongs to", async () => {
+  await withRuns([{ runId: "theirs", at: 99 * HOUR, account: "globex" }], (choose) => {
+    const choice = choose({});
+    assert.equal(choice.kind, "new");
+    assert.match(choice.kind === "new" ? choice.note ?? "" : "", /belongs to account globex/);
+  });
+});
+
+Deno.test("A run without --resume says which unfinished run it leaves behind", async () => {
+  await withRuns([{ runId: "left", at: 99 * HOUR }], (choose) => {
+    const choice = choose({ resume: false });
+    assert.equal(choice.kind, "new");
+    assert.match(choice.kind === "new" ? choice.note ?? "" : "", /run left \(running\)/);
+  });
+});
+
+Deno.test("Run ids sort by their start time", () => {
+  const early = newRunId(Date.parse("2026-11-22T01:02:03Z"));
+  const late = newRunId(Date.parse("2026-11-22T10:00:00Z"));
+  assert.match(early, /^20261122T010203Z-[0-9a-f]{8}$/);
+  assert.ok(early < late);
+});

@@ -3,7 +3,8 @@ import { z } from "zod";
 /** A campaign as the platform sends it; extra fields are tolerated and dropped. */
 export const campaignSchema = z.object({
   id: z.string().min(1).max(200).regex(/^[^\p{Cc}/]+$/u, "must be printable, without '/'"),
-  name: z.string().max(10_000),
+  // PostgreSQL cannot store a NUL character in text.
+  name: z.string().max(10_000).refine((name) => !name.includes("\0"), "must not contain NUL"),
   status: z.enum(["active", "paused", "ended"]),
   budget: z.number().finite().nonnegative(),
   impressions: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),

@@ -97,7 +97,7 @@ export async function insertRejects(sql: postgres.Sql, rejects: readonly Reject[
     payload: reject.payload ?? null,
   }));
   for (let start = 0; start < records.length; start += MAX_ROWS_PER_STATEMENT) {
-    const chunk = records.slice(start, start + MAX_ROWS_PER_STATEMENT) as postgres.JSONValue;
+    const chunk = storable(records.slice(start, start + MAX_ROWS_PER_STATEMENT));
     await sql`
       insert into sync_rejects (run_id, account, campaign_id, reason, payload)
       select r->>'run_id', r->>'account', r->>'campaign_id', r->>'reason', r->'payload'
@@ -105,6 +105,15 @@ export async function insertRejects(sql: postgres.Sql, rejects: readonly Reject[
       on conflict (run_id, account, (coalesce(campaign_id, '')), reason) do nothing
     `;
   }
+}
+
+/**
+ * The value as jsonb can hold it: PostgreSQL stores no NUL character in text or jsonb, so each
+ * one becomes the six characters `\u0000` (a reject is kept for inspection, not lost).
+ */
+function storable(value: unknown): postgres.JSONValue {
+  const json = JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\\\u0000");
+  return JSON.parse(json);
 }
 
 /** Records that a run started; a resumed run keeps its first start time. */

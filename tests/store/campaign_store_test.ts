@@ -242,3 +242,19 @@ withEachDatabase("recentRuns lists the newest runs first, up to the limit", asyn
   const runs = await recentRuns(db.sql, 2);
   assert.deepEqual(runs.map((run) => run.run_id), ["run-3", "run-2"]);
 });
+
+withEachDatabase(
+  "insertRejects keeps a payload holding NUL characters, spelled out",
+  async ({ db }) => {
+    const payload = { id: "campaign_9", name: "nul\u0000here", note: "a literal \\u0000 stays" };
+    await insertRejects(db.sql, [
+      { runId: "run-1", account: "acme", campaignId: "campaign_9", reason: "name: NUL", payload },
+    ]);
+    const [row] = await db.sql<{ payload: unknown }[]>`select payload from sync_rejects`;
+    assert.deepEqual(row?.payload, {
+      id: "campaign_9",
+      name: "nul\\u0000here",
+      note: "a literal \\u0000 stays",
+    });
+  },
+);

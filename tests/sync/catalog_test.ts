@@ -79,3 +79,13 @@ Deno.test("pageCount stops at total and at the hard cap", () => {
   assert.equal(pageCount(0, 10, 1000), 1);
   assert.equal(pageCount(100_000, 10, 50), 50);
 });
+
+Deno.test("Catalog rejects a name PostgreSQL could not store", () => {
+  const { rejects } = createCatalog(10).add({
+    page: 1,
+    records: [{ ...campaign(1), name: "nul\u0000byte" }],
+    total: 1,
+    hasMore: false,
+  });
+  assert.equal(rejects[0]?.reason, "name: must not contain NUL");
+});

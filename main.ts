@@ -61,9 +61,11 @@ async function sync(config: Readonly<Config>): Promise<number> {
       return;
     }
     stopReason = reason;
+    const what = reason === "max-duration" ? "the --max-duration budget is spent" : reason;
+    const again = reason === "SIGTERM" ? "a second SIGTERM" : "Ctrl-C";
     console.error(
-      `adsync: ${reason}: finishing requests in flight (up to ${config.shutdownGraceMs} ms), ` +
-        `then saving the checkpoint; ${reason === "SIGINT" ? "Ctrl-C" : reason} again cuts them`,
+      `adsync: ${what}: finishing requests in flight (up to ${config.shutdownGraceMs} ms), ` +
+        `then saving the checkpoint; ${again} cuts them now`,
     );
     stop.abort(new DOMException(`Stopped by ${reason}`, "AbortError"));
     graceTimer = setTimeout(

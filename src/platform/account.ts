@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.ts";
 import type { RateLimit } from "../duration.ts";
 import { createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
-import { createRequestStats, type RequestStats } from "./request_stats.ts";
+import { countOutcome, createRequestStats, type RequestStats } from "./request_stats.ts";
 import { createTokenManager, type Credentials, type TokenManager } from "./token_manager.ts";
 
 /** One client account at the platform: who we are, how we log in, and how fast we may go. */
@@ -39,6 +39,7 @@ export interface AccountOptions {
 /** Creates an account with its own token, rate limiter and counters. */
 export function createAccount(options: AccountOptions): Account {
   const { baseUrl, clientId, credentials, rateLimit, fetch, clock, timeoutMs } = options;
+  const stats = createRequestStats();
   return {
     clientId,
     baseUrl,
@@ -47,12 +48,13 @@ export function createAccount(options: AccountOptions): Account {
       clock,
       timeoutMs,
       onToken: options.onToken,
+      onOutcome: (status) => countOutcome(stats, "token", status),
     }),
     limiter: createRateLimiter(rateLimit, {
       clock,
       history: options.history,
       onSend: options.onSend,
     }),
-    stats: createRequestStats(),
+    stats,
   };
 }

@@ -21,6 +21,8 @@ export interface TokenManagerOptions {
   timeoutMs?: number;
   /** Called with every new token, so logging can redact it. @default no-op */
   onToken?: (token: string) => void;
+  /** Called with the outcome of every login request (`"200"`, `"401"`, `"timeout"`…). @default no-op */
+  onOutcome?: (status: string) => void;
 }
 
 /** Hands out a live bearer token, logging in again before it expires or after a 401. */
@@ -52,7 +54,7 @@ export function createTokenManager(
   options: TokenManagerOptions = {},
 ): TokenManager {
   const { fetch: fetchFn = globalThis.fetch, clock = systemClock, timeoutMs = 15_000 } = options;
-  const { onToken = () => {} } = options;
+  const { onToken = () => {}, onOutcome = () => {} } = options;
   const authorization = basicAuth(credentials);
   const url = new URL("/auth/token", baseUrl).href;
   let current: { token: string; refreshAt: number } | undefined;
@@ -71,12 +73,14 @@ export function createTokenManager(
       });
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
+      onOutcome(deadline.aborted ? "timeout" : "network");
       throw new HttpError(`Cannot log in at ${url}: ${describeFetchError(error)}`, {
         status: 0,
         url,
       }, { cause: error });
     }
     const body = await response.json().catch(() => undefined);
+    onOutcome(String(response.status));
     if (response.status === 401 || response.status === 403) {
       throw new AuthError(
         `Cannot log in at ${url}: the platform refused the credentials (${response.status})`,

@@ -50,8 +50,9 @@ export async function runSyncCommand(
     const db = await openDatabase({ url: config.databaseUrl, stateDir: config.stateDir });
     try {
       await migrate(db.sql);
-      const runId = pickRun(config, state.checkpoint, startedAt);
+      const { runId, resumed } = pickRun(config, state.checkpoint, startedAt);
       return await withRunContext({ run_id: runId, account: config.clientId }, async () => {
+        log.info(resumed ? "Resuming run {runId}" : "Starting run {runId}", { runId });
         await recordRunStart(db.sql, {
           runId,
           account: config.clientId,
@@ -84,7 +85,11 @@ export async function runSyncCommand(
 }
 
 /** Resumes the run the checkpoint offers, or records a new one; says why when it does not resume. */
-function pickRun(config: Readonly<Config>, checkpoint: Checkpoint, now: number): string {
+function pickRun(
+  config: Readonly<Config>,
+  checkpoint: Checkpoint,
+  now: number,
+): { runId: string; resumed: boolean } {
   const choice = chooseRun(checkpoint, {
     resume: config.resume,
     account: config.clientId,
@@ -93,16 +98,12 @@ function pickRun(config: Readonly<Config>, checkpoint: Checkpoint, now: number):
     maxAgeMs: config.resumeMaxAgeMs,
     now,
   });
-  if (choice.kind === "resume") {
-    log.info("Resuming run {runId}", { runId: choice.run.runId });
-    return choice.run.runId;
-  }
+  if (choice.kind === "resume") return { runId: choice.run.runId, resumed: true };
   if (choice.note) log.warn(choice.note);
   const runId = newRunId(now);
   const { clientId: account, apiUrl, pageSize } = config;
   checkpoint.createRun({ runId, account, apiUrl, pageSize, startedAt: now });
-  log.info("Starting run {runId}", { runId });
-  return runId;
+  return { runId, resumed: false };
 }
 
 /** The account, its limiter primed with the sends the platform's window still remembers. */

@@ -156,7 +156,12 @@ export function createPlatformClient(
           retryAfterMs(response, body, clock.now()) ?? limiter.limit.windowMs,
         );
         limiter.holdUntil(clock.now() + waitMs);
-        log.warn("Rate limited on {url}; holding the account for {waitMs} ms", { url, waitMs });
+        limiter.widenMargin();
+        log.warn("Rate limited on {url}; holding the account for {waitMs} ms", {
+          url,
+          waitMs,
+          marginMs: limiter.marginMs,
+        });
         if (++refused < max429) continue;
       }
       const statusText = response.statusText || STATUS_CODES[response.status] || "";

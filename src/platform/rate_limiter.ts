@@ -11,7 +11,8 @@ export interface RateLimiterOptions {
   onSend?: (at: number) => void;
   /**
    * Extra time after a send leaves the window before its slot is reused, covering the
-   * difference in network delay between two requests. @default 2% of the window, 20 ms to 500 ms
+   * difference in delay between two requests on their way to the platform (which stamps them
+   * on arrival). @default 2% of the window, at least 100 ms and at most 500 ms
    */
   marginMs?: number;
 }
@@ -22,6 +23,13 @@ export interface RateLimiter {
   acquire(signal?: AbortSignal): Promise<void>;
   /** Admits nothing before `at` (epoch ms): the platform said 429 and asked us to wait. */
   holdUntil(at: number): void;
+  /**
+   * Doubles the safety margin (up to a tenth of the window): a 429 arrived although the
+   * window had room, so delays to the platform vary more than the margin allowed for.
+   */
+  widenMargin(): void;
+  /** The safety margin in force, in ms. */
+  readonly marginMs: number;
   /** The earliest time (epoch ms) the `n`th request from now could leave, if all were queued now. */
   finishTimeFor(n: number): number;
   /** Requests waiting for a slot now. */
@@ -47,8 +55,8 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     clock = systemClock,
     history = [],
     onSend = () => {},
-    marginMs = Math.min(500, Math.max(20, limit.windowMs * 0.02)),
   } = options;
+  let marginMs = options.marginMs ?? Math.min(500, Math.max(100, limit.windowMs * 0.02));
   // The send times that can still matter: at most `count`, ascending.
   const sends = [...history].sort((a, b) => a - b).slice(-limit.count);
   let heldUntil = 0;
@@ -95,6 +103,12 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     },
     holdUntil(at) {
       heldUntil = Math.max(heldUntil, at);
+    },
+    widenMargin() {
+      marginMs = Math.max(marginMs, Math.min(limit.windowMs / 10, Math.max(1, marginMs) * 2));
+    },
+    get marginMs() {
+      return marginMs;
     },
     finishTimeFor(n) {
       const times = [...sends];

@@ -107,3 +107,13 @@ Deno.test("RateLimiter measures the time requests spent waiting", async () => {
   await done;
   assert.equal(limiter.waitedMs, 2_000);
 });
+
+Deno.test("RateLimiter widens its margin after an unexpected 429, up to a tenth of the window", () => {
+  const limiter = createRateLimiter(limit, { marginMs: 1_000 });
+  limiter.widenMargin();
+  assert.equal(limiter.marginMs, 2_000);
+  for (let i = 0; i < 10; i++) limiter.widenMargin();
+  assert.equal(limiter.marginMs, 6_000);
+  assert.equal(createRateLimiter({ count: 10, windowMs: 1_000 }).marginMs, 100);
+  assert.equal(createRateLimiter(limit).marginMs, 500);
+});

@@ -106,10 +106,12 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
   try {
     // The first statement reads the file header: a file that is not SQLite fails here.
     db.exec("PRAGMA journal_mode = WAL");
-    // FULL, not NORMAL: in WAL mode NORMAL survives kill -9 but may drop the last commits on a
-    // power loss or OS crash, and we move on (e.g. past a PostgreSQL commit) as soon as a write
-    // returns. One fsync per small write is cheap next to a rate-limited HTTP request.
-    db.exec("PRAGMA synchronous = FULL");
+    // NORMAL, not FULL: in WAL mode NORMAL survives kill -9 and any crash of ours (a commit is
+    // in the OS's hands when it returns); only a power loss or OS crash can drop the last
+    // commits, which costs redone requests, never data (upserts are idempotent). FULL's fsync
+    // per write stalled the event loop between the limiter stamping a burst of requests and
+    // their leaving, so they reached the platform late enough to collide with the next window.
+    db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");
     const problem = migrate(db);
     if (problem !== undefined) throw new CheckpointError(problem);

@@ -1,3 +1,4 @@
+import { formatDuration } from "../duration.ts";
 import type { Checkpoint, RunRecord } from "../store/checkpoint.ts";
 
 /** What the sync should do with the checkpoint's unfinished runs. */
@@ -43,8 +44,8 @@ export function chooseRun(checkpoint: Checkpoint, options: RunSelectionOptions):
     : unfinished.pageSize !== pageSize
     ? `it used page size ${unfinished.pageSize}, not ${pageSize}`
     : now - unfinished.updatedAt > maxAgeMs
-    ? `its checkpoint is ${Math.round((now - unfinished.updatedAt) / 3_600_000)} h old ` +
-      `(SYNC_RESUME_MAX_AGE is ${Math.round(maxAgeMs / 3_600_000)} h)`
+    ? `its checkpoint is ${formatDuration(now - unfinished.updatedAt)} old ` +
+      `(SYNC_RESUME_MAX_AGE is ${formatDuration(maxAgeMs)})`
     : undefined;
   if (reason) {
     return {

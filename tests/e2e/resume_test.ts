@@ -1,0 +1,328 @@
+/**
+ * End to end: the checkpoint, `--resume` and graceful shutdown, with the real CLI against the
+ * in-process mock and a real PostgreSQL (or the embedded PGlite).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { serveMockApi } from "../../mock-api/server.ts";
+import type { MockRequestLogEntry } from "../../mock-api/server.ts";
+import { openCheckpoint } from "../../src/store/checkpoint.ts";
+import { checkpointPath } from "../../src/sync/state_dir.ts";
+import { pageEntries, SKIP_SERVER_TESTS, syncEntries, waitFor, waitForQuietLog } from "./_cli.ts";
+import {
+  assertEveryCampaignOnce,
+  assertNo429,
+  explain,
+  FAST_MOCK,
+  logNote,
+  ok,
+  type Scenario,
+  type ScenarioOptions,
+  summaryOf,
+  withScenario,
+} from "./_scenario.ts";
+
+/** The sync's default concurrency with a limit of 10 requests per window. */
+const CONCURRENCY = 10;
+
+/** Registers an e2e test; the server-backed ones can be skipped with ADSYNC_SKIP_PG_SERVER=1. */
+function e2e(name: string, options: ScenarioOptions, fn: (s: Scenario) => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: !options.embedded && SKIP_SERVER_TESTS,
+    fn: () => withScenario(options, fn),
+  });
+}
+
+/** Starts a sync and waits until `committed` campaigns are committed, by its checkpoint. */
+async function startAndWaitForCommits(s: Scenario, committed: number, args = ["--json"]) {
+  const process = s.spawn(args);
+  const { checkpoint, runId } = await s.watchCheckpoint(process);
+  await waitFor(
+    () => checkpoint.progress(runId).synced >= committed,
+    `${committed} campaigns committed by the first run`,
+    { process },
+  );
+  return { process, checkpoint, runId };
+}
+
+/** Interrupts a run with `signal` once some campaigns are committed; checks code and summary. */
+async function interruptedRun(s: Scenario, signal: "SIGINT" | "SIGTERM", code: number) {
+  const { process, runId } = await startAndWaitForCommits(s, 10);
+  process.child.kill(signal);
+  const stopped = await process.finished;
+  assert.equal(stopped.code, code, explain(stopped));
+  const summary = summaryOf(stopped);
+  assert.equal(summary.status, "interrupted");
+  assert.equal(summary.run_id, runId);
+  return { runId, summary };
+}
+
+/** Resumes `runId` and checks that it finishes every campaign exactly once. */
+async function resumeToTheEnd(s: Scenario, runId: string, skipped?: number) {
+  const resumed = await s.run(["--resume", "--json"]);
+  assert.equal(resumed.code, 0, explain(resumed));
+  const summary = summaryOf(resumed);
+  assert.equal(summary.status, "ok");
+  assert.equal(summary.run_id, runId, "the resumed run keeps its run_id");
+  assert.ok(Number(summary.skipped) > 0, "the campaigns done before are skipped");
+  if (skipped !== undefined) assert.equal(summary.skipped, skipped);
+  assert.equal(Number(summary.synced) + Number(summary.skipped), summary.campaigns_total);
+  await assertEveryCampaignOnce(s, summary);
+  return summary;
+}
+
+/**
+ * Registers the kill -9 test: the first run is killed from inside the mock, as it answers the
+ * fifth sync after 15 campaigns are committed, so that answer is never delivered and the
+ * requests of the same wave are in flight.
+ */
+function killNineTest(name: string, options: ScenarioOptions): void {
+  let onAnswer: ((entry: MockRequestLogEntry) => void) | undefined;
+  const mock = { ...options.mock, onRequest: (entry: MockRequestLogEntry) => onAnswer?.(entry) };
+  e2e(name, { ...options, mock }, async (s) => {
+    const { process, checkpoint, runId } = await startAndWaitForCommits(s, 15);
+    let killIndex: number | undefined;
+    let answers = 0;
+    onAnswer = (entry) => {
+      if (entry.campaignId === undefined || entry.status !== 200 || ++answers < 5) return;
+      onAnswer = undefined;
+      process.child.kill("SIGKILL");
+      killIndex = s.mock.log.length;
+    };
+    const at = await waitFor(() => killIndex, "five more syncs answered", { process });
+    const killed = await process.finished;
+    assert.equal(killed.signal, "SIGKILL", explain(killed));
+    // What the dead run left at the mock ends (answered or released) before the resume starts.
+    await waitForQuietLog(s.mock.log, 1_000);
+    const firstRun = s.mock.log.slice();
+    const recorded = new Set([
+      ...checkpoint.done(runId).keys(),
+      ...checkpoint.syncedPending(runId).keys(),
+    ]);
+    const savedPages = new Set(checkpoint.pages(runId).map((page) => page.page));
+    checkpoint.close();
+
+    await resumeToTheEnd(s, runId);
+
+    const resumedRun = s.mock.log.slice(firstRun.length);
+    const fetchedBeforeKill = new Set(
+      pageEntries(firstRun.slice(0, at)).filter(ok).map((e) => e.page),
+    );
+    const refetched = pageEntries(resumedRun).map((e) => e.page!)
+      .filter((page) => fetchedBeforeKill.has(page) || savedPages.has(page));
+    assert.deepEqual(refetched, [], "pages fetched before the kill were requested again");
+
+    // In flight at the kill: syncs the mock received from the first run whose answer that run
+    // had not recorded in its checkpoint (cut, held, or answered but not yet processed).
+    const inFlight = new Set(
+      syncEntries(firstRun).map((e) => e.campaignId!).filter((id) => !recorded.has(id)),
+    );
+    const syncedBefore = new Set(syncEntries(firstRun).filter(ok).map((e) => e.campaignId!));
+    const syncedTwice = syncEntries(resumedRun).filter(ok).map((e) => e.campaignId!)
+      .filter((id) => syncedBefore.has(id));
+    const details = `in flight at the kill: [${[...inFlight]}]; synced twice: [${syncedTwice}]`;
+    assert.ok(inFlight.size > 0, `the answer the kill cut off counts as in flight; ${details}`);
+    assert.ok(inFlight.size <= CONCURRENCY, `more than ${CONCURRENCY} in flight; ${details}`);
+    assert.deepEqual(
+      syncedTwice.filter((id) => !inFlight.has(id)),
+      [],
+      `campaigns recorded in the checkpoint were synced again; ${details}`,
+    );
+    assert.ok(syncedTwice.length <= inFlight.size, details);
+    assertNo429(s, s.mock.log.slice(at), "the resumed run");
+  });
+}
+
+killNineTest(
+  "kill -9 mid-run costs at most the requests in flight: --resume finishes every campaign once (server)",
+  {},
+);
+
+killNineTest(
+  "kill -9 mid-run costs at most the requests in flight: --resume finishes every campaign once (embedded PGlite)",
+  { embedded: true },
+);
+
+e2e("SIGINT stops the sync with exit 130, and --resume finishes the run", {}, async (s) => {
+  const { runId, summary } = await interruptedRun(s, "SIGINT", 130);
+  await resumeToTheEnd(s, runId, Number(summary.synced));
+  assertNo429(s, s.mock.log, "the interrupted and resumed runs");
+});
+
+e2e("SIGTERM stops the sync with exit 143, and --resume finishes the run", {}, async (s) => {
+  const { runId, summary } = await interruptedRun(s, "SIGTERM", 143);
+  await resumeToTheEnd(s, runId, Number(summary.synced));
+  assertNo429(s, s.mock.log, "the interrupted and resumed runs");
+});
+
+e2e(
+  "--max-duration running out stops the sync with exit 75, and --resume finishes",
+  {},
+  async (s) => {
+    const stopped = await s.run(["--json", "--max-duration", "2s"]);
+    assert.equal(stopped.code, 75, explain(stopped));
+    const summary = summaryOf(stopped);
+    assert.equal(summary.status, "interrupted");
+    assert.ok(Number(summary.synced) < Number(summary.campaigns_total), "the run was cut short");
+    await resumeToTheEnd(s, String(summary.run_id), Number(summary.synced));
+    assertNo429(s, s.mock.log, "the interrupted and resumed runs");
+  },
+);
+
+e2e(
+  "A second SIGINT cuts the requests in flight instead of waiting out the grace period",
+  { mock: { campaigns: 40, syncDelayMs: 3_000, rateLimit: { count: 20, windowMs: 1_000 } } },
+  async (s) => {
+    // The request timeout outlasts the mock's 3 s syncs, so only the signals can cut them.
+    const grace = { SYNC_SHUTDOWN_GRACE: "30s", AD_PLATFORM_REQUEST_TIMEOUT: "10s" };
+    const process = s.spawn(["--json"], grace);
+    const { checkpoint, runId } = await s.watchCheckpoint(process);
+    // Every page fetched and some syncs sent (the mock holds each for 3 s).
+    await waitFor(
+      () => {
+        const { pagesDone } = checkpoint.progress(runId);
+        const allPages = pagesDone === Math.ceil(s.campaigns / 10);
+        return allPages && checkpoint.recentSends("default", 0).length >= pagesDone + 5;
+      },
+      "sync requests on the wire",
+      { process },
+    );
+    process.child.kill("SIGINT");
+    await waitFor(
+      () => /SIGINT: finishing requests in flight/.test(process.stderr()),
+      "the first SIGINT to be acknowledged",
+      { process },
+    );
+    const answeredAtExit = process.child.status.then(() =>
+      syncEntries(s.mock.log).filter(ok).length
+    );
+    process.child.kill("SIGINT");
+    const stopped = await process.finished;
+    assert.equal(stopped.code, 130, explain(stopped));
+    await waitForQuietLog(s.mock.log, 1_000);
+    const started = syncEntries(s.mock.log).length;
+    const answered = await answeredAtExit;
+    assert.ok(
+      answered < started,
+      `the sync exited after all ${started} sync requests were answered (${answered}): ` +
+        "the second SIGINT did not cut them",
+    );
+    assert.equal(summaryOf(stopped).status, "interrupted");
+    checkpoint.close();
+
+    const resumed = await s.run(["--resume", "--json"], grace);
+    assert.equal(resumed.code, 0, explain(resumed));
+    const summary = summaryOf(resumed);
+    assert.equal(summary.run_id, runId);
+    assert.equal(summary.status, "ok");
+    assert.equal(Number(summary.synced) + Number(summary.skipped), s.campaigns);
+    await assertEveryCampaignOnce(s, summary);
+  },
+);
+
+e2e(
+  "An unreadable checkpoint is moved aside with a warning, and the sync starts afresh",
+  { mock: { campaigns: 40 } },
+  async (s) => {
+    const garbage = crypto.getRandomValues(new Uint8Array(8_192));
+    await Deno.writeFile(checkpointPath(s.stateDir), garbage);
+    const outcome = await s.run(["--json"]);
+    assert.equal(outcome.code, 0, explain(outcome));
+    const summary = summaryOf(outcome);
+    assert.equal(summary.status, "ok");
+    await assertEveryCampaignOnce(s, summary);
+    const warning = logNote(outcome, /moved it to/);
+    const aside: string[] = [];
+    for await (const entry of Deno.readDir(s.stateDir)) {
+      if (entry.name.startsWith("checkpoint.sqlite.unreadable-")) aside.push(entry.name);
+    }
+    assert.equal(aside.length, 1, `expected one checkpoint moved aside, found [${aside}]`);
+    assert.match(warning, new RegExp(aside[0]!.replaceAll(".", "\\.")));
+    assert.deepEqual(await Deno.readFile(join(s.stateDir, aside[0]!)), garbage);
+  },
+);
+
+e2e(
+  "A checkpoint older than SYNC_RESUME_MAX_AGE is not resumed: the sync says why and starts anew",
+  {},
+  async (s) => {
+    const { runId } = await interruptedRun(s, "SIGTERM", 143);
+    const outcome = await s.run(["--resume", "--json"], { SYNC_RESUME_MAX_AGE: "1ms" });
+    assert.equal(outcome.code, 0, explain(outcome));
+    const why = logNote(outcome, new RegExp(`Not resuming run ${runId}`));
+    assert.match(why, /old/);
+    assert.match(why, /SYNC_RESUME_MAX_AGE/);
+    const summary = summaryOf(outcome);
+    assert.notEqual(summary.run_id, runId, "a new run starts");
+    assert.equal(summary.status, "ok");
+    assert.equal(summary.skipped, 0);
+    assert.equal(summary.synced, s.campaigns);
+    await assertEveryCampaignOnce(s, summary);
+  },
+);
+
+e2e(
+  "The note about a stale checkpoint states an age above the limit it names",
+  { mock: { campaigns: 40 } },
+  async (s) => {
+    // A run left unfinished 40 minutes ago, against the same platform; the limit is 30 minutes.
+    const fortyMinutesAgo = Date.now() - 40 * 60_000;
+    const checkpoint = openCheckpoint(checkpointPath(s.stateDir), { now: () => fortyMinutesAgo });
+    const stale = { runId: "20240101T000000Z-0000aaaa", account: "default", pageSize: 10 };
+    checkpoint.createRun({ ...stale, apiUrl: s.mock.url, startedAt: fortyMinutesAgo });
+    checkpoint.close();
+    const outcome = await s.run(["--resume", "--json"], { SYNC_RESUME_MAX_AGE: "30m" });
+    assert.equal(outcome.code, 0, explain(outcome));
+    assert.notEqual(summaryOf(outcome).run_id, stale.runId);
+    const why = logNote(outcome, new RegExp(`Not resuming run ${stale.runId}`));
+    assert.match(why, /its checkpoint is 40m0\ds old \(SYNC_RESUME_MAX_AGE is 30m00s\)/);
+  },
+);
+
+e2e(
+  "A checkpoint from another API URL is not resumed: the sync names the URL and starts anew",
+  {},
+  async (s) => {
+    const { runId } = await interruptedRun(s, "SIGTERM", 143);
+    const other = serveMockApi(FAST_MOCK);
+    s.defer(() => other.close());
+    const outcome = await s.run(["--resume", "--json"], {}, other.url);
+    assert.equal(outcome.code, 0, explain(outcome));
+    const why = logNote(outcome, new RegExp(`Not resuming run ${runId}`));
+    assert.ok(why.includes(s.mock.url), `the note names the old URL: ${why}`);
+    assert.ok(why.includes(other.url), `the note names the new URL: ${why}`);
+    const summary = summaryOf(outcome);
+    assert.notEqual(summary.run_id, runId, "a new run starts");
+    assert.equal(summary.status, "ok");
+    assert.equal(summary.synced, s.campaigns);
+    await assertEveryCampaignOnce(s, summary);
+  },
+);
+
+e2e(
+  "A second sync on a state dir in use exits 1 with one line naming the running pid",
+  { mock: { campaigns: 100, syncDelayMs: 2_000 } },
+  async (s) => {
+    const first = s.spawn(["--json"]);
+    const lock = join(s.stateDir, "sync.lock");
+    await waitFor(
+      () => Deno.readTextFile(lock).then((text) => text.trim() === String(first.pid), () => false),
+      "the first sync to hold the state dir",
+      { process: first },
+    );
+    const second = await s.run(["--json"]);
+    assert.equal(second.code, 1, explain(second));
+    const lines = second.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, `one line on stderr, got:\n${second.stderr}`);
+    assert.match(lines[0]!, new RegExp(`running .*\\(pid ${first.pid}\\)`));
+    assert.doesNotMatch(second.stderr, /^\s+at /m, "no stack trace");
+    assert.equal(second.stdout, "");
+
+    assert.ok(!first.exited(), "the first sync keeps running");
+    first.child.kill("SIGTERM");
+    const stopped = await first.finished;
+    assert.equal(stopped.code, 143, explain(stopped));
+    await assert.rejects(Deno.stat(lock), Deno.errors.NotFound, "the lock is released");
+  },
+);

@@ -57,7 +57,7 @@ Deno.test("--resume starts afresh, saying why, when the checkpoint is too old", 
     assert.equal(choice.kind, "new");
     assert.match(
       choice.kind === "new" ? choice.note ?? "" : "",
-      /^Not resuming run stale: its checkpoint is 30 h old \(SYNC_RESUME_MAX_AGE is 24 h\)/,
+      /^Not resuming run stale: its checkpoint is 30h00m old \(SYNC_RESUME_MAX_AGE is 24h00m\)/,
     );
   });
 });

@@ -1,7 +1,5 @@
 import { basename, dirname, join } from "node:path";
-import type { RunStatusLike, RunSummaryLike } from "./summary_table.ts";
-
-export type { RunSummaryLike };
+import type { RunSummary } from "../store/run_summary.ts";
 
 /** One row of request outcomes. */
 export interface RequestCount {
@@ -13,7 +11,7 @@ export interface RequestCount {
 
 /** Everything the metrics file says about one account's last run. */
 export interface MetricsSnapshot {
-  summary: RunSummaryLike;
+  summary: RunSummary;
   account: string;
   requests: RequestCount[];
   /** When a run last finished with status `ok` (Unix seconds); `null` if never. */
@@ -23,7 +21,7 @@ export interface MetricsSnapshot {
 type Labels = Record<string, string>;
 type Sample = [labels: Labels, value: number];
 
-const STATUSES: RunStatusLike[] = ["ok", "partial", "interrupted", "failed"];
+const STATUSES: RunSummary["status"][] = ["ok", "partial", "interrupted", "failed"];
 
 /** Renders the snapshot in the Prometheus text exposition format (version 0.0.4). */
 export function renderMetrics(m: MetricsSnapshot): string {

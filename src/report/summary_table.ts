@@ -1,27 +1,7 @@
 import { formatDuration } from "../duration.ts";
+import type { RunSummary } from "../store/run_summary.ts";
 
-/** How a run ended. */
-export type RunStatusLike = "ok" | "partial" | "interrupted" | "failed";
-
-/** The run summary fields of the SPEC, as the report modules read them. */
-export interface RunSummaryLike {
-  run_id: string;
-  status: RunStatusLike;
-  campaigns_total: number;
-  synced: number;
-  /** Already done before a resume. */
-  skipped: number;
-  failed: number;
-  rejected: number;
-  requests: number;
-  rate_limited: number;
-  retries: number;
-  timeouts: number;
-  token_refreshes: number;
-  duration_ms: number;
-}
-
-const STATUS_TEXT: Record<RunStatusLike, string> = {
+const STATUS_TEXT: Record<RunSummary["status"], string> = {
   ok: "ok (every campaign synced)",
   partial: "partial (some campaigns failed or were rejected)",
   interrupted: "interrupted (resume with --resume)",
@@ -29,7 +9,7 @@ const STATUS_TEXT: Record<RunStatusLike, string> = {
 };
 
 /** Renders the summary as an aligned table for a terminal: status first, then counts, then duration. */
-export function formatSummary(s: RunSummaryLike): string {
+export function formatSummary(s: RunSummary): string {
   const counts: Array<[string, number]> = [
     ["campaigns", s.campaigns_total],
     ["synced", s.synced],

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { formatSummary, type RunSummaryLike } from "../../src/report/summary_table.ts";
+import { formatSummary } from "../../src/report/summary_table.ts";
+import type { RunSummary } from "../../src/store/run_summary.ts";
 
-const base: RunSummaryLike = {
+const base: RunSummary = {
   run_id: "run-2024-01",
   status: "ok",
   campaigns_total: 100,

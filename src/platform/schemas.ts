@@ -29,7 +29,8 @@ export const campaignPageSchema = z.object({
     page: z.number().int(),
     limit: z.number().int(),
     total: z.number().int().nonnegative(),
-    has_more: z.boolean(),
+    /** Optional: only cross-checked against `total`, which is what pagination follows. */
+    has_more: z.boolean().optional(),
   }).loose(),
 }).loose();
 
@@ -40,7 +41,8 @@ export type CampaignPage = z.infer<typeof campaignPageSchema>;
 export const tokenSchema = z.object({
   access_token: z.string().min(1),
   token_type: z.string().optional(),
-  expires_in: z.number().positive(),
+  /** Seconds; a platform that omits it gets the SPEC's hour, and the 401 path covers the rest. */
+  expires_in: z.number().positive().default(3_600),
   issued_at: z.union([z.string(), z.number()]).optional(),
 }).loose();
 

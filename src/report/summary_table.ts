@@ -9,7 +9,7 @@ const STATUS_TEXT: Record<RunSummary["status"], string> = {
 };
 
 /** Renders the summary as an aligned table for a terminal: status first, then counts, then duration. */
-export function formatSummary(s: RunSummary): string {
+export function formatSummary(s: RunSummary & { drift?: Record<string, number> }): string {
   const counts: Array<[string, number]> = [
     ["campaigns", s.campaigns_total],
     ["synced", s.synced],
@@ -28,7 +28,15 @@ export function formatSummary(s: RunSummary): string {
     ["run", s.run_id],
     ...counts.map(([label, n]): [string, string] => [label, String(n).padStart(numberWidth)]),
     ["duration", formatDuration(s.duration_ms)],
+    ...driftRow(s.drift),
   ];
   const labelWidth = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(labelWidth)}  ${value}`).join("\n");
+}
+
+/** A row naming the listing's drift, when there was any. */
+function driftRow(drift: Record<string, number> | undefined): Array<[string, string]> {
+  const seen = Object.entries(drift ?? {}).filter(([, n]) => n > 0);
+  if (seen.length === 0) return [];
+  return [["drift", seen.map(([what, n]) => `${what.replaceAll("_", " ")} ${n}`).join(", ")]];
 }

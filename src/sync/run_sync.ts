@@ -150,7 +150,8 @@ export function startSync(
     if (stop.aborted) return void unfinished++;
     try {
       const body = await client.listCampaigns(page, pageSize, signals);
-      const { total, has_more: hasMore } = body.pagination;
+      const { total, has_more } = body.pagination;
+      const hasMore = has_more ?? page * pageSize < total;
       const saved = { page, records: body.data, total, hasMore };
       checkpoint.savePage(runId, saved);
       log.info("Fetched page {page} ({records} records)", { page, records: body.data.length });

@@ -2,9 +2,17 @@ import type { Account } from "../platform/account.ts";
 import type { RunSummary } from "../store/run_summary.ts";
 import type { SyncResult } from "./run_sync.ts";
 
-/** The summary of a sync run: the SPEC's fields plus the account and, if it failed, why. */
+/** The summary of a sync run: the SPEC's fields plus the account, the listing's drift and, if it failed, why. */
 export interface SyncSummary extends RunSummary {
   account: string;
+  /** Where the platform's listing disagreed with itself (all zero on a clean run). */
+  drift: {
+    duplicates: number;
+    conflicting: number;
+    missing: number;
+    has_more_mismatches: number;
+    total_changes: number;
+  };
   /** Why the run failed, when it did. */
   last_error?: string;
 }
@@ -52,6 +60,13 @@ export function summarize(
     timeouts: account.stats.timeouts,
     token_refreshes: account.tokens.refreshes,
     duration_ms: Math.round(durationMs),
+    drift: {
+      duplicates: result.drift.duplicates,
+      conflicting: result.drift.conflicting,
+      missing: result.drift.missing,
+      has_more_mismatches: result.drift.hasMoreMismatches,
+      total_changes: result.drift.totalChanges,
+    },
     ...(result.fatal !== undefined ? { last_error: errorMessage(result.fatal) } : {}),
   };
 }

@@ -50,8 +50,9 @@ export async function runSyncCommand(
     const db = await openDatabase({ url: config.databaseUrl, stateDir: config.stateDir });
     try {
       await migrate(db.sql);
-      const { runId, resumed } = pickRun(config, state.checkpoint, startedAt);
+      const { runId, resumed, note } = pickRun(config, state.checkpoint, startedAt);
       return await withRunContext({ run_id: runId, account: config.clientId }, async () => {
+        if (note) log.warn(note);
         log.info(resumed ? "Resuming run {runId}" : "Starting run {runId}", { runId });
         await recordRunStart(db.sql, {
           runId,
@@ -89,7 +90,7 @@ function pickRun(
   config: Readonly<Config>,
   checkpoint: Checkpoint,
   now: number,
-): { runId: string; resumed: boolean } {
+): { runId: string; resumed: boolean; note?: string } {
   const choice = chooseRun(checkpoint, {
     resume: config.resume,
     account: config.clientId,
@@ -99,11 +100,10 @@ function pickRun(
     now,
   });
   if (choice.kind === "resume") return { runId: choice.run.runId, resumed: true };
-  if (choice.note) log.warn(choice.note);
   const runId = newRunId(now);
   const { clientId: account, apiUrl, pageSize } = config;
   checkpoint.createRun({ runId, account, apiUrl, pageSize, startedAt: now });
-  return { runId, resumed: false };
+  return { runId, resumed: false, note: choice.note };
 }
 
 /** The account, its limiter primed with the sends the platform's window still remembers. */

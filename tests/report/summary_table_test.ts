@@ -64,3 +64,13 @@ Deno.test("The summary table lines up its values in one column", () => {
 Deno.test("An interrupted run tells the operator how to continue", () => {
   assert.match(formatSummary({ ...base, status: "interrupted" }), /--resume/);
 });
+
+Deno.test("The summary table names the listing's drift only when there was some", () => {
+  const clean = formatSummary({ ...base, drift: { duplicates: 0, missing: 0 } });
+  assert.doesNotMatch(clean, /drift/);
+  const drifted = formatSummary({
+    ...base,
+    drift: { duplicates: 2, missing: 0, total_changes: 1 },
+  });
+  assert.match(drifted, /^drift\s+duplicates 2, total changes 1$/m);
+});

@@ -159,7 +159,13 @@ async function openEmbedded(stateDir: string, timeoutMs: number): Promise<Databa
     }
     if (ready.type !== "ready") throw fail(`PGlite cannot listen (${describe(ready)})`);
     cleanups.push(async () => {
-      const closed = await ask({ type: "close" });
+      // A worker that never answers must not hang the exit: terminate() follows regardless.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<EmbeddedReply>((resolve) => {
+        timer = setTimeout(() => resolve({ type: "closed", error: "no answer" }), timeoutMs);
+      });
+      const closed = await Promise.race([ask({ type: "close" }), late]);
+      clearTimeout(timer);
       if (closed.type === "closed" && closed.error) throw new Error(closed.error);
     });
     const { host, port } = ready;

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { serveMockApi } from "../../mock-api/server.ts";
 import { basicAuth } from "../../src/platform/token_manager.ts";
 import { withFreshServerDatabase } from "../store/_helpers.ts";
+import { runSync } from "./_cli.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
 const SERVER_URL = Deno.env.get("TEST_DATABASE_URL");
 const EMAIL = "ops@example.com";
 const PASSWORD = `pa"ss\\wörd 🔑 ${crypto.randomUUID()}`;
@@ -12,23 +12,15 @@ const MOCK_TOKEN = /mock_[0-9a-f]{32}/;
 
 /** Runs the real CLI at debug level and returns everything it wrote. */
 async function runCli(env: Record<string, string>): Promise<{ code: number; output: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "sync", "--json"],
-    cwd: ROOT,
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "",
-      AD_PLATFORM_EMAIL: EMAIL,
-      AD_PLATFORM_PASSWORD: PASSWORD,
-      AD_PLATFORM_RATE_LIMIT: "10/1s",
-      AD_PLATFORM_REQUEST_TIMEOUT: "500ms",
-      LOG_LEVEL: "debug",
-      ...env,
-    },
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code, output: decode(stdout) + decode(stderr) };
+  const { code, stdout, stderr } = await runSync({
+    AD_PLATFORM_EMAIL: EMAIL,
+    AD_PLATFORM_PASSWORD: PASSWORD,
+    AD_PLATFORM_RATE_LIMIT: "10/1s",
+    AD_PLATFORM_REQUEST_TIMEOUT: "500ms",
+    LOG_LEVEL: "debug",
+    ...env,
+  }, ["--json"]);
+  return { code, output: stdout + stderr };
 }
 
 /** Asserts that no credential or token shows in `text`. */

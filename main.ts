@@ -62,9 +62,11 @@ async function sync(config: Readonly<Config>): Promise<number> {
     }
     stopReason = reason;
     const what = reason === "max-duration" ? "the --max-duration budget is spent" : reason;
-    const again = reason === "SIGTERM" ? "a second SIGTERM" : "Ctrl-C";
+    const again = reason === "SIGTERM" ? "a second SIGTERM" : "a second Ctrl-C";
+    // On a terminal, start below the live progress line instead of after it.
+    const fresh = Deno.stderr.isTerminal() ? "\n" : "";
     console.error(
-      `adsync: ${what}: finishing requests in flight (up to ${config.shutdownGraceMs} ms), ` +
+      `${fresh}adsync: ${what}: finishing requests in flight (up to ${config.shutdownGraceMs} ms), ` +
         `then saving the checkpoint; ${again} cuts them now`,
     );
     stop.abort(new DOMException(`Stopped by ${reason}`, "AbortError"));

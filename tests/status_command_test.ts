@@ -4,6 +4,7 @@ import { loadConfig } from "../src/config.ts";
 import { runStatusCommand } from "../src/status_command.ts";
 import { runSyncCommand } from "../src/sync/sync_command.ts";
 import { withFreshServerDatabase } from "./store/_helpers.ts";
+import { serverTest } from "./e2e/_cli.ts";
 import { MOCK_CREDENTIALS } from "./_fixtures.ts";
 
 const SERVER_URL = Deno.env.get("TEST_DATABASE_URL");
@@ -18,7 +19,7 @@ Deno.test("status shows nothing before the first run", async () => {
   }
 });
 
-Deno.test("status reports the latest runs with their progress and counts", async () => {
+serverTest("status reports the latest runs with their progress and counts", async () => {
   assert.ok(SERVER_URL, "TEST_DATABASE_URL must name a PostgreSQL server for this test");
   const mock = await serveMockApi({
     rateLimit: { count: 50, windowMs: 1_000 },

@@ -224,6 +224,11 @@ export function testServerUrl(): string {
 export const SKIP_SERVER_TESTS = Deno.env.get("TEST_DATABASE_URL") === undefined &&
   Deno.env.get("ADSYNC_SKIP_PG_SERVER") === "1";
 
+/** Registers a test that needs the PostgreSQL server; ignored when ADSYNC_SKIP_PG_SERVER=1. */
+export function serverTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, ignore: SKIP_SERVER_TESTS, fn });
+}
+
 /** Creates an empty database `adsync_e2e_<random>` on the test server. */
 export async function freshDatabase(): Promise<FreshDatabase> {
   const serverUrl = testServerUrl();

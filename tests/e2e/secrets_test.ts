@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { serveMockApi } from "../../mock-api/server.ts";
 import { basicAuth } from "../../src/platform/token_manager.ts";
 import { withFreshServerDatabase } from "../store/_helpers.ts";
-import { runSync } from "./_cli.ts";
+import { runSync, serverTest } from "./_cli.ts";
 
 const SERVER_URL = Deno.env.get("TEST_DATABASE_URL");
 const EMAIL = "ops@example.com";
@@ -45,39 +45,42 @@ async function readAll(dir: string): Promise<string> {
 }
 
 for (const format of ["json", "pretty"]) {
-  Deno.test(`No credential or token appears in ${format} debug logs, the checkpoint or metrics`, async () => {
-    assert.ok(SERVER_URL, "TEST_DATABASE_URL must name a PostgreSQL server for this suite");
-    const mock = await serveMockApi({
-      email: EMAIL,
-      password: PASSWORD,
-      rateLimit: { count: 10, windowMs: 1_000 },
-      errorRate: 0.3,
-      hangRate: 0.1,
-      tokenTtlMs: 1_000,
-      syncDelayMs: 20,
-      campaigns: 30,
-      seed: 5,
-    });
-    const stateDir = await Deno.makeTempDir({ prefix: "adsync_secrets_" });
-    try {
-      await withFreshServerDatabase(SERVER_URL, async (databaseUrl) => {
-        const { code, output } = await runCli({
-          AD_PLATFORM_API_URL: mock.url,
-          DATABASE_URL: databaseUrl,
-          SYNC_STATE_DIR: stateDir,
-          SYNC_METRICS_FILE: join(stateDir, "adsync.prom"),
-          LOG_FORMAT: format,
-        });
-        assert.equal(code, 0, output);
-        assert.match(output, /Refreshed the access token|logging in again/);
-        assertNoSecret(output, "the output");
-        assertNoSecret(await readAll(stateDir), "the state dir");
+  serverTest(
+    `No credential or token appears in ${format} debug logs, the checkpoint or metrics`,
+    async () => {
+      assert.ok(SERVER_URL, "TEST_DATABASE_URL must name a PostgreSQL server for this suite");
+      const mock = await serveMockApi({
+        email: EMAIL,
+        password: PASSWORD,
+        rateLimit: { count: 10, windowMs: 1_000 },
+        errorRate: 0.3,
+        hangRate: 0.1,
+        tokenTtlMs: 1_000,
+        syncDelayMs: 20,
+        campaigns: 30,
+        seed: 5,
       });
-    } finally {
-      await mock.close();
-      await Deno.remove(stateDir, { recursive: true });
-    }
-  });
+      const stateDir = await Deno.makeTempDir({ prefix: "adsync_secrets_" });
+      try {
+        await withFreshServerDatabase(SERVER_URL, async (databaseUrl) => {
+          const { code, output } = await runCli({
+            AD_PLATFORM_API_URL: mock.url,
+            DATABASE_URL: databaseUrl,
+            SYNC_STATE_DIR: stateDir,
+            SYNC_METRICS_FILE: join(stateDir, "adsync.prom"),
+            LOG_FORMAT: format,
+          });
+          assert.equal(code, 0, output);
+          assert.match(output, /Refreshed the access token|logging in again/);
+          assertNoSecret(output, "the output");
+          assertNoSecret(await readAll(stateDir), "the state dir");
+        });
+      } finally {
+        await mock.close();
+        await Deno.remove(stateDir, { recursive: true });
+      }
+    },
+  );
 }
 
 Deno.test("Refused credentials end the run with one line that shows no secret", async () => {

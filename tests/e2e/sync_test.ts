@@ -6,6 +6,7 @@ import { openDatabase } from "../../src/store/database.ts";
 import { exitCodeFor } from "../../src/sync/summary.ts";
 import { runSyncCommand, type SyncCommandOptions } from "../../src/sync/sync_command.ts";
 import { withFreshServerDatabase } from "../store/_helpers.ts";
+import { serverTest } from "./_cli.ts";
 import { campaign, HOSTILE_NAMES, MOCK_CREDENTIALS } from "../_fixtures.ts";
 
 const SERVER_URL = Deno.env.get("TEST_DATABASE_URL");
@@ -77,23 +78,26 @@ async function storedIds(sql: postgres.Sql): Promise<string[]> {
   return rows.map((row) => row.id);
 }
 
-Deno.test("Sync stores every campaign exactly once on a harsh platform without a 429", async () => {
-  await syncOnce({}, async (summary, sql, log) => {
-    assert.equal(summary.status, "ok");
-    assert.equal(exitCodeFor(summary, undefined), 0);
-    const ids = await storedIds(sql);
-    assert.equal(ids.length, 100);
-    assert.equal(new Set(ids).size, 100);
-    assert.equal(log.filter((entry) => entry.status === 429).length, 0);
-    assert.equal(summary.rate_limited, 0);
-    assert.ok(summary.retries > 0, "the harsh mock should have forced retries");
-    assert.ok(summary.token_refreshes > 0, "tokens living 2 s should have been refreshed");
-    const limited = log.filter((entry) => entry.path.startsWith("/api/"));
-    assert.equal(summary.requests, limited.length, "the summary counts every request sent");
-  });
-});
+serverTest(
+  "Sync stores every campaign exactly once on a harsh platform without a 429",
+  async () => {
+    await syncOnce({}, async (summary, sql, log) => {
+      assert.equal(summary.status, "ok");
+      assert.equal(exitCodeFor(summary, undefined), 0);
+      const ids = await storedIds(sql);
+      assert.equal(ids.length, 100);
+      assert.equal(new Set(ids).size, 100);
+      assert.equal(log.filter((entry) => entry.status === 429).length, 0);
+      assert.equal(summary.rate_limited, 0);
+      assert.ok(summary.retries > 0, "the harsh mock should have forced retries");
+      assert.ok(summary.token_refreshes > 0, "tokens living 2 s should have been refreshed");
+      const limited = log.filter((entry) => entry.path.startsWith("/api/"));
+      assert.equal(summary.requests, limited.length, "the summary counts every request sent");
+    });
+  },
+);
 
-Deno.test("Sync recovers from 429s when its limit is set higher than the platform's", async () => {
+serverTest("Sync recovers from 429s when its limit is set higher than the platform's", async () => {
   await syncOnce({
     env: { AD_PLATFORM_RATE_LIMIT: "20/1s" },
     mock: { errorRate: 0, hangRate: 0, campaigns: 30 },
@@ -105,7 +109,7 @@ Deno.test("Sync recovers from 429s when its limit is set higher than the platfor
   });
 });
 
-Deno.test("Sync stores hostile names byte-exact and rejects invalid records", async () => {
+serverTest("Sync stores hostile names byte-exact and rejects invalid records", async () => {
   const hostile = HOSTILE_NAMES.map((name, i) => ({ ...campaign(i + 1), name }));
   const invalid = [
     { ...campaign(50), budget: "a lot" },
@@ -138,18 +142,21 @@ Deno.test("Sync stores hostile names byte-exact and rejects invalid records", as
   });
 });
 
-Deno.test("Sync stops at total even when has_more lies and pages past the end hold records", async () => {
-  await syncOnce({
-    env: { AD_PLATFORM_PAGE_SIZE: "7" },
-    mock: { hasMoreLies: true, pastEndRecords: true, errorRate: 0, hangRate: 0, campaigns: 30 },
-  }, async (summary, sql, log) => {
-    assert.equal(summary.status, "ok");
-    assert.equal((await storedIds(sql)).length, 30);
-    const pages = new Set(log.filter((e) => e.page !== undefined).map((e) => e.page));
-    assert.deepEqual([...pages].sort((a, b) => a! - b!), [1, 2, 3, 4, 5]);
-    assert.equal(summary.drift.has_more_mismatches, 2, "pages 3 and 4 said has_more false");
-  });
-});
+serverTest(
+  "Sync stops at total even when has_more lies and pages past the end hold records",
+  async () => {
+    await syncOnce({
+      env: { AD_PLATFORM_PAGE_SIZE: "7" },
+      mock: { hasMoreLies: true, pastEndRecords: true, errorRate: 0, hangRate: 0, campaigns: 30 },
+    }, async (summary, sql, log) => {
+      assert.equal(summary.status, "ok");
+      assert.equal((await storedIds(sql)).length, 30);
+      const pages = new Set(log.filter((e) => e.page !== undefined).map((e) => e.page));
+      assert.deepEqual([...pages].sort((a, b) => a! - b!), [1, 2, 3, 4, 5]);
+      assert.equal(summary.drift.has_more_mismatches, 2, "pages 3 and 4 said has_more false");
+    });
+  },
+);
 
 Deno.test("Sync into the embedded PostgreSQL stores every campaign", async () => {
   await syncOnce({ embedded: true, mock: { campaigns: 20 } }, async (summary, sql) => {
@@ -160,7 +167,7 @@ Deno.test("Sync into the embedded PostgreSQL stores every campaign", async () =>
   });
 });
 
-Deno.test("Sync fails with a clear error when the platform refuses the credentials", async () => {
+serverTest("Sync fails with a clear error when the platform refuses the credentials", async () => {
   await syncOnce({ mock: { password: "another one" } }, async (summary, sql) => {
     assert.equal(summary.status, "failed");
     assert.equal(exitCodeFor(summary, undefined), 1);

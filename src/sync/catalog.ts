@@ -24,6 +24,15 @@ export interface Drift {
   totalChanges: number;
 }
 
+/** A listing that agreed with itself. */
+export const NO_DRIFT: Readonly<Drift> = Object.freeze({
+  duplicates: 0,
+  conflicting: 0,
+  missing: 0,
+  hasMoreMismatches: 0,
+  totalChanges: 0,
+});
+
 /** What a page adds: campaigns not seen before and records refused. */
 export interface PageAdditions {
   campaigns: Campaign[];

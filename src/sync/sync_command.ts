@@ -11,6 +11,7 @@ import { recordRunEnd, recordRunStart } from "../store/campaign_store.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { openDatabase } from "../store/database.ts";
 import { migrate } from "../store/migrations.ts";
+import { NO_DRIFT } from "./catalog.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
 import { startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
 import { openStateDir } from "./state_dir.ts";
@@ -200,7 +201,7 @@ function emptyResult(end: { interrupted?: boolean; fatal?: unknown }): SyncResul
     failed: 0,
     rejected: 0,
     queued: 0,
-    drift: { duplicates: 0, conflicting: 0, missing: 0, hasMoreMismatches: 0, totalChanges: 0 },
+    drift: NO_DRIFT,
     interrupted: end.interrupted ?? false,
     fatal: end.fatal,
   };

@@ -5,12 +5,10 @@
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import type { MockRequestLogEntry } from "../../mock-api/server.ts";
+import { MOCK_CREDENTIALS } from "../_fixtures.ts";
 
 /** The repository root, where `main.ts` and `deno.json` live. */
 export const PROJECT_DIR = fileURLToPath(new URL("../../", import.meta.url));
-
-/** The credentials the mock accepts by default. */
-export const CREDENTIALS = { email: "admin@mixoads.com", password: "SuperSecret123!" } as const;
 
 /** How a spawned sync ended. */
 export interface SyncOutcome {
@@ -53,8 +51,8 @@ export function syncEnv(options: SyncEnvOptions): Record<string, string> {
   const { apiUrl, stateDir, databaseUrl, rateLimit = "10/1s", extra = {} } = options;
   const env: Record<string, string> = {
     AD_PLATFORM_API_URL: apiUrl,
-    AD_PLATFORM_EMAIL: CREDENTIALS.email,
-    AD_PLATFORM_PASSWORD: CREDENTIALS.password,
+    AD_PLATFORM_EMAIL: MOCK_CREDENTIALS.email,
+    AD_PLATFORM_PASSWORD: MOCK_CREDENTIALS.password,
     AD_PLATFORM_RATE_LIMIT: rateLimit,
     AD_PLATFORM_REQUEST_TIMEOUT: "2s",
     SYNC_STATE_DIR: stateDir,

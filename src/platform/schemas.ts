@@ -22,13 +22,19 @@ export interface SyncedCampaign extends Campaign {
   synced_at: string;
 }
 
+/** A whole number, also when a platform sends it as a numeric string ("100"). */
+const wholeNumber = z.union([
+  z.number().int().nonnegative(),
+  z.string().regex(/^\d{1,15}$/, "expected a whole number").transform(Number),
+]);
+
 /** One page of `GET /api/campaigns`; records stay raw until validated one by one. */
 export const campaignPageSchema = z.object({
   data: z.array(z.unknown()),
   pagination: z.object({
-    page: z.number().int(),
-    limit: z.number().int(),
-    total: z.number().int().nonnegative(),
+    page: wholeNumber,
+    limit: wholeNumber,
+    total: wholeNumber,
     /** Optional: only cross-checked against `total`, which is what pagination follows. */
     has_more: z.boolean().optional(),
   }).loose(),
@@ -42,7 +48,7 @@ export const tokenSchema = z.object({
   access_token: z.string().min(1),
   token_type: z.string().optional(),
   /** Seconds; a platform that omits it gets the SPEC's hour, and the 401 path covers the rest. */
-  expires_in: z.number().positive().default(3_600),
+  expires_in: z.coerce.number().positive().default(3_600),
   issued_at: z.union([z.string(), z.number()]).optional(),
 }).loose();
 

@@ -19,6 +19,7 @@ import {
   lastJsonLine,
   logRecords,
   removeDir,
+  SKIP_SERVER_TESTS,
   spawnSync,
   syncEnv,
   type SyncOutcome,
@@ -203,4 +204,55 @@ async function exists(path: string): Promise<boolean> {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
+}
+
+/** Registers an e2e test; the server-backed ones can be skipped with ADSYNC_SKIP_PG_SERVER=1. */
+export function e2e(
+  name: string,
+  options: ScenarioOptions,
+  fn: (s: Scenario) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore: !options.embedded && SKIP_SERVER_TESTS,
+    fn: () => withScenario(options, fn),
+  });
+}
+
+/** Starts a sync and waits until `committed` campaigns are committed, by its checkpoint. */
+export async function startAndWaitForCommits(s: Scenario, committed: number, args = ["--json"]) {
+  const process = s.spawn(args);
+  const { checkpoint, runId } = await s.watchCheckpoint(process);
+  await waitFor(
+    () => checkpoint.progress(runId).synced >= committed,
+    `${committed} campaigns committed by the first run`,
+    { process },
+  );
+  return { process, checkpoint, runId };
+}
+
+/** Interrupts a run with `signal` once some campaigns are committed; checks code and summary. */
+export async function interruptedRun(s: Scenario, signal: "SIGINT" | "SIGTERM", code: number) {
+  const { process, runId } = await startAndWaitForCommits(s, 10);
+  process.child.kill(signal);
+  const stopped = await process.finished;
+  assert.equal(stopped.code, code, explain(stopped));
+  const summary = summaryOf(stopped);
+  assert.equal(summary.status, "interrupted");
+  assert.equal(summary.run_id, runId);
+  return { runId, summary };
+}
+
+/** Resumes `runId` and checks that it finishes every campaign exactly once. */
+export async function resumeToTheEnd(s: Scenario, runId: string, skipped?: number) {
+  const resumed = await s.run(["--resume", "--json"]);
+  assert.equal(resumed.code, 0, explain(resumed));
+  const summary = summaryOf(resumed);
+  assert.equal(summary.status, "ok");
+  assert.equal(summary.run_id, runId, "the resumed run keeps its run_id");
+  assert.ok(Number(summary.skipped) > 0, "the campaigns done before are skipped");
+  if (skipped !== undefined) assert.equal(summary.skipped, skipped);
+  assert.equal(Number(summary.synced) + Number(summary.skipped), summary.campaigns_total);
+  await assertEveryCampaignOnce(s, summary);
+  return summary;
 }

@@ -5,144 +5,21 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { serveMockApi } from "../../mock-api/server.ts";
-import type { MockRequestLogEntry } from "../../mock-api/server.ts";
 import { openCheckpoint } from "../../src/store/checkpoint.ts";
 import { checkpointPath } from "../../src/sync/state_dir.ts";
-import { pageEntries, SKIP_SERVER_TESTS, syncEntries, waitFor, waitForQuietLog } from "./_cli.ts";
+import { syncEntries, waitFor, waitForQuietLog } from "./_cli.ts";
 import {
   assertEveryCampaignOnce,
   assertNo429,
+  e2e,
   explain,
   FAST_MOCK,
+  interruptedRun,
   logNote,
   ok,
-  type Scenario,
-  type ScenarioOptions,
+  resumeToTheEnd,
   summaryOf,
-  withScenario,
 } from "./_scenario.ts";
-
-/** The sync's default concurrency with a limit of 10 requests per window. */
-const CONCURRENCY = 10;
-
-/** Registers an e2e test; the server-backed ones can be skipped with ADSYNC_SKIP_PG_SERVER=1. */
-function e2e(name: string, options: ScenarioOptions, fn: (s: Scenario) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: !options.embedded && SKIP_SERVER_TESTS,
-    fn: () => withScenario(options, fn),
-  });
-}
-
-/** Starts a sync and waits until `committed` campaigns are committed, by its checkpoint. */
-async function startAndWaitForCommits(s: Scenario, committed: number, args = ["--json"]) {
-  const process = s.spawn(args);
-  const { checkpoint, runId } = await s.watchCheckpoint(process);
-  await waitFor(
-    () => checkpoint.progress(runId).synced >= committed,
-    `${committed} campaigns committed by the first run`,
-    { process },
-  );
-  return { process, checkpoint, runId };
-}
-
-/** Interrupts a run with `signal` once some campaigns are committed; checks code and summary. */
-async function interruptedRun(s: Scenario, signal: "SIGINT" | "SIGTERM", code: number) {
-  const { process, runId } = await startAndWaitForCommits(s, 10);
-  process.child.kill(signal);
-  const stopped = await process.finished;
-  assert.equal(stopped.code, code, explain(stopped));
-  const summary = summaryOf(stopped);
-  assert.equal(summary.status, "interrupted");
-  assert.equal(summary.run_id, runId);
-  return { runId, summary };
-}
-
-/** Resumes `runId` and checks that it finishes every campaign exactly once. */
-async function resumeToTheEnd(s: Scenario, runId: string, skipped?: number) {
-  const resumed = await s.run(["--resume", "--json"]);
-  assert.equal(resumed.code, 0, explain(resumed));
-  const summary = summaryOf(resumed);
-  assert.equal(summary.status, "ok");
-  assert.equal(summary.run_id, runId, "the resumed run keeps its run_id");
-  assert.ok(Number(summary.skipped) > 0, "the campaigns done before are skipped");
-  if (skipped !== undefined) assert.equal(summary.skipped, skipped);
-  assert.equal(Number(summary.synced) + Number(summary.skipped), summary.campaigns_total);
-  await assertEveryCampaignOnce(s, summary);
-  return summary;
-}
-
-/**
- * Registers the kill -9 test: the first run is killed from inside the mock, as it answers the
- * fifth sync after 15 campaigns are committed, so that answer is never delivered and the
- * requests of the same wave are in flight.
- */
-function killNineTest(name: string, options: ScenarioOptions): void {
-  let onAnswer: ((entry: MockRequestLogEntry) => void) | undefined;
-  const mock = { ...options.mock, onRequest: (entry: MockRequestLogEntry) => onAnswer?.(entry) };
-  e2e(name, { ...options, mock }, async (s) => {
-    const { process, checkpoint, runId } = await startAndWaitForCommits(s, 15);
-    let killIndex: number | undefined;
-    let answers = 0;
-    onAnswer = (entry) => {
-      if (entry.campaignId === undefined || entry.status !== 200 || ++answers < 5) return;
-      onAnswer = undefined;
-      process.child.kill("SIGKILL");
-      killIndex = s.mock.log.length;
-    };
-    const at = await waitFor(() => killIndex, "five more syncs answered", { process });
-    const killed = await process.finished;
-    assert.equal(killed.signal, "SIGKILL", explain(killed));
-    // What the dead run left at the mock ends (answered or released) before the resume starts.
-    await waitForQuietLog(s.mock.log, 1_000);
-    const firstRun = s.mock.log.slice();
-    const recorded = new Set([
-      ...checkpoint.done(runId).keys(),
-      ...checkpoint.syncedPending(runId).keys(),
-    ]);
-    const savedPages = new Set(checkpoint.pages(runId).map((page) => page.page));
-    checkpoint.close();
-
-    await resumeToTheEnd(s, runId);
-
-    const resumedRun = s.mock.log.slice(firstRun.length);
-    const fetchedBeforeKill = new Set(
-      pageEntries(firstRun.slice(0, at)).filter(ok).map((e) => e.page),
-    );
-    const refetched = pageEntries(resumedRun).map((e) => e.page!)
-      .filter((page) => fetchedBeforeKill.has(page) || savedPages.has(page));
-    assert.deepEqual(refetched, [], "pages fetched before the kill were requested again");
-
-    // In flight at the kill: syncs the mock received from the first run whose answer that run
-    // had not recorded in its checkpoint (cut, held, or answered but not yet processed).
-    const inFlight = new Set(
-      syncEntries(firstRun).map((e) => e.campaignId!).filter((id) => !recorded.has(id)),
-    );
-    const syncedBefore = new Set(syncEntries(firstRun).filter(ok).map((e) => e.campaignId!));
-    const syncedTwice = syncEntries(resumedRun).filter(ok).map((e) => e.campaignId!)
-      .filter((id) => syncedBefore.has(id));
-    const details = `in flight at the kill: [${[...inFlight]}]; synced twice: [${syncedTwice}]`;
-    assert.ok(inFlight.size > 0, `the answer the kill cut off counts as in flight; ${details}`);
-    assert.ok(inFlight.size <= CONCURRENCY, `more than ${CONCURRENCY} in flight; ${details}`);
-    assert.deepEqual(
-      syncedTwice.filter((id) => !inFlight.has(id)),
-      [],
-      `campaigns recorded in the checkpoint were synced again; ${details}`,
-    );
-    assert.ok(syncedTwice.length <= inFlight.size, details);
-    assertNo429(s, s.mock.log.slice(at), "the resumed run");
-  });
-}
-
-killNineTest(
-  "kill -9 mid-run costs at most the requests in flight: --resume finishes every campaign once (server)",
-  {},
-);
-
-killNineTest(
-  "kill -9 mid-run costs at most the requests in flight: --resume finishes every campaign once (embedded PGlite)",
-  { embedded: true },
-);
 
 e2e("SIGINT stops the sync with exit 130, and --resume finishes the run", {}, async (s) => {
   const { runId, summary } = await interruptedRun(s, "SIGINT", 130);

@@ -8,21 +8,31 @@
 // deno-lint-ignore-file no-console -- an entry point: its output is the user interface
 import { serveMockApi } from "./server.ts";
 
+const DEMO_PORT = 3101;
 const realistic = Deno.args.includes("--realistic");
 const passthrough = Deno.args.filter((arg) => arg !== "--realistic");
 const profile = realistic
-  ? { rateLimit: "10/60s", syncDelay: "2s", timeout: "15s" }
-  : { rateLimit: "10/2s", syncDelay: "70ms", timeout: "1s" };
+  ? { rateLimit: "10/60s", windowMs: 60_000, syncDelayMs: 2_000, timeout: "15s" }
+  : { rateLimit: "10/2s", windowMs: 2_000, syncDelayMs: 70, timeout: "1s" };
 // A password made up for this demo only: no credential lives in the code.
 const password = crypto.randomUUID();
 const email = "demo@adsync.local";
 
-const mock = await serveMockApi({
+const settings = {
   email,
   password,
-  rateLimit: { count: 10, windowMs: realistic ? 60_000 : 2_000 },
-  syncDelayMs: realistic ? 2_000 : 70,
-});
+  rateLimit: { count: 10, windowMs: profile.windowMs },
+  syncDelayMs: profile.syncDelayMs,
+};
+// A fixed port keeps the API URL the same from one demo to the next, so `--resume` continues
+// the run a Ctrl-C interrupted (a checkpoint from another URL is not resumed).
+let mock;
+try {
+  mock = serveMockApi({ ...settings, port: DEMO_PORT });
+} catch (error) {
+  if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+  mock = serveMockApi(settings);
+}
 console.log(
   `Mock Ad Platform at ${mock.url}: ${profile.rateLimit}, 20% 503s, 10% hangs ` +
     `(seed ${mock.seed}); syncing into the embedded PostgreSQL under .adsync/demo\n`,

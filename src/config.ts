@@ -145,7 +145,7 @@ type Settings = typeof SETTINGS;
 type Parsed = { [K in keyof Settings]: z.output<Settings[K]["schema"]> | undefined };
 
 /** The command-line flags that take a value, for `--help` and parsing. */
-export const VALUE_FLAGS = Object.values(SETTINGS).map((s) => s.flag);
+const VALUE_FLAGS = Object.values(SETTINGS).map((s) => s.flag);
 
 /**
  * Reads settings from the environment, with flags overriding it, and validates them all.

@@ -112,7 +112,7 @@ export function createPlatformClient(
   ) {
     let refreshed = false;
     for (let refused = 0;;) {
-      await tokens.get(s.signal);
+      await tokens.get(s.signal); // log in before taking a slot: logins are not rate limited
       await limiter.acquire(s.signal);
       // The token may have aged past its margin while we waited for the slot.
       const token = await tokens.get(s.signal);

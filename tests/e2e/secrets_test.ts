@@ -74,6 +74,14 @@ for (const format of ["json", "pretty"]) {
           assert.match(output, /Refreshed the access token|logging in again/);
           assertNoSecret(output, "the output");
           assertNoSecret(await readAll(stateDir), "the state dir");
+          // What cron leaves behind: the metrics file holds this run's numbers.
+          const metrics = await Deno.readTextFile(join(stateDir, "adsync.prom"));
+          assert.match(metrics, /^adsync_campaigns_synced\{account="default"\} 30$/m);
+          assert.match(metrics, /^adsync_run_status\{account="default",status="ok"\} 1$/m);
+          assert.match(
+            metrics,
+            /^adsync_requests_total\{[^}]*endpoint="token",status="200"\} \d+$/m,
+          );
         });
       } finally {
         await mock.close();

@@ -9,12 +9,12 @@
  */
 // deno-lint-ignore-file no-console -- an entry point: its output is the user interface
 import { type Config, loadConfig } from "./src/config.ts";
-import { ConfigError } from "./src/errors.ts";
+import { ConfigError, errorMessage } from "./src/errors.ts";
 import { basicAuth } from "./src/platform/token_manager.ts";
 import { addSecret, configureLogging } from "./src/report/logging.ts";
 import { formatSummary } from "./src/report/summary_table.ts";
 import { runStatusCommand } from "./src/status_command.ts";
-import { errorMessage, exitCodeFor, type StopReason } from "./src/sync/summary.ts";
+import { exitCodeFor, type StopReason } from "./src/sync/summary.ts";
 import { runSyncCommand } from "./src/sync/sync_command.ts";
 import { USAGE } from "./src/usage.ts";
 

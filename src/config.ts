@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseDuration, parseRateLimit, type RateLimit } from "./duration.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError, errorMessage } from "./errors.ts";
 
 /** Log levels a user may ask for. */
 export type LogLevel = "debug" | "info" | "warning" | "error";
@@ -227,7 +227,7 @@ function parseFlags(args: string[]) {
     if (result.values.help) result.positionals.unshift("help");
     return result;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? "arguments";
     throw new ConfigError(flag, message.split(". ")[0]!.replace(/^Option '[^']+' /, ""));
   }

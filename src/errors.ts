@@ -43,3 +43,8 @@ export class StoreError extends Error {
     this.name = "StoreError";
   }
 }
+
+/** The message of an error, or the text of whatever else was thrown. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

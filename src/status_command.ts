@@ -5,7 +5,7 @@ import { openDatabase } from "./store/database.ts";
 import { acquireRunLock } from "./store/run_lock.ts";
 import type { RunRecord as HistoryRow } from "./store/run_summary.ts";
 import { checkpointPath } from "./sync/state_dir.ts";
-import { errorMessage } from "./sync/summary.ts";
+import { errorMessage } from "./errors.ts";
 
 /** One run as `status` shows it: the checkpoint's progress joined with its `sync_runs` row. */
 export interface RunStatus {

@@ -1,5 +1,6 @@
 import { DatabaseSync } from "node:sqlite";
 import { migrate, prepareStatements, toRun } from "./checkpoint_schema.ts";
+import { errorMessage } from "../errors.ts";
 
 /** The checkpoint file cannot be opened, is not ours, or refused a write. */
 export class CheckpointError extends Error {
@@ -99,7 +100,7 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
   try {
     db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
   } catch (error) {
-    throw new CheckpointError(`Cannot open checkpoint ${path}: ${messageOf(error)}`, {
+    throw new CheckpointError(`Cannot open checkpoint ${path}: ${errorMessage(error)}`, {
       cause: error,
     });
   }
@@ -117,7 +118,7 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
     if (problem !== undefined) throw new CheckpointError(problem);
   } catch (error) {
     db.close();
-    const reason = error instanceof CheckpointError ? error.message : messageOf(error);
+    const reason = error instanceof CheckpointError ? error.message : errorMessage(error);
     throw new CheckpointError(`Cannot open checkpoint ${path}: ${reason}`, { cause: error });
   }
 
@@ -131,7 +132,7 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
       db.exec("COMMIT");
     } catch (error) {
       if (db.isOpen && db.isTransaction) db.exec("ROLLBACK");
-      throw new CheckpointError(`Cannot ${action} in checkpoint ${path}: ${messageOf(error)}`, {
+      throw new CheckpointError(`Cannot ${action} in checkpoint ${path}: ${errorMessage(error)}`, {
         cause: error,
       });
     }
@@ -233,8 +234,4 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
       if (db.isOpen) db.close();
     },
   };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -6,6 +6,7 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { errorMessage } from "../errors.ts";
 
 /** What the opener asks of the worker. */
 export type EmbeddedRequest = { type: "open"; dataDir: string } | { type: "close" };
@@ -24,8 +25,7 @@ let db: PGlite | undefined;
 let server: PGLiteSocketServer | undefined;
 
 function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split("\n")[0]!;
+  return errorMessage(error).split("\n")[0]!;
 }
 
 async function open(dataDir: string): Promise<void> {

@@ -1,5 +1,5 @@
 import type postgres from "postgres";
-import { StoreError } from "../errors.ts";
+import { errorMessage, StoreError } from "../errors.ts";
 
 /** One step of the schema; applied once, in version order, and never edited once shipped. */
 export interface Migration {
@@ -116,7 +116,7 @@ export async function migrate(
       return applied;
     });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     throw new StoreError(`Cannot migrate the database schema: ${reason}`, { cause: error });
   }
 }

@@ -2,7 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import pLimit from "p-limit";
 import type postgres from "postgres";
 import type { Clock } from "../clock.ts";
-import { AuthError } from "../errors.ts";
+import { AuthError, errorMessage } from "../errors.ts";
 import type { PlatformClient } from "../platform/platform_client.ts";
 import type { Campaign, SyncedCampaign } from "../platform/schemas.ts";
 import { insertRejects, upsertCampaigns } from "../store/campaign_store.ts";
@@ -124,7 +124,7 @@ export function startSync(
       if (error instanceof AuthError) return failRun(error);
       state.failed++;
       state.queued--;
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       checkpoint.markFailed(runId, campaign.id, reason);
       log.error("Cannot sync campaign {id}: {reason}", { id: campaign.id, reason });
     }
@@ -159,7 +159,7 @@ export function startSync(
     } catch (error) {
       if (stop.aborted) return void unfinished++;
       if (error instanceof AuthError) return void failRun(error);
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       log.error("Cannot fetch page {page}: {reason}", { page, reason });
       if (page === 1) failRun(error);
       return undefined;

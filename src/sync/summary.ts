@@ -1,6 +1,7 @@
 import type { Account } from "../platform/account.ts";
 import type { RunSummary } from "../store/run_summary.ts";
 import type { SyncResult } from "./run_sync.ts";
+import { errorMessage } from "../errors.ts";
 
 /** The summary of a sync run: the SPEC's fields plus the account, the listing's drift and, if it failed, why. */
 export interface SyncSummary extends RunSummary {
@@ -25,11 +26,6 @@ const STOP_EXIT_CODES: Record<StopReason, number> = {
   SIGTERM: 143,
   "max-duration": 75,
 };
-
-/** The message of an error, or its text. */
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** Builds the run's summary from what the sync did and what the account's client counted. */
 export function summarize(

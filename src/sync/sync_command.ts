@@ -15,7 +15,8 @@ import { NO_DRIFT } from "./catalog.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
 import { startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
 import { openStateDir } from "./state_dir.ts";
-import { errorMessage, summarize, type SyncSummary } from "./summary.ts";
+import { summarize, type SyncSummary } from "./summary.ts";
+import { errorMessage } from "../errors.ts";
 
 const log = getLogger(["adsync", "run"]);
 

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import type { MockRequestLogEntry } from "../../mock-api/server.ts";
 import { MOCK_CREDENTIALS } from "../_fixtures.ts";
+import { createServerDatabase } from "../store/_helpers.ts";
 
 /** The repository root, where `main.ts` and `deno.json` live. */
 export const PROJECT_DIR = fileURLToPath(new URL("../../", import.meta.url));
@@ -227,30 +228,16 @@ export function serverTest(name: string, fn: () => Promise<void>): void {
   Deno.test({ name, ignore: SKIP_SERVER_TESTS, fn });
 }
 
-/** Creates an empty database `adsync_e2e_<random>` on the test server. */
+/** Creates an empty database on the test server, with a small pool on it for assertions. */
 export async function freshDatabase(): Promise<FreshDatabase> {
-  const serverUrl = testServerUrl();
-  const name = `adsync_e2e_${crypto.randomUUID().replaceAll("-", "")}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  try {
-    await admin`create database ${admin(name)}`;
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const sql = postgres(url.href, { max: 2, onnotice: () => {} });
+  const database = await createServerDatabase(testServerUrl());
+  const sql = postgres(database.url, { max: 2, onnotice: () => {} });
   return {
-    url: url.href,
+    url: database.url,
     sql,
     async drop() {
       await sql.end({ timeout: 5 });
-      const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-      try {
-        await admin`drop database if exists ${admin(name)} with (force)`;
-      } finally {
-        await admin.end();
-      }
+      await database.drop();
     },
   };
 }

@@ -52,17 +52,39 @@ export async function withFreshServerDatabase(
   serverUrl: string,
   fn: (url: string) => Promise<void>,
 ): Promise<void> {
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  const database = `adsync_test_${crypto.randomUUID().replaceAll("-", "")}`;
+  const database = await createServerDatabase(serverUrl);
   try {
-    await admin`create database ${admin(database)}`;
-    const url = new URL(serverUrl);
-    url.pathname = `/${database}`;
-    await fn(url.href);
+    await fn(database.url);
   } finally {
-    await admin`drop database if exists ${admin(database)} with (force)`;
-    await admin.end();
+    await database.drop();
   }
+}
+
+/** Creates an empty database `adsync_test_<random>` on the server; `drop()` removes it. */
+export async function createServerDatabase(
+  serverUrl: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `adsync_test_${crypto.randomUUID().replaceAll("-", "")}`;
+  const admin = () => postgres(serverUrl, { max: 1, onnotice: () => {} });
+  const creator = admin();
+  try {
+    await creator`create database ${creator(name)}`;
+  } finally {
+    await creator.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.href,
+    async drop() {
+      const dropper = admin();
+      try {
+        await dropper`drop database if exists ${dropper(name)} with (force)`;
+      } finally {
+        await dropper.end();
+      }
+    },
+  };
 }
 
 /** Registers a test on a fresh embedded database in a temporary state dir. */

@@ -21,7 +21,7 @@ Deno.test("loadConfig applies the documented defaults", () => {
   assert.equal(config.clientId, "default");
   assert.deepEqual(config.rateLimit, { count: 10, windowMs: 60_000 });
   assert.equal(config.requestTimeoutMs, 15_000);
-  assert.equal(config.pageSize, 10);
+  assert.equal(config.pageSize, 100);
   assert.equal(config.databaseUrl, undefined);
   assert.equal(config.stateDir, ".adsync");
   assert.equal(config.logLevel, "info");

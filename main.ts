@@ -12,7 +12,7 @@ import { type Config, loadConfig } from "./src/config.ts";
 import { ConfigError, errorMessage } from "./src/errors.ts";
 import { basicAuth } from "./src/platform/token_manager.ts";
 import { addSecret, configureLogging } from "./src/report/logging.ts";
-import { formatSummary } from "./src/report/summary_table.ts";
+import { formatReport } from "./src/report/summary_table.ts";
 import { runStatusCommand } from "./src/status_command.ts";
 import { exitCodeFor, type StopReason } from "./src/sync/summary.ts";
 import { runSyncCommand } from "./src/sync/sync_command.ts";
@@ -31,9 +31,10 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const secrets = config.password
-    ? [config.password, basicAuth({ email: config.email, password: config.password })]
-    : [];
+  // Every account's password and Basic header, and the environment's: redacted from the start.
+  const logins = [{ email: config.email, password: config.password }, ...config.accounts];
+  const secrets = logins.filter((login) => login.password)
+    .flatMap((login) => [login.password, basicAuth(login)]);
   await configureLogging({ level: config.logLevel, format: config.logFormat, secrets });
   try {
     if (config.command === "status") {
@@ -83,15 +84,19 @@ async function sync(config: Readonly<Config>): Promise<number> {
     ? undefined
     : setTimeout(() => requestStop("max-duration"), config.maxDurationMs);
   try {
-    const summary = await runSyncCommand(config, {
+    const report = await runSyncCommand(config, {
       signal: stop.signal,
       wireSignal: wire.signal,
       onToken: addSecret,
       progress: Deno.stderr.isTerminal() ? "tty" : "log",
     });
-    if (summary.last_error) console.error(`adsync: ${summary.last_error}`);
-    console.log(config.json ? JSON.stringify(summary) : formatSummary(summary));
-    return exitCodeFor(summary, stopReason);
+    const many = report.accounts.length > 1;
+    for (const account of report.accounts) {
+      if (!account.last_error) continue;
+      console.error(`adsync: ${many ? `account ${account.account}: ` : ""}${account.last_error}`);
+    }
+    console.log(config.json ? JSON.stringify(report) : formatReport(report));
+    return exitCodeFor(report, stopReason);
   } finally {
     clearTimeout(graceTimer);
     clearTimeout(budgetTimer);

@@ -39,7 +39,11 @@ interface Scenario {
 /** Syncs the accounts of `scenario` in-process against the mock and hands over what happened. */
 async function syncAccounts(
   scenario: Scenario,
-  check: (report: SyncReport, sql: postgres.Sql, log: MockRequestLogEntry[]) => Promise<void>,
+  check: (
+    report: SyncReport,
+    sql: postgres.Sql,
+    log: MockRequestLogEntry[],
+  ) => void | Promise<void>,
 ): Promise<void> {
   const mock = await serveMockApi(CALM);
   const stateDir = await Deno.makeTempDir({ prefix: "adsync_accounts_" });
@@ -136,7 +140,7 @@ serverTest("SYNC_ACCOUNT_CONCURRENCY=1 syncs the accounts one after the other", 
   const accounts = [{ client_id: "acme" }, { client_id: "globex" }];
   await syncAccounts(
     { accounts, env: { SYNC_ACCOUNT_CONCURRENCY: "1" } },
-    async (report, _sql, log) => {
+    (report, _sql, log) => {
       assert.equal(report.status, "ok");
       const api = log.filter((e) => e.path.startsWith("/api/"));
       const lastAcme = Math.max(...api.filter((e) => e.client === "acme").map((e) => e.at));
@@ -155,7 +159,7 @@ Deno.test("Many accounts share the embedded PostgreSQL's one connection", async 
 });
 
 serverTest("One account's report is its summary as before, plus the accounts list", async () => {
-  await syncAccounts({ accounts: [{ client_id: "acme" }] }, async (report) => {
+  await syncAccounts({ accounts: [{ client_id: "acme" }] }, (report) => {
     const { accounts, ...summary } = report;
     assert.deepEqual(accounts, [summary]);
     assert.equal(summary.account, "acme");

@@ -39,8 +39,8 @@ export interface AccountsFileOptions {
   needsCredentials?: boolean;
 }
 
-const FIELDS =
-  "client_id, email, password_env, password_file, api_url, rate_limit, page_size, enabled";
+const SHARED_FIELDS =
+  "email, password_env, password_file, api_url, rate_limit, page_size or enabled";
 const nonEmpty = z.string("expected a string").trim().min(1, "must not be empty");
 const shared = {
   email: nonEmpty.optional(),
@@ -110,7 +110,14 @@ export function loadAccountsFile(
     const issue = result.error.issues[0]!;
     const path = issue.path.filter((key) => typeof key !== "symbol");
     if (issue.code === "unrecognized_keys") {
-      return fail(label([...path, issue.keys[0]!]), `unknown field (expected ${FIELDS})`);
+      const key = issue.keys[0]!;
+      const where = label([...path, key]);
+      if (path.length === 0) return fail(where, "unknown field (expected defaults or accounts)");
+      if (path[0] !== "defaults") {
+        return fail(where, `unknown field (expected client_id, ${SHARED_FIELDS})`);
+      }
+      if (key === "client_id") return fail(where, "belongs in each account, not in defaults");
+      return fail(where, `unknown field (expected ${SHARED_FIELDS})`);
     }
     return fail(label(path), issue.message);
   }

@@ -145,8 +145,7 @@ export function loadConfig(
     command,
     apiUrl: own.apiUrl,
     email,
-    // The environment's password, when some account uses it (read once, never twice).
-    password: needsPlatform && (!useFile || envPassword !== undefined) ? password() : "",
+    password: needsPlatform ? envAccountPassword(useFile, password) : "",
     clientId: own.clientId,
     rateLimit,
     requestTimeoutMs: p.requestTimeoutMs!,
@@ -191,6 +190,17 @@ function parseFlags(args: string[]) {
     const message = errorMessage(error);
     const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? "arguments";
     throw new ConfigError(flag, message.split(". ")[0]!.replace(/^Option '[^']+' /, ""));
+  }
+}
+
+/** The environment account's password; with a file, only if one is set (accounts may not need it). */
+function envAccountPassword(useFile: boolean, password: () => string): string {
+  if (!useFile) return password();
+  try {
+    return password();
+  } catch (error) {
+    if (error instanceof ConfigError) return "";
+    throw error;
   }
 }
 

@@ -37,6 +37,7 @@ serverTest("status reports the latest runs with their progress and counts", asyn
         AD_PLATFORM_EMAIL: MOCK_CREDENTIALS.email,
         AD_PLATFORM_PASSWORD: MOCK_CREDENTIALS.password,
         AD_PLATFORM_RATE_LIMIT: "50/1s",
+        // Two pages of the 12 campaigns, for the progress column.
         AD_PLATFORM_PAGE_SIZE: "10",
         DATABASE_URL: databaseUrl,
         SYNC_STATE_DIR: stateDir,

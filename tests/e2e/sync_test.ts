@@ -81,7 +81,8 @@ async function storedIds(sql: postgres.Sql): Promise<string[]> {
 serverTest(
   "Sync stores every campaign exactly once on a harsh platform without a 429",
   async () => {
-    await syncOnce({}, async (summary, sql, log) => {
+    // Ten pages, so that the harsh mock's failing list requests are sure to force retries.
+    await syncOnce({ env: { AD_PLATFORM_PAGE_SIZE: "10" } }, async (summary, sql, log) => {
       assert.equal(summary.status, "ok");
       assert.equal(exitCodeFor(summary, undefined), 0);
       const ids = await storedIds(sql);

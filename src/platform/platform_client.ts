@@ -86,9 +86,19 @@ export function createPlatformClient(
     let refreshed = false;
     for (let refused = 0;;) {
       await tokens.get(s.signal); // log in before taking a slot: logins are not rate limited
-      await limiter.acquire(s.signal);
-      // The token may have aged past its margin while we waited for the slot.
-      const token = await tokens.get(s.signal);
+      const departure = await limiter.acquire(s.signal);
+      let token: string;
+      let leave: () => void;
+      try {
+        // The token may have aged past its margin while we waited for the slot.
+        token = await tokens.get(s.signal);
+        // Room at the host last: a login needs room too, and must not wait behind us.
+        leave = await account.hostGate.enter(s.signal);
+      } catch (error) {
+        departure.cancel();
+        throw error;
+      }
+      departure.sent(); // stamped as it leaves, however long the host gate held it
       stats.requests++;
       stats.inFlight++;
       try {
@@ -129,6 +139,7 @@ export function createPlatformClient(
         throw error;
       } finally {
         stats.inFlight--;
+        leave();
       }
     }
   }

@@ -1,6 +1,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../clock.ts";
 import { AuthError, HttpError, InvalidAnswerError } from "../errors.ts";
+import { createHostGate, type HostGate } from "./host_gate.ts";
 import { type RetryOptions, withRetries } from "./retry.ts";
 import { describeIssues, tokenSchema } from "./schemas.ts";
 import { send, withoutCredentials } from "./send.ts";
@@ -23,6 +24,8 @@ export interface TokenManagerOptions extends Omit<RetryOptions, "signal" | "cloc
   clientId?: string;
   /** Deadline of one login request in ms. @default 15_000 */
   timeoutMs?: number;
+  /** Bounds the requests in flight to the platform's host. @default a gate of its own */
+  hostGate?: HostGate;
   /** Called with every new token, so logging can redact it. @default no-op */
   onToken?: (token: string) => void;
   /** Called with the outcome of every login request (`"200"`, `"401"`, `"timeout"`…). @default no-op */
@@ -58,7 +61,7 @@ export function createTokenManager(
   options: TokenManagerOptions = {},
 ): TokenManager {
   const { fetch, clock = systemClock, timeoutMs = 15_000, clientId = "default" } = options;
-  const { onToken = () => {}, onOutcome } = options;
+  const { onToken = () => {}, onOutcome, hostGate = createHostGate() } = options;
   const authorization = basicAuth(credentials);
   const url = new URL("/auth/token", baseUrl).href;
   const what = `log in at ${withoutCredentials(url)}`;
@@ -70,6 +73,7 @@ export function createTokenManager(
   async function attempt(signal?: AbortSignal): Promise<string> {
     const askedAt = clock.now();
     let answer: { status: number; body: unknown };
+    const leave = await hostGate.enter(signal);
     try {
       const headers = { authorization, "x-client-id": clientId };
       answer = await send({ url, method: "POST", headers, what, signal }, {
@@ -86,6 +90,8 @@ export function createTokenManager(
         );
       }
       throw error;
+    } finally {
+      leave();
     }
     const parsed = tokenSchema.safeParse(answer.body);
     if (!parsed.success) {

@@ -5,6 +5,7 @@ import {
   createPlatformClient,
   type PlatformClientOptions,
 } from "../../src/platform/platform_client.ts";
+import { createHostGate } from "../../src/platform/host_gate.ts";
 import { createMockApi, type MockApiOptions } from "../../mock-api/server.ts";
 import { createFakeClock, settle } from "../_fake_clock.ts";
 import { handlerFetch, MOCK_CREDENTIALS } from "../_fixtures.ts";
@@ -253,5 +254,34 @@ Deno.test("PlatformClient stops retrying when a stop is requested during a backo
   stop.abort(new Error("stop starting work"));
   assert.equal((await listing).message, "stop starting work");
   assert.equal(account.stats.requests, 1);
+  api.close();
+});
+
+Deno.test("PlatformClient stamps a request when it leaves the host gate, not when admitted", async () => {
+  const clock = createFakeClock(0);
+  const api = createMockApi({ ...quiet, rateLimit: { count: 1000, windowMs: 60_000 } });
+  const fetch = handlerFetch(api.handler);
+  const hostGate = createHostGate({ maxInFlight: 1 });
+  const sends: number[] = [];
+  const account = createAccount({
+    baseUrl: "http://mock.test",
+    clientId: "acme",
+    credentials: MOCK_CREDENTIALS,
+    rateLimit: { count: 1, windowMs: 1_000 },
+    fetch,
+    clock,
+    hostGate,
+    onSend: (at) => sends.push(at),
+  });
+  const platform = createPlatformClient(account, { fetch, clock });
+  await account.tokens.get();
+  const leave = await hostGate.enter(); // another account holds the only place at the host
+  const listing = platform.listCampaigns(1, 10);
+  await clock.tick(700);
+  assert.deepEqual(sends, [], "admitted by the limiter, but still waiting for the host");
+  leave();
+  await listing;
+  assert.deepEqual(sends, [700]);
+  assert.equal(account.limiter.finishTimeFor(1), 1_700 + account.limiter.marginMs);
   api.close();
 });

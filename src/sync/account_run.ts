@@ -4,6 +4,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import type { AccountSettings, Config } from "../config.ts";
 import { errorMessage } from "../errors.ts";
 import { type Account, createAccount } from "../platform/account.ts";
+import type { HostGates } from "../platform/host_gate.ts";
 import { createPlatformClient } from "../platform/platform_client.ts";
 import { outcomeRows } from "../platform/request_stats.ts";
 import { withRunContext } from "../report/logging.ts";
@@ -18,11 +19,15 @@ import { summarize, type SyncSummary } from "./summary.ts";
 
 const log = getLogger(["adsync", "run"]);
 
-/** What every account of a process shares: the settings, one database pool, one checkpoint. */
+/**
+ * What every account of a process shares: the settings, one database pool, one checkpoint, and
+ * one gate per platform host bounding the requests in flight to it.
+ */
 export interface SharedResources {
   config: Readonly<Config>;
   sql: postgres.Sql;
   checkpoint: Checkpoint;
+  hostGates: HostGates;
 }
 
 /** Options for {@linkcode runAccount}. */
@@ -71,7 +76,7 @@ export async function runAccount(
       log.info(picked.resumed ? "Resuming run {runId}" : "Starting run {runId}", { runId });
       const { clientId: account, apiUrl } = settings;
       await recordRunStart(sql, { runId, account, apiUrl, startedAt: new Date(startedAt) });
-      const platform = openAccount(settings, config, checkpoint, options, startedAt);
+      const platform = openAccount(settings, shared, options, startedAt);
       const result = await syncAccount(settings, config, platform, { runId, sql, checkpoint }, {
         ...options,
         clock,
@@ -128,12 +133,12 @@ function pickRun(
 /** The account, its limiter primed with the sends the platform's window still remembers. */
 function openAccount(
   settings: AccountSettings,
-  config: Readonly<Config>,
-  checkpoint: Checkpoint,
+  shared: SharedResources,
   options: AccountRunOptions,
   now: number,
 ): Account {
   const { clientId, rateLimit } = settings;
+  const { config, checkpoint } = shared;
   return createAccount({
     baseUrl: settings.apiUrl,
     clientId,
@@ -142,9 +147,11 @@ function openAccount(
     fetch: options.fetch,
     clock: options.clock,
     timeoutMs: config.requestTimeoutMs,
+    maxAttempts: config.maxAttempts,
     history: checkpoint.recentSends(clientId, now - rateLimit.windowMs - 1_000),
     onSend: (at) => checkpoint.recordSend(clientId, at),
     onToken: options.onToken,
+    hostGate: shared.hostGates.forUrl(settings.apiUrl),
   });
 }
 

@@ -3,6 +3,7 @@ import pLimit from "p-limit";
 import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import { errorMessage } from "../errors.ts";
+import { createHostGates } from "../platform/host_gate.ts";
 import { renderMetrics, writeMetricsFile } from "../report/metrics.ts";
 import { combineProgress, type ProgressSnapshot, startProgress } from "../report/progress.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
@@ -56,7 +57,12 @@ export async function runSyncCommand(
     const db = await openDatabase({ url: config.databaseUrl, stateDir: config.stateDir });
     try {
       await migrate(db.sql);
-      const shared = { config, sql: db.sql, checkpoint: state.checkpoint };
+      const shared = {
+        config,
+        sql: db.sql,
+        checkpoint: state.checkpoint,
+        hostGates: createHostGates(),
+      };
       const tracked: Tracked[] = config.accounts.map((a) => ({ account: a.clientId, done: false }));
       const progress = showProgress(tracked, options, clock);
       const slot = pLimit(config.accountConcurrency);

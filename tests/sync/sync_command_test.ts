@@ -106,6 +106,10 @@ serverTest("Every account is synced in one run, each row under its own account",
     assert.equal(report.run_id, undefined, "many accounts have no one run id");
     assert.equal(new Set(report.accounts.map((a) => a.run_id)).size, 3);
     assert.deepEqual(await rowsByAccount(sql), { acme: 12, globex: 12, initech: 12 });
+    // The mock puts the client id in every name: no row sits under another account.
+    const misplaced = await sql`
+      select account, name from campaigns where position('[' || account || ']' in name) = 0`;
+    assert.deepEqual([...misplaced], []);
     // Each account sent its own requests under its own X-Client-ID.
     const clients = new Set(log.filter((e) => e.path.startsWith("/api/")).map((e) => e.client));
     assert.deepEqual([...clients].sort(), ["acme", "globex", "initech"]);

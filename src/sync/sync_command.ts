@@ -10,7 +10,7 @@ import { type ProgressSnapshot, startProgress } from "../report/progress.ts";
 import { recordRunEnd, recordRunStart } from "../store/campaign_store.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { openDatabase } from "../store/database.ts";
-import { createDatabaseGuard } from "../store/database_guard.ts";
+import { createDatabaseGuard, type DatabaseGuardOptions } from "../store/database_guard.ts";
 import { migrate } from "../store/migrations.ts";
 import { NO_DRIFT } from "./catalog.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
@@ -35,6 +35,8 @@ export interface SyncCommandOptions {
   onToken?: (token: string) => void;
   /** How to show progress. @default "off" */
   progress?: "tty" | "log" | "off";
+  /** Deadline of one database operation and outage bound. @default the guard's: 30 s, 1 min */
+  database?: Pick<DatabaseGuardOptions, "timeoutMs" | "outageMs">;
 }
 
 /**
@@ -54,6 +56,7 @@ export async function runSyncCommand(
     try {
       // Every wait on the database has a deadline; after the grace period only a short one.
       const guard = createDatabaseGuard(db.label, {
+        ...options.database,
         clock,
         signal: options.wireSignal ?? options.signal,
       });

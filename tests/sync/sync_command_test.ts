@@ -29,7 +29,7 @@ function account(clock = createFakeClock(0)) {
 Deno.test("Progress ETA follows the limiter's schedule for the requests left", async () => {
   const clock = createFakeClock(0);
   const acme = account(clock);
-  for (let i = 0; i < 10; i++) await acme.limiter.acquire(); // the window is full now
+  for (let i = 0; i < 10; i++) (await acme.limiter.acquire()).sent(); // the window is full now
   await clock.tick(30_000);
   const snapshot = progressSnapshot(progress, acme, clock.now());
   // 50 syncs left at 10 a window: the last leaves at the start of the 5th window from the

@@ -14,6 +14,7 @@ import { basicAuth } from "./src/platform/token_manager.ts";
 import { addSecret, configureLogging } from "./src/report/logging.ts";
 import { formatReport } from "./src/report/summary_table.ts";
 import { runStatusCommand } from "./src/status_command.ts";
+import type { RunSummary } from "./src/store/run_summary.ts";
 import { exitCodeFor, type StopReason } from "./src/sync/summary.ts";
 import { runSyncCommand } from "./src/sync/sync_command.ts";
 import { USAGE } from "./src/usage.ts";
@@ -50,13 +51,36 @@ async function main(): Promise<number> {
   }
 }
 
-/** Runs the sync with signal handling: stop on the first signal, cut on the second or after the grace period. */
+/**
+ * How long the run may take to close once requests are cut (the database gets 1 s per write by
+ * then), before the process exits anyway.
+ */
+const CLOSING_BOUND_MS = 5_000;
+
+/**
+ * Runs the sync with signal handling: stop on the first signal, cut on the second or after the
+ * grace period, and exit regardless once the cut is CLOSING_BOUND_MS old (or on a third signal).
+ */
 async function sync(config: Readonly<Config>): Promise<number> {
   const stop = new AbortController();
   const wire = new AbortController();
   let stopReason: StopReason | undefined;
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  let closingTimer: ReturnType<typeof setTimeout> | undefined;
+  // Last resort when something still waits on a database that does not answer: the checkpoint
+  // (synchronous SQLite) is consistent between any two statements, so exiting here loses nothing.
+  const exitNow = () => {
+    console.error(
+      `adsync: ${stopReason}: PostgreSQL did not answer in time; campaigns synced since its ` +
+        "last commit are not saved there but are kept in the checkpoint: --resume continues",
+    );
+    Deno.exit(exitCodeFor({ status: "interrupted" } as RunSummary, stopReason));
+  };
+  wire.signal.addEventListener("abort", () => {
+    closingTimer = setTimeout(exitNow, CLOSING_BOUND_MS);
+  });
   const requestStop = (reason: StopReason) => {
+    if (wire.signal.aborted) return exitNow();
     if (stop.signal.aborted) {
       wire.abort(new DOMException(`${reason} received twice`, "AbortError"));
       return;
@@ -99,6 +123,7 @@ async function sync(config: Readonly<Config>): Promise<number> {
     return exitCodeFor(report, stopReason);
   } finally {
     clearTimeout(graceTimer);
+    clearTimeout(closingTimer);
     clearTimeout(budgetTimer);
     Deno.removeSignalListener("SIGINT", onSigint);
     Deno.removeSignalListener("SIGTERM", onSigterm);

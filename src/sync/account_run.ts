@@ -12,6 +12,7 @@ import type { RequestCount } from "../report/metrics.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
 import { recordRunEnd, recordRunStart } from "../store/campaign_store.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
+import type { DatabaseGuard } from "../store/database_guard.ts";
 import { NO_DRIFT } from "./catalog.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
 import { startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
@@ -26,6 +27,8 @@ const log = getLogger(["adsync", "run"]);
 export interface SharedResources {
   config: Readonly<Config>;
   sql: postgres.Sql;
+  /** Deadlines and outage retries of every database wait. */
+  guard: DatabaseGuard;
   checkpoint: Checkpoint;
   hostGates: HostGates;
 }
@@ -64,7 +67,7 @@ export async function runAccount(
   options: AccountRunOptions = {},
 ): Promise<AccountOutcome> {
   const { clock = systemClock } = options;
-  const { config, sql, checkpoint } = shared;
+  const { config, sql, guard, checkpoint } = shared;
   const startedAt = clock.now();
   let runId = "";
   try {
@@ -75,15 +78,18 @@ export async function runAccount(
       if (picked.note) log.warn(picked.note);
       log.info(picked.resumed ? "Resuming run {runId}" : "Starting run {runId}", { runId });
       const { clientId: account, apiUrl } = settings;
-      await recordRunStart(sql, { runId, account, apiUrl, startedAt: new Date(startedAt) });
+      const start = { runId, account, apiUrl, startedAt: new Date(startedAt) };
+      await guard.retrying("record the run start in", () => recordRunStart(sql, start));
       const platform = openAccount(settings, shared, options, startedAt);
-      const result = await syncAccount(settings, config, platform, { runId, sql, checkpoint }, {
+      const job = { runId, sql, guard, checkpoint };
+      const result = await syncAccount(settings, config, platform, job, {
         ...options,
         clock,
       });
       const summary = summarize(runId, platform, result, clock.now() - startedAt);
       checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
-      await recordRunEnd(sql, { ...summary, lastError: summary.last_error }).catch((error) =>
+      const end = { ...summary, lastError: summary.last_error };
+      await guard.once("record the run end in", () => recordRunEnd(sql, end)).catch((error) =>
         log.error("Cannot record the run in sync_runs: {error}", { error: errorMessage(error) })
       );
       logEnd(summary);
@@ -159,7 +165,7 @@ async function syncAccount(
   settings: AccountSettings,
   config: Readonly<Config>,
   account: Account,
-  job: { runId: string; sql: postgres.Sql; checkpoint: Checkpoint },
+  job: { runId: string; sql: postgres.Sql; guard: DatabaseGuard; checkpoint: Checkpoint },
   options: AccountRunOptions & { clock: Clock },
 ): Promise<SyncResult> {
   const { clock } = options;

@@ -8,6 +8,7 @@ import { renderMetrics, writeMetricsFile } from "../report/metrics.ts";
 import { combineProgress, type ProgressSnapshot, startProgress } from "../report/progress.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { openDatabase } from "../store/database.ts";
+import { createDatabaseGuard, type DatabaseGuardOptions } from "../store/database_guard.ts";
 import { migrate } from "../store/migrations.ts";
 import { type AccountOutcome, runAccount } from "./account_run.ts";
 import { openStateDir } from "./state_dir.ts";
@@ -29,6 +30,8 @@ export interface SyncCommandOptions {
   onToken?: (token: string) => void;
   /** How to show progress. @default "off" */
   progress?: "tty" | "log" | "off";
+  /** Deadline of one database operation and outage bound. @default the guard's: 30 s, 1 min */
+  database?: Pick<DatabaseGuardOptions, "timeoutMs" | "outageMs">;
 }
 
 /** One account as the command follows it. */
@@ -52,14 +55,25 @@ export async function runSyncCommand(
 ): Promise<SyncReport> {
   const { clock = systemClock } = options;
   const startedAt = clock.now();
-  const state = await openStateDir(config.stateDir);
+  const state = await openStateDir(config.stateDir, {
+    embeddedDatabase: config.databaseUrl === undefined,
+  });
   try {
     const db = await openDatabase({ url: config.databaseUrl, stateDir: config.stateDir });
     try {
-      await migrate(db.sql);
+      // Every wait on the database has a deadline; after the grace period only a short one.
+      const guard = createDatabaseGuard(db.label, {
+        timeoutMs: config.databaseTimeoutMs,
+        outageMs: config.databaseOutageMs,
+        ...options.database,
+        clock,
+        signal: options.wireSignal ?? options.signal,
+      });
+      await guard.once("apply the migrations to", () => migrate(db.sql));
       const shared = {
         config,
         sql: db.sql,
+        guard,
         checkpoint: state.checkpoint,
         hostGates: createHostGates(),
       };

@@ -1,5 +1,5 @@
 import { basename, dirname, join } from "node:path";
-import type { RunSummary } from "../store/run_summary.ts";
+import type { RunSummary } from "../sync/run_summary.ts";
 
 /** One row of request outcomes. */
 export interface RequestCount {

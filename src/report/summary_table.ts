@@ -1,5 +1,5 @@
 import { formatDuration } from "../duration.ts";
-import type { RunSummary } from "../store/run_summary.ts";
+import type { RunSummary } from "../sync/run_summary.ts";
 
 const STATUS_TEXT: Record<RunSummary["status"], string> = {
   ok: "ok (every campaign synced)",

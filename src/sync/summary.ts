@@ -1,5 +1,5 @@
 import type { Account } from "../platform/account.ts";
-import type { RunSummary } from "../store/run_summary.ts";
+import type { RunSummary } from "./run_summary.ts";
 import type { SyncResult } from "./run_sync.ts";
 import { errorMessage } from "../errors.ts";
 

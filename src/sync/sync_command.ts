@@ -7,7 +7,7 @@ import { outcomeRows } from "../platform/request_stats.ts";
 import { withRunContext } from "../report/logging.ts";
 import { renderMetrics, writeMetricsFile } from "../report/metrics.ts";
 import { type ProgressSnapshot, startProgress } from "../report/progress.ts";
-import { recordRunEnd, recordRunStart } from "../store/campaign_store.ts";
+import { recordRunEnd, recordRunStart } from "../store/run_history.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { openDatabase } from "../store/database.ts";
 import { migrate } from "../store/migrations.ts";

@@ -44,6 +44,12 @@ export function renderMetrics(m: MetricsSnapshot): string {
       one(s.rejected),
     ),
     metric(
+      "campaigns_deleted",
+      "gauge",
+      "Stored campaigns marked deleted in the last run: the platform no longer lists them.",
+      one(s.deleted ?? 0),
+    ),
+    metric(
       "requests_total",
       "counter",
       "Requests to the platform in the last run, by endpoint and outcome.",

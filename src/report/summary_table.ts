@@ -16,6 +16,7 @@ export function formatSummary(s: RunSummary & { drift?: Record<string, number> }
     ["skipped", s.skipped],
     ["failed", s.failed],
     ["rejected", s.rejected],
+    ["deleted", s.deleted ?? 0],
     ["requests", s.requests],
     ["rate limited", s.rate_limited],
     ["retries", s.retries],

@@ -201,6 +201,7 @@ function emptyResult(end: { interrupted?: boolean; fatal?: unknown }): SyncResul
     skipped: 0,
     failed: 0,
     rejected: 0,
+    deleted: 0,
     queued: 0,
     drift: NO_DRIFT,
     interrupted: end.interrupted ?? false,

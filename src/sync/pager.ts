@@ -121,18 +121,19 @@ export function runPager(job: PagerJob, options: PagerOptions = {}): Pager {
     const body = await client.listCampaigns(page, limit, signals);
     // Cut before anything else touches the records: a huge page costs no validation and no
     // checkpoint JSON while requests the limiter admitted are waiting to leave.
-    let records = body.data;
-    if (records.length > limit) {
-      const cut = records.length - limit;
-      listing.truncated += cut;
-      log.warn("Page {page} held {held} records for a limit of {limit}; kept the first {limit}", {
-        page,
-        held: records.length,
-        limit,
-      });
-      records = records.slice(0, limit);
-    }
     const { total, has_more } = body.pagination;
+    // Never more than `limit`, nor more than this page's own `total` leaves room for.
+    const room = recordsOnPage(page, total, limit);
+    let records = body.data;
+    if (records.length > room) {
+      listing.truncated += records.length - room;
+      log.warn(
+        "Page {page} held {held} records where {room} fit (limit {limit}, total {total}); " +
+          "kept the first {room}",
+        { page, held: records.length, room, limit, total },
+      );
+      records = records.slice(0, room);
+    }
     const saved = { page, records, total, hasMore: has_more ?? page * limit < total };
     checkpoint.savePage(runId, saved);
     log.info("Fetched page {page} ({records} records)", { page, records: records.length });

@@ -53,6 +53,8 @@ export interface MockApiOptions {
   hasMoreLies: boolean;
   /** Answer pages past the end with the last page's records instead of `[]`. @default false */
   pastEndRecords: boolean;
+  /** Largest `limit` served: a larger one is silently capped to it, as the platform does. @default 100 */
+  maxLimit: number;
   /** Raw records served instead of generated campaigns. @default undefined (generated) */
   records?: unknown[];
   /** The mock's clock, for the rate window, token expiry and log times. @default Date.now */
@@ -75,6 +77,7 @@ export const MOCK_API_DEFAULTS: Readonly<MockApiOptions> = Object.freeze({
   penaltyMs: 0,
   hasMoreLies: false,
   pastEndRecords: false,
+  maxLimit: 100,
 });
 
 /** The port `deno task mock` listens on unless told otherwise. */
@@ -95,6 +98,7 @@ const FLAGS = {
   "penalty": { type: "string" },
   "has-more-lies": { type: "boolean" },
   "past-end-records": { type: "boolean" },
+  "max-limit": { type: "string" },
 } as const;
 
 /**
@@ -129,6 +133,7 @@ export function parseMockArgs(args: string[]): MockApiOptions & { port: number }
     penaltyMs: duration("--penalty", values.penalty, MOCK_API_DEFAULTS.penaltyMs, 0),
     hasMoreLies: values["has-more-lies"] ?? false,
     pastEndRecords: values["past-end-records"] ?? false,
+    maxLimit: integer("--max-limit", values["max-limit"], MOCK_API_DEFAULTS.maxLimit, 1, 1e6),
   };
 }
 

@@ -67,6 +67,7 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
     penaltyMs,
     hasMoreLies,
     pastEndRecords,
+    maxLimit,
     seed = crypto.getRandomValues(new Uint32Array(1))[0]!,
     records = generateCampaigns(campaigns, seed),
     now = Date.now,
@@ -147,7 +148,10 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
     const refusal = limited(entry.client!) ?? bearer(req);
     if (refusal) return refusal;
     if (!query) {
-      return json(400, { error: "Bad Request", message: "page must be 1 or more, limit 1 to 100" });
+      return json(400, {
+        error: "Bad Request",
+        message: "page and limit must be whole numbers of 1 or more",
+      });
     }
     const draw = drawFailure();
     if (draw < errorRate) return json(503, { error: "Service Unavailable" });
@@ -155,7 +159,10 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
       entry.hung = true;
       await hold(req.signal);
     }
-    return json(200, paginate(records, query.page, query.limit, { hasMoreLies, pastEndRecords }));
+    return json(
+      200,
+      paginate(records, query.page, query.limit, { hasMoreLies, pastEndRecords, maxLimit }),
+    );
   }
 
   async function syncCampaign(req: Request, rawId: string, entry: Partial<MockRequestLogEntry>) {

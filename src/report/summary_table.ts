@@ -1,5 +1,5 @@
 import { formatDuration } from "../duration.ts";
-import type { RunSummary } from "../store/run_summary.ts";
+import type { RunSummary } from "../sync/run_summary.ts";
 
 const STATUS_TEXT: Record<RunSummary["status"], string> = {
   ok: "ok (every campaign synced)",
@@ -16,6 +16,7 @@ export function formatSummary(s: RunSummary & { drift?: Record<string, number> }
     ["skipped", s.skipped],
     ["failed", s.failed],
     ["rejected", s.rejected],
+    ["deleted", s.deleted ?? 0],
     ["requests", s.requests],
     ["rate limited", s.rate_limited],
     ["retries", s.retries],

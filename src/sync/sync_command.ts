@@ -7,7 +7,7 @@ import { outcomeRows } from "../platform/request_stats.ts";
 import { withRunContext } from "../report/logging.ts";
 import { renderMetrics, writeMetricsFile } from "../report/metrics.ts";
 import { type ProgressSnapshot, startProgress } from "../report/progress.ts";
-import { recordRunEnd, recordRunStart } from "../store/campaign_store.ts";
+import { recordRunEnd, recordRunStart } from "../store/run_history.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { openDatabase } from "../store/database.ts";
 import { createDatabaseGuard, type DatabaseGuardOptions } from "../store/database_guard.ts";
@@ -172,6 +172,7 @@ async function syncAccount(
   const sync = startSync({ ...job, account: account.clientId, client }, {
     pageSize: config.pageSize,
     maxPages: config.maxPages,
+    allowMassDelete: config.allowMassDelete,
     concurrency: config.concurrency,
     clock,
     signal: options.signal,
@@ -217,6 +218,7 @@ function emptyResult(end: { interrupted?: boolean; fatal?: unknown }): SyncResul
     skipped: 0,
     failed: 0,
     rejected: 0,
+    deleted: 0,
     queued: 0,
     drift: NO_DRIFT,
     interrupted: end.interrupted ?? false,

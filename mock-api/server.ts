@@ -1,15 +1,11 @@
-import {
-  campaignIds,
-  generateCampaigns,
-  mulberry32,
-  paginate,
-  parsePageQuery,
-} from "./campaigns.ts";
+import { DEFAULT_CLIENT, mulberry32, paginate, parsePageQuery } from "./campaigns.ts";
+import { createClientAccounts } from "./clients.ts";
 import { MOCK_API_DEFAULTS, type MockApiOptions, type MockRequestLogEntry } from "./options.ts";
 import { createRateWindow } from "./rate_window.ts";
 import { createTokenStore, parseBasic, parseBearer } from "./tokens.ts";
 
 export type { MockApiOptions, MockRequestLogEntry } from "./options.ts";
+export type { MockClientCredentials } from "./clients.ts";
 
 /** The mock as a plain handler, for tests that call it as `fetch`. */
 export interface MockApi {
@@ -69,7 +65,8 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
     pastEndRecords,
     maxLimit,
     seed = crypto.getRandomValues(new Uint32Array(1))[0]!,
-    records = generateCampaigns(campaigns, seed),
+    records,
+    clients,
     now = Date.now,
     onRequest,
   }: MockApiOptions = { ...MOCK_API_DEFAULTS, ...(defined as Partial<MockApiOptions>) };
@@ -78,7 +75,7 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
   const window = createRateWindow(rateLimit, { penaltyMs });
   const drawFailure = mulberry32(seed ^ 0x5bd1e995);
   const tokens = createTokenStore(tokenTtlMs);
-  const knownIds = campaignIds(records);
+  const accounts = createClientAccounts({ campaigns, seed, records, email, password, clients });
   const startedAt = now();
   const closing = new AbortController();
 
@@ -103,13 +100,19 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
     });
   }
 
-  function bearer(req: Request): Response | undefined {
+  function bearer(req: Request, client: string): Response | undefined {
     const token = parseBearer(req.headers.get("authorization"));
     if (token === undefined) {
       return json(401, { error: "Missing token", message: "Send Authorization: Bearer <token>" });
     }
-    const state = tokens.check(token, now());
+    const state = tokens.check(token, now(), client);
     if (state === "unknown") return json(401, { error: "Invalid token" });
+    if (state === "other-client") {
+      return json(401, {
+        error: "Invalid token",
+        message: "The token was issued to another client",
+      });
+    }
     if (state === "expired") return json(401, { error: "Token expired" });
     return undefined;
   }
@@ -125,17 +128,18 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
     return json(429, body, headers);
   }
 
-  function issueToken(req: Request): Response {
+  function issueToken(req: Request, client: string): Response {
     const credentials = parseBasic(req.headers.get("authorization"));
     if (!credentials) {
       return json(401, { error: "Unauthorized", message: "Send Authorization: Basic credentials" });
     }
-    if (credentials.email !== email || credentials.password !== password) {
+    const expected = accounts.credentials(client);
+    if (credentials.email !== expected.email || credentials.password !== expected.password) {
       return json(401, { error: "Invalid credentials", message: "Email or password is wrong" });
     }
     const issuedAt = now();
     return json(200, {
-      access_token: tokens.issue(issuedAt),
+      access_token: tokens.issue(issuedAt, client),
       token_type: "Bearer",
       expires_in: tokenTtlMs / 1_000,
       issued_at: new Date(issuedAt).toISOString(),
@@ -145,7 +149,8 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
   async function listCampaigns(req: Request, url: URL, entry: Partial<MockRequestLogEntry>) {
     const query = parsePageQuery(url.searchParams);
     if (query) entry.page = query.page;
-    const refusal = limited(entry.client!) ?? bearer(req);
+    // Authenticate first: a request with a bad token must not spend the client's quota.
+    const refusal = bearer(req, entry.client!) ?? limited(entry.client!);
     if (refusal) return refusal;
     if (!query) {
       return json(400, {
@@ -159,9 +164,10 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
       entry.hung = true;
       await hold(req.signal);
     }
+    const { records: served } = accounts.data(entry.client!);
     return json(
       200,
-      paginate(records, query.page, query.limit, { hasMoreLies, pastEndRecords, maxLimit }),
+      paginate(served, query.page, query.limit, { hasMoreLies, pastEndRecords, maxLimit }),
     );
   }
 
@@ -173,9 +179,11 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
       return json(400, { error: "Bad Request", message: "Malformed campaign id" });
     }
     entry.campaignId = id;
-    const refusal = limited(entry.client!) ?? bearer(req);
+    const refusal = bearer(req, entry.client!) ?? limited(entry.client!);
     if (refusal) return refusal;
-    if (!knownIds.has(id)) return json(404, { error: "Not Found", message: "No such campaign" });
+    if (!accounts.data(entry.client!).ids.has(id)) {
+      return json(404, { error: "Not Found", message: "No such campaign" });
+    }
     if (syncDelayMs > 0) await hold(req.signal, syncDelayMs);
     return json(200, {
       success: true,
@@ -203,7 +211,7 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
         uptime: (at - startedAt) / 1_000,
       });
     }
-    if (pathname === "/auth/token") return issueToken(req);
+    if (pathname === "/auth/token") return issueToken(req, entry.client!);
     if (syncMatch) return syncCampaign(req, syncMatch[1]!, entry);
     return listCampaigns(req, url, entry);
   }
@@ -222,7 +230,7 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
   async function handler(req: Request): Promise<Response> {
     const started = performance.now();
     const url = new URL(req.url);
-    const client = req.headers.get("x-client-id") || "default";
+    const client = req.headers.get("x-client-id") || DEFAULT_CLIENT;
     const entry: Partial<MockRequestLogEntry> = { method: req.method, path: url.pathname, client };
     let response: Response;
     try {

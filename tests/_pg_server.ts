@@ -216,18 +216,19 @@ async function startWatchdog(binDir: string, baseDir: string, dataDir: string): 
   await run(["sh", "-c", `${detach}sh -c ${quote(script)} </dev/null >/dev/null 2>&1 &`]);
 }
 
+/** Children of `parent`, from /proc (read by `cat`: Deno lets only --allow-all read /proc). */
 async function childrenOf(parent: number): Promise<number[]> {
+  const output = await new Deno.Command("sh", {
+    args: ["-c", "cat /proc/[0-9]*/stat 2>/dev/null; true"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
   const children: number[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
-      // The fields after the command name, which sits in parentheses and may hold spaces.
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) === parent) children.push(Number(entry.name));
-    } catch {
-      // The process ended while we looked.
-    }
+  for (const stat of new TextDecoder().decode(output.stdout).split("\n")) {
+    // pid (command, which may hold spaces and parentheses) state ppid ...
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[1]) === parent) children.push(Number.parseInt(stat, 10));
   }
   return children;
 }

@@ -13,6 +13,7 @@ const progress: SyncProgress = {
   skipped: 5,
   failed: 1,
   rejected: 4,
+  deleted: 0,
   queued: 50,
 };
 

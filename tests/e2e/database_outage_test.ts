@@ -5,11 +5,8 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { type ServedMockApi, serveMockApi } from "../../mock-api/server.ts";
-import { loadConfig } from "../../src/config.ts";
 import { openCheckpoint } from "../../src/store/checkpoint.ts";
 import { checkpointPath } from "../../src/sync/state_dir.ts";
-import { exitCodeFor } from "../../src/sync/summary.ts";
-import { runSyncCommand } from "../../src/sync/sync_command.ts";
 import { type PostgresServer, startPostgres } from "../_pg_server.ts";
 import {
   lastJsonLine,
@@ -177,22 +174,21 @@ Deno.test("A sync rides out a database restart of a few seconds and stores every
 
 Deno.test("A database down past the outage bound fails the run resumably, and --resume finishes", async () => {
   await withOutage(async (o) => {
-    const config = loadConfig(o.env, ["sync"], { isTerminal: false });
-    const run = runSyncCommand(config, { database: { outageMs: 2_000 } });
-    const { runId } = await o.committed({ exited: () => false } as SyncProcess, 10);
+    const process = spawnSync({ ...o.env, SYNC_DATABASE_OUTAGE: "2s" }, ["--json"]);
+    const { runId } = await o.committed(process, 10);
     await o.server.stop({ mode: "fast" });
-    const summary = await run;
+    const outcome = await process.finished;
+    assert.equal(outcome.code, 1, explain(outcome));
+    const summary = lastJsonLine(outcome.stdout);
     assert.equal(summary.status, "failed");
-    assert.equal(exitCodeFor(summary, undefined), 1);
-    assert.match(
-      summary.last_error ?? "",
-      new RegExp(
-        `^Cannot write \\d+ campaigns to PostgreSQL at 127\\.0\\.0\\.1:${o.server.port}/postgres: ` +
-          "the database is unreachable \\(.*; retried for 2 s\\); " +
-          "the work done is kept in the checkpoint: --resume continues$",
-      ),
-    );
     assert.ok(Number(summary.synced) < CAMPAIGNS);
+    const line = new RegExp(
+      `^adsync: (account default: )?Cannot write \\d+ campaigns to PostgreSQL at ` +
+        `127\\.0\\.0\\.1:${o.server.port}/postgres: the database is unreachable \\(.*; ` +
+        "retried for 2 s\\); the work done is kept in the checkpoint: --resume continues$",
+      "m",
+    );
+    assert.match(outcome.stderr, line);
     await o.server.start();
     await resumeToTheEnd(o, runId);
   });

@@ -53,7 +53,7 @@ export async function runStatusCommand(config: Readonly<Config>, limit = 10): Pr
       notes.push(`Run history unavailable: ${errorMessage(error)}`);
       return [] as HistoryRow[];
     });
-    const rows = readCheckpoint(path, searched, history, lock !== undefined, accounts);
+    const rows = await readCheckpoint(path, searched, history, lock !== undefined, accounts);
     if (accounts.length > 0) {
       const never = accounts.filter((account) => !rows.some((row) => row.account === account));
       if (never.length > 0) notes.push(`No run yet of: ${never.join(", ")}`);
@@ -82,21 +82,21 @@ async function readHistory(
 }
 
 /** The checkpoint's latest runs; with `accounts`, the latest run of each, in their order. */
-function readCheckpoint(
+async function readCheckpoint(
   path: string,
   limit: number,
   history: HistoryRow[],
   noSyncRunning: boolean,
   accounts: readonly string[],
-): RunStatus[] {
+): Promise<RunStatus[]> {
   const checkpoint = openCheckpoint(path);
   try {
-    const latest = checkpoint.latestRuns(limit);
+    const latest = await checkpoint.latestRuns(limit);
     const runs = accounts.length === 0
       ? latest
       : accounts.flatMap((account) => latest.find((run) => run.account === account) ?? []);
-    return runs.map((run) => {
-      const progress = checkpoint.progress(run.runId);
+    return await Promise.all(runs.map(async (run) => {
+      const progress = await checkpoint.progress(run.runId);
       const row = history.find((h) => h.run_id === run.runId);
       // A run still marked running while nobody holds the lock died without a word (kill -9).
       const status = run.status === "running" && noSyncRunning ? "interrupted" : run.status;
@@ -116,9 +116,9 @@ function readCheckpoint(
         duration_ms: row?.duration_ms ?? null,
         last_error: run.lastError,
       };
-    });
+    }));
   } finally {
-    checkpoint.close();
+    await checkpoint.close();
   }
 }
 

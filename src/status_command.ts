@@ -6,6 +6,7 @@ import { acquireRunLock } from "./store/run_lock.ts";
 import type { RunRecord as HistoryRow } from "./sync/run_summary.ts";
 import { checkpointPath } from "./sync/state_dir.ts";
 import { errorMessage } from "./errors.ts";
+import { accountQueueStates, formatQueueState, type QueueState } from "./queue/queue_state.ts";
 
 /** One run as `status` shows it: the checkpoint's progress joined with its `sync_runs` row. */
 export interface RunStatus {
@@ -23,6 +24,10 @@ export interface RunStatus {
   requests: number | null;
   duration_ms: number | null;
   last_error: string | null;
+  /** The account's job in the workers' queue: queued, running, retrying, failed, done; null without one. */
+  queue_state?: QueueState["state"] | null;
+  /** The worker running the account's job now. */
+  queue_worker?: string | null;
 }
 
 /** How many of the latest runs to search for each configured account's latest one. */
@@ -54,6 +59,17 @@ export async function runStatusCommand(config: Readonly<Config>, limit = 10): Pr
       return [] as HistoryRow[];
     });
     const rows = readCheckpoint(path, searched, history, lock !== undefined, accounts);
+    const queue = await readQueueStates(config, rows.map((row) => row.account)).catch((error) => {
+      notes.push(`Queue state unavailable: ${errorMessage(error)}`);
+      return new Map<string, QueueState>();
+    });
+    if (queue.size > 0) {
+      for (const row of rows) {
+        const state = queue.get(row.account);
+        row.queue_state = state?.state ?? null;
+        row.queue_worker = state?.worker ?? null;
+      }
+    }
     if (accounts.length > 0) {
       const never = accounts.filter((account) => !rows.some((row) => row.account === account));
       if (never.length > 0) notes.push(`No run yet of: ${never.join(", ")}`);
@@ -62,6 +78,20 @@ export async function runStatusCommand(config: Readonly<Config>, limit = 10): Pr
     return [formatTable(rows), ...notes].join("\n");
   } finally {
     lock?.release();
+  }
+}
+
+/** Each account's job in the workers' queue; only a server database holds one. */
+async function readQueueStates(
+  config: Readonly<Config>,
+  accounts: readonly string[],
+): Promise<Map<string, QueueState>> {
+  if (!config.databaseUrl || accounts.length === 0) return new Map();
+  const db = await openDatabase({ url: config.databaseUrl, stateDir: config.stateDir });
+  try {
+    return await accountQueueStates(db.sql, [...new Set(accounts)]);
+  } finally {
+    await db.close();
   }
 }
 
@@ -125,12 +155,35 @@ function readCheckpoint(
 function formatTable(rows: RunStatus[]): string {
   if (rows.length === 0) return "No runs yet.";
   const of = (done: number, total: number | null) => `${done}/${total ?? "?"}`;
+  const queued = rows.some((r) => r.queue_state !== undefined);
+  const queueCell = (r: RunStatus) =>
+    queued
+      ? [
+        formatQueueState(
+          r.queue_state
+            ? { state: r.queue_state, worker: r.queue_worker ?? null, tries: 0 }
+            : undefined,
+        ) || "-",
+      ]
+      : [];
   const table = [
-    ["RUN", "ACCOUNT", "STATUS", "PAGES", "CAMPAIGNS", "REJECTED", "FAILED", "UPDATED", "ERROR"],
+    [
+      "RUN",
+      "ACCOUNT",
+      "STATUS",
+      ...(queued ? ["QUEUE"] : []),
+      "PAGES",
+      "CAMPAIGNS",
+      "REJECTED",
+      "FAILED",
+      "UPDATED",
+      "ERROR",
+    ],
     ...rows.map((r) => [
       r.run_id,
       r.account,
       r.status,
+      ...queueCell(r),
       of(r.pages_done, r.pages_total),
       of(r.synced + r.rejected, r.campaigns_total),
       String(r.rejected),

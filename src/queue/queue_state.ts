@@ -55,10 +55,9 @@ export async function accountQueueStates(
   }));
 }
 
-/** One cell of `status`'s QUEUE column: `running on w1`, `retrying (try 2)`, `queued`… */
+/** One cell of `status`'s QUEUE column: `running on w1`, `retrying`, `queued`… */
 export function formatQueueState(state: QueueState | undefined): string {
   if (!state) return "";
   if (state.state === "running") return `running on ${state.worker ?? "? (worker silent)"}`;
-  if (state.state === "retrying") return `retrying (try ${state.tries + 1})`;
   return state.state;
 }

@@ -38,7 +38,7 @@ export async function accountQueueStates(
       select distinct on (singleton_key) singleton_key as account, state::text as state,
         retry_count as tries
       from ${sql(`${QUEUE_SCHEMA}.job`)}
-      where name = ${SYNC_QUEUE} and singleton_key = any(${sql.array([...accounts])}::text[])
+      where name = ${SYNC_QUEUE} and singleton_key = any(${[...accounts]}::text[])
       order by singleton_key, (state <= 'active') desc, created_on desc`;
   } catch (error) {
     if ((error as { code?: string }).code === "42P01") return new Map(); // no queue yet

@@ -68,7 +68,7 @@ export async function accountLockHolders(
   if (accounts.length === 0) return new Map();
   const rows = await sql<{ account: string; holder: string }[]>`
     select a.account, s.application_name as holder
-    from unnest(${sql.array([...accounts])}::text[]) as a(account)
+    from unnest(${[...accounts]}::text[]) as a(account)
     join pg_locks l on l.locktype = 'advisory' and l.granted and l.objsubid = 2
       and l.database = (select oid from pg_database where datname = current_database())
       and l.classid::bigint = ${ACCOUNT_LOCK_CLASS}

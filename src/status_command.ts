@@ -58,7 +58,7 @@ export async function runStatusCommand(config: Readonly<Config>, limit = 10): Pr
       notes.push(`Run history unavailable: ${errorMessage(error)}`);
       return [] as HistoryRow[];
     });
-    const rows = readCheckpoint(path, searched, history, lock !== undefined, accounts);
+    const rows = await readCheckpoint(path, searched, history, lock !== undefined, accounts);
     const queue = await readQueueStates(config, rows.map((row) => row.account)).catch((error) => {
       notes.push(`Queue state unavailable: ${errorMessage(error)}`);
       return new Map<string, QueueState>();
@@ -112,21 +112,21 @@ async function readHistory(
 }
 
 /** The checkpoint's latest runs; with `accounts`, the latest run of each, in their order. */
-function readCheckpoint(
+async function readCheckpoint(
   path: string,
   limit: number,
   history: HistoryRow[],
   noSyncRunning: boolean,
   accounts: readonly string[],
-): RunStatus[] {
+): Promise<RunStatus[]> {
   const checkpoint = openCheckpoint(path);
   try {
-    const latest = checkpoint.latestRuns(limit);
+    const latest = await checkpoint.latestRuns(limit);
     const runs = accounts.length === 0
       ? latest
       : accounts.flatMap((account) => latest.find((run) => run.account === account) ?? []);
-    return runs.map((run) => {
-      const progress = checkpoint.progress(run.runId);
+    return await Promise.all(runs.map(async (run) => {
+      const progress = await checkpoint.progress(run.runId);
       const row = history.find((h) => h.run_id === run.runId);
       // A run still marked running while nobody holds the lock died without a word (kill -9).
       const status = run.status === "running" && noSyncRunning ? "interrupted" : run.status;
@@ -146,9 +146,9 @@ function readCheckpoint(
         duration_ms: row?.duration_ms ?? null,
         last_error: run.lastError,
       };
-    });
+    }));
   } finally {
-    checkpoint.close();
+    await checkpoint.close();
   }
 }
 

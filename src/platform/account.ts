@@ -37,8 +37,8 @@ export interface AccountOptions {
   hostGate?: HostGate;
   /** Send times of earlier runs still inside the platform's window. @default [] */
   history?: readonly number[];
-  /** Called before each rate-limited request leaves, to persist its send time. @default no-op */
-  onSend?: (at: number) => void;
+  /** Called before each rate-limited request leaves, to persist its send time; it leaves once this resolves. @default no-op */
+  onSend?: (at: number) => void | Promise<void>;
   /** Called with each new token, so logging can redact it. @default no-op */
   onToken?: (token: string) => void;
 }

@@ -1,7 +1,14 @@
 import { getLogger } from "@logtape/logtape";
 import type { z } from "zod";
 import { type Clock, systemClock } from "../clock.ts";
-import { AuthError, HttpError, InvalidAnswerError, TimeoutError } from "../errors.ts";
+import {
+  AuthError,
+  errorMessage,
+  HttpError,
+  InvalidAnswerError,
+  NetworkError,
+  TimeoutError,
+} from "../errors.ts";
 import type { Account } from "./account.ts";
 import { countOutcome, type Endpoint } from "./request_stats.ts";
 import { withRetries } from "./retry.ts";
@@ -98,7 +105,19 @@ export function createPlatformClient(
         departure.cancel();
         throw error;
       }
-      departure.sent(); // stamped as it leaves, however long the host gate held it
+      try {
+        // Stamped as it leaves, however long the host gate held it, and persisted before it
+        // leaves: a crash right after must not let the next run forget it.
+        await departure.sent();
+      } catch (error) {
+        leave();
+        // It never left: retried like a request that found no network.
+        throw new NetworkError(
+          `Cannot ${what}: cannot record its send time (${errorMessage(error)})`,
+          { url: withoutCredentials(url) },
+          { cause: error },
+        );
+      }
       stats.requests++;
       stats.inFlight++;
       try {

@@ -7,8 +7,11 @@ export interface RateLimiterOptions {
   clock?: Clock;
   /** Send times (epoch ms) of requests made before this limiter existed, e.g. by a crashed run. @default [] */
   history?: readonly number[];
-  /** Called with the send time of every request as it leaves ({@linkcode Departure.sent}), to persist it. @default no-op */
-  onSend?: (at: number) => void;
+  /**
+   * Called with the send time of every request as it leaves ({@linkcode Departure.sent}), to
+   * persist it; the request leaves once it resolves. @default no-op
+   */
+  onSend?: (at: number) => void | Promise<void>;
   /**
    * Extra time after a send leaves the window before its slot is reused, covering the
    * difference in delay between two requests on their way to the platform (which stamps them
@@ -22,9 +25,11 @@ export interface Departure {
   /**
    * Says the request leaves at `at` (epoch ms, default now): its place in the window moves from
    * its admission to then, and `onSend` persists it. Until then, the window counts it as leaving
-   * any moment. Call it once, just before sending.
+   * any moment. Call it once, just before sending, and send once it resolves: its place then
+   * moves to the time persisting ended, if later. If persisting fails it rejects with that
+   * error and frees the place: the request must not leave.
    */
-  sent(at?: number): void;
+  sent(at?: number): Promise<void>;
   /** Says the request will not leave after all (stopped before it was sent): it frees its place. */
   cancel(): void;
 }
@@ -104,6 +109,27 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     while (sends.length > limit.count) sends.splice(Math.max(0, sends.findIndex((s) => s.sent)), 1);
   }
 
+  function remove(send: Send): boolean {
+    const index = sends.indexOf(send);
+    if (index >= 0) sends.splice(index, 1);
+    return index >= 0;
+  }
+
+  /**
+   * Persists a send before its request leaves. A slow write delays the request, so its place
+   * moves to when the write ended; a failed one means it never leaves, so its place is freed.
+   */
+  async function persist(left: Send): Promise<void> {
+    try {
+      await onSend(left.at);
+    } catch (error) {
+      remove(left);
+      throw error;
+    }
+    const now = clock.now();
+    if (now > left.at && remove(left)) insert({ at: now, sent: true });
+  }
+
   async function takeTurn(signal?: AbortSignal): Promise<Departure> {
     for (;;) {
       signal?.throwIfAborted();
@@ -114,16 +140,16 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
         insert(send);
         let settled = false;
         /** Takes the admitted request out of the window, and puts it back at `leftAt` if it left. */
-        const settle = (leftAt?: number) => {
-          if (settled) return;
+        const settle = (leftAt?: number): Promise<void> => {
+          if (settled) return Promise.resolve();
           settled = true;
-          const index = sends.indexOf(send);
-          if (index >= 0) sends.splice(index, 1);
-          if (leftAt === undefined) return;
-          insert({ at: Math.max(send.at, leftAt), sent: true });
-          onSend(Math.max(send.at, leftAt));
+          remove(send);
+          if (leftAt === undefined) return Promise.resolve();
+          const left: Send = { at: Math.max(send.at, leftAt), sent: true };
+          insert(left);
+          return persist(left);
         };
-        return { sent: (leftAt = clock.now()) => settle(leftAt), cancel: () => settle() };
+        return { sent: (leftAt = clock.now()) => settle(leftAt), cancel: () => void settle() };
       }
       await clock.sleep(at - now, signal);
     }

@@ -3,7 +3,13 @@ import { migrate, prepareStatements, toRun } from "./checkpoint_schema.ts";
 import type { Checkpoint, DoneOutcome } from "./checkpoint_types.ts";
 import { errorMessage } from "../errors.ts";
 
-export type { Checkpoint, DoneOutcome, RunRecord, SavedPage } from "./checkpoint_types.ts";
+export type {
+  Checkpoint,
+  DoneOutcome,
+  RunProgress,
+  RunRecord,
+  SavedPage,
+} from "./checkpoint_types.ts";
 
 /** The checkpoint file cannot be opened, is not ours, or refused a write. */
 export class CheckpointError extends Error {
@@ -56,17 +62,30 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
 
   const s = prepareStatements(db);
 
-  /** Runs `fn` as one IMMEDIATE transaction; any failure becomes a CheckpointError. */
-  const write = (action: string, fn: () => void): void => {
+  /** Runs `fn` as one IMMEDIATE transaction; any failure rejects with a CheckpointError. */
+  const write = (action: string, fn: () => void): Promise<void> => {
     try {
       db.exec("BEGIN IMMEDIATE");
       fn();
       db.exec("COMMIT");
+      return Promise.resolve();
     } catch (error) {
       if (db.isOpen && db.isTransaction) db.exec("ROLLBACK");
-      throw new CheckpointError(`Cannot ${action} in checkpoint ${path}: ${errorMessage(error)}`, {
-        cause: error,
-      });
+      const reason = errorMessage(error);
+      return Promise.reject(
+        new CheckpointError(`Cannot ${action} in checkpoint ${path}: ${reason}`, { cause: error }),
+      );
+    }
+  };
+  /** Runs a read; a failure (a closed file, say) becomes a rejected CheckpointError. */
+  const read = <T>(fn: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(fn());
+    } catch (error) {
+      const reason = errorMessage(error);
+      return Promise.reject(
+        new CheckpointError(`Cannot read checkpoint ${path}: ${reason}`, { cause: error }),
+      );
     }
   };
   const touch = (runId: string) => {
@@ -75,46 +94,48 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
   let sendsSincePrune = 0;
 
   return {
-    path,
+    where: path,
     createRun(run) {
-      write(`create run ${run.runId}`, () => {
+      return write(`create run ${run.runId}`, () => {
         const { runId, account, apiUrl, pageSize, startedAt } = run;
         s.insertRun.run(runId, account, apiUrl, pageSize, startedAt, now());
       });
     },
-    latestUnfinished: (account) => toRun(s.unfinished.get(account)),
-    latestRuns: (limit) => s.latest.all(limit).map((row) => toRun(row)!),
-    getRun: (runId) => toRun(s.getRun.get(runId)),
+    latestUnfinished: (account) => read(() => toRun(s.unfinished.get(account))),
+    latestRuns: (limit) => read(() => s.latest.all(limit).map((row) => toRun(row)!)),
+    getRun: (runId) => read(() => toRun(s.getRun.get(runId))),
     setPageLimit(runId, limit) {
-      write(`set the page size of run ${runId}`, () => {
+      return write(`set the page size of run ${runId}`, () => {
         if (s.pageLimit.run(limit, now(), runId).changes === 0) {
           throw new Error(`unknown run ${runId}`);
         }
       });
     },
     setTotals(runId, total, pagesTotal) {
-      write(`set totals of run ${runId}`, () => {
+      return write(`set totals of run ${runId}`, () => {
         if (s.totals.run(total, pagesTotal, now(), runId).changes === 0) {
           throw new Error(`unknown run ${runId}`);
         }
       });
     },
     savePage(runId, page) {
-      write(`save page ${page.page} of run ${runId}`, () => {
+      return write(`save page ${page.page} of run ${runId}`, () => {
         const records = JSON.stringify(page.records);
         s.savePage.run(runId, page.page, records, page.total, page.hasMore ? 1 : 0);
         touch(runId);
       });
     },
     pages: (runId) =>
-      s.pages.all(runId).map((row) => ({
-        page: Number(row.page),
-        records: JSON.parse(String(row.records)) as unknown[],
-        total: Number(row.total),
-        hasMore: Number(row.has_more) === 1,
-      })),
+      read(() =>
+        s.pages.all(runId).map((row) => ({
+          page: Number(row.page),
+          records: JSON.parse(String(row.records)) as unknown[],
+          total: Number(row.total),
+          hasMore: Number(row.has_more) === 1,
+        }))
+      ),
     markDone(runId, ids, outcome) {
-      write(`mark ${ids.length} campaigns ${outcome} in run ${runId}`, () => {
+      return write(`mark ${ids.length} campaigns ${outcome} in run ${runId}`, () => {
         for (const id of ids) {
           s.markDone.run(runId, id, outcome);
           s.unfail.run(runId, id);
@@ -122,55 +143,61 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
         touch(runId);
       });
     },
-    done(runId) {
-      const rows = s.done.all(runId);
-      return new Map(rows.map((row) => [String(row.campaign_id), row.outcome as DoneOutcome]));
-    },
+    done: (runId) =>
+      read(() => {
+        const rows = s.done.all(runId);
+        return new Map(rows.map((row) => [String(row.campaign_id), row.outcome as DoneOutcome]));
+      }),
     recordSynced(runId, id, syncedAt) {
-      write(`record campaign ${id} synced in run ${runId}`, () => {
+      return write(`record campaign ${id} synced in run ${runId}`, () => {
         s.recordSynced.run(runId, id, syncedAt);
         touch(runId);
       });
     },
-    syncedPending(runId) {
-      const rows = s.syncedPending.all(runId);
-      return new Map(rows.map((row) => [String(row.campaign_id), String(row.synced_at)]));
-    },
+    syncedPending: (runId) =>
+      read(() => {
+        const rows = s.syncedPending.all(runId);
+        return new Map(rows.map((row) => [String(row.campaign_id), String(row.synced_at)]));
+      }),
     markFailed(runId, id, reason) {
-      write(`mark campaign ${id} failed in run ${runId}`, () => {
+      return write(`mark campaign ${id} failed in run ${runId}`, () => {
         s.markFailed.run(runId, id, reason);
         touch(runId);
       });
     },
     finishRun(runId, status, lastError = null) {
-      write(`finish run ${runId}`, () => {
+      return write(`finish run ${runId}`, () => {
         if (s.finish.run(status, lastError, now(), runId).changes === 0) {
           throw new Error(`unknown run ${runId}`);
         }
       });
     },
     recordSend(account, at) {
-      write("record a request", () => void s.recordSend.run(account, at));
-      if (++sendsSincePrune >= PRUNE_EVERY) {
-        sendsSincePrune = 0;
-        write("prune old requests", () => void s.pruneSends.run(account, at - sendRetentionMs));
-      }
+      const recorded = write("record a request", () => void s.recordSend.run(account, at));
+      if (++sendsSincePrune < PRUNE_EVERY) return recorded;
+      sendsSincePrune = 0;
+      return recorded.then(() =>
+        write("prune old requests", () => void s.pruneSends.run(account, at - sendRetentionMs))
+      );
     },
-    recentSends: (account, since) => s.recentSends.all(account, since).map((row) => Number(row.at)),
+    recentSends: (account, since) =>
+      read(() => s.recentSends.all(account, since).map((row) => Number(row.at))),
     pruneSends(account, before) {
-      write("prune old requests", () => void s.pruneSends.run(account, before));
+      return write("prune old requests", () => void s.pruneSends.run(account, before));
     },
-    progress(runId) {
-      const row = s.progress.get(runId) ?? {};
-      return {
-        pagesDone: Number(row.pages_done ?? 0),
-        synced: Number(row.synced ?? 0),
-        rejected: Number(row.rejected ?? 0),
-        failed: Number(row.failed ?? 0),
-      };
-    },
+    progress: (runId) =>
+      read(() => {
+        const row = s.progress.get(runId) ?? {};
+        return {
+          pagesDone: Number(row.pages_done ?? 0),
+          synced: Number(row.synced ?? 0),
+          rejected: Number(row.rejected ?? 0),
+          failed: Number(row.failed ?? 0),
+        };
+      }),
     close() {
       if (db.isOpen) db.close();
+      return Promise.resolve();
     },
   };
 }

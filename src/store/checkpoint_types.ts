@@ -26,51 +26,63 @@ export interface SavedPage {
   hasMore: boolean;
 }
 
+/** Counts of one run's saved pages and finished, rejected and failed campaigns. */
+export interface RunProgress {
+  pagesDone: number;
+  synced: number;
+  rejected: number;
+  failed: number;
+}
+
 /** How a campaign ended up once its row was committed (or refused) in PostgreSQL. */
 export type DoneOutcome = "synced" | "rejected";
 
-/** Durable, resumable progress of sync runs in a local SQLite file. */
+/**
+ * Durable, resumable progress of sync runs: a local SQLite file for `sync`, PostgreSQL for
+ * workers. Every method resolves once its write is durable (one transaction per call) and
+ * rejects with a CheckpointError otherwise.
+ */
 export interface Checkpoint {
-  /** The file this checkpoint lives in. */
-  readonly path: string;
+  /** Where this checkpoint lives, for messages: the file's path, or "PostgreSQL at host/db". */
+  readonly where: string;
   /** Records a new run with status "running". */
   createRun(
     run: { runId: string; account: string; apiUrl: string; pageSize: number; startedAt: number },
-  ): void;
+  ): Promise<void>;
   /** Latest run of this account whose status is not "ok" (running/interrupted/partial/failed). */
-  latestUnfinished(account: string): RunRecord | undefined;
+  latestUnfinished(account: string): Promise<RunRecord | undefined>;
   /** The most recent runs of any account, newest first. */
-  latestRuns(limit: number): RunRecord[];
+  latestRuns(limit: number): Promise<RunRecord[]>;
   /** One run by id, if known. */
-  getRun(runId: string): RunRecord | undefined;
+  getRun(runId: string): Promise<RunRecord | undefined>;
   /** Stores the page size learnt from the platform's cap, so a resume plans the same pages. */
-  setPageLimit(runId: string, limit: number): void;
+  setPageLimit(runId: string, limit: number): Promise<void>;
   /** Stores the campaign and page counts the platform announced. */
-  setTotals(runId: string, total: number, pagesTotal: number): void;
+  setTotals(runId: string, total: number, pagesTotal: number): Promise<void>;
   /** Stores (or replaces) one fetched page with its raw records. */
-  savePage(runId: string, page: SavedPage): void;
+  savePage(runId: string, page: SavedPage): Promise<void>;
   /** Every saved page of a run, ordered by page number. */
-  pages(runId: string): SavedPage[];
+  pages(runId: string): Promise<SavedPage[]>;
   /** Marks campaigns as finished in one transaction; marking again changes nothing but the outcome. */
-  markDone(runId: string, ids: string[], outcome: DoneOutcome): void;
+  markDone(runId: string, ids: string[], outcome: DoneOutcome): Promise<void>;
   /** Every finished campaign id of a run with its outcome. */
-  done(runId: string): Map<string, DoneOutcome>;
+  done(runId: string): Promise<Map<string, DoneOutcome>>;
   /** Records the platform's sync of a campaign whose row is not committed yet (so a resume needs no request). */
-  recordSynced(runId: string, id: string, syncedAt: string): void;
+  recordSynced(runId: string, id: string, syncedAt: string): Promise<void>;
   /** Campaigns the platform synced whose rows were never committed, with their `synced_at`. */
-  syncedPending(runId: string): Map<string, string>;
+  syncedPending(runId: string): Promise<Map<string, string>>;
   /** Records a campaign that failed; it stays out of done() so a resume retries it. */
-  markFailed(runId: string, id: string, reason: string): void;
+  markFailed(runId: string, id: string, reason: string): Promise<void>;
   /** Sets a run's final (or interrupted) status. */
-  finishRun(runId: string, status: RunRecord["status"], lastError?: string | null): void;
+  finishRun(runId: string, status: RunRecord["status"], lastError?: string | null): Promise<void>;
   /** Records one rate-limited request sent at `at` (epoch ms), before the request leaves. */
-  recordSend(account: string, at: number): void;
+  recordSend(account: string, at: number): Promise<void>;
   /** Send times of this account at or after `since`, ascending. */
-  recentSends(account: string, since: number): number[];
+  recentSends(account: string, since: number): Promise<number[]>;
   /** Forgets this account's send times before `before`. */
-  pruneSends(account: string, before: number): void;
+  pruneSends(account: string, before: number): Promise<void>;
   /** Counts of saved pages and finished, rejected and failed campaigns of a run. */
-  progress(runId: string): { pagesDone: number; synced: number; rejected: number; failed: number };
-  /** Closes the file; the checkpoint cannot be used afterwards. */
-  close(): void;
+  progress(runId: string): Promise<RunProgress>;
+  /** Closes what the checkpoint opened (the file); it cannot be used afterwards. */
+  close(): Promise<void>;
 }

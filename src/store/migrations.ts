@@ -89,6 +89,76 @@ export const MIGRATIONS: readonly Migration[] = [
       (sql) => sql`alter table sync_runs add column deleted int`,
     ],
   },
+  {
+    version: 3,
+    name: "the checkpoint and the send log in PostgreSQL, for workers",
+    statements: [
+      // Times are epoch milliseconds, as in the SQLite checkpoint; `seq` orders runs started in
+      // the same millisecond, as SQLite's rowid does.
+      (sql) =>
+        sql`
+          create table checkpoint_runs (
+            run_id text primary key,
+            seq bigint generated always as identity,
+            account text not null,
+            api_url text not null,
+            page_size int not null,
+            started_at bigint not null,
+            updated_at bigint not null,
+            status text not null,
+            total int,
+            pages_total int,
+            page_limit int,
+            last_error text
+          )
+        `,
+      (sql) =>
+        sql`create index checkpoint_runs_by_account on checkpoint_runs (account, started_at, seq)`,
+      (sql) => sql`create index checkpoint_runs_by_start on checkpoint_runs (started_at, seq)`,
+      // Records as the JSON text the platform's page became: jsonb refuses \u0000 and lone
+      // surrogates, which hostile records may hold, and would reorder keys.
+      (sql) =>
+        sql`
+          create table checkpoint_pages (
+            run_id text not null references checkpoint_runs on delete cascade,
+            page int not null,
+            records text not null,
+            total int not null,
+            has_more boolean not null,
+            primary key (run_id, page)
+          )
+        `,
+      (sql) =>
+        sql`
+          create table checkpoint_done (
+            run_id text not null references checkpoint_runs on delete cascade,
+            campaign_id text not null,
+            outcome text not null check (outcome in ('synced', 'rejected')),
+            primary key (run_id, campaign_id)
+          )
+        `,
+      (sql) =>
+        sql`
+          create table checkpoint_synced (
+            run_id text not null references checkpoint_runs on delete cascade,
+            campaign_id text not null,
+            synced_at text not null,
+            primary key (run_id, campaign_id)
+          )
+        `,
+      (sql) =>
+        sql`
+          create table checkpoint_failed (
+            run_id text not null references checkpoint_runs on delete cascade,
+            campaign_id text not null,
+            reason text not null,
+            primary key (run_id, campaign_id)
+          )
+        `,
+      (sql) => sql`create table checkpoint_sends (account text not null, at bigint not null)`,
+      (sql) => sql`create index checkpoint_sends_by_account on checkpoint_sends (account, at)`,
+    ],
+  },
 ];
 
 /**

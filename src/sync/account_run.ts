@@ -71,7 +71,7 @@ export async function runAccount(
   const startedAt = clock.now();
   let runId = "";
   try {
-    const picked = pickRun(settings, config, checkpoint, startedAt);
+    const picked = await pickRun(settings, config, checkpoint, startedAt);
     runId = picked.runId;
     return await withRunContext({ run_id: runId, account: settings.clientId }, async () => {
       options.onProgress?.({ runId });
@@ -80,14 +80,14 @@ export async function runAccount(
       const { clientId: account, apiUrl } = settings;
       const start = { runId, account, apiUrl, startedAt: new Date(startedAt) };
       await guard.retrying("record the run start in", () => recordRunStart(sql, start));
-      const platform = openAccount(settings, shared, options, startedAt);
+      const platform = await openAccount(settings, shared, options, startedAt);
       const job = { runId, sql, guard, checkpoint };
       const result = await syncAccount(settings, config, platform, job, {
         ...options,
         clock,
       });
       const summary = summarize(runId, platform, result, clock.now() - startedAt);
-      checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
+      await checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
       const end = { ...summary, lastError: summary.last_error };
       await guard.once("record the run end in", () => recordRunEnd(sql, end)).catch((error) =>
         log.error("Cannot record the run in sync_runs: {error}", { error: errorMessage(error) })
@@ -103,11 +103,9 @@ export async function runAccount(
       duration_ms: Math.round(clock.now() - startedAt),
     };
     if (runId) {
-      try {
-        checkpoint.finishRun(runId, "failed", summary.last_error ?? null);
-      } catch {
+      await checkpoint.finishRun(runId, "failed", summary.last_error ?? null).catch(() => {
         // The checkpoint itself is what failed: the summary says why.
-      }
+      });
     }
     withRunContext({ run_id: runId, account: settings.clientId }, () => logEnd(summary));
     return { summary, requests: [] };
@@ -115,14 +113,14 @@ export async function runAccount(
 }
 
 /** Resumes the run the checkpoint offers, or records a new one; says why when it does not resume. */
-function pickRun(
+async function pickRun(
   settings: AccountSettings,
   config: Readonly<Config>,
   checkpoint: Checkpoint,
   now: number,
-): { runId: string; resumed: boolean; note?: string } {
+): Promise<{ runId: string; resumed: boolean; note?: string }> {
   const { clientId: account, apiUrl, pageSize } = settings;
-  const choice = chooseRun(checkpoint, {
+  const choice = await chooseRun(checkpoint, {
     resume: config.resume,
     account,
     apiUrl,
@@ -132,19 +130,20 @@ function pickRun(
   });
   if (choice.kind === "resume") return { runId: choice.run.runId, resumed: true };
   const runId = newRunId(now);
-  checkpoint.createRun({ runId, account, apiUrl, pageSize, startedAt: now });
+  await checkpoint.createRun({ runId, account, apiUrl, pageSize, startedAt: now });
   return { runId, resumed: false, note: choice.note };
 }
 
 /** The account, its limiter primed with the sends the platform's window still remembers. */
-function openAccount(
+async function openAccount(
   settings: AccountSettings,
   shared: SharedResources,
   options: AccountRunOptions,
   now: number,
-): Account {
+): Promise<Account> {
   const { clientId, rateLimit } = settings;
   const { config, checkpoint } = shared;
+  const history = await checkpoint.recentSends(clientId, now - rateLimit.windowMs - 1_000);
   return createAccount({
     baseUrl: settings.apiUrl,
     clientId,
@@ -154,7 +153,7 @@ function openAccount(
     clock: options.clock,
     timeoutMs: config.requestTimeoutMs,
     maxAttempts: config.maxAttempts,
-    history: checkpoint.recentSends(clientId, now - rateLimit.windowMs - 1_000),
+    history,
     onSend: (at) => checkpoint.recordSend(clientId, at),
     onToken: options.onToken,
     hostGate: shared.hostGates.forUrl(settings.apiUrl),
@@ -180,7 +179,7 @@ async function syncAccount(
   } catch (error) {
     return emptyResult(options.signal?.aborted ? { interrupted: true } : { fatal: error });
   }
-  const sync = startSync({ ...job, account: account.clientId, client }, {
+  const sync = await startSync({ ...job, account: account.clientId, client }, {
     pageSize: settings.pageSize,
     maxPages: config.maxPages,
     allowMassDelete: config.allowMassDelete,

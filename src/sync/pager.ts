@@ -88,11 +88,11 @@ export function runPager(job: PagerJob, options: PagerOptions = {}): Pager {
     return Math.min(maxPages, byTotal, Math.max(1, lastWithData));
   }
 
-  function replan(): void {
+  async function replan(): Promise<void> {
     const before = listing.pagesTotal;
     listing.pagesTotal = planned();
     if (listing.pagesTotal !== before) {
-      checkpoint.setTotals(runId, listing.total!, listing.pagesTotal);
+      await checkpoint.setTotals(runId, listing.total!, listing.pagesTotal);
     }
   }
 
@@ -106,11 +106,11 @@ export function runPager(job: PagerJob, options: PagerOptions = {}): Pager {
   }
 
   /** Learns a cap from page 1: a first page that is not the last and holds fewer than asked. */
-  function learn(page: SavedPage): void {
+  async function learn(page: SavedPage): Promise<void> {
     const held = page.records.length;
     if (job.savedPageLimit !== null || held === 0 || held >= asked || held >= page.total) return;
     listing.pageSize = held;
-    checkpoint.setPageLimit(runId, held);
+    await checkpoint.setPageLimit(runId, held);
     log.info("The platform caps pages at {held} records (asked for {asked}); planning with it", {
       held,
       asked,
@@ -135,7 +135,7 @@ export function runPager(job: PagerJob, options: PagerOptions = {}): Pager {
       records = records.slice(0, room);
     }
     const saved = { page, records, total, hasMore: has_more ?? page * limit < total };
-    checkpoint.savePage(runId, saved);
+    await checkpoint.savePage(runId, saved);
     log.info("Fetched page {page} ({records} records)", { page, records: records.length });
     return saved;
   }
@@ -146,7 +146,7 @@ export function runPager(job: PagerJob, options: PagerOptions = {}): Pager {
     try {
       const saved = await fetchPage(page, listing.pageSize);
       observe(saved);
-      replan();
+      await replan();
       job.onPage(saved, listing.pageSize);
     } catch (error) {
       if (signal?.aborted) return void listing.undone++;
@@ -162,7 +162,7 @@ export function runPager(job: PagerJob, options: PagerOptions = {}): Pager {
       if (signal?.aborted) return { ...listing, undone: 1 };
       try {
         const first = await fetchPage(1, asked);
-        learn(first);
+        await learn(first);
         observe(first);
         job.onPage(first, listing.pageSize);
       } catch (error) {
@@ -172,7 +172,7 @@ export function runPager(job: PagerJob, options: PagerOptions = {}): Pager {
       }
     }
     for (const page of job.saved) job.onPage(page, listing.pageSize);
-    replan();
+    await replan();
     if (Math.ceil(listing.total! / listing.pageSize) > maxPages) {
       log.warn("Total of {total} needs more than the {maxPages}-page cap; stopping at the cap", {
         total: listing.total,
@@ -188,7 +188,7 @@ export function runPager(job: PagerJob, options: PagerOptions = {}): Pager {
       inFlight.add(task);
     }
     await Promise.all(inFlight);
-    replan();
+    await replan();
     return { ...listing };
   }
 

@@ -5,7 +5,7 @@ import { AuthError, errorMessage } from "../errors.ts";
 import type { PlatformClient } from "../platform/platform_client.ts";
 import type { Campaign, SyncedCampaign } from "../platform/schemas.ts";
 import type { Reject as StoredReject } from "../store/campaign_store.ts";
-import type { Checkpoint } from "../store/checkpoint.ts";
+import type { Checkpoint, DoneOutcome } from "../store/checkpoint.ts";
 import { createBatcher } from "./batcher.ts";
 import type { PageAdditions, Reject } from "./catalog.ts";
 import type { Tally } from "./tally.ts";
@@ -24,10 +24,11 @@ export interface PipelineJob {
   account: string;
   client: Pick<PlatformClient, "syncCampaign">;
   sink: CampaignSink;
-  checkpoint: Pick<
-    Checkpoint,
-    "done" | "syncedPending" | "markDone" | "recordSynced" | "markFailed"
-  >;
+  checkpoint: Pick<Checkpoint, "markDone" | "recordSynced" | "markFailed">;
+  /** Campaigns finished before a resume, as the checkpoint's `done()` tells them. */
+  done: ReadonlyMap<string, DoneOutcome>;
+  /** Campaigns synced at the platform but not committed, as `syncedPending()` tells them. */
+  pendingSynced: ReadonlyMap<string, string>;
   tally: Tally;
 }
 
@@ -65,9 +66,7 @@ export interface Pipeline {
 export function createPipeline(job: PipelineJob, options: PipelineOptions = {}): Pipeline {
   const { concurrency = 10, clock, signal, onFatal = () => {} } = options;
   const signals = { signal, wireSignal: options.wireSignal ?? signal };
-  const { runId, account, client, sink, checkpoint, tally } = job;
-  const done = checkpoint.done(runId);
-  const pendingSynced = checkpoint.syncedPending(runId);
+  const { runId, account, client, sink, checkpoint, tally, done, pendingSynced } = job;
   const pool = pLimit(concurrency);
   const tasks: Promise<unknown>[] = [];
   const stopped = () => signal?.aborted === true;
@@ -85,7 +84,8 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
     } catch (error) {
       return undoneAfterStop(error, rows.length);
     }
-    checkpoint.markDone(runId, rows.map((row) => row.id), "synced");
+    // Only after the commit: a campaign marked done is one whose row is in PostgreSQL.
+    await checkpoint.markDone(runId, rows.map((row) => row.id), "synced");
     tally.synced(rows.length);
     log.debug("Committed {count} campaigns", { count: rows.length });
   }, { clock, maxSize: options.batchSize, maxWaitMs: options.batchWaitMs, onError: onFatal });
@@ -97,15 +97,14 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
     }
     if (fresh.length === 0) return;
     await sink.reject(fresh.map(({ key: _, ...reject }) => ({ runId, account, ...reject })));
-    checkpoint.markDone(runId, fresh.map((reject) => reject.key), "rejected");
+    await checkpoint.markDone(runId, fresh.map((reject) => reject.key), "rejected");
   }
 
   async function syncOne(campaign: Campaign): Promise<void> {
     if (stopped()) return tally.leftUndone();
+    let syncedAt: string;
     try {
-      const syncedAt = await client.syncCampaign(campaign.id, signals);
-      checkpoint.recordSynced(runId, campaign.id, syncedAt);
-      batcher.add({ ...campaign, synced_at: syncedAt });
+      syncedAt = await client.syncCampaign(campaign.id, signals);
     } catch (error) {
       if (stopped()) return tally.leftUndone();
       if (error instanceof AuthError) {
@@ -114,9 +113,16 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
       }
       tally.failed();
       const reason = errorMessage(error);
-      checkpoint.markFailed(runId, campaign.id, reason);
       log.error("Cannot sync campaign {id}: {reason}", { id: campaign.id, reason });
+      return await checkpoint.markFailed(runId, campaign.id, reason).catch(onFatal);
     }
+    try {
+      await checkpoint.recordSynced(runId, campaign.id, syncedAt);
+    } catch (error) {
+      // Committing the row is still right; a resume would only sync it at the platform again.
+      log.warn("{error}", { error: errorMessage(error) });
+    }
+    batcher.add({ ...campaign, synced_at: syncedAt });
   }
 
   return {

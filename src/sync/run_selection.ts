@@ -21,9 +21,12 @@ export interface RunSelectionOptions {
  * Picks the run to continue with `--resume`, or explains why a new one starts: a checkpoint
  * too old, from another API URL or page size, or (without `--resume`) left behind unfinished.
  */
-export function chooseRun(checkpoint: Checkpoint, options: RunSelectionOptions): RunChoice {
+export async function chooseRun(
+  checkpoint: Pick<Checkpoint, "latestUnfinished" | "latestRuns">,
+  options: RunSelectionOptions,
+): Promise<RunChoice> {
   const { resume, account, apiUrl, pageSize, maxAgeMs, now } = options;
-  const unfinished = checkpoint.latestUnfinished(account);
+  const unfinished = await checkpoint.latestUnfinished(account);
   if (!resume) {
     if (!unfinished) return { kind: "new" };
     return {
@@ -33,7 +36,7 @@ export function chooseRun(checkpoint: Checkpoint, options: RunSelectionOptions):
     };
   }
   if (!unfinished) {
-    const other = checkpoint.latestRuns(1)[0];
+    const other = (await checkpoint.latestRuns(1))[0];
     const why = other && other.account !== account && other.status !== "ok"
       ? `the latest unfinished run (${other.runId}) belongs to account ${other.account}`
       : `no unfinished run of account ${account}`;

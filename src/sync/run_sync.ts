@@ -76,14 +76,21 @@ export interface SyncResult extends SyncProgress {
  * Syncs every campaign of one account: a pager lists the pages, a catalog validates and
  * deduplicates their records, a pipeline syncs each new campaign at the platform and upserts it
  * in batches, checkpointing as it goes; after a complete listing, stored campaigns it no longer
- * holds are marked deleted. Picks up whatever the checkpoint already holds for `job.runId`.
+ * holds are marked deleted. Picks up whatever the checkpoint already holds for `job.runId`:
+ * resolves once that is read (and rejects if it cannot be), with the sync under way.
  */
-export function startSync(
+export async function startSync(
   job: SyncJob,
   options: SyncOptions = {},
-): { progress(): SyncProgress; done: Promise<SyncResult> } {
+): Promise<{ progress(): SyncProgress; done: Promise<SyncResult> }> {
   const { pageSize = 100, maxPages = 1000, allowMassDelete = false } = options;
   const { runId, account, client, sql, checkpoint } = job;
+  const [saved, run, done, pendingSynced] = await Promise.all([
+    checkpoint.pages(runId),
+    checkpoint.getRun(runId),
+    checkpoint.done(runId),
+    checkpoint.syncedPending(runId),
+  ]);
   const fatal = new AbortController();
   const present = (...list: (AbortSignal | undefined)[]) => list.filter((s) => s !== undefined);
   const stop = AbortSignal.any(present(fatal.signal, options.signal));
@@ -102,6 +109,8 @@ export function startSync(
     account,
     client,
     checkpoint,
+    done,
+    pendingSynced,
     tally,
     sink: {
       upsert: (rows) =>
@@ -128,15 +137,15 @@ export function startSync(
     runId,
     client,
     checkpoint,
-    saved: checkpoint.pages(runId).filter((page) => page.page <= maxPages),
-    savedPageLimit: checkpoint.getRun(runId)?.pageLimit ?? null,
+    saved: saved.filter((page) => page.page <= maxPages),
+    savedPageLimit: run?.pageLimit ?? null,
     onPage(page, size) {
       tally.pageDone();
       pipeline.take(catalog.add(page, size));
     },
   }, { pageSize, maxPages, lookahead: options.lookahead, signal: stop, wireSignal: wire });
 
-  async function run(): Promise<SyncResult> {
+  async function finish(): Promise<SyncResult> {
     const listing = await pager.done;
     if (listing.fatal !== undefined) failRun(listing.fatal);
     await pipeline.drain();
@@ -172,7 +181,7 @@ export function startSync(
     return { ...counts, total: pager.total, pagesTotal: pager.pagesTotal };
   }
 
-  return { progress, done: run() };
+  return { progress, done: finish() };
 }
 
 /**

@@ -9,7 +9,7 @@ const log = getLogger(["adsync", "state"]);
 export interface StateDir {
   checkpoint: Checkpoint;
   /** Closes the checkpoint and releases the lock. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Options of {@linkcode openStateDir}. */
@@ -68,9 +68,12 @@ export async function openStateDir(
   }
   return {
     checkpoint,
-    close() {
-      checkpoint.close();
-      lock.release();
+    async close() {
+      try {
+        await checkpoint.close();
+      } finally {
+        lock.release();
+      }
     },
   };
 }

@@ -112,7 +112,7 @@ export async function runSyncCommand(
       await db.close();
     }
   } finally {
-    state.close();
+    await state.close();
   }
 }
 
@@ -154,7 +154,7 @@ async function writeMetrics(
   outcomes: readonly AccountOutcome[],
   checkpoint: Checkpoint,
 ): Promise<void> {
-  const recent = checkpoint.latestRuns(RUNS_SEARCHED_PER_ACCOUNT * outcomes.length);
+  const recent = await checkpoint.latestRuns(RUNS_SEARCHED_PER_ACCOUNT * outcomes.length);
   const text = renderMetrics(outcomes.map(({ summary, requests }) => {
     const lastOk = recent.find((run) => run.account === summary.account && run.status === "ok");
     return {

@@ -10,8 +10,8 @@ import { applySchedule } from "../queue/schedule.ts";
 import { openDatabase } from "../store/database.ts";
 import { createDatabaseGuard } from "../store/database_guard.ts";
 import { migrate } from "../store/migrations.ts";
+import { openPgCheckpoint } from "../store/pg_checkpoint.ts";
 import type { SharedResources } from "../sync/account_run.ts";
-import { openStateDir } from "../sync/state_dir.ts";
 import { poolSizeFor } from "../sync/sync_command.ts";
 import { type AccountJob, runAccountJob } from "./account_job.ts";
 import { createWorkerMetrics } from "./worker_metrics.ts";
@@ -48,7 +48,7 @@ export function workerIdOf(config: Readonly<Config>): string {
 
 /**
  * Runs a worker until `signal`: sets up what the process shares (database pool, migrations, host
- * gates, checkpoint), joins the job queue in the `DATABASE_URL` server, applies the schedule, and
+ * gates, the checkpoint in PostgreSQL; no state dir), joins the job queue in the `DATABASE_URL` server, applies the schedule, and
  * runs up to `config.workerAccounts` account jobs at once, each under its account's advisory lock.
  * On `signal` it stops taking jobs, stops the accounts in progress (their checkpoint saved) and
  * hands their jobs back for immediate pickup by another worker, then returns.
@@ -63,33 +63,30 @@ export async function runWorkerCommand(
     throw new ConfigError("DATABASE_URL", "is required for worker: the queue lives in a server");
   }
   const workerId = workerIdOf(config);
-  const state = await openStateDir(config.stateDir, { embeddedDatabase: false });
+  // One connection per account for its advisory lock, besides the pool its writes share.
+  const poolSize = poolSizeFor(config.workerAccounts) + config.workerAccounts;
+  const db = await openDatabase({ url, stateDir: config.stateDir, poolSize });
   try {
-    // One connection per account for its advisory lock, besides the pool its writes share.
-    const poolSize = poolSizeFor(config.workerAccounts) + config.workerAccounts;
-    const db = await openDatabase({ url, stateDir: config.stateDir, poolSize });
-    try {
-      const guard = createDatabaseGuard(db.label, {
-        timeoutMs: config.databaseTimeoutMs,
-        outageMs: config.databaseOutageMs,
-        clock,
-        signal: options.wireSignal ?? signal,
-      });
-      await guard.once("apply the migrations to", () => migrate(db.sql));
-      const shared: SharedResources = {
-        // A worker always resumes an account's latest unfinished run, wherever it ran.
-        config: { ...config, resume: true },
-        sql: db.sql,
-        guard,
-        checkpoint: state.checkpoint,
-        hostGates: createHostGates(),
-      };
-      return await work(config, workerId, shared, { ...options, clock, signal, pollMs, url });
-    } finally {
-      await db.close();
-    }
+    const guard = createDatabaseGuard(db.label, {
+      timeoutMs: config.databaseTimeoutMs,
+      outageMs: config.databaseOutageMs,
+      clock,
+      signal: options.wireSignal ?? signal,
+    });
+    await guard.once("apply the migrations to", () => migrate(db.sql));
+    const shared: SharedResources = {
+      // A worker always resumes an account's latest unfinished run, wherever it ran.
+      config: { ...config, resume: true },
+      sql: db.sql,
+      guard,
+      // In the server, not on this machine: whichever worker takes an account next resumes its
+      // run exactly, and primes its limiter with the sends of the worker before it.
+      checkpoint: openPgCheckpoint(db.sql, { where: db.label }),
+      hostGates: createHostGates(),
+    };
+    return await work(config, workerId, shared, { ...options, clock, signal, pollMs, url });
   } finally {
-    state.close();
+    await db.close();
   }
 }
 

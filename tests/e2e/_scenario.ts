@@ -129,8 +129,8 @@ export async function withScenario(
           async () => {
             if (!(await exists(path))) return undefined;
             const checkpoint = openCheckpoint(path);
-            const run = checkpoint.latestRuns(1)[0];
-            if (!run) return void checkpoint.close();
+            const run = (await checkpoint.latestRuns(1))[0];
+            if (!run) return void await checkpoint.close();
             checkpoints.push(checkpoint);
             return { checkpoint, runId: run.runId };
           },
@@ -145,7 +145,7 @@ export async function withScenario(
       if (!process.exited()) process.child.kill("SIGKILL");
       await process.finished;
     }
-    for (const checkpoint of checkpoints) checkpoint.close();
+    for (const checkpoint of checkpoints) await checkpoint.close();
     for (const step of cleanups.reverse()) await step();
   }
 }
@@ -224,7 +224,7 @@ export async function startAndWaitForCommits(s: Scenario, committed: number, arg
   const process = s.spawn(args);
   const { checkpoint, runId } = await s.watchCheckpoint(process);
   await waitFor(
-    () => checkpoint.progress(runId).synced >= committed,
+    async () => (await checkpoint.progress(runId)).synced >= committed,
     `${committed} campaigns committed by the first run`,
     { process },
   );

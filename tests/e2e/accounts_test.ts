@@ -118,9 +118,9 @@ e2e(
     const checkpoint = openCheckpoint(checkpointPath(s.stateDir));
     let recorded: Map<string, Set<string>>;
     try {
-      recorded = recordedByAccount(checkpoint);
+      recorded = await recordedByAccount(checkpoint);
     } finally {
-      checkpoint.close();
+      await checkpoint.close();
     }
     assert.equal(recorded.size, ACCOUNTS.length, "every account had a run in the checkpoint");
 
@@ -189,16 +189,16 @@ e2e(
 );
 
 /** Per account, the campaigns its latest run recorded: committed, or answered and checkpointed. */
-function recordedByAccount(checkpoint: Checkpoint): Map<string, Set<string>> {
+async function recordedByAccount(checkpoint: Checkpoint): Promise<Map<string, Set<string>>> {
   const found = new Map<string, Set<string>>();
   for (const id of ACCOUNTS) {
-    const run = checkpoint.latestUnfinished(id);
+    const run = await checkpoint.latestUnfinished(id);
     if (!run) continue;
     found.set(
       id,
       new Set([
-        ...checkpoint.done(run.runId).keys(),
-        ...checkpoint.syncedPending(run.runId).keys(),
+        ...(await checkpoint.done(run.runId)).keys(),
+        ...(await checkpoint.syncedPending(run.runId)).keys(),
       ]),
     );
   }

@@ -43,11 +43,11 @@ function killNineTest(name: string, options: ScenarioOptions): void {
     await waitForQuietLog(s.mock.log, 1_000);
     const firstRun = s.mock.log.slice();
     const recorded = new Set([
-      ...checkpoint.done(runId).keys(),
-      ...checkpoint.syncedPending(runId).keys(),
+      ...(await checkpoint.done(runId)).keys(),
+      ...(await checkpoint.syncedPending(runId)).keys(),
     ]);
-    const savedPages = new Set(checkpoint.pages(runId).map((page) => page.page));
-    checkpoint.close();
+    const savedPages = new Set((await checkpoint.pages(runId)).map((page) => page.page));
+    await checkpoint.close();
 
     await resumeToTheEnd(s, runId);
 

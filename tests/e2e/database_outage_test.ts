@@ -29,7 +29,10 @@ interface Outage {
   env: Record<string, string>;
   spawn(args: string[]): SyncProcess;
   /** Waits until the run has committed `count` campaigns, by its checkpoint. */
-  committed(process: SyncProcess, count: number): Promise<{ runId: string; pending(): number }>;
+  committed(
+    process: SyncProcess,
+    count: number,
+  ): Promise<{ runId: string; pending(): Promise<number> }>;
   /** Rows and distinct ids in `campaigns`. */
   counts(): Promise<{ rows: number; ids: number }>;
 }
@@ -40,7 +43,7 @@ async function withOutage(fn: (o: Outage) => Promise<void>): Promise<void> {
   const mock = serveMockApi({ ...FAST_MOCK, campaigns: CAMPAIGNS });
   const stateDir = await tempStateDir();
   const processes: SyncProcess[] = [];
-  const closers: (() => void)[] = [];
+  const closers: (() => Promise<void>)[] = [];
   const env = syncEnv({
     apiUrl: mock.url,
     stateDir,
@@ -74,16 +77,16 @@ async function withOutage(fn: (o: Outage) => Promise<void>): Promise<void> {
         );
         closers.push(() => checkpoint.close());
         const runId = await waitFor(
-          () => checkpoint.latestRuns(1)[0]?.runId,
+          async () => (await checkpoint.latestRuns(1))[0]?.runId,
           "a run in the checkpoint",
           { process },
         );
         await waitFor(
-          () => checkpoint.progress(runId).synced >= count,
+          async () => (await checkpoint.progress(runId)).synced >= count,
           `${count} campaigns committed`,
           { process },
         );
-        return { runId, pending: () => checkpoint.syncedPending(runId).size };
+        return { runId, pending: async () => (await checkpoint.syncedPending(runId)).size };
       },
       async counts() {
         const sql = postgres(server.url, { max: 1, onnotice: () => {} });
@@ -101,7 +104,7 @@ async function withOutage(fn: (o: Outage) => Promise<void>): Promise<void> {
       if (!process.exited()) process.child.kill("SIGKILL");
       await process.finished;
     }
-    for (const close of closers) close();
+    for (const close of closers) await close();
     await mock.close();
     await server.remove();
     await removeDir(stateDir);
@@ -137,7 +140,9 @@ Deno.test("SIGTERM ends a sync whose database froze within the grace period, and
     const { runId, pending } = await o.committed(process, 10);
     await o.server.signal("SIGSTOP");
     // Campaigns synced at the platform while their rows cannot be committed.
-    await waitFor(() => pending() >= 3, "rows waiting for the frozen database", { process });
+    await waitFor(async () => (await pending()) >= 3, "rows waiting for the frozen database", {
+      process,
+    });
     process.child.kill("SIGTERM");
     // Grace 2 s + closing bound 5 s; far below the 30 s deadline of one database operation,
     // so only the stop request can have ended it.

@@ -61,10 +61,10 @@ e2e(
     const { checkpoint, runId } = await s.watchCheckpoint(process);
     // Every page fetched and some syncs sent (the mock holds each for 3 s).
     await waitFor(
-      () => {
-        const { pagesDone } = checkpoint.progress(runId);
+      async () => {
+        const { pagesDone } = await checkpoint.progress(runId);
         const allPages = pagesDone === Math.ceil(s.campaigns / 10);
-        return allPages && checkpoint.recentSends("default", 0).length >= pagesDone + 5;
+        return allPages && (await checkpoint.recentSends("default", 0)).length >= pagesDone + 5;
       },
       "sync requests on the wire",
       { process },
@@ -90,7 +90,7 @@ e2e(
         "the second SIGINT did not cut them",
     );
     assert.equal(summaryOf(stopped).status, "interrupted");
-    checkpoint.close();
+    await checkpoint.close();
 
     const resumed = await s.run(["--resume", "--json"], grace);
     assert.equal(resumed.code, 0, explain(resumed));
@@ -152,7 +152,7 @@ e2e(
     const checkpoint = openCheckpoint(checkpointPath(s.stateDir), { now: () => fortyMinutesAgo });
     const stale = { runId: "20240101T000000Z-0000aaaa", account: "default", pageSize: 100 };
     checkpoint.createRun({ ...stale, apiUrl: s.mock.url, startedAt: fortyMinutesAgo });
-    checkpoint.close();
+    await checkpoint.close();
     const outcome = await s.run(["--resume", "--json"], { SYNC_RESUME_MAX_AGE: "30m" });
     assert.equal(outcome.code, 0, explain(outcome));
     assert.notEqual(summaryOf(outcome).run_id, stale.runId);

@@ -18,7 +18,7 @@ e2e(
     // send in the checkpoint before it leaves).
     const answered = () => s.mock.log.filter((e) => e.path.startsWith("/api/")).length;
     await waitFor(
-      () => checkpoint.recentSends("default", 0).length > answered() + 3,
+      async () => (await checkpoint.recentSends("default", 0)).length > answered() + 3,
       "syncs on the wire",
       { process, intervalMs: 10 },
     );

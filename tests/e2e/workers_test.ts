@@ -6,15 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { MockApiOptions, MockRequestLogEntry } from "../../mock-api/server.ts";
-import {
-  logRecords,
-  removeDir,
-  spawnSync,
-  syncEntries,
-  type SyncProcess,
-  tempStateDir,
-  waitFor,
-} from "./_cli.ts";
+import { logRecords, spawnSync, syncEntries, type SyncProcess, waitFor } from "./_cli.ts";
 import { assertNo429, e2e, explain, ok, type Scenario } from "./_scenario.ts";
 
 /** The harsh platform, with few campaigns per account so that 30 accounts stay quick. */
@@ -51,15 +43,9 @@ async function workerEnv(s: Scenario): Promise<Record<string, string>> {
   };
 }
 
-/** Starts a worker with its own state dir (several workers may share one machine). */
-async function startWorker(s: Scenario, env: Record<string, string>, id: string) {
-  const stateDir = await tempStateDir();
-  s.defer(() => removeDir(stateDir));
-  const process = spawnSync(
-    s.env({ ...env, SYNC_STATE_DIR: stateDir, SYNC_WORKER_ID: id }),
-    [],
-    "worker",
-  );
+/** Starts a worker; all three share the scenario's environment, state dir included. */
+function startWorker(s: Scenario, env: Record<string, string>, id: string): SyncProcess {
+  const process = spawnSync(s.env({ ...env, SYNC_WORKER_ID: id }), [], "worker");
   s.defer(async () => {
     if (!process.exited()) process.child.kill("SIGKILL");
     await process.finished;
@@ -118,11 +104,9 @@ e2e(
       from pgboss.job where name = 'adsync-account-sync'`;
     assert.deepEqual([jobs!.n, jobs!.keys], [30, 30], "one job per account");
 
-    const [w1, w2, w3] = [
-      await startWorker(s, env, "w1"),
-      await startWorker(s, env, "w2"),
-      await startWorker(s, env, "w3"),
-    ];
+    const w1 = startWorker(s, env, "w1");
+    const w2 = startWorker(s, env, "w2");
+    const w3 = startWorker(s, env, "w3");
 
     // kill -9 of w1 while it drives accounts with some campaigns committed.
     await waitFor(

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { AuthError, HttpError, InvalidAnswerError, TimeoutError } from "../../src/errors.ts";
+import {
+  AuthError,
+  HttpError,
+  InvalidAnswerError,
+  NetworkError,
+  TimeoutError,
+} from "../../src/errors.ts";
 import { createAccount } from "../../src/platform/account.ts";
 import {
   createPlatformClient,
@@ -271,7 +277,7 @@ Deno.test("PlatformClient stamps a request when it leaves the host gate, not whe
     fetch,
     clock,
     hostGate,
-    onSend: (at) => sends.push(at),
+    onSend: (at) => void sends.push(at),
   });
   const platform = createPlatformClient(account, { fetch, clock });
   await account.tokens.get();
@@ -283,5 +289,55 @@ Deno.test("PlatformClient stamps a request when it leaves the host gate, not whe
   await listing;
   assert.deepEqual(sends, [700]);
   assert.equal(account.limiter.finishTimeFor(1), 1_700 + account.limiter.marginMs);
+  api.close();
+});
+
+/** An account "acme" on an in-process mock whose send log fails the first `failures` writes. */
+function withFailingSendLog(failures: number) {
+  const api = createMockApi({ ...quiet, rateLimit: { count: 1000, windowMs: 60_000 } });
+  const fetch = handlerFetch(api.handler);
+  const account = createAccount({
+    baseUrl: "http://mock.test",
+    clientId: "acme",
+    credentials: MOCK_CREDENTIALS,
+    rateLimit: { count: 1000, windowMs: 60_000 },
+    fetch,
+    onSend: () => {
+      if (failures-- > 0) {
+        throw new Error("Cannot record a request in checkpoint x: disk I/O error");
+      }
+    },
+  });
+  const platform = createPlatformClient(account, {
+    fetch,
+    backoffBaseMs: 1,
+    backoffCapMs: 2,
+    maxAttempts: 3,
+  });
+  const listed = () => api.log.filter((entry) => entry.path.startsWith("/api/")).length;
+  return { api, account, platform, listed };
+}
+
+Deno.test("PlatformClient sends nothing whose send time was not persisted, and retries it", async () => {
+  const { api, account, platform, listed } = withFailingSendLog(1);
+  const page = await platform.listCampaigns(1, 10);
+  assert.equal(page.data.length, 10);
+  assert.equal(listed(), 1, "only the attempt whose send was persisted reached the platform");
+  assert.equal(account.stats.retries, 1);
+  api.close();
+});
+
+Deno.test("PlatformClient fails a request like a network error when its send time cannot be persisted", async () => {
+  const { api, platform, listed } = withFailingSendLog(Infinity);
+  await assert.rejects(platform.listCampaigns(1, 10), (error: unknown) => {
+    assert.ok(error instanceof NetworkError);
+    assert.equal(
+      error.message,
+      "Cannot fetch page 1: cannot record its send time " +
+        "(Cannot record a request in checkpoint x: disk I/O error)",
+    );
+    return true;
+  });
+  assert.equal(listed(), 0, "no request left without its send time recorded");
   api.close();
 });

@@ -60,7 +60,7 @@ Deno.test("RateLimiter counts the sends of an earlier run it is given", async ()
 Deno.test("RateLimiter reports every send as the request leaves", async () => {
   const clock = createFakeClock(0);
   const sent: number[] = [];
-  const limiter = createRateLimiter(limit, { clock, marginMs, onSend: (at) => sent.push(at) });
+  const limiter = createRateLimiter(limit, { clock, marginMs, onSend: (at) => void sent.push(at) });
   const first = await limiter.acquire();
   const second = await limiter.acquire();
   assert.deepEqual(sent, [], "nothing has left yet");
@@ -76,7 +76,7 @@ Deno.test("RateLimiter stamps a request when it leaves, so a late departure shif
   const limiter = createRateLimiter({ count: 1, windowMs: 1_000 }, {
     clock,
     marginMs: 0,
-    onSend: (at) => sent.push(at),
+    onSend: (at) => void sent.push(at),
   });
   const first = await limiter.acquire();
   await clock.tick(400); // held on its way, e.g. by the host gate
@@ -107,7 +107,7 @@ Deno.test("RateLimiter frees the place of a request stopped before it left", asy
   const limiter = createRateLimiter({ count: 1, windowMs: 1_000 }, {
     clock,
     marginMs: 0,
-    onSend: (at) => sent.push(at),
+    onSend: (at) => void sent.push(at),
   });
   const first = await limiter.acquire();
   first.cancel();
@@ -172,4 +172,60 @@ Deno.test("RateLimiter widens its margin after an unexpected 429, up to a tenth 
   assert.equal(limiter.marginMs, 6_000);
   assert.equal(createRateLimiter({ count: 10, windowMs: 1_000 }).marginMs, 100);
   assert.equal(createRateLimiter(limit).marginMs, 500);
+});
+
+Deno.test("RateLimiter lets a request leave only once its send time is persisted", async () => {
+  const clock = createFakeClock(0);
+  let persisted!: () => void;
+  const limiter = createRateLimiter(limit, {
+    clock,
+    marginMs,
+    onSend: () => new Promise<void>((resolve) => persisted = resolve),
+  });
+  const departure = await limiter.acquire();
+  let left = false;
+  const leaving = departure.sent().then(() => left = true);
+  await settle();
+  assert.equal(left, false, "the send is not persisted yet");
+  persisted();
+  await leaving;
+  assert.equal(left, true);
+});
+
+Deno.test("RateLimiter moves a send to when persisting it ended, since the request left then", async () => {
+  const clock = createFakeClock(0);
+  const limiter = createRateLimiter({ count: 1, windowMs: 1_000 }, {
+    clock,
+    marginMs: 0,
+    onSend: () => clock.sleep(300), // a slow checkpoint write
+  });
+  const first = await limiter.acquire();
+  const leaving = first.sent();
+  await clock.tick(300);
+  await leaving;
+  const { admitted, done } = queue(limiter, 1, clock);
+  await clock.runAll();
+  await done;
+  assert.deepEqual(admitted, [1_300]);
+});
+
+Deno.test("RateLimiter frees the place of a request whose send time could not be persisted", async () => {
+  const clock = createFakeClock(0);
+  let fail = true;
+  const limiter = createRateLimiter({ count: 1, windowMs: 1_000 }, {
+    clock,
+    marginMs: 0,
+    onSend: () =>
+      fail ? Promise.reject(new Error("Cannot record a request: disk full")) : undefined,
+  });
+  const first = await limiter.acquire();
+  await assert.rejects(first.sent(), (error: unknown) => {
+    assert.ok(error instanceof Error);
+    assert.equal(error.message, "Cannot record a request: disk full");
+    return true;
+  });
+  fail = false;
+  const { admitted, done } = queue(limiter, 1, clock);
+  await done;
+  assert.deepEqual(admitted, [0], "the request that never left takes no place in the window");
 });

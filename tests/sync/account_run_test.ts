@@ -78,10 +78,10 @@ Deno.test("An account whose run cannot start returns a failed summary instead of
     assert.equal(summary.account, "acme");
     assert.match(summary.last_error ?? "", /^Cannot record the run start in PostgreSQL at 127/);
     assert.deepEqual(requests, [], "no request reached the platform");
-    const run = checkpoint.getRun(summary.run_id);
+    const run = await checkpoint.getRun(summary.run_id);
     assert.equal(run?.status, "failed", "the checkpoint's run is closed as failed");
   } finally {
-    checkpoint.close();
+    await checkpoint.close();
     await sql.end({ timeout: 0 });
     await Deno.remove(dir, { recursive: true });
   }

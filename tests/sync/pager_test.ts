@@ -37,10 +37,16 @@ async function withRun(
   const dir = await Deno.makeTempDir({ prefix: "adsync_pager_" });
   const checkpoint = openCheckpoint(join(dir, "checkpoint.sqlite"));
   try {
-    checkpoint.createRun({ runId: RUN, account: "acme", apiUrl: "x", pageSize: 100, startedAt: 0 });
+    await checkpoint.createRun({
+      runId: RUN,
+      account: "acme",
+      apiUrl: "x",
+      pageSize: 100,
+      startedAt: 0,
+    });
     await fn(checkpoint);
   } finally {
-    checkpoint.close();
+    await checkpoint.close();
     await Deno.remove(dir, { recursive: true });
   }
 }
@@ -51,12 +57,12 @@ async function list(
   options: PagerOptions = {},
 ) {
   const pages: SavedPage[] = [];
-  const run = checkpoint.getRun(RUN)!;
+  const run = (await checkpoint.getRun(RUN))!;
   const listing = await runPager({
     runId: RUN,
     client,
     checkpoint,
-    saved: checkpoint.pages(RUN),
+    saved: await checkpoint.pages(RUN),
     savedPageLimit: run.pageLimit,
     onPage: (page) => pages.push(page),
   }, options).done;
@@ -80,7 +86,11 @@ Deno.test("Pager learns a cap of 25 from page 1 and plans the other pages with i
     assert.deepEqual(p.asked, [1, 2, 3, 4].map((page) => ({ page, limit: page === 1 ? 100 : 25 })));
     assert.equal(new Set(ids.map((r) => r.id)).size, 100);
     assert.equal(listing.pageSize, 25);
-    assert.equal(checkpoint.getRun(RUN)?.pageLimit, 25, "the checkpoint keeps the learnt size");
+    assert.equal(
+      (await checkpoint.getRun(RUN))?.pageLimit,
+      25,
+      "the checkpoint keeps the learnt size",
+    );
   });
 });
 
@@ -97,7 +107,7 @@ Deno.test("Pager resumes with the learnt size and fetches no saved page again", 
       savedPageLimit: null,
       onPage: () => void (++seen === 2 && stop.abort()),
     }, { lookahead: 1, signal: stop.signal }).done;
-    assert.deepEqual(checkpoint.pages(RUN).map((page) => page.page), [1, 2]);
+    assert.deepEqual((await checkpoint.pages(RUN)).map((page) => page.page), [1, 2]);
 
     const second = platform(100, 25);
     const { ids } = await list(checkpoint, second.client);
@@ -137,6 +147,10 @@ Deno.test("Pager cuts a page holding more records than the limit asked for", asy
     const { listing, ids } = await list(checkpoint, client, { pageSize: 10 });
     assert.equal(ids.length, 10);
     assert.equal(listing.truncated, 39_990);
-    assert.equal(checkpoint.pages(RUN)[0]?.records.length, 10, "only the kept records are saved");
+    assert.equal(
+      (await checkpoint.pages(RUN))[0]?.records.length,
+      10,
+      "only the kept records are saved",
+    );
   });
 });

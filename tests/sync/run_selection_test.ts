@@ -15,7 +15,9 @@ const base: RunSelectionOptions = {
 
 async function withRuns(
   runs: Array<{ runId: string; account?: string; apiUrl?: string; at: number; status?: string }>,
-  fn: (choose: (options: Partial<RunSelectionOptions>) => ReturnType<typeof chooseRun>) => void,
+  fn: (
+    choose: (options: Partial<RunSelectionOptions>) => ReturnType<typeof chooseRun>,
+  ) => Promise<void>,
 ) {
   const dir = await Deno.makeTempDir({ prefix: "adsync_select_" });
   let clock = 0;
@@ -23,18 +25,18 @@ async function withRuns(
   try {
     for (const run of runs) {
       clock = run.at;
-      checkpoint.createRun({
+      await checkpoint.createRun({
         runId: run.runId,
         account: run.account ?? "acme",
         apiUrl: run.apiUrl ?? "http://api.test",
         pageSize: 10,
         startedAt: run.at,
       });
-      if (run.status) checkpoint.finishRun(run.runId, run.status as "ok");
+      if (run.status) await checkpoint.finishRun(run.runId, run.status as "ok");
     }
-    fn((options) => chooseRun(checkpoint, { ...base, ...options }));
+    await fn((options) => chooseRun(checkpoint, { ...base, ...options }));
   } finally {
-    checkpoint.close();
+    await checkpoint.close();
     await Deno.remove(dir, { recursive: true });
   }
 }
@@ -44,16 +46,16 @@ Deno.test("--resume continues the latest unfinished run of the account", async (
     { runId: "old", at: 90 * HOUR, status: "interrupted" },
     { runId: "newer", at: 95 * HOUR, status: "interrupted" },
     { runId: "done", at: 96 * HOUR, status: "ok" },
-  ], (choose) => {
-    const choice = choose({});
+  ], async (choose) => {
+    const choice = await choose({});
     assert.equal(choice.kind, "resume");
     assert.equal(choice.kind === "resume" && choice.run.runId, "newer");
   });
 });
 
 Deno.test("--resume starts afresh, saying why, when the checkpoint is too old", async () => {
-  await withRuns([{ runId: "stale", at: 70 * HOUR, status: "interrupted" }], (choose) => {
-    const choice = choose({});
+  await withRuns([{ runId: "stale", at: 70 * HOUR, status: "interrupted" }], async (choose) => {
+    const choice = await choose({});
     assert.equal(choice.kind, "new");
     assert.match(
       choice.kind === "new" ? choice.note ?? "" : "",
@@ -63,25 +65,31 @@ Deno.test("--resume starts afresh, saying why, when the checkpoint is too old", 
 });
 
 Deno.test("--resume does not continue a run from another API URL or page size", async () => {
-  await withRuns([{ runId: "elsewhere", at: 99 * HOUR, apiUrl: "http://other.test" }], (choose) => {
-    const byUrl = choose({});
-    assert.match(byUrl.kind === "new" ? byUrl.note ?? "" : "", /synced from http:\/\/other\.test/);
-    const bySize = choose({ apiUrl: "http://other.test", pageSize: 25 });
-    assert.match(bySize.kind === "new" ? bySize.note ?? "" : "", /page size 10, not 25/);
-  });
+  await withRuns(
+    [{ runId: "elsewhere", at: 99 * HOUR, apiUrl: "http://other.test" }],
+    async (choose) => {
+      const byUrl = await choose({});
+      assert.match(
+        byUrl.kind === "new" ? byUrl.note ?? "" : "",
+        /synced from http:\/\/other\.test/,
+      );
+      const bySize = await choose({ apiUrl: "http://other.test", pageSize: 25 });
+      assert.match(bySize.kind === "new" ? bySize.note ?? "" : "", /page size 10, not 25/);
+    },
+  );
 });
 
 Deno.test("--resume names the account an unfinished run belongs to", async () => {
-  await withRuns([{ runId: "theirs", at: 99 * HOUR, account: "globex" }], (choose) => {
-    const choice = choose({});
+  await withRuns([{ runId: "theirs", at: 99 * HOUR, account: "globex" }], async (choose) => {
+    const choice = await choose({});
     assert.equal(choice.kind, "new");
     assert.match(choice.kind === "new" ? choice.note ?? "" : "", /belongs to account globex/);
   });
 });
 
 Deno.test("A run without --resume says which unfinished run it leaves behind", async () => {
-  await withRuns([{ runId: "left", at: 99 * HOUR }], (choose) => {
-    const choice = choose({ resume: false });
+  await withRuns([{ runId: "left", at: 99 * HOUR }], async (choose) => {
+    const choice = await choose({ resume: false });
     assert.equal(choice.kind, "new");
     assert.match(choice.kind === "new" ? choice.note ?? "" : "", /run left \(running\)/);
   });

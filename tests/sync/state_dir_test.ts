@@ -39,7 +39,7 @@ Deno.test({
       const stateDir = join(parent, "state");
       const state = await openStateDir(stateDir);
       try {
-        state.checkpoint.recordSend("acme", Date.now());
+        await state.checkpoint.recordSend("acme", Date.now());
         assert.equal(modeOf(stateDir), "700");
         assert.equal(modeOf(join(stateDir, "pgdata")), "700");
         assert.equal(modeOf(join(stateDir, "sync.lock")), "600");
@@ -48,7 +48,7 @@ Deno.test({
         assert.equal(modes["-wal"], "600");
         for (const mode of Object.values(modes)) assert.equal(mode, "600");
       } finally {
-        state.close();
+        await state.close();
       }
     }),
 });
@@ -59,7 +59,7 @@ Deno.test({
   fn: () =>
     withParentDir(async (parent) => {
       const stateDir = join(parent, "state");
-      (await openStateDir(stateDir)).close();
+      await (await openStateDir(stateDir)).close();
       await Deno.chmod(stateDir, 0o755);
       await Deno.chmod(join(stateDir, "pgdata"), 0o755);
       await Deno.chmod(checkpointPath(stateDir), 0o644);
@@ -69,7 +69,7 @@ Deno.test({
         assert.equal(modeOf(join(stateDir, "pgdata")), "700");
         for (const mode of Object.values(checkpointModes(stateDir))) assert.equal(mode, "600");
       } finally {
-        state.close();
+        await state.close();
       }
     }),
 });
@@ -78,6 +78,6 @@ Deno.test("openStateDir leaves out pgdata when the database is a server", () =>
   withParentDir(async (parent) => {
     const stateDir = join(parent, "state");
     const state = await openStateDir(stateDir, { embeddedDatabase: false });
-    state.close();
+    await state.close();
     assert.throws(() => Deno.statSync(join(stateDir, "pgdata")), Deno.errors.NotFound);
   }));

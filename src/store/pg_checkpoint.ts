@@ -1,0 +1,261 @@
+import type postgres from "postgres";
+import { errorMessage } from "../errors.ts";
+import { CheckpointError } from "./checkpoint.ts";
+import type { Checkpoint, DoneOutcome, RunRecord, SavedPage } from "./checkpoint_types.ts";
+
+/** Options for {@linkcode openPgCheckpoint}. */
+export interface PgCheckpointOptions {
+  /** Clock for `updatedAt`, in epoch milliseconds. @default Date.now */
+  now?: () => number;
+  /** Send times older than this (relative to the newest send) are pruned. @default 86_400_000 */
+  sendRetentionMs?: number;
+  /** Where the checkpoint lives, for messages (never the URL: it may hold a password). @default "PostgreSQL" */
+  where?: string;
+}
+
+/** recordSend prunes old send times once every this many inserts, to keep it one INSERT. */
+const PRUNE_EVERY = 100;
+
+/**
+ * The checkpoint in PostgreSQL (the `checkpoint_*` tables of migration 3, which the caller has
+ * applied), so that a run, its pages and its account's send log outlive the process and the
+ * machine: another worker resumes exactly where a dead one stopped. Each call's writes are one
+ * transaction; nothing is kept in memory. `close()` leaves `sql` open: it belongs to the caller.
+ */
+export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions = {}): Checkpoint {
+  const { now = Date.now, sendRetentionMs = 86_400_000, where = "PostgreSQL" } = options;
+  let sendsSincePrune = 0;
+
+  /** Runs one write statement; any failure rejects with a CheckpointError. */
+  async function once(action: string, fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      const reason = errorMessage(error);
+      throw new CheckpointError(`Cannot ${action} in checkpoint ${where}: ${reason}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Runs the statements of `fn` as one transaction. */
+  const write = (action: string, fn: (tx: postgres.TransactionSql) => Promise<unknown>) =>
+    once(action, () => sql.begin(fn));
+
+  const prune = (account: string, before: number) =>
+    once(
+      "prune old requests",
+      () => sql`delete from checkpoint_sends where account = ${account} and at < ${before}`,
+    );
+
+  async function read<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw new CheckpointError(
+        `Cannot read ${what} from checkpoint ${where}: ${errorMessage(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  /** Bumps a run's `updated_at`; an unknown run fails the transaction. */
+  async function touch(tx: postgres.TransactionSql | postgres.Sql, runId: string, set = {}) {
+    const rows = await tx`
+      update checkpoint_runs set ${tx({ ...set, updated_at: now() })}
+      where run_id = ${runId} returning 1
+    `;
+    if (rows.count === 0) throw new Error(`unknown run ${runId}`);
+  }
+
+  return {
+    where,
+    createRun({ runId, account, apiUrl, pageSize, startedAt }) {
+      return once(`create run ${runId}`, () =>
+        sql`
+          insert into checkpoint_runs
+            (run_id, account, api_url, page_size, started_at, updated_at, status)
+          values (${runId}, ${account}, ${apiUrl}, ${pageSize}, ${startedAt}, ${now()}, 'running')
+        `);
+    },
+    latestUnfinished: (account) =>
+      read("runs", async () => {
+        const rows = await sql`
+          select * from checkpoint_runs where account = ${account} and status <> 'ok'
+          order by started_at desc, seq desc limit 1
+        `;
+        return rows[0] === undefined ? undefined : toRun(rows[0]);
+      }),
+    latestRuns: (limit) =>
+      read("runs", async () => {
+        const rows = await sql`
+          select * from checkpoint_runs order by started_at desc, seq desc limit ${limit}
+        `;
+        return rows.map(toRun);
+      }),
+    getRun: (runId) =>
+      read(`run ${runId}`, async () => {
+        const rows = await sql`select * from checkpoint_runs where run_id = ${runId}`;
+        return rows[0] === undefined ? undefined : toRun(rows[0]);
+      }),
+    setPageLimit(runId, limit) {
+      return once(
+        `set the page size of run ${runId}`,
+        () => touch(sql, runId, { page_limit: limit }),
+      );
+    },
+    setTotals(runId, total, pagesTotal) {
+      return once(
+        `set totals of run ${runId}`,
+        () => touch(sql, runId, { total, pages_total: pagesTotal }),
+      );
+    },
+    savePage(runId, page) {
+      return write(`save page ${page.page} of run ${runId}`, async (tx) => {
+        const row = {
+          run_id: runId,
+          page: page.page,
+          records: JSON.stringify(page.records),
+          total: page.total,
+          has_more: page.hasMore,
+        };
+        await tx`
+          insert into checkpoint_pages ${tx(row)}
+          on conflict (run_id, page) do update set records = excluded.records,
+            total = excluded.total, has_more = excluded.has_more
+        `;
+        await touch(tx, runId);
+      });
+    },
+    pages: (runId) =>
+      read(`the pages of run ${runId}`, async () => {
+        const rows = await sql`
+          select page, records, total, has_more from checkpoint_pages
+          where run_id = ${runId} order by page
+        `;
+        return rows.map((row): SavedPage => ({
+          page: Number(row.page),
+          records: JSON.parse(String(row.records)) as unknown[],
+          total: Number(row.total),
+          hasMore: row.has_more === true,
+        }));
+      }),
+    markDone(runId, ids, outcome) {
+      return write(`mark ${ids.length} campaigns ${outcome} in run ${runId}`, async (tx) => {
+        if (ids.length > 0) {
+          const rows = [...new Set(ids)].map((id) => ({ run_id: runId, campaign_id: id, outcome }));
+          await tx`
+            insert into checkpoint_done ${tx(rows)}
+            on conflict (run_id, campaign_id) do update set outcome = excluded.outcome
+          `;
+          await tx`
+            delete from checkpoint_failed where run_id = ${runId} and campaign_id in ${tx(ids)}
+          `;
+        }
+        await touch(tx, runId);
+      });
+    },
+    done: (runId) =>
+      read(`the finished campaigns of run ${runId}`, async () => {
+        const rows = await sql`
+          select campaign_id, outcome from checkpoint_done where run_id = ${runId}
+        `;
+        return new Map(rows.map((row) => [String(row.campaign_id), row.outcome as DoneOutcome]));
+      }),
+    recordSynced(runId, id, syncedAt) {
+      return write(`record campaign ${id} synced in run ${runId}`, async (tx) => {
+        await tx`
+          insert into checkpoint_synced (run_id, campaign_id, synced_at)
+          values (${runId}, ${id}, ${syncedAt})
+          on conflict (run_id, campaign_id) do update set synced_at = excluded.synced_at
+        `;
+        await touch(tx, runId);
+      });
+    },
+    syncedPending: (runId) =>
+      read(`the synced campaigns of run ${runId}`, async () => {
+        const rows = await sql`
+          select s.campaign_id, s.synced_at from checkpoint_synced s
+          where s.run_id = ${runId} and not exists (
+            select 1 from checkpoint_done d
+            where d.run_id = s.run_id and d.campaign_id = s.campaign_id
+          )
+        `;
+        return new Map(rows.map((row) => [String(row.campaign_id), String(row.synced_at)]));
+      }),
+    markFailed(runId, id, reason) {
+      return write(`mark campaign ${id} failed in run ${runId}`, async (tx) => {
+        await tx`
+          insert into checkpoint_failed (run_id, campaign_id, reason)
+          values (${runId}, ${id}, ${reason})
+          on conflict (run_id, campaign_id) do update set reason = excluded.reason
+        `;
+        await touch(tx, runId);
+      });
+    },
+    finishRun(runId, status, lastError = null) {
+      return once(
+        `finish run ${runId}`,
+        () => touch(sql, runId, { status, last_error: lastError }),
+      );
+    },
+    async recordSend(account, at) {
+      // One statement, one round trip: every rate-limited request waits for it.
+      await once(
+        "record a request",
+        () => sql`insert into checkpoint_sends (account, at) values (${account}, ${at})`,
+      );
+      if (++sendsSincePrune < PRUNE_EVERY) return;
+      sendsSincePrune = 0;
+      await prune(account, at - sendRetentionMs);
+    },
+    recentSends: (account, since) =>
+      read("the send log", async () => {
+        const rows = await sql`
+          select at from checkpoint_sends where account = ${account} and at >= ${since}
+          order by at
+        `;
+        return rows.map((row) => Number(row.at));
+      }),
+    pruneSends: prune,
+    progress: (runId) =>
+      read(`the progress of run ${runId}`, async () => {
+        const [row] = await sql`
+          select
+            (select count(*) from checkpoint_pages where run_id = ${runId}) as pages_done,
+            (select count(*) from checkpoint_done where run_id = ${runId}
+              and outcome = 'synced') as synced,
+            (select count(*) from checkpoint_done where run_id = ${runId}
+              and outcome = 'rejected') as rejected,
+            (select count(*) from checkpoint_failed where run_id = ${runId}) as failed
+        `;
+        return {
+          pagesDone: Number(row?.pages_done ?? 0),
+          synced: Number(row?.synced ?? 0),
+          rejected: Number(row?.rejected ?? 0),
+          failed: Number(row?.failed ?? 0),
+        };
+      }),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Maps a `checkpoint_runs` row to a RunRecord (bigints arrive as strings). */
+function toRun(row: postgres.Row): RunRecord {
+  const nullableNumber = (value: unknown) => value === null ? null : Number(value);
+  return {
+    runId: String(row.run_id),
+    account: String(row.account),
+    apiUrl: String(row.api_url),
+    pageSize: Number(row.page_size),
+    startedAt: Number(row.started_at),
+    updatedAt: Number(row.updated_at),
+    status: row.status as RunRecord["status"],
+    total: nullableNumber(row.total),
+    pagesTotal: nullableNumber(row.pages_total),
+    pageLimit: nullableNumber(row.page_limit),
+    lastError: row.last_error === null ? null : String(row.last_error),
+  };
+}

@@ -173,6 +173,15 @@ e2e(
       );
     }
     assertNo429(s, s.mock.log, "the workers");
+
+    // status, from the server: every account's latest run ok and its job done.
+    const status = await spawnSync(s.env(env), ["--json"], "status").finished;
+    assert.equal(status.code, 0, explain(status));
+    const runs = JSON.parse(status.stdout.trim().split("\n").at(-1)!) as Record<string, unknown>[];
+    assert.deepEqual(
+      runs.map((r) => [r.account, r.status, r.queue_state]),
+      ACCOUNTS.map((id) => [id, "ok", "done"]),
+    );
     const w3Log = logRecords(w3.stderr()).map((r) => String(r.message));
     assert.ok(
       [...killed].every((account) =>

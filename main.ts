@@ -18,6 +18,8 @@ import type { RunSummary } from "./src/sync/run_summary.ts";
 import { exitCodeFor, type StopReason } from "./src/sync/summary.ts";
 import { runSyncCommand } from "./src/sync/sync_command.ts";
 import { USAGE } from "./src/usage.ts";
+import { formatEnqueueResult, runEnqueueCommand } from "./src/worker/enqueue_command.ts";
+import { runWorkerCommand } from "./src/worker/worker_command.ts";
 
 async function main(): Promise<number> {
   let config: Readonly<Config>;
@@ -42,6 +44,11 @@ async function main(): Promise<number> {
       console.log(await runStatusCommand(config));
       return 0;
     }
+    if (config.command === "enqueue") {
+      console.log(formatEnqueueResult(await runEnqueueCommand(config), config.json));
+      return 0;
+    }
+    if (config.command === "worker") return await worker(config);
     return await sync(config);
   } catch (error) {
     // Expected failures (database unreachable, state dir locked) get one line; debug adds the stack.
@@ -125,6 +132,58 @@ async function sync(config: Readonly<Config>): Promise<number> {
     clearTimeout(graceTimer);
     clearTimeout(closingTimer);
     clearTimeout(budgetTimer);
+    Deno.removeSignalListener("SIGINT", onSigint);
+    Deno.removeSignalListener("SIGTERM", onSigterm);
+  }
+}
+
+/**
+ * Runs a worker until SIGTERM or SIGINT: then it takes no new job, stops its accounts (their
+ * checkpoints saved) and hands their jobs back; requests still in flight get the grace period,
+ * a second signal cuts them, and the process exits regardless CLOSING_BOUND_MS after the cut.
+ * A worker that stopped this way exits 0: nothing is left for its caller to resume.
+ */
+async function worker(config: Readonly<Config>): Promise<number> {
+  const stop = new AbortController();
+  const wire = new AbortController();
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  let closingTimer: ReturnType<typeof setTimeout> | undefined;
+  wire.signal.addEventListener("abort", () => {
+    closingTimer = setTimeout(() => {
+      console.error("adsync: worker: the database did not answer in time; exiting anyway");
+      Deno.exit(1);
+    }, CLOSING_BOUND_MS);
+  });
+  const onSignal = (signal: Deno.Signal) => () => {
+    if (stop.signal.aborted) {
+      wire.abort(new DOMException(`${signal} received twice`, "AbortError"));
+      return;
+    }
+    console.error(
+      `adsync: ${signal}: worker stops taking jobs and hands back the accounts in progress ` +
+        `(up to ${config.shutdownGraceMs} ms for requests in flight; a second ${signal} cuts them)`,
+    );
+    stop.abort(new DOMException(`Stopped by ${signal}`, "AbortError"));
+    graceTimer = setTimeout(
+      () => wire.abort(new DOMException("Grace period over", "AbortError")),
+      config.shutdownGraceMs,
+    );
+  };
+  const onSigint = onSignal("SIGINT");
+  const onSigterm = onSignal("SIGTERM");
+  Deno.addSignalListener("SIGINT", onSigint);
+  Deno.addSignalListener("SIGTERM", onSigterm);
+  try {
+    const report = await runWorkerCommand(config, {
+      signal: stop.signal,
+      wireSignal: wire.signal,
+      onToken: addSecret,
+    });
+    console.error(`adsync: worker ${report.worker} stopped after ${report.jobs} jobs`);
+    return 0;
+  } finally {
+    clearTimeout(graceTimer);
+    clearTimeout(closingTimer);
     Deno.removeSignalListener("SIGINT", onSigint);
     Deno.removeSignalListener("SIGTERM", onSigterm);
   }

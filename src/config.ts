@@ -8,12 +8,17 @@ import { SETTINGS } from "./settings.ts";
 
 export type { AccountSettings } from "./accounts_file.ts";
 
+/** What adsync was asked to do. */
+export type Command = "sync" | "status" | "worker" | "enqueue" | "help";
+
+const COMMANDS: readonly Command[] = ["sync", "status", "worker", "enqueue", "help"];
+
 /** Log levels a user may ask for. */
 export type LogLevel = "debug" | "info" | "warning" | "error";
 
 /** Everything a run needs to know, validated once at start-up. */
 export interface Config {
-  command: "sync" | "status" | "help";
+  command: Command;
   /** The environment's account (`AD_PLATFORM_*`): its platform URL. */
   apiUrl: string;
   email: string;
@@ -48,6 +53,14 @@ export interface Config {
   allowMassDelete: boolean;
   resume: boolean;
   json: boolean;
+  /** Accounts one worker runs at once. */
+  workerAccounts: number;
+  /** How often a worker proves it is alive; a job silent this long is taken over. */
+  workerHeartbeatMs: number;
+  /** The worker's name in `status` and logs; unset: hostname-pid. */
+  workerId: string | undefined;
+  /** `SYNC_SCHEDULE`: a cron expression, `"off"`, or unset (leave the stored schedule alone). */
+  schedule: string | undefined;
 }
 
 /** What {@linkcode loadConfig} may ask of the outside world. */
@@ -78,10 +91,10 @@ export function loadConfig(
   const { readTextFile = Deno.readTextFileSync, isTerminal = false } = options;
   const { values, positionals } = parseFlags(args);
   const command = positionals[0] ?? "sync";
-  if (command !== "sync" && command !== "status" && command !== "help") {
+  if (!isCommand(command)) {
     throw new ConfigError(
       "command",
-      `unknown command '${command}' (expected sync, status or help)`,
+      `unknown command '${command}' (expected sync, worker, enqueue, status or help)`,
     );
   }
   if (positionals.length > 1) {
@@ -103,7 +116,13 @@ export function loadConfig(
   const fileSetting = typeof values["accounts-file"] === "string"
     ? "--accounts-file"
     : "SYNC_ACCOUNTS_FILE";
-  const needsPlatform = command === "sync";
+  const needsPlatform = command === "sync" || command === "worker";
+  if ((command === "worker" || command === "enqueue") && p.databaseUrl === undefined) {
+    throw new ConfigError(
+      "DATABASE_URL",
+      `is required for ${command}: workers share their queue through a PostgreSQL server`,
+    );
+  }
   const useFile = p.accountsFile !== undefined && command !== "help";
   const email = p.email ?? "";
   if (needsPlatform && !useFile && !email) {
@@ -169,7 +188,15 @@ export function loadConfig(
     allowMassDelete: p.allowMassDelete === true,
     resume: values.resume === true,
     json: values.json === true,
+    workerAccounts: p.workerAccounts!,
+    workerHeartbeatMs: p.workerHeartbeatMs!,
+    workerId: p.workerId,
+    schedule: p.schedule,
   });
+}
+
+function isCommand(command: string): command is Command {
+  return (COMMANDS as readonly string[]).includes(command);
 }
 
 function parseFlags(args: string[]) {

@@ -1,3 +1,4 @@
+import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 import { lacksUnit, MAX_TIMER_MS, parseDuration, parseRateLimit } from "./duration.ts";
 
@@ -8,7 +9,7 @@ const DAY = 24 * HOUR;
  * A duration setting, with its unit required and its range checked. Every maximum stays below
  * {@linkcode MAX_TIMER_MS}, since a longer timer fires at once.
  */
-function duration(min: number, max: number, maxText: string) {
+function duration(min: number, max: number, maxText: string, minText?: string) {
   if (max > MAX_TIMER_MS) throw new RangeError(`${maxText} is longer than a timer can wait`);
   return z.string().transform((text, ctx) => {
     const ms = parseDuration(text);
@@ -20,7 +21,8 @@ function duration(min: number, max: number, maxText: string) {
       return z.NEVER;
     }
     if (ms < min) {
-      ctx.addIssue({ code: "custom", message: min === 1 ? "must be more than zero" : "too short" });
+      const message = minText ? `must be at least ${minText}` : "too short";
+      ctx.addIssue({ code: "custom", message: min === 1 ? "must be more than zero" : message });
     } else if (ms > max) {
       ctx.addIssue({ code: "custom", message: `must be at most ${maxText}` });
     }
@@ -88,6 +90,37 @@ export const clientIdSchema = z.string().regex(
 export const MAX_PAGE_SIZE = 1000;
 
 const nonEmpty = z.string().trim().min(1, "must not be empty");
+
+/**
+ * A cron expression as pg-boss's scheduler reads it (5 fields, or 6 with seconds), or `off` to
+ * remove a stored schedule.
+ */
+export const scheduleSchema = z.string().trim().transform((text, ctx) => {
+  if (text.toLowerCase() === "off") return "off";
+  try {
+    CronExpressionParser.parse(text, { tz: "UTC", strict: false });
+  } catch {
+    ctx.addIssue({
+      code: "custom",
+      message: "expected a cron expression such as '0 * * * *' or off",
+    });
+    return z.NEVER;
+  }
+  if (text.split(/\s+/).length < 5) {
+    ctx.addIssue({
+      code: "custom",
+      message: "expected a cron expression such as '0 * * * *' or off",
+    });
+    return z.NEVER;
+  }
+  return text;
+});
+
+/** What a worker id may be: it shows in `status` and in the database's connection list. */
+export const workerIdSchema = z.string().regex(
+  /^[\w.@:-]{1,60}$/,
+  "expected 1-60 letters, digits, '.', '_', '@', ':' or '-'",
+);
 
 /** Each setting: its environment variable, its flag, its default and its schema. */
 export const SETTINGS = {
@@ -200,4 +233,21 @@ export const SETTINGS = {
     boolean: true,
     schema: flag,
   },
+  workerAccounts: {
+    env: "SYNC_WORKER_ACCOUNTS",
+    flag: "worker-accounts",
+    fallback: "10",
+    schema: whole(1, 1_000),
+  },
+  workerHeartbeatMs: {
+    env: "SYNC_WORKER_HEARTBEAT",
+    flag: "worker-heartbeat",
+    fallback: "30s",
+    schema: duration(10_000, HOUR, "1h", "10s").refine(
+      (ms) => ms % 1_000 === 0,
+      "whole seconds only",
+    ),
+  },
+  workerId: { env: "SYNC_WORKER_ID", flag: "worker-id", schema: workerIdSchema },
+  schedule: { env: "SYNC_SCHEDULE", flag: "schedule", schema: scheduleSchema },
 } as const;

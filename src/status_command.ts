@@ -1,11 +1,13 @@
 import type { Config } from "./config.ts";
-import { openCheckpoint } from "./store/checkpoint.ts";
+import { type Checkpoint, openCheckpoint } from "./store/checkpoint.ts";
+import { openPgCheckpoint } from "./store/pg_checkpoint.ts";
 import { recentRuns } from "./store/run_history.ts";
 import { openDatabase } from "./store/database.ts";
 import { acquireRunLock } from "./store/run_lock.ts";
 import type { RunRecord as HistoryRow } from "./sync/run_summary.ts";
 import { checkpointPath } from "./sync/state_dir.ts";
 import { errorMessage } from "./errors.ts";
+import { accountQueueStates, formatQueueState, type QueueState } from "./queue/queue_state.ts";
 
 /** One run as `status` shows it: the checkpoint's progress joined with its `sync_runs` row. */
 export interface RunStatus {
@@ -23,6 +25,10 @@ export interface RunStatus {
   requests: number | null;
   duration_ms: number | null;
   last_error: string | null;
+  /** The account's job in the workers' queue: queued, running, retrying, failed, done; null without one. */
+  queue_state?: QueueState["state"] | null;
+  /** The worker running the account's job now. */
+  queue_worker?: string | null;
 }
 
 /** How many of the latest runs to search for each configured account's latest one. */
@@ -36,6 +42,8 @@ const RUNS_SEARCHED_PER_ACCOUNT = 50;
 export async function runStatusCommand(config: Readonly<Config>, limit = 10): Promise<string> {
   const path = checkpointPath(config.stateDir);
   const exists = await Deno.stat(path).then(() => true, () => false);
+  // Workers keep their runs in the server: without a local checkpoint, read theirs.
+  if (!exists && config.databaseUrl) return await workersStatus(config, limit);
   if (!exists) {
     return config.json ? "[]" : `No runs yet: ${path} does not exist.`;
   }
@@ -53,7 +61,19 @@ export async function runStatusCommand(config: Readonly<Config>, limit = 10): Pr
       notes.push(`Run history unavailable: ${errorMessage(error)}`);
       return [] as HistoryRow[];
     });
-    const rows = await readCheckpoint(path, searched, history, lock !== undefined, accounts);
+    const open = () => openCheckpoint(path);
+    const rows = await readCheckpoint(open, searched, history, lock !== undefined, accounts);
+    const queue = await readQueueStates(config, rows.map((row) => row.account)).catch((error) => {
+      notes.push(`Queue state unavailable: ${errorMessage(error)}`);
+      return new Map<string, QueueState>();
+    });
+    if (queue.size > 0) {
+      for (const row of rows) {
+        const state = queue.get(row.account);
+        row.queue_state = state?.state ?? null;
+        row.queue_worker = state?.worker ?? null;
+      }
+    }
     if (accounts.length > 0) {
       const never = accounts.filter((account) => !rows.some((row) => row.account === account));
       if (never.length > 0) notes.push(`No run yet of: ${never.join(", ")}`);
@@ -62,6 +82,46 @@ export async function runStatusCommand(config: Readonly<Config>, limit = 10): Pr
     return [formatTable(rows), ...notes].join("\n");
   } finally {
     lock?.release();
+  }
+}
+
+/** The runs of the workers, from the checkpoint in the server, with each account's queue state. */
+async function workersStatus(config: Readonly<Config>, limit: number): Promise<string> {
+  const db = await openDatabase({ url: config.databaseUrl, stateDir: config.stateDir });
+  try {
+    const accounts = config.accounts.length > 1 ? config.accounts.map((a) => a.clientId) : [];
+    const searched = accounts.length > 0 ? accounts.length * RUNS_SEARCHED_PER_ACCOUNT : limit;
+    const history = await recentRuns(db.sql, searched).catch(() => [] as HistoryRow[]);
+    const open = () => openPgCheckpoint(db.sql, { where: db.label });
+    // A run marked running in the server may well be running on a worker: shown as it is.
+    const rows = await readCheckpoint(open, searched, history, false, accounts).catch(
+      () => [] as RunStatus[],
+    );
+    const queue = await accountQueueStates(db.sql, rows.map((row) => row.account));
+    for (const row of rows) {
+      row.queue_state = queue.get(row.account)?.state ?? null;
+      row.queue_worker = queue.get(row.account)?.worker ?? null;
+    }
+    if (config.json) return JSON.stringify(rows);
+    const never = accounts.filter((account) => !rows.some((row) => row.account === account));
+    const notes = never.length > 0 ? [`No run yet of: ${never.join(", ")}`] : [];
+    return [formatTable(rows), ...notes].join("\n");
+  } finally {
+    await db.close();
+  }
+}
+
+/** Each account's job in the workers' queue; only a server database holds one. */
+async function readQueueStates(
+  config: Readonly<Config>,
+  accounts: readonly string[],
+): Promise<Map<string, QueueState>> {
+  if (!config.databaseUrl || accounts.length === 0) return new Map();
+  const db = await openDatabase({ url: config.databaseUrl, stateDir: config.stateDir });
+  try {
+    return await accountQueueStates(db.sql, [...new Set(accounts)]);
+  } finally {
+    await db.close();
   }
 }
 
@@ -83,13 +143,13 @@ async function readHistory(
 
 /** The checkpoint's latest runs; with `accounts`, the latest run of each, in their order. */
 async function readCheckpoint(
-  path: string,
+  open: () => Checkpoint,
   limit: number,
   history: HistoryRow[],
   noSyncRunning: boolean,
   accounts: readonly string[],
 ): Promise<RunStatus[]> {
-  const checkpoint = openCheckpoint(path);
+  const checkpoint = open();
   try {
     const latest = await checkpoint.latestRuns(limit);
     const runs = accounts.length === 0
@@ -125,12 +185,35 @@ async function readCheckpoint(
 function formatTable(rows: RunStatus[]): string {
   if (rows.length === 0) return "No runs yet.";
   const of = (done: number, total: number | null) => `${done}/${total ?? "?"}`;
+  const queued = rows.some((r) => r.queue_state !== undefined);
+  const queueCell = (r: RunStatus) =>
+    queued
+      ? [
+        formatQueueState(
+          r.queue_state
+            ? { state: r.queue_state, worker: r.queue_worker ?? null, tries: 0 }
+            : undefined,
+        ) || "-",
+      ]
+      : [];
   const table = [
-    ["RUN", "ACCOUNT", "STATUS", "PAGES", "CAMPAIGNS", "REJECTED", "FAILED", "UPDATED", "ERROR"],
+    [
+      "RUN",
+      "ACCOUNT",
+      "STATUS",
+      ...(queued ? ["QUEUE"] : []),
+      "PAGES",
+      "CAMPAIGNS",
+      "REJECTED",
+      "FAILED",
+      "UPDATED",
+      "ERROR",
+    ],
     ...rows.map((r) => [
       r.run_id,
       r.account,
       r.status,
+      ...queueCell(r),
       of(r.pages_done, r.pages_total),
       of(r.synced + r.rejected, r.campaigns_total),
       String(r.rejected),

@@ -3,7 +3,9 @@ export const USAGE = `adsync: copy every ad campaign of client accounts into Pos
 
 Usage:
   deno task sync [flags]            sync the accounts (same as: main.ts sync)
-  deno run -A main.ts status [--json]   show recent runs and their progress
+  deno run -A main.ts status [--json]   show recent runs, their progress and queue state
+  deno run -A main.ts worker        take account-sync jobs from the queue until SIGTERM
+  deno run -A main.ts enqueue [--account ID]... [--json]   queue every (or some) account once
   deno run -A main.ts help          this text
 
 Sync flags (each overrides its environment variable):
@@ -33,6 +35,13 @@ Sync flags (each overrides its environment variable):
   --metrics-file PATH      SYNC_METRICS_FILE          [none] Prometheus textfile
   --resume-max-age DUR     SYNC_RESUME_MAX_AGE        [24h]
   --shutdown-grace DUR     SYNC_SHUTDOWN_GRACE        [5s]
+
+Worker flags (worker and enqueue need DATABASE_URL, a PostgreSQL server):
+  --worker-accounts N      SYNC_WORKER_ACCOUNTS       [10] accounts one worker runs at once
+  --worker-heartbeat DUR   SYNC_WORKER_HEARTBEAT      [30s] >= 10s; a silent job is taken over
+  --worker-id ID           SYNC_WORKER_ID             [hostname-pid] shown by status
+  --schedule CRON          SYNC_SCHEDULE              [unset: keep] cron (UTC) queueing all
+                                                      accounts each tick; off removes it
 
 Durations need a unit: ms, s, m or h (15s, 2m); each has a maximum (see README).
 Exit codes: 0 all synced, 2 some failed or rejected, 1 fatal, 130 SIGINT, 143 SIGTERM,

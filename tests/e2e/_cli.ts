@@ -66,17 +66,21 @@ export function syncEnv(options: SyncEnvOptions): Record<string, string> {
 }
 
 /**
- * Spawns `deno run -A main.ts sync <args>` in the project with exactly `env` (plus PATH, HOME
- * and DENO_DIR, so Deno finds its cache).
+ * Spawns `deno run -A main.ts <command> <args>` (command `sync` unless given) in the project with
+ * exactly `env` (plus PATH, HOME and DENO_DIR, so Deno finds its cache).
  */
-export function spawnSync(env: Record<string, string>, args: string[] = []): SyncProcess {
+export function spawnSync(
+  env: Record<string, string>,
+  args: string[] = [],
+  command = "sync",
+): SyncProcess {
   const inherited: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "DENO_DIR"]) {
     const value = Deno.env.get(name);
     if (value !== undefined) inherited[name] = value;
   }
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "sync", ...args],
+    args: ["run", "-A", "main.ts", command, ...args],
     cwd: PROJECT_DIR,
     env: { ...inherited, ...env },
     clearEnv: true,

@@ -1,0 +1,63 @@
+import type postgres from "postgres";
+import { accountLockHolders } from "../store/account_lock.ts";
+import { QUEUE_SCHEMA, SYNC_QUEUE } from "./queue.ts";
+
+/** An account's place in the job queue, as `status` shows it. */
+export interface QueueState {
+  /** `queued`, `running`, `retrying`, `failed`, `done` or `cancelled`. */
+  state: "queued" | "running" | "retrying" | "failed" | "done" | "cancelled";
+  /** The worker driving the account now (the holder of its lock), when running. */
+  worker: string | null;
+  /** Tries spent on the current job. */
+  tries: number;
+}
+
+/** The prefix of a worker's connection name; what follows is its worker id. */
+export const WORKER_APPLICATION_PREFIX = "adsync worker ";
+
+const STATES: Record<string, QueueState["state"]> = {
+  created: "queued",
+  retry: "retrying",
+  active: "running",
+  failed: "failed",
+  completed: "done",
+  cancelled: "cancelled",
+};
+
+/**
+ * Each account's current job (queued, retrying or running), else its latest finished one, with
+ * the worker that holds the account's lock. Empty when no worker ever created the queue.
+ */
+export async function accountQueueStates(
+  sql: postgres.Sql,
+  accounts: readonly string[],
+): Promise<Map<string, QueueState>> {
+  let rows: { account: string; state: string; tries: number }[];
+  try {
+    rows = await sql<{ account: string; state: string; tries: number }[]>`
+      select distinct on (singleton_key) singleton_key as account, state::text as state,
+        retry_count as tries
+      from ${sql(`${QUEUE_SCHEMA}.job`)}
+      where name = ${SYNC_QUEUE} and singleton_key = any(${[...accounts]}::text[])
+      order by singleton_key, (state <= 'active') desc, created_on desc`;
+  } catch (error) {
+    if ((error as { code?: string }).code === "42P01") return new Map(); // no queue yet
+    throw error;
+  }
+  const holders = await accountLockHolders(sql, accounts);
+  return new Map(rows.map((row) => {
+    const holder = holders.get(row.account);
+    const worker = holder?.startsWith(WORKER_APPLICATION_PREFIX)
+      ? holder.slice(WORKER_APPLICATION_PREFIX.length)
+      : holder ?? null;
+    const state = STATES[row.state] ?? "queued";
+    return [row.account, { state, worker: state === "running" ? worker : null, tries: row.tries }];
+  }));
+}
+
+/** One cell of `status`'s QUEUE column: `running on w1`, `retrying`, `queued`… */
+export function formatQueueState(state: QueueState | undefined): string {
+  if (!state) return "";
+  if (state.state === "running") return `running on ${state.worker ?? "? (worker silent)"}`;
+  return state.state;
+}

@@ -1,0 +1,167 @@
+import { getLogger } from "@logtape/logtape";
+import type { JobWithMetadata } from "pg-boss";
+import { type Clock, systemClock } from "../clock.ts";
+import type { Config } from "../config.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
+import { createHostGates } from "../platform/host_gate.ts";
+import { enqueueAccounts } from "../queue/enqueue.ts";
+import { openQueue, SYNC_QUEUE, type SyncJobData, TICK_QUEUE } from "../queue/queue.ts";
+import { applySchedule } from "../queue/schedule.ts";
+import { openDatabase } from "../store/database.ts";
+import { createDatabaseGuard } from "../store/database_guard.ts";
+import { migrate } from "../store/migrations.ts";
+import { openPgCheckpoint } from "../store/pg_checkpoint.ts";
+import type { SharedResources } from "../sync/account_run.ts";
+import { poolSizeFor } from "../sync/sync_command.ts";
+import { type AccountJob, runAccountJob } from "./account_job.ts";
+import { createWorkerMetrics } from "./worker_metrics.ts";
+
+const log = getLogger(["adsync", "worker"]);
+
+/** What the worker command needs from its caller besides the config. */
+export interface WorkerCommandOptions {
+  /** The fetch to reach the platform with. @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** Time source. @default systemClock */
+  clock?: Clock;
+  /** Stops taking jobs and stops the accounts in progress (SIGTERM, SIGINT). @default never */
+  signal?: AbortSignal;
+  /** Cuts requests on the wire (grace period over, second signal). @default signal */
+  wireSignal?: AbortSignal;
+  /** Called with every new token, for log redaction. @default no-op */
+  onToken?: (token: string) => void;
+  /** How often an idle worker looks for jobs. @default 2_000 */
+  pollMs?: number;
+}
+
+/** What a worker did before it stopped. */
+export interface WorkerReport {
+  worker: string;
+  /** Jobs it took, whatever their end. */
+  jobs: number;
+}
+
+/** This worker's name: `SYNC_WORKER_ID`, or hostname-pid. */
+export function workerIdOf(config: Readonly<Config>): string {
+  return config.workerId ?? `${Deno.hostname()}-${Deno.pid}`;
+}
+
+/**
+ * Runs a worker until `signal`: sets up what the process shares (database pool, migrations, host
+ * gates, the checkpoint in PostgreSQL; no state dir), joins the job queue in the `DATABASE_URL` server, applies the schedule, and
+ * runs up to `config.workerAccounts` account jobs at once, each under its account's advisory lock.
+ * On `signal` it stops taking jobs, stops the accounts in progress (their checkpoint saved) and
+ * hands their jobs back for immediate pickup by another worker, then returns.
+ */
+export async function runWorkerCommand(
+  config: Readonly<Config>,
+  options: WorkerCommandOptions = {},
+): Promise<WorkerReport> {
+  const { clock = systemClock, signal = new AbortController().signal, pollMs = 2_000 } = options;
+  const url = config.databaseUrl;
+  if (url === undefined) {
+    throw new ConfigError("DATABASE_URL", "is required for worker: the queue lives in a server");
+  }
+  const workerId = workerIdOf(config);
+  // One connection per account for its advisory lock, besides the pool its writes share.
+  const poolSize = poolSizeFor(config.workerAccounts) + config.workerAccounts;
+  const db = await openDatabase({ url, stateDir: config.stateDir, poolSize });
+  try {
+    const guard = createDatabaseGuard(db.label, {
+      timeoutMs: config.databaseTimeoutMs,
+      outageMs: config.databaseOutageMs,
+      clock,
+      signal: options.wireSignal ?? signal,
+    });
+    await guard.once("apply the migrations to", () => migrate(db.sql));
+    const shared: SharedResources = {
+      // A worker always resumes an account's latest unfinished run, wherever it ran.
+      config: { ...config, resume: true },
+      sql: db.sql,
+      guard,
+      // In the server, not on this machine: whichever worker takes an account next resumes its
+      // run exactly, and primes its limiter with the sends of the worker before it.
+      checkpoint: openPgCheckpoint(db.sql, { where: db.label }),
+      hostGates: createHostGates(),
+    };
+    return await work(config, workerId, shared, { ...options, clock, signal, pollMs, url });
+  } finally {
+    await db.close();
+  }
+}
+
+async function work(
+  config: Readonly<Config>,
+  workerId: string,
+  shared: SharedResources,
+  options: WorkerCommandOptions & { signal: AbortSignal; pollMs: number; url: string },
+): Promise<WorkerReport> {
+  const { signal } = options;
+  const boss = await openQueue(options.url, {
+    heartbeatMs: config.workerHeartbeatMs,
+    applicationName: `adsync queue ${workerId}`,
+  });
+  const report: WorkerReport = { worker: workerId, jobs: 0 };
+  const inFlight = new Set<Promise<unknown>>();
+  try {
+    await applySchedule(boss, config.schedule);
+    const accounts = new Map(config.accounts.map((a) => [a.clientId, a]));
+    const metrics = createWorkerMetrics(workerId, config.metricsFile);
+    const pollingIntervalSeconds = Math.max(0.5, options.pollMs / 1_000);
+    await boss.work(TICK_QUEUE, { pollingIntervalSeconds }, async () => {
+      const ids = config.accounts.map((a) => a.clientId);
+      const { queued, skipped } = await enqueueAccounts(boss, ids);
+      log.info("Schedule tick: queued {queued} accounts, {skipped} already queued or running", {
+        queued: queued.length,
+        skipped: skipped.length,
+        worker: workerId,
+      });
+    });
+    await boss.work(SYNC_QUEUE, {
+      pollingIntervalSeconds,
+      localConcurrency: config.workerAccounts,
+      batchSize: 1,
+      includeMetadata: true,
+    }, (jobs: JobWithMetadata<SyncJobData>[]) => {
+      const handling = Promise.all(jobs.map((job: AccountJob) => {
+        report.jobs++;
+        return runAccountJob(job, {
+          boss,
+          workerId,
+          accounts,
+          shared,
+          run: { ...options, clock: options.clock, signal },
+          lockRetryMs: config.workerHeartbeatMs,
+          onOutcome: ({ summary, requests }) =>
+            metrics.record({
+              summary,
+              account: summary.account,
+              requests,
+              lastSuccessUnix: summary.status === "ok" ? Math.floor(Date.now() / 1_000) : null,
+            }),
+        });
+      })).then((outputs) => outputs[0]);
+      inFlight.add(handling);
+      return handling.finally(() => inFlight.delete(handling));
+    });
+    log.info("Worker {worker} takes up to {accounts} accounts at once", {
+      worker: workerId,
+      accounts: config.workerAccounts,
+    });
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    log.info("Worker {worker} stopping: no new jobs; handing back {count} in progress", {
+      worker: workerId,
+      count: inFlight.size,
+    });
+    await Promise.allSettled([boss.offWork(SYNC_QUEUE, { wait: false }), boss.offWork(TICK_QUEUE)]);
+    await Promise.allSettled([...inFlight]);
+    return report;
+  } finally {
+    await boss.stop({ graceful: true, close: true, timeout: 2_000 }).catch((error) =>
+      log.warn("Cannot stop the job queue cleanly: {error}", { error: errorMessage(error) })
+    );
+  }
+}

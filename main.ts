@@ -12,8 +12,9 @@ import { type Config, loadConfig } from "./src/config.ts";
 import { ConfigError, errorMessage } from "./src/errors.ts";
 import { basicAuth } from "./src/platform/token_manager.ts";
 import { addSecret, configureLogging } from "./src/report/logging.ts";
-import { formatSummary } from "./src/report/summary_table.ts";
+import { formatReport } from "./src/report/summary_table.ts";
 import { runStatusCommand } from "./src/status_command.ts";
+import type { RunSummary } from "./src/store/run_summary.ts";
 import { exitCodeFor, type StopReason } from "./src/sync/summary.ts";
 import { runSyncCommand } from "./src/sync/sync_command.ts";
 import { USAGE } from "./src/usage.ts";
@@ -31,9 +32,10 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const secrets = config.password
-    ? [config.password, basicAuth({ email: config.email, password: config.password })]
-    : [];
+  // Every account's password and Basic header, and the environment's: redacted from the start.
+  const logins = [{ email: config.email, password: config.password }, ...config.accounts];
+  const secrets = logins.filter((login) => login.password)
+    .flatMap((login) => [login.password, basicAuth(login)]);
   await configureLogging({ level: config.logLevel, format: config.logFormat, secrets });
   try {
     if (config.command === "status") {
@@ -49,13 +51,36 @@ async function main(): Promise<number> {
   }
 }
 
-/** Runs the sync with signal handling: stop on the first signal, cut on the second or after the grace period. */
+/**
+ * How long the run may take to close once requests are cut (the database gets 1 s per write by
+ * then), before the process exits anyway.
+ */
+const CLOSING_BOUND_MS = 5_000;
+
+/**
+ * Runs the sync with signal handling: stop on the first signal, cut on the second or after the
+ * grace period, and exit regardless once the cut is CLOSING_BOUND_MS old (or on a third signal).
+ */
 async function sync(config: Readonly<Config>): Promise<number> {
   const stop = new AbortController();
   const wire = new AbortController();
   let stopReason: StopReason | undefined;
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  let closingTimer: ReturnType<typeof setTimeout> | undefined;
+  // Last resort when something still waits on a database that does not answer: the checkpoint
+  // (synchronous SQLite) is consistent between any two statements, so exiting here loses nothing.
+  const exitNow = () => {
+    console.error(
+      `adsync: ${stopReason}: PostgreSQL did not answer in time; campaigns synced since its ` +
+        "last commit are not saved there but are kept in the checkpoint: --resume continues",
+    );
+    Deno.exit(exitCodeFor({ status: "interrupted" } as RunSummary, stopReason));
+  };
+  wire.signal.addEventListener("abort", () => {
+    closingTimer = setTimeout(exitNow, CLOSING_BOUND_MS);
+  });
   const requestStop = (reason: StopReason) => {
+    if (wire.signal.aborted) return exitNow();
     if (stop.signal.aborted) {
       wire.abort(new DOMException(`${reason} received twice`, "AbortError"));
       return;
@@ -83,17 +108,22 @@ async function sync(config: Readonly<Config>): Promise<number> {
     ? undefined
     : setTimeout(() => requestStop("max-duration"), config.maxDurationMs);
   try {
-    const summary = await runSyncCommand(config, {
+    const report = await runSyncCommand(config, {
       signal: stop.signal,
       wireSignal: wire.signal,
       onToken: addSecret,
       progress: Deno.stderr.isTerminal() ? "tty" : "log",
     });
-    if (summary.last_error) console.error(`adsync: ${summary.last_error}`);
-    console.log(config.json ? JSON.stringify(summary) : formatSummary(summary));
-    return exitCodeFor(summary, stopReason);
+    const many = report.accounts.length > 1;
+    for (const account of report.accounts) {
+      if (!account.last_error) continue;
+      console.error(`adsync: ${many ? `account ${account.account}: ` : ""}${account.last_error}`);
+    }
+    console.log(config.json ? JSON.stringify(report) : formatReport(report));
+    return exitCodeFor(report, stopReason);
   } finally {
     clearTimeout(graceTimer);
+    clearTimeout(closingTimer);
     clearTimeout(budgetTimer);
     Deno.removeSignalListener("SIGINT", onSigint);
     Deno.removeSignalListener("SIGTERM", onSigterm);

@@ -53,9 +53,24 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** Generates `campaign_1`..`campaign_N`; the same seed always gives the same campaigns. */
-export function generateCampaigns(count: number, seed: number): MockCampaign[] {
-  const random = mulberry32(seed);
+/** The client id of requests without an `X-Client-ID` header. */
+export const DEFAULT_CLIENT = "default";
+
+/**
+ * Generates `campaign_1`..`campaign_N`; the same seed and client always give the same campaigns.
+ * The `default` client gets the seed's campaigns as they always were; any other client gets
+ * campaigns of its own: the seed mixed with a hash of the client id, and the client id in every
+ * name (`Summer Sale 3 [acme]`), so that a row stored under the wrong account shows. The ids are
+ * the same for every client, as separate accounts of a real platform may well have.
+ */
+export function generateCampaigns(
+  count: number,
+  seed: number,
+  client: string = DEFAULT_CLIENT,
+): MockCampaign[] {
+  const isDefault = client === DEFAULT_CLIENT;
+  const random = mulberry32(isDefault ? seed : (seed ^ fnv1a(client)) >>> 0);
+  const suffix = isDefault ? "" : ` [${client}]`;
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const campaigns: MockCampaign[] = [];
   for (let n = 1; n <= count; n++) {
@@ -65,7 +80,7 @@ export function generateCampaigns(count: number, seed: number): MockCampaign[] {
     const createdAt = FIRST_CREATED + Math.floor(random() * 365 * DAY_MS);
     campaigns.push({
       id: `campaign_${n}`,
-      name: `${pick(ADJECTIVES)} ${pick(NOUNS)} ${n}`,
+      name: `${pick(ADJECTIVES)} ${pick(NOUNS)} ${n}${suffix}`,
       status: pick(STATUSES),
       budget: Math.round(random() * 5_000_000) / 100,
       impressions,
@@ -75,6 +90,15 @@ export function generateCampaigns(count: number, seed: number): MockCampaign[] {
     });
   }
   return campaigns;
+}
+
+/** The 32-bit FNV-1a hash of a string's UTF-8 bytes. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  }
+  return hash;
 }
 
 /** Cuts one page out of `records`, with the platform's optional pagination quirks. */

@@ -1,14 +1,19 @@
 /**
- * `deno task demo`: serves the mock Ad Platform and syncs it into the embedded PostgreSQL with
- * the real CLI. The fast profile scales time down 30x (the run takes about half a minute);
- * `--realistic` uses the platform's real pace (10 requests a minute: over 11 minutes).
- * Other arguments go to `main.ts sync` (for example `--resume` or `--json`).
+ * `deno task demo`: serves the mock Ad Platform and syncs five client accounts of it at once
+ * into the embedded PostgreSQL with the real CLI, through an accounts file written to a temp
+ * dir. The fast profile scales time down 30x (the run takes about half a minute);
+ * `--realistic` uses the platform's real pace (10 requests a minute per account: over 11
+ * minutes). Other arguments go to `main.ts sync` (for example `--resume`, `--json` or
+ * `--account acme`).
  * @module
  */
 // deno-lint-ignore-file no-console -- an entry point: its output is the user interface
+import { fileURLToPath } from "node:url";
 import { serveMockApi } from "./server.ts";
 
 const DEMO_PORT = 3101;
+/** The demo's client accounts: each gets its own campaigns, token and rate-limit window. */
+const DEMO_ACCOUNTS = ["acme", "globex", "initech", "umbrella", "hooli"];
 const realistic = Deno.args.includes("--realistic");
 const passthrough = Deno.args.filter((arg) => arg !== "--realistic");
 const profile = realistic
@@ -33,9 +38,27 @@ try {
   if (!(error instanceof Deno.errors.AddrInUse)) throw error;
   mock = serveMockApi(settings);
 }
+// The accounts file names the variable that holds the password, never the password itself. It
+// goes to a temp dir under .adsync, the only place the demo may write.
+const stateRoot = fileURLToPath(new URL("../.adsync", import.meta.url));
+await Deno.mkdir(stateRoot, { recursive: true });
+const accountsDir = await Deno.makeTempDir({ dir: stateRoot, prefix: "demo_accounts_" });
+const accountsFile = `${accountsDir}/accounts.json`;
+await Deno.writeTextFile(
+  accountsFile,
+  JSON.stringify(
+    {
+      defaults: { email, password_env: "DEMO_PASSWORD" },
+      accounts: DEMO_ACCOUNTS.map((id) => ({ client_id: id })),
+    },
+    null,
+    2,
+  ),
+);
 console.log(
-  `Mock Ad Platform at ${mock.url}: ${profile.rateLimit}, 20% 503s, 10% hangs ` +
-    `(seed ${mock.seed}); syncing into the embedded PostgreSQL under .adsync/demo\n`,
+  `Mock Ad Platform at ${mock.url}: ${profile.rateLimit} per account, 20% 503s, 10% hangs ` +
+    `(seed ${mock.seed}); syncing ${DEMO_ACCOUNTS.length} accounts (${DEMO_ACCOUNTS.join(", ")}) ` +
+    `at once, listed in ${accountsFile}, into the embedded PostgreSQL under .adsync/demo\n`,
 );
 // Ctrl-C reaches the sync too: let it stop cleanly and report, then exit with its code.
 Deno.addSignalListener("SIGINT", () => {});
@@ -52,8 +75,8 @@ const sync = new Deno.Command(Deno.execPath(), {
   cwd: new URL("..", import.meta.url),
   env: {
     AD_PLATFORM_API_URL: mock.url,
-    AD_PLATFORM_EMAIL: email,
-    AD_PLATFORM_PASSWORD: password,
+    SYNC_ACCOUNTS_FILE: accountsFile,
+    DEMO_PASSWORD: password,
     AD_PLATFORM_RATE_LIMIT: profile.rateLimit,
     AD_PLATFORM_REQUEST_TIMEOUT: profile.timeout,
     SYNC_STATE_DIR: ".adsync/demo",
@@ -62,4 +85,5 @@ const sync = new Deno.Command(Deno.execPath(), {
 }).spawn();
 const { code } = await sync.status;
 await mock.close();
+await Deno.remove(accountsDir, { recursive: true });
 Deno.exit(code);

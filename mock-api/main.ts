@@ -44,7 +44,8 @@ function main(): void {
     `Mock Ad Platform listening on ${mock.url} ` +
       `(seed ${mock.seed}, rate limit ${rateLimit.count}/${formatDuration(rateLimit.windowMs)}, ` +
       `error rate ${options.errorRate}, hang rate ${options.hangRate}, ` +
-      `${options.campaigns} campaigns)`,
+      `${options.campaigns} campaigns per client, ` +
+      `own logins for ${Object.keys(options.clients ?? {}).length} clients)`,
   );
 
   const signals = ["SIGINT", "SIGTERM"] as const;

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { parseDuration, parseRateLimit, type RateLimit } from "../src/duration.ts";
 import { ConfigError } from "../src/errors.ts";
+import type { MockClientCredentials } from "./clients.ts";
 
 /** How a 429 tells the client how long to wait. */
 export type RetryAfterMode = "both" | "header" | "body";
@@ -41,10 +42,15 @@ export interface MockApiOptions {
   campaigns: number;
   /** Seed of the campaign data and the failure draws. @default a random seed */
   seed?: number;
-  /** The only email accepted by `POST /auth/token`. @default "admin@mixoads.com" */
+  /** The email `POST /auth/token` accepts from clients not in `clients`. @default "admin@mixoads.com" */
   email: string;
-  /** The only password accepted by `POST /auth/token`. @default "SuperSecret123!" */
+  /** The password `POST /auth/token` accepts from clients not in `clients`. @default "SuperSecret123!" */
   password: string;
+  /**
+   * Clients (`X-Client-ID`) with credentials of their own; for them `email`/`password` are
+   * refused. A token works only with the client it was issued to. @default {}
+   */
+  clients?: Record<string, MockClientCredentials>;
   /** Where a 429 carries its wait. @default "both" */
   retryAfter: RetryAfterMode;
   /** How long a client stays refused after a 429. @default 0 */
@@ -53,7 +59,7 @@ export interface MockApiOptions {
   hasMoreLies: boolean;
   /** Answer pages past the end with the last page's records instead of `[]`. @default false */
   pastEndRecords: boolean;
-  /** Raw records served instead of generated campaigns. @default undefined (generated) */
+  /** Raw records served to every client instead of generated campaigns. @default undefined (generated per client) */
   records?: unknown[];
   /** The mock's clock, for the rate window, token expiry and log times. @default Date.now */
   now?: () => number;
@@ -95,6 +101,7 @@ const FLAGS = {
   "penalty": { type: "string" },
   "has-more-lies": { type: "boolean" },
   "past-end-records": { type: "boolean" },
+  "client": { type: "string", multiple: true },
 } as const;
 
 /**
@@ -129,6 +136,7 @@ export function parseMockArgs(args: string[]): MockApiOptions & { port: number }
     penaltyMs: duration("--penalty", values.penalty, MOCK_API_DEFAULTS.penaltyMs, 0),
     hasMoreLies: values["has-more-lies"] ?? false,
     pastEndRecords: values["past-end-records"] ?? false,
+    clients: clientCredentials(values.client ?? []),
   };
 }
 
@@ -209,4 +217,19 @@ function retryAfterMode(value: string | undefined): RetryAfterMode {
   if (value === undefined) return MOCK_API_DEFAULTS.retryAfter;
   if (value === "both" || value === "header" || value === "body") return value;
   throw new ConfigError("--retry-after", "expected both, header or body");
+}
+
+/** Reads repeated `--client ID=EMAIL:PASSWORD` flags (the password may hold colons). */
+function clientCredentials(values: string[]): Record<string, MockClientCredentials> {
+  const clients: Record<string, MockClientCredentials> = {};
+  for (const value of values) {
+    const match = /^([^=]+)=([^:]+):(.+)$/s.exec(value);
+    if (!match) {
+      throw new ConfigError("--client", "expected ID=EMAIL:PASSWORD such as acme=a@b.c:pw");
+    }
+    const [, id, email, password] = match as unknown as [string, string, string, string];
+    if (Object.hasOwn(clients, id)) throw new ConfigError("--client", `${id} is given twice`);
+    clients[id] = { email, password };
+  }
+  return clients;
 }

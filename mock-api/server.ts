@@ -1,15 +1,11 @@
-import {
-  campaignIds,
-  generateCampaigns,
-  mulberry32,
-  paginate,
-  parsePageQuery,
-} from "./campaigns.ts";
+import { DEFAULT_CLIENT, mulberry32, paginate, parsePageQuery } from "./campaigns.ts";
+import { createClientAccounts } from "./clients.ts";
 import { MOCK_API_DEFAULTS, type MockApiOptions, type MockRequestLogEntry } from "./options.ts";
 import { createRateWindow } from "./rate_window.ts";
 import { createTokenStore, parseBasic, parseBearer } from "./tokens.ts";
 
 export type { MockApiOptions, MockRequestLogEntry } from "./options.ts";
+export type { MockClientCredentials } from "./clients.ts";
 
 /** The mock as a plain handler, for tests that call it as `fetch`. */
 export interface MockApi {
@@ -68,7 +64,8 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
     hasMoreLies,
     pastEndRecords,
     seed = crypto.getRandomValues(new Uint32Array(1))[0]!,
-    records = generateCampaigns(campaigns, seed),
+    records,
+    clients,
     now = Date.now,
     onRequest,
   }: MockApiOptions = { ...MOCK_API_DEFAULTS, ...(defined as Partial<MockApiOptions>) };
@@ -77,7 +74,7 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
   const window = createRateWindow(rateLimit, { penaltyMs });
   const drawFailure = mulberry32(seed ^ 0x5bd1e995);
   const tokens = createTokenStore(tokenTtlMs);
-  const knownIds = campaignIds(records);
+  const accounts = createClientAccounts({ campaigns, seed, records, email, password, clients });
   const startedAt = now();
   const closing = new AbortController();
 
@@ -102,13 +99,19 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
     });
   }
 
-  function bearer(req: Request): Response | undefined {
+  function bearer(req: Request, client: string): Response | undefined {
     const token = parseBearer(req.headers.get("authorization"));
     if (token === undefined) {
       return json(401, { error: "Missing token", message: "Send Authorization: Bearer <token>" });
     }
-    const state = tokens.check(token, now());
+    const state = tokens.check(token, now(), client);
     if (state === "unknown") return json(401, { error: "Invalid token" });
+    if (state === "other-client") {
+      return json(401, {
+        error: "Invalid token",
+        message: "The token was issued to another client",
+      });
+    }
     if (state === "expired") return json(401, { error: "Token expired" });
     return undefined;
   }
@@ -124,17 +127,18 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
     return json(429, body, headers);
   }
 
-  function issueToken(req: Request): Response {
+  function issueToken(req: Request, client: string): Response {
     const credentials = parseBasic(req.headers.get("authorization"));
     if (!credentials) {
       return json(401, { error: "Unauthorized", message: "Send Authorization: Basic credentials" });
     }
-    if (credentials.email !== email || credentials.password !== password) {
+    const expected = accounts.credentials(client);
+    if (credentials.email !== expected.email || credentials.password !== expected.password) {
       return json(401, { error: "Invalid credentials", message: "Email or password is wrong" });
     }
     const issuedAt = now();
     return json(200, {
-      access_token: tokens.issue(issuedAt),
+      access_token: tokens.issue(issuedAt, client),
       token_type: "Bearer",
       expires_in: tokenTtlMs / 1_000,
       issued_at: new Date(issuedAt).toISOString(),
@@ -144,7 +148,8 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
   async function listCampaigns(req: Request, url: URL, entry: Partial<MockRequestLogEntry>) {
     const query = parsePageQuery(url.searchParams);
     if (query) entry.page = query.page;
-    const refusal = limited(entry.client!) ?? bearer(req);
+    // Authenticate first: a request with a bad token must not spend the client's quota.
+    const refusal = bearer(req, entry.client!) ?? limited(entry.client!);
     if (refusal) return refusal;
     if (!query) {
       return json(400, { error: "Bad Request", message: "page must be 1 or more, limit 1 to 100" });
@@ -155,7 +160,8 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
       entry.hung = true;
       await hold(req.signal);
     }
-    return json(200, paginate(records, query.page, query.limit, { hasMoreLies, pastEndRecords }));
+    const { records: served } = accounts.data(entry.client!);
+    return json(200, paginate(served, query.page, query.limit, { hasMoreLies, pastEndRecords }));
   }
 
   async function syncCampaign(req: Request, rawId: string, entry: Partial<MockRequestLogEntry>) {
@@ -166,9 +172,11 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
       return json(400, { error: "Bad Request", message: "Malformed campaign id" });
     }
     entry.campaignId = id;
-    const refusal = limited(entry.client!) ?? bearer(req);
+    const refusal = bearer(req, entry.client!) ?? limited(entry.client!);
     if (refusal) return refusal;
-    if (!knownIds.has(id)) return json(404, { error: "Not Found", message: "No such campaign" });
+    if (!accounts.data(entry.client!).ids.has(id)) {
+      return json(404, { error: "Not Found", message: "No such campaign" });
+    }
     if (syncDelayMs > 0) await hold(req.signal, syncDelayMs);
     return json(200, {
       success: true,
@@ -196,7 +204,7 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
         uptime: (at - startedAt) / 1_000,
       });
     }
-    if (pathname === "/auth/token") return issueToken(req);
+    if (pathname === "/auth/token") return issueToken(req, entry.client!);
     if (syncMatch) return syncCampaign(req, syncMatch[1]!, entry);
     return listCampaigns(req, url, entry);
   }
@@ -215,7 +223,7 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
   async function handler(req: Request): Promise<Response> {
     const started = performance.now();
     const url = new URL(req.url);
-    const client = req.headers.get("x-client-id") || "default";
+    const client = req.headers.get("x-client-id") || DEFAULT_CLIENT;
     const entry: Partial<MockRequestLogEntry> = { method: req.method, path: url.pathname, client };
     let response: Response;
     try {

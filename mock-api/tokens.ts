@@ -1,27 +1,31 @@
-/** What the mock knows of a bearer token. */
-export type TokenState = "valid" | "expired" | "unknown";
+/**
+ * What the mock knows of a bearer token: `other-client` is a live token issued to another
+ * `X-Client-ID` than the one it is used with.
+ */
+export type TokenState = "valid" | "expired" | "unknown" | "other-client";
 
-/** The bearer tokens the mock issued, each with its expiry by the mock's clock. */
+/** The bearer tokens the mock issued, each bound to a client and with its expiry. */
 export interface TokenStore {
-  /** Issues a fresh random token that lives `ttlMs` from `now`. */
-  issue(now: number): string;
-  /** Tells whether `token` was issued here and is still alive at `now`. */
-  check(token: string, now: number): TokenState;
+  /** Issues a fresh random token for `client` that lives `ttlMs` from `now`. */
+  issue(now: number, client: string): string;
+  /** Tells whether `token` was issued here, to `client`, and is still alive at `now`. */
+  check(token: string, now: number, client: string): TokenState;
 }
 
 /** Creates an empty token store whose tokens live `ttlMs`. */
 export function createTokenStore(ttlMs: number): TokenStore {
-  const expiries = new Map<string, number>();
+  const issued = new Map<string, { client: string; expiresAt: number }>();
   return {
-    issue(now) {
+    issue(now, client) {
       const token = `mock_${crypto.randomUUID().replaceAll("-", "")}`;
-      expiries.set(token, now + ttlMs);
+      issued.set(token, { client, expiresAt: now + ttlMs });
       return token;
     },
-    check(token, now) {
-      const expiresAt = expiries.get(token);
-      if (expiresAt === undefined) return "unknown";
-      return now < expiresAt ? "valid" : "expired";
+    check(token, now, client) {
+      const found = issued.get(token);
+      if (found === undefined) return "unknown";
+      if (found.client !== client) return "other-client";
+      return now < found.expiresAt ? "valid" : "expired";
     },
   };
 }

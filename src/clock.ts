@@ -6,21 +6,55 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** Sleeps on a real timer that an abort signal can cut short. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+/** The timer functions a sleeper runs on; injected so tests can check long sleeps. */
+export interface TimerSource {
+  /** Calls `fn` once after `ms` (at most {@linkcode MAX_TIMER_MS}); returns a handle. */
+  setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a timer by its handle. */
+  clearTimeout(handle: unknown): void;
 }
+
+const realTimers: TimerSource = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as number),
+};
+
+/** The longest delay `setTimeout` holds: anything longer fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Creates a sleep function on `timers`. A sleep longer than {@linkcode MAX_TIMER_MS} is a chain
+ * of shorter timers, so it never fires early.
+ */
+export function createSleep(
+  timers: TimerSource = realTimers,
+): (ms: number, signal?: AbortSignal) => Promise<void> {
+  return (ms, signal) => {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      let left = Number.isNaN(ms) ? 0 : Math.max(0, ms);
+      let timer: unknown;
+      const onAbort = () => {
+        timers.clearTimeout(timer);
+        reject(signal?.reason);
+      };
+      const arm = () => {
+        const step = Math.min(left, MAX_TIMER_MS);
+        left -= step;
+        timer = timers.setTimeout(() => {
+          if (left > 0) return arm();
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        }, step);
+      };
+      arm();
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  };
+}
+
+/** Sleeps on a real timer that an abort signal can cut short; any length works. */
+export const sleep: (ms: number, signal?: AbortSignal) => Promise<void> = createSleep();
 
 /** The wall clock. */
 export const systemClock: Clock = { now: () => Date.now(), sleep };

@@ -1,7 +1,12 @@
 import { parseArgs } from "node:util";
-import { z } from "zod";
-import { parseDuration, parseRateLimit, type RateLimit } from "./duration.ts";
+import type { z } from "zod";
+import { type AccountSettings, loadAccountsFile } from "./accounts_file.ts";
+import type { RateLimit } from "./duration.ts";
 import { ConfigError, errorMessage } from "./errors.ts";
+import { readSecretFile } from "./secret_file.ts";
+import { SETTINGS } from "./settings.ts";
+
+export type { AccountSettings } from "./accounts_file.ts";
 
 /** Log levels a user may ask for. */
 export type LogLevel = "debug" | "info" | "warning" | "error";
@@ -9,6 +14,7 @@ export type LogLevel = "debug" | "info" | "warning" | "error";
 /** Everything a run needs to know, validated once at start-up. */
 export interface Config {
   command: "sync" | "status" | "help";
+  /** The environment's account (`AD_PLATFORM_*`): its platform URL. */
   apiUrl: string;
   email: string;
   password: string;
@@ -16,8 +22,18 @@ export interface Config {
   rateLimit: RateLimit;
   requestTimeoutMs: number;
   pageSize: number;
+  /** The accounts to sync: enabled ones, filtered by `--account`, in file order. */
+  accounts: readonly AccountSettings[];
+  /** `SYNC_ACCOUNTS_FILE`; unset: the environment's account is the only one. */
+  accountsFile: string | undefined;
+  /** Accounts in progress at once. */
+  accountConcurrency: number;
   /** Unset: the embedded PostgreSQL under the state dir. */
   databaseUrl: string | undefined;
+  /** The deadline of any one database operation. */
+  databaseTimeoutMs: number;
+  /** How long a run rides out an unreachable database before it stops, resumably. */
+  databaseOutageMs: number;
   stateDir: string;
   logLevel: LogLevel;
   logFormat: "pretty" | "json";
@@ -28,6 +44,8 @@ export interface Config {
   metricsFile: string | undefined;
   resumeMaxAgeMs: number;
   shutdownGraceMs: number;
+  /** Let a run mark more than half of an account's live campaigns deleted. */
+  allowMassDelete: boolean;
   resume: boolean;
   json: boolean;
 }
@@ -40,112 +58,8 @@ export interface LoadConfigOptions {
   isTerminal?: boolean;
 }
 
-const duration = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === undefined) ctx.addIssue({ code: "custom", message: "expected a duration like 15s" });
-  return ms ?? 0;
-});
-const positiveDuration = duration.refine((ms) => ms > 0, "must be more than zero");
-const whole = (min: number, max: number) =>
-  z.string().regex(/^\d+$/, "expected a whole number").transform(Number)
-    .refine((n) => n >= min && n <= max, `must be from ${min} to ${max}`);
-const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" })
-  .refine((url) => !new URL(url).username && !new URL(url).password, "must not hold credentials")
-  .transform((url) => url.replace(/\/+$/, ""));
-const nonEmpty = z.string().trim().min(1, "must not be empty");
-
-/** Each setting: its environment variable, its flag, its default and its schema. */
-const SETTINGS = {
-  apiUrl: {
-    env: "AD_PLATFORM_API_URL",
-    flag: "api-url",
-    fallback: "http://localhost:3001",
-    schema: httpUrl,
-  },
-  email: { env: "AD_PLATFORM_EMAIL", flag: "email", schema: nonEmpty },
-  passwordFile: { env: "AD_PLATFORM_PASSWORD_FILE", flag: "password-file", schema: nonEmpty },
-  clientId: {
-    env: "AD_PLATFORM_CLIENT_ID",
-    flag: "client-id",
-    fallback: "default",
-    schema: z.string().regex(/^[\w.-]{1,100}$/, "expected 1-100 letters, digits, '.', '_' or '-'"),
-  },
-  rateLimit: {
-    env: "AD_PLATFORM_RATE_LIMIT",
-    flag: "rate-limit",
-    fallback: "10/60s",
-    schema: z.string().transform((text, ctx) => {
-      const limit = parseRateLimit(text);
-      if (!limit) ctx.addIssue({ code: "custom", message: "expected N/duration such as 10/60s" });
-      return limit ?? { count: 1, windowMs: 1 };
-    }),
-  },
-  requestTimeoutMs: {
-    env: "AD_PLATFORM_REQUEST_TIMEOUT",
-    flag: "request-timeout",
-    fallback: "15s",
-    schema: positiveDuration,
-  },
-  pageSize: {
-    env: "AD_PLATFORM_PAGE_SIZE",
-    flag: "page-size",
-    fallback: "10",
-    schema: whole(1, 1000),
-  },
-  databaseUrl: {
-    env: "DATABASE_URL",
-    flag: "database-url",
-    schema: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL"),
-  },
-  stateDir: { env: "SYNC_STATE_DIR", flag: "state-dir", fallback: ".adsync", schema: nonEmpty },
-  logLevel: {
-    env: "LOG_LEVEL",
-    flag: "log-level",
-    fallback: "info",
-    schema: z.string().toLowerCase().transform((level) => level === "warn" ? "warning" : level)
-      .pipe(
-        z.enum(["debug", "info", "warning", "error"], "expected debug, info, warning or error"),
-      ),
-  },
-  logFormat: {
-    env: "LOG_FORMAT",
-    flag: "log-format",
-    schema: z.enum(["pretty", "json"], "expected pretty or json"),
-  },
-  concurrency: { env: "SYNC_CONCURRENCY", flag: "concurrency", schema: whole(1, 100) },
-  maxPages: {
-    env: "SYNC_MAX_PAGES",
-    flag: "max-pages",
-    fallback: "1000",
-    schema: whole(1, 1_000_000),
-  },
-  maxAttempts: {
-    env: "SYNC_MAX_ATTEMPTS",
-    flag: "max-attempts",
-    fallback: "5",
-    schema: whole(1, 20),
-  },
-  maxDurationMs: { env: "SYNC_MAX_DURATION", flag: "max-duration", schema: positiveDuration },
-  metricsFile: { env: "SYNC_METRICS_FILE", flag: "metrics-file", schema: nonEmpty },
-  resumeMaxAgeMs: {
-    env: "SYNC_RESUME_MAX_AGE",
-    flag: "resume-max-age",
-    fallback: "24h",
-    schema: positiveDuration,
-  },
-  shutdownGraceMs: {
-    env: "SYNC_SHUTDOWN_GRACE",
-    flag: "shutdown-grace",
-    fallback: "5s",
-    schema: duration,
-  },
-} as const;
-
 type Settings = typeof SETTINGS;
 type Parsed = { [K in keyof Settings]: z.output<Settings[K]["schema"]> | undefined };
-
-/** The command-line flags that take a value, for `--help` and parsing. */
-const VALUE_FLAGS = Object.values(SETTINGS).map((s) => s.flag);
 
 /**
  * Reads settings from the environment, with flags overriding it, and validates them all.
@@ -176,8 +90,9 @@ export function loadConfig(
   const parsed = {} as Record<string, unknown>;
   for (const [key, setting] of Object.entries(SETTINGS)) {
     const flagValue = values[setting.flag];
-    const raw = typeof flagValue === "string" ? flagValue : env[setting.env] || undefined;
-    const name = typeof flagValue === "string" ? `--${setting.flag}` : setting.env;
+    const fromFlag = typeof flagValue === "string" || flagValue === true;
+    const raw = fromFlag ? String(flagValue) : env[setting.env] || undefined;
+    const name = fromFlag ? `--${setting.flag}` : setting.env;
     const text = raw ?? ("fallback" in setting ? setting.fallback : undefined);
     if (text === undefined) continue;
     const result = (setting.schema as z.ZodType).safeParse(text);
@@ -185,21 +100,62 @@ export function loadConfig(
     parsed[key] = result.data;
   }
   const p = parsed as Parsed;
+  const fileSetting = typeof values["accounts-file"] === "string"
+    ? "--accounts-file"
+    : "SYNC_ACCOUNTS_FILE";
   const needsPlatform = command === "sync";
+  const useFile = p.accountsFile !== undefined && command !== "help";
   const email = p.email ?? "";
-  if (needsPlatform && !email) throw new ConfigError("AD_PLATFORM_EMAIL", "is required");
-  const password = needsPlatform ? readPassword(env, p.passwordFile, readTextFile) : "";
+  if (needsPlatform && !useFile && !email) {
+    throw new ConfigError("AD_PLATFORM_EMAIL", "is required");
+  }
+  let envPassword: string | undefined;
+  const password = () => envPassword ??= readPassword(env, p.passwordFile, readTextFile);
   const rateLimit = p.rateLimit!;
-  return Object.freeze({
-    command,
+  const own: AccountSettings = {
+    clientId: p.clientId!,
     apiUrl: p.apiUrl!,
     email,
-    password,
-    clientId: p.clientId!,
+    password: needsPlatform && !useFile ? password() : "",
+    rateLimit,
+    pageSize: p.pageSize!,
+  };
+  const picked = Array.isArray(values.account) ? values.account : [];
+  const only = [...new Set(picked.filter((id) => typeof id === "string"))];
+  const accounts = useFile
+    ? loadAccountsFile(p.accountsFile!, { ...own, password }, {
+      setting: fileSetting,
+      only,
+      env,
+      readTextFile,
+      needsCredentials: needsPlatform,
+    })
+    : [own];
+  if (!useFile) {
+    const unknown = only.find((id) => id !== own.clientId);
+    if (unknown !== undefined) {
+      throw new ConfigError(
+        "--account",
+        `unknown account '${unknown}' (the only account is '${own.clientId}' ` +
+          "from AD_PLATFORM_CLIENT_ID; list more in SYNC_ACCOUNTS_FILE)",
+      );
+    }
+  }
+  return Object.freeze({
+    command,
+    apiUrl: own.apiUrl,
+    email,
+    password: needsPlatform ? envAccountPassword(useFile, password) : "",
+    clientId: own.clientId,
     rateLimit,
     requestTimeoutMs: p.requestTimeoutMs!,
-    pageSize: p.pageSize!,
+    pageSize: own.pageSize,
+    accounts: Object.freeze(accounts.map((account) => Object.freeze(account))),
+    accountsFile: useFile ? p.accountsFile : undefined,
+    accountConcurrency: p.accountConcurrency!,
     databaseUrl: p.databaseUrl,
+    databaseTimeoutMs: p.databaseTimeoutMs!,
+    databaseOutageMs: p.databaseOutageMs!,
     stateDir: p.stateDir!,
     logLevel: p.logLevel! as LogLevel,
     logFormat: p.logFormat ?? (isTerminal ? "pretty" : "json"),
@@ -210,18 +166,22 @@ export function loadConfig(
     metricsFile: p.metricsFile,
     resumeMaxAgeMs: p.resumeMaxAgeMs!,
     shutdownGraceMs: p.shutdownGraceMs!,
+    allowMassDelete: p.allowMassDelete === true,
     resume: values.resume === true,
     json: values.json === true,
   });
 }
 
 function parseFlags(args: string[]) {
-  const options: Record<string, { type: "string" | "boolean" }> = {
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {
+    account: { type: "string", multiple: true },
     resume: { type: "boolean" },
     json: { type: "boolean" },
     help: { type: "boolean" },
   };
-  for (const flag of VALUE_FLAGS) options[flag] = { type: "string" };
+  for (const setting of Object.values(SETTINGS)) {
+    options[setting.flag] = { type: "boolean" in setting ? "boolean" : "string" };
+  }
   try {
     const result = parseArgs({ args, options, allowPositionals: true, strict: true });
     if (result.values.help) result.positionals.unshift("help");
@@ -230,6 +190,17 @@ function parseFlags(args: string[]) {
     const message = errorMessage(error);
     const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? "arguments";
     throw new ConfigError(flag, message.split(". ")[0]!.replace(/^Option '[^']+' /, ""));
+  }
+}
+
+/** The environment account's password; with a file, only if one is set (accounts may not need it). */
+function envAccountPassword(useFile: boolean, password: () => string): string {
+  if (!useFile) return password();
+  try {
+    return password();
+  } catch (error) {
+    if (error instanceof ConfigError) return "";
+    throw error;
   }
 }
 
@@ -245,14 +216,7 @@ function readPassword(
   if (!file) {
     throw new ConfigError("AD_PLATFORM_PASSWORD", "is required (or AD_PLATFORM_PASSWORD_FILE)");
   }
-  let text: string;
-  try {
-    text = readTextFile(file);
-  } catch (error) {
-    const reason = error instanceof Error ? error.name : "unreadable";
-    throw new ConfigError("AD_PLATFORM_PASSWORD_FILE", `cannot read ${file} (${reason})`);
-  }
-  const password = text.replace(/\r?\n$/, "");
-  if (!password) throw new ConfigError("AD_PLATFORM_PASSWORD_FILE", `${file} is empty`);
-  return password;
+  return readSecretFile(file, readTextFile, (reason) => {
+    throw new ConfigError("AD_PLATFORM_PASSWORD_FILE", reason);
+  });
 }

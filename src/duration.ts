@@ -1,14 +1,23 @@
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
+/** The longest delay `setTimeout` honours (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Parses a duration such as `1500ms`, `15s`, `2m` or `1h` into milliseconds.
- * A bare number is taken as seconds. Returns `undefined` when the text is not a duration.
+ * The unit is required: a bare number is refused, since `60` could mean seconds or milliseconds.
+ * Returns `undefined` when the text is not a duration.
  */
 export function parseDuration(text: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(text);
   if (!match) return undefined;
-  const ms = Number(match[1]) * UNIT_MS[match[2] ?? "s"]!;
+  const ms = Number(match[1]) * UNIT_MS[match[2]!]!;
   return Number.isFinite(ms) ? Math.round(ms) : undefined;
+}
+
+/** True when the text is a number without a unit, which {@linkcode parseDuration} refuses. */
+export function lacksUnit(text: string): boolean {
+  return /^\s*\d+(?:\.\d+)?\s*$/.test(text);
 }
 
 /** A rate limit: at most `count` requests in any window of `windowMs`. */

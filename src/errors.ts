@@ -9,9 +9,11 @@ export class ConfigError extends Error {
   }
 }
 
-/** The platform answered with a status we could not use. */
+/** The platform answered with an HTTP status we could not use (a 3xx, 4xx or 5xx). */
 export class HttpError extends Error {
+  /** The HTTP status the platform sent. */
   readonly status: number;
+  /** The request's URL, without credentials. */
   readonly url: string;
   /** The wait the platform asked for (429), if any. */
   readonly retryAfterMs: number | undefined;
@@ -28,11 +30,50 @@ export class HttpError extends Error {
   }
 }
 
+/** No answer, or no complete body, came back before the request's deadline. */
+export class TimeoutError extends Error {
+  /** The request's URL, without credentials. */
+  readonly url: string;
+  constructor(message: string, init: { url: string }, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TimeoutError";
+    this.url = init.url;
+  }
+}
+
+/** The request never got an answer: connection refused or reset, DNS failure and the like. */
+export class NetworkError extends Error {
+  /** The request's URL, without credentials. */
+  readonly url: string;
+  constructor(message: string, init: { url: string }, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "NetworkError";
+    this.url = init.url;
+  }
+}
+
+/** A 2xx answer whose body is not JSON or does not match what the endpoint promises. */
+export class InvalidAnswerError extends Error {
+  /** The request's URL, without credentials. */
+  readonly url: string;
+  /** The HTTP status of the answer. */
+  readonly status: number;
+  constructor(message: string, init: { url: string; status: number }, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "InvalidAnswerError";
+    this.url = init.url;
+    this.status = init.status;
+  }
+}
+
 /** The platform refused our credentials; retrying cannot help. */
 export class AuthError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /** The URL that refused them, without credentials, when known. */
+  readonly url: string | undefined;
+  constructor(message: string, options?: ErrorOptions & { url?: string }) {
     super(message, options);
     this.name = "AuthError";
+    this.url = options?.url;
   }
 }
 

@@ -25,9 +25,13 @@ export interface RunStatus {
   last_error: string | null;
 }
 
+/** How many of the latest runs to search for each configured account's latest one. */
+const RUNS_SEARCHED_PER_ACCOUNT = 50;
+
 /**
  * Describes the latest runs of the state dir: progress from the checkpoint, counts from
  * `sync_runs` when the database can be read (the embedded one only while no sync holds it).
+ * With several accounts configured, one row per account: its latest run.
  */
 export async function runStatusCommand(config: Readonly<Config>, limit = 10): Promise<string> {
   const path = checkpointPath(config.stateDir);
@@ -43,11 +47,17 @@ export async function runStatusCommand(config: Readonly<Config>, limit = 10): Pr
     notes.push("A sync is running now.");
   }
   try {
-    const history = await readHistory(config, lock !== undefined, limit).catch((error) => {
+    const accounts = config.accounts.length > 1 ? config.accounts.map((a) => a.clientId) : [];
+    const searched = accounts.length > 0 ? accounts.length * RUNS_SEARCHED_PER_ACCOUNT : limit;
+    const history = await readHistory(config, lock !== undefined, searched).catch((error) => {
       notes.push(`Run history unavailable: ${errorMessage(error)}`);
       return [] as HistoryRow[];
     });
-    const rows = readCheckpoint(path, limit, history, lock !== undefined);
+    const rows = readCheckpoint(path, searched, history, lock !== undefined, accounts);
+    if (accounts.length > 0) {
+      const never = accounts.filter((account) => !rows.some((row) => row.account === account));
+      if (never.length > 0) notes.push(`No run yet of: ${never.join(", ")}`);
+    }
     if (config.json) return JSON.stringify(rows);
     return [formatTable(rows), ...notes].join("\n");
   } finally {
@@ -71,15 +81,21 @@ async function readHistory(
   }
 }
 
+/** The checkpoint's latest runs; with `accounts`, the latest run of each, in their order. */
 function readCheckpoint(
   path: string,
   limit: number,
   history: HistoryRow[],
   noSyncRunning: boolean,
+  accounts: readonly string[],
 ): RunStatus[] {
   const checkpoint = openCheckpoint(path);
   try {
-    return checkpoint.latestRuns(limit).map((run) => {
+    const latest = checkpoint.latestRuns(limit);
+    const runs = accounts.length === 0
+      ? latest
+      : accounts.flatMap((account) => latest.find((run) => run.account === account) ?? []);
+    return runs.map((run) => {
       const progress = checkpoint.progress(run.runId);
       const row = history.find((h) => h.run_id === run.runId);
       // A run still marked running while nobody holds the lock died without a word (kill -9).

@@ -1,32 +1,39 @@
 /** The text `adsync --help` prints. */
-export const USAGE = `adsync: copy every ad campaign of a client account into PostgreSQL
+export const USAGE = `adsync: copy every ad campaign of client accounts into PostgreSQL
 
 Usage:
-  deno task sync [flags]            sync the account (same as: main.ts sync)
+  deno task sync [flags]            sync the accounts (same as: main.ts sync)
   deno run -A main.ts status [--json]   show recent runs and their progress
   deno run -A main.ts help          this text
 
 Sync flags (each overrides its environment variable):
   --resume                 continue the latest unfinished run from its checkpoint
   --json                   print the run summary as one JSON object, the last line on stdout
+  --account ID             sync only this account of the accounts file (repeatable)
+  --allow-mass-delete      SYNC_ALLOW_MASS_DELETE     [false] allow marking over half deleted
+  --accounts-file PATH     SYNC_ACCOUNTS_FILE         [none: the one account below] JSON accounts
+  --account-concurrency N  SYNC_ACCOUNT_CONCURRENCY   [200] accounts in progress at once
   --api-url URL            AD_PLATFORM_API_URL        [http://localhost:3001]
   --email EMAIL            AD_PLATFORM_EMAIL          (required)
   --password-file PATH     AD_PLATFORM_PASSWORD_FILE  (or AD_PLATFORM_PASSWORD; required)
   --client-id ID           AD_PLATFORM_CLIENT_ID      [default]
   --rate-limit N/DUR       AD_PLATFORM_RATE_LIMIT     [10/60s]
-  --request-timeout DUR    AD_PLATFORM_REQUEST_TIMEOUT [15s]
-  --page-size N            AD_PLATFORM_PAGE_SIZE      [10]
+  --request-timeout DUR    AD_PLATFORM_REQUEST_TIMEOUT [15s] at most 10m
+  --page-size N            AD_PLATFORM_PAGE_SIZE      [100] a smaller platform cap is learnt
   --database-url URL       DATABASE_URL               [embedded PostgreSQL in the state dir]
+  --database-timeout DUR   SYNC_DATABASE_TIMEOUT      [30s] deadline of one database operation
+  --database-outage DUR    SYNC_DATABASE_OUTAGE       [1m] ride out an unreachable database
   --state-dir DIR          SYNC_STATE_DIR             [.adsync]
   --log-level LEVEL        LOG_LEVEL                  [info] debug|info|warning|error
   --log-format FORMAT      LOG_FORMAT                 [pretty on a terminal, else json]
   --concurrency N          SYNC_CONCURRENCY           [the rate limit's N, at most 20]
   --max-pages N            SYNC_MAX_PAGES             [1000]
   --max-attempts N         SYNC_MAX_ATTEMPTS          [5]
-  --max-duration DUR       SYNC_MAX_DURATION          [none] stop, resumable, exit 75
+  --max-duration DUR       SYNC_MAX_DURATION          [none] stop, resumable, exit 75; <= 576h
   --metrics-file PATH      SYNC_METRICS_FILE          [none] Prometheus textfile
   --resume-max-age DUR     SYNC_RESUME_MAX_AGE        [24h]
   --shutdown-grace DUR     SYNC_SHUTDOWN_GRACE        [5s]
 
-Durations take ms, s, m or h (15s, 2m). Exit codes: 0 all synced, 2 some failed or
-rejected, 1 fatal, 130 SIGINT, 143 SIGTERM, 75 --max-duration (130/143/75 resume with --resume).`;
+Durations need a unit: ms, s, m or h (15s, 2m); each has a maximum (see README).
+Exit codes: 0 all synced, 2 some failed or rejected, 1 fatal, 130 SIGINT, 143 SIGTERM,
+75 --max-duration (130/143/75 resume with --resume).`;

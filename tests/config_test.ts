@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../src/config.ts";
 import { ConfigError } from "../src/errors.ts";
+import { runSync } from "./e2e/_cli.ts";
 
 const baseEnv = { AD_PLATFORM_EMAIL: "ops@example.com", AD_PLATFORM_PASSWORD: "pw-123" };
+const HOUR = 3_600_000;
 
 function configError(env: Record<string, string>, args: string[] = []): ConfigError {
   try {
@@ -21,7 +23,7 @@ Deno.test("loadConfig applies the documented defaults", () => {
   assert.equal(config.clientId, "default");
   assert.deepEqual(config.rateLimit, { count: 10, windowMs: 60_000 });
   assert.equal(config.requestTimeoutMs, 15_000);
-  assert.equal(config.pageSize, 10);
+  assert.equal(config.pageSize, 100);
   assert.equal(config.databaseUrl, undefined);
   assert.equal(config.stateDir, ".adsync");
   assert.equal(config.logLevel, "info");
@@ -94,4 +96,156 @@ Deno.test("loadConfig picks pretty logs on a terminal unless told otherwise", ()
     "json",
   );
   assert.equal(loadConfig({ ...baseEnv, LOG_LEVEL: "WARN" }, []).logLevel, "warning");
+});
+
+const MANGLED_URL = "http://admin:hunter2@exa mple.com";
+
+Deno.test("loadConfig refuses an unparsable API URL in one line that shows no credential", () => {
+  const error = configError({ ...baseEnv, AD_PLATFORM_API_URL: MANGLED_URL });
+  assert.equal(error.message, "AD_PLATFORM_API_URL: expected an http(s) URL");
+  const flag = configError(baseEnv, ["--api-url", MANGLED_URL]);
+  assert.equal(flag.message, "--api-url: expected an http(s) URL");
+});
+
+Deno.test("loadConfig refuses an API URL that is not http(s)", () => {
+  const error = configError({ ...baseEnv, AD_PLATFORM_API_URL: "ftp://example.com" });
+  assert.equal(error.message, "AD_PLATFORM_API_URL: expected an http(s) URL");
+});
+
+Deno.test("the CLI refuses an unparsable API URL with one line, exit 1 and no credential", async () => {
+  const outcome = await runSync({ ...baseEnv, AD_PLATFORM_API_URL: MANGLED_URL });
+  assert.equal(outcome.code, 1);
+  assert.equal(
+    outcome.stderr,
+    "adsync: AD_PLATFORM_API_URL: expected an http(s) URL (see --help)\n",
+  );
+  assert.doesNotMatch(outcome.stderr + outcome.stdout, /hunter2/);
+});
+
+Deno.test("loadConfig requires a unit on every duration", () => {
+  assert.equal(
+    configError({ ...baseEnv, AD_PLATFORM_RATE_LIMIT: "10/60" }).message,
+    "AD_PLATFORM_RATE_LIMIT: expected N/duration such as 10/60s: " +
+      "the window needs a unit (ms, s, m or h)",
+  );
+  assert.equal(
+    configError({ ...baseEnv, SYNC_MAX_DURATION: "5" }).message,
+    "SYNC_MAX_DURATION: needs a unit (ms, s, m or h), such as 15s",
+  );
+  assert.equal(
+    configError(baseEnv, ["--request-timeout", "15"]).message,
+    "--request-timeout: needs a unit (ms, s, m or h), such as 15s",
+  );
+});
+
+Deno.test("loadConfig refuses a max duration longer than a timer can wait", () => {
+  assert.equal(
+    configError({ ...baseEnv, SYNC_MAX_DURATION: "597h" }).message,
+    "SYNC_MAX_DURATION: must be at most 24 days (576h)",
+  );
+  assert.equal(loadConfig({ ...baseEnv, SYNC_MAX_DURATION: "576h" }, []).maxDurationMs, 576 * HOUR);
+});
+
+Deno.test("loadConfig bounds every duration setting below 2^31 ms", () => {
+  for (
+    const name of [
+      "AD_PLATFORM_REQUEST_TIMEOUT",
+      "SYNC_MAX_DURATION",
+      "SYNC_RESUME_MAX_AGE",
+      "SYNC_SHUTDOWN_GRACE",
+      "SYNC_DATABASE_TIMEOUT",
+      "SYNC_DATABASE_OUTAGE",
+    ]
+  ) {
+    const error = configError({ ...baseEnv, [name]: "597h" });
+    assert.equal(error.setting, name);
+    assert.match(error.message, /: must be at most /);
+  }
+  assert.equal(
+    configError({ ...baseEnv, AD_PLATFORM_RATE_LIMIT: "10/720h" }).message,
+    "AD_PLATFORM_RATE_LIMIT: the window must be at most 24h",
+  );
+});
+
+Deno.test("loadConfig documents each duration's maximum in its message", () => {
+  const cases: [string, string, string][] = [
+    ["AD_PLATFORM_REQUEST_TIMEOUT", "11m", "must be at most 10m"],
+    ["SYNC_SHUTDOWN_GRACE", "11m", "must be at most 10m"],
+    ["SYNC_DATABASE_TIMEOUT", "11m", "must be at most 10m"],
+    ["SYNC_DATABASE_OUTAGE", "25h", "must be at most 24h"],
+    ["SYNC_RESUME_MAX_AGE", "577h", "must be at most 24 days (576h)"],
+  ];
+  for (const [name, value, message] of cases) {
+    assert.equal(configError({ ...baseEnv, [name]: value }).message, `${name}: ${message}`);
+  }
+  const atLimits = loadConfig({
+    ...baseEnv,
+    AD_PLATFORM_REQUEST_TIMEOUT: "10m",
+    AD_PLATFORM_RATE_LIMIT: "10/24h",
+    SYNC_DATABASE_OUTAGE: "24h",
+  }, []);
+  assert.equal(atLimits.requestTimeoutMs, 10 * 60_000);
+  assert.deepEqual(atLimits.rateLimit, { count: 10, windowMs: 24 * HOUR });
+  assert.equal(atLimits.databaseOutageMs, 24 * HOUR);
+});
+
+Deno.test("loadConfig gives the database a 30s deadline and rides out a 1m outage by default", () => {
+  const config = loadConfig(baseEnv, []);
+  assert.equal(config.databaseTimeoutMs, 30_000);
+  assert.equal(config.databaseOutageMs, 60_000);
+  const set = loadConfig({ ...baseEnv, SYNC_DATABASE_TIMEOUT: "5s" }, [
+    "--database-outage",
+    "0s",
+  ]);
+  assert.equal(set.databaseTimeoutMs, 5_000);
+  assert.equal(set.databaseOutageMs, 0);
+  assert.equal(
+    configError(baseEnv, ["--database-timeout", "0s"]).message,
+    "--database-timeout: must be more than zero",
+  );
+});
+
+Deno.test("loadConfig allows mass deletion only when asked", () => {
+  assert.equal(loadConfig(baseEnv, []).allowMassDelete, false);
+  assert.equal(loadConfig(baseEnv, ["--allow-mass-delete"]).allowMassDelete, true);
+  assert.equal(
+    loadConfig({ ...baseEnv, SYNC_ALLOW_MASS_DELETE: "true" }, []).allowMassDelete,
+    true,
+  );
+  assert.equal(loadConfig({ ...baseEnv, SYNC_ALLOW_MASS_DELETE: "0" }, []).allowMassDelete, false);
+  assert.equal(
+    configError({ ...baseEnv, SYNC_ALLOW_MASS_DELETE: "maybe" }).message,
+    "SYNC_ALLOW_MASS_DELETE: expected true or false",
+  );
+});
+
+Deno.test("loadConfig caps accounts in progress at 200 unless told otherwise", () => {
+  assert.equal(loadConfig(baseEnv, []).accountConcurrency, 200);
+  assert.equal(loadConfig(baseEnv, ["--account-concurrency", "8"]).accountConcurrency, 8);
+  assert.equal(
+    configError({ ...baseEnv, SYNC_ACCOUNT_CONCURRENCY: "0" }).message,
+    "SYNC_ACCOUNT_CONCURRENCY: must be from 1 to 10000",
+  );
+});
+
+Deno.test("loadConfig without an accounts file syncs the environment's one account", () => {
+  const config = loadConfig(
+    { ...baseEnv, AD_PLATFORM_CLIENT_ID: "acme", AD_PLATFORM_PAGE_SIZE: "25" },
+    ["--account", "acme"],
+  );
+  assert.equal(config.accountsFile, undefined);
+  assert.deepEqual(config.accounts, [{
+    clientId: "acme",
+    apiUrl: "http://localhost:3001",
+    email: "ops@example.com",
+    password: "pw-123",
+    rateLimit: { count: 10, windowMs: 60_000 },
+    pageSize: 25,
+  }]);
+  assert.ok(Object.isFrozen(config.accounts));
+  assert.equal(
+    configError(baseEnv, ["--account", "globex"]).message,
+    "--account: unknown account 'globex' (the only account is 'default' from " +
+      "AD_PLATFORM_CLIENT_ID; list more in SYNC_ACCOUNTS_FILE)",
+  );
 });

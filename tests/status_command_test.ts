@@ -37,6 +37,8 @@ serverTest("status reports the latest runs with their progress and counts", asyn
         AD_PLATFORM_EMAIL: MOCK_CREDENTIALS.email,
         AD_PLATFORM_PASSWORD: MOCK_CREDENTIALS.password,
         AD_PLATFORM_RATE_LIMIT: "50/1s",
+        // Two pages of the 12 campaigns, for the progress column.
+        AD_PLATFORM_PAGE_SIZE: "10",
         DATABASE_URL: databaseUrl,
         SYNC_STATE_DIR: stateDir,
       };
@@ -52,6 +54,51 @@ serverTest("status reports the latest runs with their progress and counts", asyn
       const table = await runStatusCommand(loadConfig(env, ["status"]));
       assert.match(table, /^RUN\s+ACCOUNT\s+STATUS/);
       assert.match(table, new RegExp(`${summary.run_id}\\s+default\\s+ok\\s+2/2\\s+12/12`));
+    });
+  } finally {
+    await mock.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+serverTest("status with an accounts file shows each account's latest run", async () => {
+  assert.ok(SERVER_URL, "TEST_DATABASE_URL must name a PostgreSQL server for this test");
+  const mock = await serveMockApi({
+    rateLimit: { count: 50, windowMs: 1_000 },
+    errorRate: 0,
+    hangRate: 0,
+    syncDelayMs: 0,
+    campaigns: 12,
+    seed: 3,
+  });
+  const stateDir = await Deno.makeTempDir({ prefix: "adsync_status_" });
+  const accountsFile = `${stateDir}/accounts.json`;
+  const accounts = (ids: string[]) =>
+    Deno.writeTextFile(
+      accountsFile,
+      JSON.stringify({ accounts: ids.map((id) => ({ client_id: id })) }),
+    );
+  try {
+    await withFreshServerDatabase(SERVER_URL, async (databaseUrl) => {
+      const env = {
+        AD_PLATFORM_API_URL: mock.url,
+        AD_PLATFORM_EMAIL: MOCK_CREDENTIALS.email,
+        AD_PLATFORM_PASSWORD: MOCK_CREDENTIALS.password,
+        AD_PLATFORM_RATE_LIMIT: "50/1s",
+        DATABASE_URL: databaseUrl,
+        SYNC_STATE_DIR: stateDir,
+        SYNC_ACCOUNTS_FILE: accountsFile,
+      };
+      await accounts(["acme", "globex"]);
+      await runSyncCommand(loadConfig(env, ["sync"]));
+      const second = await runSyncCommand(loadConfig(env, ["sync", "--account", "acme"]));
+      await accounts(["acme", "globex", "initech"]);
+      const rows = JSON.parse(await runStatusCommand(loadConfig(env, ["status", "--json"])));
+      assert.deepEqual(rows.map((row: { account: string }) => row.account), ["acme", "globex"]);
+      assert.equal(rows[0].run_id, second.run_id, "acme's row is its latest run");
+      assert.equal(rows[1].synced, 12);
+      const table = await runStatusCommand(loadConfig(env, ["status"]));
+      assert.match(table, /^No run yet of: initech$/m);
     });
   } finally {
     await mock.close();

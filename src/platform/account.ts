@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.ts";
 import type { RateLimit } from "../duration.ts";
+import { createHostGate, type HostGate } from "./host_gate.ts";
 import { createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
 import { countOutcome, createRequestStats, type RequestStats } from "./request_stats.ts";
 import { createTokenManager, type Credentials, type TokenManager } from "./token_manager.ts";
@@ -13,6 +14,8 @@ export interface Account {
   tokens: TokenManager;
   limiter: RateLimiter;
   stats: RequestStats;
+  /** Bounds the requests in flight to the platform's host, shared with the other accounts there. */
+  hostGate: HostGate;
 }
 
 /** Options for {@linkcode createAccount}. */
@@ -28,6 +31,10 @@ export interface AccountOptions {
   clock?: Clock;
   /** Deadline of a login request in ms. @default 15_000 */
   timeoutMs?: number;
+  /** Attempts per login on 5xx, timeouts and network errors. @default 5 */
+  maxAttempts?: number;
+  /** The gate of the platform's host, shared by every account of the process that talks to it. @default a gate of its own */
+  hostGate?: HostGate;
   /** Send times of earlier runs still inside the platform's window. @default [] */
   history?: readonly number[];
   /** Called before each rate-limited request leaves, to persist its send time. @default no-op */
@@ -38,17 +45,26 @@ export interface AccountOptions {
 
 /** Creates an account with its own token, rate limiter and counters. */
 export function createAccount(options: AccountOptions): Account {
-  const { baseUrl, clientId, credentials, rateLimit, fetch, clock, timeoutMs } = options;
+  const { baseUrl, clientId, credentials, rateLimit, fetch, clock, timeoutMs, maxAttempts } =
+    options;
   const stats = createRequestStats();
+  const hostGate = options.hostGate ?? createHostGate();
   return {
     clientId,
     baseUrl,
     tokens: createTokenManager(baseUrl, credentials, {
       fetch,
       clock,
+      clientId,
+      hostGate,
       timeoutMs,
+      maxAttempts,
       onToken: options.onToken,
-      onOutcome: (status) => countOutcome(stats, "token", status),
+      onOutcome: (outcome) => {
+        countOutcome(stats, "token", outcome);
+        if (outcome === "timeout") stats.timeouts++;
+      },
+      onRetry: () => void stats.retries++,
     }),
     limiter: createRateLimiter(rateLimit, {
       clock,
@@ -56,5 +72,6 @@ export function createAccount(options: AccountOptions): Account {
       onSend: options.onSend,
     }),
     stats,
+    hostGate,
   };
 }

@@ -1,18 +1,17 @@
 import { getLogger } from "@logtape/logtape";
-import { STATUS_CODES } from "node:http";
-import pRetry from "p-retry";
 import type { z } from "zod";
 import { type Clock, systemClock } from "../clock.ts";
-import { AuthError, HttpError } from "../errors.ts";
+import { AuthError, HttpError, InvalidAnswerError, TimeoutError } from "../errors.ts";
 import type { Account } from "./account.ts";
 import { countOutcome, type Endpoint } from "./request_stats.ts";
+import { withRetries } from "./retry.ts";
 import {
   type CampaignPage,
   campaignPageSchema,
   describeIssues,
   syncResultSchema,
 } from "./schemas.ts";
-import { describeFetchError } from "./token_manager.ts";
+import { send, withoutCredentials } from "./send.ts";
 
 const log = getLogger(["adsync", "http"]);
 
@@ -22,7 +21,7 @@ export interface PlatformClientOptions {
   fetch?: typeof fetch;
   /** Time source and sleeper for backoff. @default systemClock */
   clock?: Clock;
-  /** Deadline of one request in ms. @default 15_000 */
+  /** Deadline of one request, headers and body, in ms. @default 15_000 */
   timeoutMs?: number;
   /** Attempts per request for 5xx, timeouts and network errors. @default 5 */
   maxAttempts?: number;
@@ -38,11 +37,15 @@ export interface PlatformClientOptions {
   random?: () => number;
 }
 
-/** Signals that end a request: `signal` stops waits and retries, `wireSignal` cuts the request itself. */
+/**
+ * Signals that end a request: `signal` stops starting work (waits for a slot, a token or a
+ * backoff), `wireSignal` cuts a request already sent. An attempt on the wire when only `signal`
+ * fires runs to its end, and its result is returned.
+ */
 export interface CallSignals {
-  /** Stops waiting for a slot or a backoff; also cuts the request unless `wireSignal` is given. */
+  /** Stops waiting for a slot, a token or a backoff; nothing new is sent after it. */
   signal?: AbortSignal;
-  /** Cuts a request already sent. @default signal */
+  /** Cuts a request already sent. @default never */
   wireSignal?: AbortSignal;
 }
 
@@ -54,43 +57,13 @@ export interface PlatformClient {
   syncCampaign(id: string, signals?: CallSignals): Promise<string>;
 }
 
-/** Full jitter: a random wait below an exponentially growing ceiling. */
-export function backoffDelay(
-  attempt: number,
-  baseMs: number,
-  capMs: number,
-  random: () => number,
-): number {
-  return Math.floor(random() * Math.min(capMs, baseMs * 2 ** (attempt - 1)));
-}
-
-/** Reads a 429's wait from `Retry-After` (seconds or a date) or a `retry_after` body field. */
-export function retryAfterMs(response: Response, body: unknown, now: number): number | undefined {
-  const header = response.headers.get("retry-after");
-  if (header !== null && header.trim() !== "") {
-    const seconds = Number(header);
-    if (Number.isFinite(seconds)) return Math.max(0, seconds * 1_000);
-    const date = Date.parse(header);
-    if (!Number.isNaN(date)) return Math.max(0, date - now);
-  }
-  const field = (body as { retry_after?: unknown } | null)?.retry_after;
-  const seconds = typeof field === "string" ? Number(field) : field;
-  return typeof seconds === "number" && Number.isFinite(seconds)
-    ? Math.max(0, seconds * 1_000)
-    : undefined;
-}
-
-function isRetryable(error: unknown): boolean {
-  return error instanceof HttpError && (error.status === 0 || error.status >= 500);
-}
-
 /** Creates the client of one account: every call waits for the limiter and carries a live token. */
 export function createPlatformClient(
   account: Account,
   options: PlatformClientOptions = {},
 ): PlatformClient {
   const {
-    fetch: fetchFn = globalThis.fetch,
+    fetch,
     clock = systemClock,
     timeoutMs = 15_000,
     maxAttempts = 5,
@@ -113,62 +86,61 @@ export function createPlatformClient(
     let refreshed = false;
     for (let refused = 0;;) {
       await tokens.get(s.signal); // log in before taking a slot: logins are not rate limited
-      await limiter.acquire(s.signal);
-      // The token may have aged past its margin while we waited for the slot.
-      const token = await tokens.get(s.signal);
-      const wire = s.wireSignal ?? s.signal;
-      const deadline = AbortSignal.timeout(timeoutMs);
-      let response: Response;
+      const departure = await limiter.acquire(s.signal);
+      let token: string;
+      let leave: () => void;
+      try {
+        // The token may have aged past its margin while we waited for the slot.
+        token = await tokens.get(s.signal);
+        // Room at the host last: a login needs room too, and must not wait behind us.
+        leave = await account.hostGate.enter(s.signal);
+      } catch (error) {
+        departure.cancel();
+        throw error;
+      }
+      departure.sent(); // stamped as it leaves, however long the host gate held it
       stats.requests++;
       stats.inFlight++;
       try {
-        response = await fetchFn(url, {
-          method,
-          headers: { authorization: `Bearer ${token}`, "x-client-id": account.clientId },
-          signal: wire ? AbortSignal.any([wire, deadline]) : deadline,
+        const headers = { authorization: `Bearer ${token}`, "x-client-id": account.clientId };
+        return await send({ url, method, headers, what, signal: s.wireSignal }, {
+          fetch,
+          timeoutMs,
+          now: clock.now,
+          onOutcome: (outcome) => countOutcome(stats, endpoint, outcome),
         });
       } catch (error) {
+        if (error instanceof TimeoutError) stats.timeouts++;
+        if (!(error instanceof HttpError)) throw error;
+        if (error.status === 401 && !refreshed) {
+          refreshed = true;
+          log.debug("Token refused on {url}; logging in again", { url: error.url });
+          tokens.invalidate(token);
+          continue;
+        }
+        if (error.status === 401) {
+          throw new AuthError(`Cannot ${what}: the platform refused a fresh token (401)`, {
+            cause: error,
+            url: error.url,
+          });
+        }
+        if (error.status === 429) {
+          stats.rateLimited++;
+          const waitMs = Math.min(maxRetryAfterMs, error.retryAfterMs ?? limiter.limit.windowMs);
+          limiter.holdUntil(clock.now() + waitMs);
+          limiter.widenMargin();
+          log.warn("Rate limited on {url}; holding the account for {waitMs} ms", {
+            url: error.url,
+            waitMs,
+            marginMs: limiter.marginMs,
+          });
+          if (++refused < max429) continue;
+        }
+        throw error;
+      } finally {
         stats.inFlight--;
-        if (wire?.aborted) throw wire.reason;
-        const timedOut = deadline.aborted;
-        if (timedOut) stats.timeouts++;
-        countOutcome(stats, endpoint, timedOut ? "timeout" : "network");
-        const reason = timedOut ? `no answer within ${timeoutMs} ms` : describeFetchError(error);
-        throw new HttpError(`Cannot ${what}: ${reason}`, { status: 0, url }, { cause: error });
+        leave();
       }
-      const body: unknown = await response.json().catch(() => undefined);
-      stats.inFlight--;
-      countOutcome(stats, endpoint, String(response.status));
-      if (response.ok) return body;
-      if (response.status === 401 && !refreshed) {
-        refreshed = true;
-        log.debug("Token refused ({error}); logging in again", { error: errorField(body) });
-        tokens.invalidate(token);
-        continue;
-      }
-      if (response.status === 401) {
-        throw new AuthError(`Cannot ${what}: the platform refused a fresh token (401)`);
-      }
-      if (response.status === 429) {
-        stats.rateLimited++;
-        const waitMs = Math.min(
-          maxRetryAfterMs,
-          retryAfterMs(response, body, clock.now()) ?? limiter.limit.windowMs,
-        );
-        limiter.holdUntil(clock.now() + waitMs);
-        limiter.widenMargin();
-        log.warn("Rate limited on {url}; holding the account for {waitMs} ms", {
-          url,
-          waitMs,
-          marginMs: limiter.marginMs,
-        });
-        if (++refused < max429) continue;
-      }
-      const statusText = response.statusText || STATUS_CODES[response.status] || "";
-      throw new HttpError(`Cannot ${what}: ${response.status} ${statusText}`.trimEnd(), {
-        status: response.status,
-        url,
-      });
     }
   }
 
@@ -181,30 +153,28 @@ export function createPlatformClient(
     s: CallSignals = {},
   ): Promise<T> {
     const url = new URL(path, account.baseUrl).href;
-    return await pRetry(async () => {
-      const body = await attempt(endpoint, url, method, what, s);
-      const parsed = schema.safeParse(body);
+    return await withRetries(async () => {
+      const answer = await attempt(endpoint, url, method, what, s);
+      const parsed = schema.safeParse(answer.body);
       if (parsed.success) return parsed.data;
-      throw new HttpError(`Cannot ${what}: unexpected answer (${describeIssues(parsed.error)})`, {
-        status: 502,
-        url,
-      });
+      throw new InvalidAnswerError(
+        `Cannot ${what}: unexpected answer (${describeIssues(parsed.error)})`,
+        { url: withoutCredentials(url), status: answer.status },
+      );
     }, {
-      retries: maxAttempts - 1,
-      minTimeout: 0,
-      maxTimeout: 0,
+      clock,
+      maxAttempts,
+      backoffBaseMs,
+      backoffCapMs,
+      random,
       signal: s.signal,
-      shouldRetry: ({ error }) => isRetryable(error),
-      onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-        if (!isRetryable(error) || retriesLeft === 0) return;
+      onRetry: (error, attemptNumber, delayMs) => {
         stats.retries++;
-        const delayMs = backoffDelay(attemptNumber, backoffBaseMs, backoffCapMs, random);
         log.debug("{message}; retry {attempt} in {delayMs} ms", {
           message: error.message,
           attempt: attemptNumber,
           delayMs,
         });
-        await clock.sleep(delayMs, s.signal);
       },
     });
   }
@@ -220,9 +190,4 @@ export function createPlatformClient(
       return result.synced_at;
     },
   };
-}
-
-function errorField(body: unknown): string {
-  const error = (body as { error?: unknown } | null)?.error;
-  return typeof error === "string" ? error : "no reason given";
 }

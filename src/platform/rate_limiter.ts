@@ -7,7 +7,7 @@ export interface RateLimiterOptions {
   clock?: Clock;
   /** Send times (epoch ms) of requests made before this limiter existed, e.g. by a crashed run. @default [] */
   history?: readonly number[];
-  /** Called with the send time of every admitted request, before it leaves (to persist it). @default no-op */
+  /** Called with the send time of every request as it leaves ({@linkcode Departure.sent}), to persist it. @default no-op */
   onSend?: (at: number) => void;
   /**
    * Extra time after a send leaves the window before its slot is reused, covering the
@@ -17,10 +17,25 @@ export interface RateLimiterOptions {
   marginMs?: number;
 }
 
+/** An admitted request, not yet on its way. */
+export interface Departure {
+  /**
+   * Says the request leaves at `at` (epoch ms, default now): its place in the window moves from
+   * its admission to then, and `onSend` persists it. Until then, the window counts it as leaving
+   * any moment. Call it once, just before sending.
+   */
+  sent(at?: number): void;
+  /** Says the request will not leave after all (stopped before it was sent): it frees its place. */
+  cancel(): void;
+}
+
 /** A client-side mirror of the platform's sliding-window log for one account. */
 export interface RateLimiter {
-  /** Waits, in arrival order, until a request may leave without a 429, and records it as sent. */
-  acquire(signal?: AbortSignal): Promise<void>;
+  /**
+   * Waits, in arrival order, until a request may leave without a 429, and holds its place in
+   * the window; the request calls `sent()` on the returned departure when it actually leaves.
+   */
+  acquire(signal?: AbortSignal): Promise<Departure>;
   /** Admits nothing before `at` (epoch ms): the platform said 429 and asked us to wait. */
   holdUntil(at: number): void;
   /**
@@ -47,7 +62,8 @@ export interface RateLimiter {
  * @example
  * ```ts
  * const limiter = createRateLimiter({ count: 10, windowMs: 60_000 });
- * await limiter.acquire(signal); // now send the request
+ * const departure = await limiter.acquire(signal);
+ * departure.sent(); // now send the request
  * ```
  */
 export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions = {}): RateLimiter {
@@ -57,31 +73,57 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     onSend = () => {},
   } = options;
   let marginMs = options.marginMs ?? Math.min(500, Math.max(100, limit.windowMs * 0.02));
-  // The send times that can still matter: at most `count`, ascending.
-  const sends = [...history].sort((a, b) => a - b).slice(-limit.count);
+  // The sends that can still matter, ascending: at most `count`. An unsent one leaves any moment.
+  const sends: Send[] = [...history].sort((a, b) => a - b).slice(-limit.count).map((at) => ({
+    at,
+    sent: true,
+  }));
   let heldUntil = 0;
-  let tail: Promise<void> = Promise.resolve();
+  let tail: Promise<unknown> = Promise.resolve();
   let waiting = 0;
   let waitedMs = 0;
   let waitStart: number | undefined;
 
   /** When the next request may leave, given sends so far. */
-  function nextSlot(times: readonly number[], from: number): number {
-    const blocking = times.length >= limit.count ? times[times.length - limit.count]! : undefined;
+  function nextSlot(times: readonly Send[], from: number): number {
+    // A request admitted but not sent yet will reach the platform no earlier than `from`.
+    const effective = times.map((send) => send.sent ? send.at : Math.max(send.at, from));
+    effective.sort((a, b) => a - b);
+    const blocking = effective.length >= limit.count
+      ? effective[effective.length - limit.count]
+      : undefined;
     const free = blocking === undefined ? from : blocking + limit.windowMs + marginMs;
     return Math.max(from, free, heldUntil);
   }
 
-  async function takeTurn(signal?: AbortSignal): Promise<void> {
+  function insert(send: Send): void {
+    let i = sends.length;
+    while (i > 0 && sends[i - 1]!.at > send.at) i--;
+    sends.splice(i, 0, send);
+    // Forget the oldest request that left; one still to leave always matters.
+    while (sends.length > limit.count) sends.splice(Math.max(0, sends.findIndex((s) => s.sent)), 1);
+  }
+
+  async function takeTurn(signal?: AbortSignal): Promise<Departure> {
     for (;;) {
       signal?.throwIfAborted();
       const now = clock.now();
       const at = nextSlot(sends, now);
       if (at <= now) {
-        sends.push(now);
-        if (sends.length > limit.count) sends.shift();
-        onSend(now);
-        return;
+        const send: Send = { at: now, sent: false };
+        insert(send);
+        let settled = false;
+        /** Takes the admitted request out of the window, and puts it back at `leftAt` if it left. */
+        const settle = (leftAt?: number) => {
+          if (settled) return;
+          settled = true;
+          const index = sends.indexOf(send);
+          if (index >= 0) sends.splice(index, 1);
+          if (leftAt === undefined) return;
+          insert({ at: Math.max(send.at, leftAt), sent: true });
+          onSend(Math.max(send.at, leftAt));
+        };
+        return { sent: (leftAt = clock.now()) => settle(leftAt), cancel: () => settle() };
       }
       await clock.sleep(at - now, signal);
     }
@@ -115,7 +157,8 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
       let at = clock.now();
       for (let i = 0; i < n; i++) {
         at = nextSlot(times, at);
-        times.push(at);
+        times.push({ at, sent: true });
+        if (times.length > limit.count) times.shift();
       }
       return at;
     },
@@ -127,4 +170,10 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     },
     limit,
   };
+}
+
+interface Send {
+  at: number;
+  /** False while the request is admitted but has not left yet. */
+  sent: boolean;
 }

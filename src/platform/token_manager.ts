@@ -1,7 +1,10 @@
 import { getLogger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../clock.ts";
-import { AuthError, HttpError } from "../errors.ts";
+import { AuthError, HttpError, InvalidAnswerError } from "../errors.ts";
+import { createHostGate, type HostGate } from "./host_gate.ts";
+import { type RetryOptions, withRetries } from "./retry.ts";
 import { describeIssues, tokenSchema } from "./schemas.ts";
+import { send, withoutCredentials } from "./send.ts";
 
 const log = getLogger(["adsync", "auth"]);
 
@@ -12,13 +15,17 @@ export interface Credentials {
 }
 
 /** Options for {@linkcode createTokenManager}. */
-export interface TokenManagerOptions {
+export interface TokenManagerOptions extends Omit<RetryOptions, "signal" | "clock"> {
   /** The fetch to log in with. @default globalThis.fetch */
   fetch?: typeof fetch;
-  /** Time source. @default systemClock */
+  /** Time source, and sleeper for the backoff between login attempts. @default systemClock */
   clock?: Clock;
+  /** Sent as `X-Client-ID` with the login, so the platform can bind the token to it. @default "default" */
+  clientId?: string;
   /** Deadline of one login request in ms. @default 15_000 */
   timeoutMs?: number;
+  /** Bounds the requests in flight to the platform's host. @default a gate of its own */
+  hostGate?: HostGate;
   /** Called with every new token, so logging can redact it. @default no-op */
   onToken?: (token: string) => void;
   /** Called with the outcome of every login request (`"200"`, `"401"`, `"timeout"`…). @default no-op */
@@ -53,50 +60,44 @@ export function createTokenManager(
   credentials: Credentials,
   options: TokenManagerOptions = {},
 ): TokenManager {
-  const { fetch: fetchFn = globalThis.fetch, clock = systemClock, timeoutMs = 15_000 } = options;
-  const { onToken = () => {}, onOutcome = () => {} } = options;
+  const { fetch, clock = systemClock, timeoutMs = 15_000, clientId = "default" } = options;
+  const { onToken = () => {}, onOutcome, hostGate = createHostGate() } = options;
   const authorization = basicAuth(credentials);
   const url = new URL("/auth/token", baseUrl).href;
+  const what = `log in at ${withoutCredentials(url)}`;
   let current: { token: string; refreshAt: number } | undefined;
   let pending: Promise<string> | undefined;
   let logins = 0;
 
-  async function login(signal?: AbortSignal): Promise<string> {
+  /** One login request; a refusal of the credentials is final, anything else is the retry policy's. */
+  async function attempt(signal?: AbortSignal): Promise<string> {
     const askedAt = clock.now();
-    const deadline = AbortSignal.timeout(timeoutMs);
-    let response: Response;
+    let answer: { status: number; body: unknown };
+    const leave = await hostGate.enter(signal);
     try {
-      response = await fetchFn(url, {
-        method: "POST",
-        headers: { authorization },
-        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+      const headers = { authorization, "x-client-id": clientId };
+      answer = await send({ url, method: "POST", headers, what, signal }, {
+        fetch,
+        timeoutMs,
+        now: clock.now,
+        onOutcome,
       });
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      onOutcome(deadline.aborted ? "timeout" : "network");
-      throw new HttpError(`Cannot log in at ${url}: ${describeFetchError(error)}`, {
-        status: 0,
-        url,
-      }, { cause: error });
+      if (error instanceof HttpError && (error.status === 401 || error.status === 403)) {
+        throw new AuthError(
+          `Cannot ${what}: the platform refused the credentials (${error.status})`,
+          { cause: error, url: error.url },
+        );
+      }
+      throw error;
+    } finally {
+      leave();
     }
-    const body = await response.json().catch(() => undefined);
-    onOutcome(String(response.status));
-    if (response.status === 401 || response.status === 403) {
-      throw new AuthError(
-        `Cannot log in at ${url}: the platform refused the credentials (${response.status})`,
-      );
-    }
-    if (!response.ok) {
-      throw new HttpError(`Cannot log in at ${url}: ${response.status} ${response.statusText}`, {
-        status: response.status,
-        url,
-      });
-    }
-    const parsed = tokenSchema.safeParse(body);
+    const parsed = tokenSchema.safeParse(answer.body);
     if (!parsed.success) {
-      throw new HttpError(
-        `Cannot log in at ${url}: unexpected answer (${describeIssues(parsed.error)})`,
-        { status: response.status, url },
+      throw new InvalidAnswerError(
+        `Cannot ${what}: unexpected answer (${describeIssues(parsed.error)})`,
+        { url: withoutCredentials(url), status: answer.status },
       );
     }
     const token = parsed.data.access_token;
@@ -107,6 +108,26 @@ export function createTokenManager(
       log.debug("Refreshed the access token", { expiresInS: parsed.data.expires_in });
     }
     return token;
+  }
+
+  function login(signal?: AbortSignal): Promise<string> {
+    const { maxAttempts, backoffBaseMs, backoffCapMs, random } = options;
+    return withRetries(() => attempt(signal), {
+      clock,
+      maxAttempts,
+      backoffBaseMs,
+      backoffCapMs,
+      random,
+      signal,
+      onRetry: (error, attemptNumber, delayMs) => {
+        log.debug("{message}; retry {attempt} in {delayMs} ms", {
+          message: error.message,
+          attempt: attemptNumber,
+          delayMs,
+        });
+        options.onRetry?.(error, attemptNumber, delayMs);
+      },
+    });
   }
 
   return {
@@ -125,11 +146,4 @@ export function createTokenManager(
       return Math.max(0, logins - 1);
     },
   };
-}
-
-/** Says what went wrong with a request that got no answer. */
-export function describeFetchError(error: unknown): string {
-  if (error instanceof DOMException && error.name === "TimeoutError") return "no answer in time";
-  if (error instanceof Error) return error.message;
-  return String(error);
 }

@@ -23,63 +23,96 @@ type Sample = [labels: Labels, value: number];
 
 const STATUSES: RunSummary["status"][] = ["ok", "partial", "interrupted", "failed"];
 
-/** Renders the snapshot in the Prometheus text exposition format (version 0.0.4). */
-export function renderMetrics(m: MetricsSnapshot): string {
-  const { summary: s, account } = m;
-  const one = (value: number): Sample[] => [[{ account }, value]];
+/**
+ * Renders every account's snapshot in the Prometheus text exposition format (version 0.0.4):
+ * each metric once, with one series per account (labelled `account`).
+ */
+export function renderMetrics(accounts: readonly MetricsSnapshot[]): string {
+  const each = (value: (m: MetricsSnapshot) => number): Sample[] =>
+    accounts.map((m): Sample => [{ account: m.account }, value(m)]);
   const blocks = [
     metric(
       "campaigns_listed",
       "gauge",
       "Campaigns the platform listed in the last run.",
-      one(s.campaigns_total),
+      each((m) => m.summary.campaigns_total),
     ),
-    metric("campaigns_synced", "gauge", "Campaigns synced in the last run.", one(s.synced)),
-    metric("campaigns_skipped", "gauge", "Campaigns already done before a resume.", one(s.skipped)),
-    metric("campaigns_failed", "gauge", "Campaigns that failed in the last run.", one(s.failed)),
+    metric(
+      "campaigns_synced",
+      "gauge",
+      "Campaigns synced in the last run.",
+      each((m) => m.summary.synced),
+    ),
+    metric(
+      "campaigns_skipped",
+      "gauge",
+      "Campaigns already done before a resume.",
+      each((m) => m.summary.skipped),
+    ),
+    metric(
+      "campaigns_failed",
+      "gauge",
+      "Campaigns that failed in the last run.",
+      each((m) => m.summary.failed),
+    ),
     metric(
       "campaigns_rejected",
       "gauge",
       "Campaigns refused by validation in the last run.",
-      one(s.rejected),
+      each((m) => m.summary.rejected),
     ),
     metric(
       "requests_total",
       "counter",
       "Requests to the platform in the last run, by endpoint and outcome.",
-      requestSamples(account, m.requests),
+      accounts.flatMap((m) => requestSamples(m.account, m.requests)),
     ),
-    metric("rate_limited_total", "counter", "429 answers in the last run.", one(s.rate_limited)),
-    metric("retries_total", "counter", "Requests repeated in the last run.", one(s.retries)),
+    metric(
+      "rate_limited_total",
+      "counter",
+      "429 answers in the last run.",
+      each((m) => m.summary.rate_limited),
+    ),
+    metric(
+      "retries_total",
+      "counter",
+      "Requests repeated in the last run.",
+      each((m) => m.summary.retries),
+    ),
     metric(
       "timeouts_total",
       "counter",
       "Requests that timed out in the last run.",
-      one(s.timeouts),
+      each((m) => m.summary.timeouts),
     ),
     metric(
       "token_refreshes_total",
       "counter",
       "Access tokens fetched in the last run.",
-      one(s.token_refreshes),
+      each((m) => m.summary.token_refreshes),
     ),
     metric(
       "run_duration_seconds",
       "gauge",
       "Duration of the last run.",
-      one(s.duration_ms / 1_000),
+      each((m) => m.summary.duration_ms / 1_000),
     ),
     metric(
       "run_status",
       "gauge",
       "1 for the status the last run ended with, 0 for the others.",
-      STATUSES.map((status): Sample => [{ account, status }, status === s.status ? 1 : 0]),
+      accounts.flatMap((m) =>
+        STATUSES.map((status): Sample => [
+          { account: m.account, status },
+          status === m.summary.status ? 1 : 0,
+        ])
+      ),
     ),
     metric(
       "last_success_timestamp_seconds",
       "gauge",
       "Unix time of the last run that synced every campaign; 0 if none.",
-      one(m.lastSuccessUnix ?? 0),
+      each((m) => m.lastSuccessUnix ?? 0),
     ),
   ];
   return blocks.join("");

@@ -16,6 +16,18 @@ export interface ProgressSnapshot {
   retries: number;
   /** Time left, computed by the caller from the limiter's schedule; `null` when unknown. */
   etaMs: number | null;
+  /** Accounts finished, when the run covers more than one. */
+  accountsDone?: number;
+  /** Accounts in the run, when it covers more than one. */
+  accountsTotal?: number;
+}
+
+/** One account of a many-account run, as the progress line sees it. */
+export interface AccountProgress {
+  /** True once the account's sync has ended, whatever its outcome. */
+  done: boolean;
+  /** Its sync's state; `undefined` while it has not started (waiting for a slot, logging in). */
+  snapshot: ProgressSnapshot | undefined;
 }
 
 /** How `startProgress` reports. */
@@ -42,16 +54,69 @@ export interface Progress {
 
 const CLEAR_LINE = "\r\x1b[2K";
 
-/** Renders a snapshot as one compact line; unknown totals show as `?`. */
+/**
+ * Renders a snapshot as one compact line; unknown totals show as `?`. A many-account line
+ * starts with the accounts done and leaves out the rate-limit wait, which is per account.
+ */
 export function formatProgress(s: ProgressSnapshot): string {
+  const many = s.accountsTotal !== undefined && s.accountsTotal > 1;
   return [
+    ...(many ? [`accounts ${s.accountsDone ?? 0}/${s.accountsTotal}`] : []),
     `pages ${s.pagesDone}/${s.pagesTotal ?? "?"}`,
     `campaigns ${s.campaignsDone}/${s.campaignsTotal ?? "?"}`,
     `in flight ${s.inFlight}`,
-    `rate-limit wait ${formatDuration(s.rateWaitMs)}`,
+    ...(many ? [] : [`rate-limit wait ${formatDuration(s.rateWaitMs)}`]),
     `retries ${s.retries}`,
     `ETA ${s.etaMs === null ? "?" : formatDuration(s.etaMs)}`,
   ].join(" · ");
+}
+
+/**
+ * Adds up the accounts of a run into one snapshot: counts summed, totals known once every
+ * account's is, and the ETA of the slowest account (unknown while any has not planned its work).
+ * An account that ended counts for what it did, whatever its listing promised.
+ */
+export function combineProgress(accounts: readonly AccountProgress[]): ProgressSnapshot {
+  const sum = (pick: (s: ProgressSnapshot) => number) =>
+    accounts.reduce((total, a) => total + (a.snapshot ? pick(a.snapshot) : 0), 0);
+  const known = (
+    pick: (s: ProgressSnapshot) => number | null,
+    done: (s: ProgressSnapshot) => number,
+  ) => {
+    let total = 0;
+    for (const { done: ended, snapshot } of accounts) {
+      const value = snapshot === undefined
+        ? (ended ? 0 : null)
+        : ended
+        ? done(snapshot)
+        : pick(snapshot);
+      if (value === null) return null;
+      total += value;
+    }
+    return total;
+  };
+  return {
+    pagesDone: sum((s) => s.pagesDone),
+    pagesTotal: known((s) => s.pagesTotal, (s) => s.pagesTotal ?? s.pagesDone),
+    campaignsDone: sum((s) => s.campaignsDone),
+    campaignsTotal: known((s) => s.campaignsTotal, (s) => s.campaignsTotal ?? s.campaignsDone),
+    inFlight: sum((s) => s.inFlight),
+    rateWaitMs: sum((s) => s.rateWaitMs),
+    retries: sum((s) => s.retries),
+    etaMs: slowest(accounts),
+    accountsDone: accounts.filter((a) => a.done).length,
+    accountsTotal: accounts.length,
+  };
+}
+
+function slowest(accounts: readonly AccountProgress[]): number | null {
+  let eta = 0;
+  for (const { done, snapshot } of accounts) {
+    if (done) continue;
+    if (snapshot?.etaMs === undefined || snapshot.etaMs === null) return null;
+    eta = Math.max(eta, snapshot.etaMs);
+  }
+  return eta;
 }
 
 /** Shows progress every `intervalMs` until `stop()` is called. */

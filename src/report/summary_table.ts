@@ -40,3 +40,86 @@ function driftRow(drift: Record<string, number> | undefined): Array<[string, str
   if (seen.length === 0) return [];
   return [["drift", seen.map(([what, n]) => `${what.replaceAll("_", " ")} ${n}`).join(", ")]];
 }
+
+/** What {@linkcode formatReport} needs of a run over one or many accounts. */
+export interface ReportView extends Omit<RunSummary, "run_id"> {
+  run_id?: string;
+  drift?: Record<string, number>;
+  accounts: ReadonlyArray<RunSummary & { account: string; last_error?: string }>;
+}
+
+/** Columns of the per-account table: header, and how to read the value from a row. */
+const COLUMNS: Array<[string, Exclude<keyof RunSummary, "run_id" | "status" | "duration_ms">]> = [
+  ["CAMPAIGNS", "campaigns_total"],
+  ["SYNCED", "synced"],
+  ["SKIPPED", "skipped"],
+  ["FAILED", "failed"],
+  ["REJECTED", "rejected"],
+  ["REQUESTS", "requests"],
+  ["429", "rate_limited"],
+  ["RETRIES", "retries"],
+  ["TIMEOUTS", "timeouts"],
+  ["REFRESHES", "token_refreshes"],
+];
+
+/** Where each status goes: what needs a person first, then what `--resume` continues. */
+const LISTING_ORDER: Record<RunSummary["status"], number> = {
+  failed: 0,
+  partial: 1,
+  interrupted: 2,
+  ok: 3,
+};
+
+/**
+ * Renders a run's report: one account as {@linkcode formatSummary} always did; many as a status
+ * line, then one row per account (problems first) and a totals row.
+ */
+export function formatReport(report: ReportView): string {
+  const { accounts } = report;
+  if (accounts.length <= 1) {
+    const only = accounts[0];
+    return formatSummary({ ...report, run_id: report.run_id ?? only?.run_id ?? "" });
+  }
+  const counts = new Map<string, number>();
+  for (const account of accounts) counts.set(account.status, (counts.get(account.status) ?? 0) + 1);
+  const breakdown = Object.keys(LISTING_ORDER).filter((status) => counts.has(status))
+    .map((status) => `${counts.get(status)} ${status}`).join(", ");
+  const ordered = problemsFirst(accounts);
+  const line = (
+    name: string,
+    s: Omit<RunSummary, "run_id">,
+    run: string,
+    error: string,
+  ): string[] => [
+    name,
+    s.status,
+    ...COLUMNS.map(([, field]) => String(s[field])),
+    formatDuration(s.duration_ms),
+    run,
+    error,
+  ];
+  const table = [
+    ["ACCOUNT", "STATUS", ...COLUMNS.map(([header]) => header), "DURATION", "RUN", "ERROR"],
+    ...ordered.map((a) => line(a.account, a, a.run_id, a.last_error ?? "")),
+    line("total", report, "", ""),
+  ];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  const numeric = (i: number) => i >= 2 && i < 2 + COLUMNS.length;
+  const rendered = table.map((row) =>
+    row.map((cell, i) => numeric(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))
+      .join("  ").trimEnd()
+  );
+  const headline = `status  ${STATUS_TEXT[report.status] ?? String(report.status)} · ` +
+    `${accounts.length} accounts: ${breakdown}`;
+  return [headline, "", ...rendered].join("\n");
+}
+
+/** Accounts ordered problems first (failed, partial, interrupted, then ok), otherwise as given. */
+export function problemsFirst<T extends Pick<RunSummary, "status">>(list: readonly T[]): T[] {
+  return list
+    .map((item, index) => ({ item, index }))
+    .sort((a, b) =>
+      LISTING_ORDER[a.item.status] - LISTING_ORDER[b.item.status] || a.index - b.index
+    )
+    .map(({ item }) => item);
+}

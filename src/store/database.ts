@@ -28,7 +28,12 @@ export interface Database {
   sql: postgres.Sql;
   /** Which backend answers the queries. */
   kind: "server" | "embedded";
-  /** Ends the connections and, for the embedded backend, stops PGlite; safe to call twice. */
+  /** The database in messages, without a password: "PostgreSQL at 127.0.0.1:5432/adsync". */
+  label: string;
+  /**
+   * Ends the connections without waiting for queries still pending (a frozen server would never
+   * answer them) and, for the embedded backend, stops PGlite; safe to call twice.
+   */
   close(): Promise<void>;
 }
 
@@ -63,7 +68,9 @@ async function openServer(url: string, timeoutMs: number): Promise<Database> {
     const reason = describeConnectError(error, timeoutMs, typeof pass === "string" ? pass : "");
     throw new StoreError(`Cannot connect to PostgreSQL at ${where}: ${reason}`, { cause: error });
   }
-  return { sql, kind: "server", close: once(() => sql.end({ timeout: 5 })) };
+  // Every query the run waits for has settled by now: only abandoned ones are left to cut.
+  const close = once(() => sql.end({ timeout: 0 }));
+  return { sql, kind: "server", label: `PostgreSQL at ${where}`, close };
 }
 
 /** Thrown by `probe` when the first query gets no answer in time. */
@@ -180,11 +187,12 @@ async function openEmbedded(stateDir: string, timeoutMs: number): Promise<Databa
       connect_timeout: timeoutMs / 1000,
       onnotice: () => {},
     });
-    cleanups.push(() => sql.end({ timeout: 5 }));
+    cleanups.push(() => sql.end({ timeout: 0 }));
     await probe(sql, timeoutMs).catch((error) => {
       throw fail(`postgres.js cannot reach PGlite (${errorText(error)})`, error);
     });
-    return { sql, kind: "embedded", close: once(cleanup) };
+    const label = `the embedded PostgreSQL at ${dataDir}`;
+    return { sql, kind: "embedded", label, close: once(cleanup) };
   } catch (error) {
     await cleanup().catch(() => {}); // the first failure is the one worth reporting
     throw error instanceof StoreError ? error : fail(errorText(error), error);

@@ -7,9 +7,10 @@ import { CheckpointError } from "./checkpoint.ts";
  * The lock file holds the owner's pid for the message, but liveness comes from an OS file lock
  * (flock) held while the sync runs: the kernel drops it when the owner dies, even on kill -9.
  * Probing `/proc/<pid>` instead would need `--allow-all` in Deno, which the sync does not have.
+ * The lock file is created 0600 (and a dead sync's tightened to it), like all state.
  */
 export function acquireRunLock(stateDir: string): { release(): void } {
-  Deno.mkdirSync(stateDir, { recursive: true });
+  Deno.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const path = join(stateDir, "sync.lock");
   // A retry happens only if the file was replaced between our open and our lock.
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -28,7 +29,8 @@ export function acquireRunLock(stateDir: string): { release(): void } {
         file.close();
         continue;
       }
-      // Taking over a file left by a dead sync: replace its pid with ours.
+      // Taking over a file left by a dead sync: replace its pid with ours, and its mode.
+      if (Deno.build.os !== "windows") Deno.chmodSync(path, 0o600);
       file.truncateSync(0);
       file.writeSync(new TextEncoder().encode(`${Deno.pid}\n`));
     } catch (error) {
@@ -58,7 +60,7 @@ export function acquireRunLock(stateDir: string): { release(): void } {
 /** Creates the lock file, or opens the one already there (live or left by a dead sync). */
 function openLockFile(stateDir: string, path: string): Deno.FsFile {
   try {
-    return Deno.openSync(path, { createNew: true, write: true });
+    return Deno.openSync(path, { createNew: true, write: true, mode: 0o600 });
   } catch (error) {
     if (!(error instanceof Deno.errors.AlreadyExists)) {
       throw new CheckpointError(`Cannot lock ${stateDir}: ${String(error)}`, { cause: error });

@@ -6,6 +6,7 @@ import { AuthError, errorMessage } from "../errors.ts";
 import type { PlatformClient } from "../platform/platform_client.ts";
 import type { Campaign, SyncedCampaign } from "../platform/schemas.ts";
 import { insertRejects, upsertCampaigns } from "../store/campaign_store.ts";
+import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard.ts";
 import type { Checkpoint, SavedPage } from "../store/checkpoint.ts";
 import { createBatcher } from "./batcher.ts";
 import { createCatalog, type Drift, pageCount, type Reject } from "./catalog.ts";
@@ -19,6 +20,8 @@ export interface SyncJob {
   client: PlatformClient;
   sql: postgres.Sql;
   checkpoint: Checkpoint;
+  /** Deadlines and outage retries of the writes. @default the guard's defaults, cut by the wire */
+  guard?: DatabaseGuard;
 }
 
 /** Options for {@linkcode startSync}. */
@@ -79,6 +82,7 @@ export function startSync(
   const stop = AbortSignal.any(present(fatal.signal, options.signal));
   const wire = AbortSignal.any(present(fatal.signal, options.wireSignal ?? options.signal));
   const signals = { signal: stop, wireSignal: wire };
+  const guard = job.guard ?? createDatabaseGuard("PostgreSQL", { clock, signal: wire });
   const catalog = createCatalog(pageSize);
   const done = checkpoint.done(runId);
   const pendingSynced = checkpoint.syncedPending(runId);
@@ -94,13 +98,21 @@ export function startSync(
     fatal.abort(error);
   }
 
+  /** A write that failed for good: fatal, unless a stop came first (the checkpoint keeps it). */
+  function writeFailed(error: unknown): void {
+    if (!options.signal?.aborted) return failRun(error);
+    unfinished++;
+    log.warn("{error}", { error: errorMessage(error) });
+  }
+
   const batcher = createBatcher<SyncedCampaign>(async (rows) => {
-    await upsertCampaigns(sql, account, rows);
+    const write = () => upsertCampaigns(sql, account, rows);
+    await guard.retrying(`write ${rows.length} campaigns to`, write);
     checkpoint.markDone(runId, rows.map((row) => row.id), "synced");
     state.synced += rows.length;
     state.queued -= rows.length;
     log.debug("Committed {count} campaigns", { count: rows.length });
-  }, { clock, maxSize: options.batchSize, maxWaitMs: options.batchWaitMs, onError: failRun });
+  }, { clock, maxSize: options.batchSize, maxWaitMs: options.batchWaitMs, onError: writeFailed });
 
   async function storeRejects(rejects: Reject[]): Promise<void> {
     state.rejected += rejects.length;
@@ -109,7 +121,11 @@ export function startSync(
       log.warn("Rejected {key}: {reason}", { key: reject.key, reason: reject.reason });
     }
     if (fresh.length === 0) return;
-    await insertRejects(sql, fresh.map((reject) => ({ runId, account, ...reject })));
+    const rows = fresh.map((reject) => ({ runId, account, ...reject }));
+    await guard.retrying(
+      `store ${rows.length} rejected records in`,
+      () => insertRejects(sql, rows),
+    );
     checkpoint.markDone(runId, fresh.map((reject) => reject.key), "rejected");
   }
 
@@ -133,7 +149,7 @@ export function startSync(
   function accept(page: SavedPage): void {
     state.pagesDone++;
     const { campaigns, rejects } = catalog.add(page);
-    if (rejects.length > 0) tasks.push(storeRejects(rejects).catch(failRun));
+    if (rejects.length > 0) tasks.push(storeRejects(rejects).catch(writeFailed));
     for (const campaign of campaigns) {
       if (done.get(campaign.id) === "synced") {
         state.skipped++;
@@ -203,7 +219,7 @@ export function startSync(
       await Promise.all(batch);
       settled += batch.length;
     }
-    await batcher.drain().catch(failRun);
+    await batcher.drain().catch(writeFailed);
     const drift = catalog.drift(pagesTotal ?? Infinity);
     state.failed += drift.missing;
     logDrift(drift);

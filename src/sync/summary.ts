@@ -69,9 +69,13 @@ export function summarize(
 
 /**
  * The exit code of a finished run: 0 all synced, 2 some failed or rejected, 1 fatal, and
- * 130 / 143 / 75 when SIGINT, SIGTERM or `--max-duration` interrupted it.
+ * 130 / 143 / 75 when SIGINT, SIGTERM or `--max-duration` interrupted it. Applied to a
+ * many-account report's overall status, it gives the run's exit code.
  */
-export function exitCodeFor(summary: RunSummary, stopReason: StopReason | undefined): number {
+export function exitCodeFor(
+  summary: Pick<RunSummary, "status">,
+  stopReason: StopReason | undefined,
+): number {
   switch (summary.status) {
     case "ok":
       return 0;

@@ -1,22 +1,18 @@
 import { getLogger } from "@logtape/logtape";
+import pLimit from "p-limit";
 import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
-import { type Account, createAccount } from "../platform/account.ts";
-import { createPlatformClient } from "../platform/platform_client.ts";
-import { outcomeRows } from "../platform/request_stats.ts";
-import { withRunContext } from "../report/logging.ts";
+import { errorMessage } from "../errors.ts";
+import { createHostGates } from "../platform/host_gate.ts";
 import { renderMetrics, writeMetricsFile } from "../report/metrics.ts";
-import { type ProgressSnapshot, startProgress } from "../report/progress.ts";
-import { recordRunEnd, recordRunStart } from "../store/campaign_store.ts";
+import { combineProgress, type ProgressSnapshot, startProgress } from "../report/progress.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { openDatabase } from "../store/database.ts";
+import { createDatabaseGuard, type DatabaseGuardOptions } from "../store/database_guard.ts";
 import { migrate } from "../store/migrations.ts";
-import { NO_DRIFT } from "./catalog.ts";
-import { chooseRun, newRunId } from "./run_selection.ts";
-import { startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
+import { type AccountOutcome, runAccount } from "./account_run.ts";
 import { openStateDir } from "./state_dir.ts";
-import { summarize, type SyncSummary } from "./summary.ts";
-import { errorMessage } from "../errors.ts";
+import { type SyncReport, totalize } from "./totals.ts";
 
 const log = getLogger(["adsync", "run"]);
 
@@ -34,51 +30,80 @@ export interface SyncCommandOptions {
   onToken?: (token: string) => void;
   /** How to show progress. @default "off" */
   progress?: "tty" | "log" | "off";
+  /** Deadline of one database operation and outage bound. @default the guard's: 30 s, 1 min */
+  database?: Pick<DatabaseGuardOptions, "timeoutMs" | "outageMs">;
+}
+
+/** One account as the command follows it. */
+interface Tracked {
+  account: string;
+  done: boolean;
+  runId?: string;
+  snapshot?: () => ProgressSnapshot;
 }
 
 /**
- * Runs one sync of the configured account: takes the state dir's lock, picks a new or resumed
- * run, migrates the database, syncs, and records the summary in `sync_runs`, the checkpoint and
- * the metrics file. Throws only for what prevents a run from starting (lock, database).
+ * Syncs every account of `config.accounts`: sets up once what the process shares (the state
+ * dir's lock and checkpoint, one database pool, the migrations), then runs the accounts
+ * concurrently, at most `config.accountConcurrency` at once, and writes the metrics file.
+ * One account's failure is its own summary's status and never stops the others. Throws only
+ * for what prevents any run from starting (lock, database).
  */
 export async function runSyncCommand(
   config: Readonly<Config>,
   options: SyncCommandOptions = {},
-): Promise<SyncSummary> {
+): Promise<SyncReport> {
   const { clock = systemClock } = options;
   const startedAt = clock.now();
-  const state = await openStateDir(config.stateDir);
+  const state = await openStateDir(config.stateDir, {
+    embeddedDatabase: config.databaseUrl === undefined,
+  });
   try {
     const db = await openDatabase({ url: config.databaseUrl, stateDir: config.stateDir });
     try {
-      await migrate(db.sql);
-      const { runId, resumed, note } = pickRun(config, state.checkpoint, startedAt);
-      return await withRunContext({ run_id: runId, account: config.clientId }, async () => {
-        if (note) log.warn(note);
-        log.info(resumed ? "Resuming run {runId}" : "Starting run {runId}", { runId });
-        await recordRunStart(db.sql, {
-          runId,
-          account: config.clientId,
-          apiUrl: config.apiUrl,
-          startedAt: new Date(startedAt),
-        });
-        const account = openAccount(config, state.checkpoint, options, startedAt);
-        const result = await syncAccount(config, account, {
-          runId,
-          sql: db.sql,
-          checkpoint: state.checkpoint,
-          options,
-        });
-        const summary = summarize(runId, account, result, clock.now() - startedAt);
-        state.checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
-        await recordRunEnd(db.sql, { ...summary, lastError: summary.last_error }).catch((error) =>
-          log.error("Cannot record the run in sync_runs: {error}", { error: errorMessage(error) })
-        );
-        if (config.metricsFile) {
-          await writeMetrics(config.metricsFile, summary, account, state.checkpoint);
-        }
-        return summary;
+      // Every wait on the database has a deadline; after the grace period only a short one.
+      const guard = createDatabaseGuard(db.label, {
+        timeoutMs: config.databaseTimeoutMs,
+        outageMs: config.databaseOutageMs,
+        ...options.database,
+        clock,
+        signal: options.wireSignal ?? options.signal,
       });
+      await guard.once("apply the migrations to", () => migrate(db.sql));
+      const shared = {
+        config,
+        sql: db.sql,
+        guard,
+        checkpoint: state.checkpoint,
+        hostGates: createHostGates(),
+      };
+      const tracked: Tracked[] = config.accounts.map((a) => ({ account: a.clientId, done: false }));
+      const progress = showProgress(tracked, options, clock);
+      const slot = pLimit(config.accountConcurrency);
+      if (config.accounts.length > 1) {
+        log.info("Syncing {count} accounts, {concurrency} at once", {
+          count: config.accounts.length,
+          concurrency: Math.min(config.accountConcurrency, config.accounts.length),
+        });
+      }
+      let outcomes: AccountOutcome[];
+      try {
+        outcomes = await Promise.all(config.accounts.map((settings, i) => {
+          const track = tracked[i]!;
+          return slot(() =>
+            runAccount(settings, shared, {
+              ...options,
+              clock,
+              onProgress: (live) => Object.assign(track, live),
+            })
+          ).finally(() => track.done = true);
+        }));
+      } finally {
+        progress?.stop();
+      }
+      const report = totalize(outcomes.map((o) => o.summary), clock.now() - startedAt);
+      if (config.metricsFile) await writeMetrics(config.metricsFile, outcomes, state.checkpoint);
+      return report;
     } finally {
       await db.close();
     }
@@ -87,142 +112,45 @@ export async function runSyncCommand(
   }
 }
 
-/** Resumes the run the checkpoint offers, or records a new one; says why when it does not resume. */
-function pickRun(
-  config: Readonly<Config>,
-  checkpoint: Checkpoint,
-  now: number,
-): { runId: string; resumed: boolean; note?: string } {
-  const choice = chooseRun(checkpoint, {
-    resume: config.resume,
-    account: config.clientId,
-    apiUrl: config.apiUrl,
-    pageSize: config.pageSize,
-    maxAgeMs: config.resumeMaxAgeMs,
-    now,
-  });
-  if (choice.kind === "resume") return { runId: choice.run.runId, resumed: true };
-  const runId = newRunId(now);
-  const { clientId: account, apiUrl, pageSize } = config;
-  checkpoint.createRun({ runId, account, apiUrl, pageSize, startedAt: now });
-  return { runId, resumed: false, note: choice.note };
-}
-
-/** The account, its limiter primed with the sends the platform's window still remembers. */
-function openAccount(
-  config: Readonly<Config>,
-  checkpoint: Checkpoint,
-  options: SyncCommandOptions,
-  now: number,
-): Account {
-  const { clientId } = config;
-  return createAccount({
-    baseUrl: config.apiUrl,
-    clientId,
-    credentials: { email: config.email, password: config.password },
-    rateLimit: config.rateLimit,
-    fetch: options.fetch,
-    clock: options.clock,
-    timeoutMs: config.requestTimeoutMs,
-    history: checkpoint.recentSends(clientId, now - config.rateLimit.windowMs - 1_000),
-    onSend: (at) => checkpoint.recordSend(clientId, at),
-    onToken: options.onToken,
-  });
-}
-
-async function syncAccount(
-  config: Readonly<Config>,
-  account: Account,
-  job: {
-    runId: string;
-    sql: Parameters<typeof startSync>[0]["sql"];
-    checkpoint: Checkpoint;
-    options: SyncCommandOptions;
-  },
-): Promise<SyncResult> {
-  const { options } = job;
-  const clock = options.clock ?? systemClock;
-  const client = createPlatformClient(account, {
-    fetch: options.fetch,
-    clock,
-    timeoutMs: config.requestTimeoutMs,
-    maxAttempts: config.maxAttempts,
-  });
-  try {
-    await account.tokens.get(options.signal); // wrong credentials end the run before any work
-  } catch (error) {
-    return emptyResult(options.signal?.aborted ? { interrupted: true } : { fatal: error });
-  }
-  const sync = startSync({ ...job, account: account.clientId, client }, {
-    pageSize: config.pageSize,
-    maxPages: config.maxPages,
-    concurrency: config.concurrency,
-    clock,
-    signal: options.signal,
-    wireSignal: options.wireSignal,
-  });
+/** The live progress line: one account's own, or all accounts added up. */
+function showProgress(tracked: Tracked[], options: SyncCommandOptions, clock: Clock) {
   const mode = options.progress ?? "off";
-  const progress = mode === "off" ? undefined : startProgress({
+  if (mode === "off") return undefined;
+  const single = tracked.length === 1 ? tracked[0] : undefined;
+  return startProgress({
     mode,
     clock,
-    snapshot: () => progressSnapshot(sync.progress(), account, clock.now()),
-    log: (line) => log.info("Progress: {line}", { line }),
+    snapshot: () =>
+      single
+        ? single.snapshot?.() ?? combineProgress([{ done: single.done, snapshot: undefined }])
+        : combineProgress(tracked.map((t) => ({ done: t.done, snapshot: t.snapshot?.() }))),
+    log: (line) =>
+      log.info("Progress: {line}", {
+        line,
+        // One account's progress lines carry its run, as its other lines do.
+        ...(single?.runId ? { run_id: single.runId, account: single.account } : {}),
+      }),
   });
-  try {
-    return await sync.done;
-  } finally {
-    progress?.stop();
-  }
 }
 
-/** The progress line's view of a sync; the ETA comes from the limiter's own schedule. */
-export function progressSnapshot(p: SyncProgress, account: Account, now: number): ProgressSnapshot {
-  const requestsLeft = (p.pagesTotal ?? 0) - p.pagesDone + p.queued;
-  return {
-    pagesDone: p.pagesDone,
-    pagesTotal: p.pagesTotal,
-    campaignsDone: p.synced + p.skipped + p.failed + p.rejected,
-    campaignsTotal: p.total,
-    inFlight: account.stats.inFlight,
-    rateWaitMs: account.limiter.waitedMs,
-    retries: account.stats.retries,
-    etaMs: p.pagesTotal === null
-      ? null
-      : Math.max(0, account.limiter.finishTimeFor(requestsLeft) - now),
-  };
-}
-
-function emptyResult(end: { interrupted?: boolean; fatal?: unknown }): SyncResult {
-  return {
-    total: null,
-    pagesTotal: null,
-    pagesDone: 0,
-    synced: 0,
-    skipped: 0,
-    failed: 0,
-    rejected: 0,
-    queued: 0,
-    drift: NO_DRIFT,
-    interrupted: end.interrupted ?? false,
-    fatal: end.fatal,
-  };
-}
+/** How many of the latest runs to search for each account's last success. */
+const RUNS_SEARCHED_PER_ACCOUNT = 50;
 
 async function writeMetrics(
   path: string,
-  summary: SyncSummary,
-  account: Account,
+  outcomes: readonly AccountOutcome[],
   checkpoint: Checkpoint,
 ): Promise<void> {
-  const lastOk = checkpoint.latestRuns(50).find((run) =>
-    run.account === summary.account && run.status === "ok"
-  );
-  const text = renderMetrics({
-    summary,
-    account: summary.account,
-    requests: outcomeRows(account.stats),
-    lastSuccessUnix: lastOk ? Math.floor(lastOk.updatedAt / 1_000) : null,
-  });
+  const recent = checkpoint.latestRuns(RUNS_SEARCHED_PER_ACCOUNT * outcomes.length);
+  const text = renderMetrics(outcomes.map(({ summary, requests }) => {
+    const lastOk = recent.find((run) => run.account === summary.account && run.status === "ok");
+    return {
+      summary,
+      account: summary.account,
+      requests,
+      lastSuccessUnix: lastOk ? Math.floor(lastOk.updatedAt / 1_000) : null,
+    };
+  }));
   await writeMetricsFile(path, text).catch((error) =>
     log.error("Cannot write the metrics file {path}: {error}", { path, error: errorMessage(error) })
   );

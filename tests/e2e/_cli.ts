@@ -7,6 +7,7 @@ import postgres from "postgres";
 import type { MockRequestLogEntry } from "../../mock-api/server.ts";
 import { MOCK_CREDENTIALS } from "../_fixtures.ts";
 import { createServerDatabase } from "../store/_helpers.ts";
+import { TEST_SERVER_URL } from "../_test_server.ts";
 
 /** The repository root, where `main.ts` and `deno.json` live. */
 export const PROJECT_DIR = fileURLToPath(new URL("../../", import.meta.url));
@@ -206,26 +207,23 @@ export interface FreshDatabase {
   drop(): Promise<void>;
 }
 
-/** The server the e2e suites use, or an error saying how to provide one. */
+/**
+ * The server the e2e suites use: the one TEST_DATABASE_URL names, or else a throwaway one the
+ * tests start themselves (tests/_test_server.ts).
+ */
 export function testServerUrl(): string {
-  const url = Deno.env.get("TEST_DATABASE_URL");
-  if (url === undefined) {
-    throw new Error(
-      "TEST_DATABASE_URL is not set: point it at a PostgreSQL server " +
-        "(e.g. postgres://postgres@127.0.0.1:5432/postgres), " +
-        "or set ADSYNC_SKIP_PG_SERVER=1 to skip the server tests",
-    );
-  }
-  return url;
+  return TEST_SERVER_URL;
 }
 
-/** True when the server tests are to be skipped (ADSYNC_SKIP_PG_SERVER=1 and no server). */
-export const SKIP_SERVER_TESTS = Deno.env.get("TEST_DATABASE_URL") === undefined &&
-  Deno.env.get("ADSYNC_SKIP_PG_SERVER") === "1";
+/**
+ * Always false: every test has a server now, so none is skipped.
+ * @deprecated Kept only so that callers still compile; remove it together with them.
+ */
+export const SKIP_SERVER_TESTS = false;
 
-/** Registers a test that needs the PostgreSQL server; ignored when ADSYNC_SKIP_PG_SERVER=1. */
+/** Registers a test that needs the PostgreSQL server. */
 export function serverTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name, ignore: SKIP_SERVER_TESTS, fn });
+  Deno.test(name, fn);
 }
 
 /** Creates an empty database on the test server, with a small pool on it for assertions. */

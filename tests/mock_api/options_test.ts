@@ -18,6 +18,7 @@ Deno.test("parseMockArgs without flags gives the documented defaults", () => {
   assert.equal(options.penaltyMs, 0);
   assert.equal(options.hasMoreLies, false);
   assert.equal(options.pastEndRecords, false);
+  assert.deepEqual(options.clients, {});
 });
 
 Deno.test("parseMockArgs reads every flag, with durations in ms, s, m and h", () => {
@@ -36,6 +37,8 @@ Deno.test("parseMockArgs reads every flag, with durations in ms, s, m and h", ()
     "--penalty=1h",
     "--has-more-lies",
     "--past-end-records",
+    "--client=acme=a@acme.example:pw:with:colons",
+    "--client=globex=x@globex.example:pw2",
   ]);
   assert.deepEqual(options, {
     ...MOCK_API_DEFAULTS,
@@ -53,6 +56,10 @@ Deno.test("parseMockArgs reads every flag, with durations in ms, s, m and h", ()
     penaltyMs: 3_600_000,
     hasMoreLies: true,
     pastEndRecords: true,
+    clients: {
+      acme: { email: "a@acme.example", password: "pw:with:colons" },
+      globex: { email: "x@globex.example", password: "pw2" },
+    },
   });
 });
 
@@ -75,6 +82,9 @@ Deno.test("parseMockArgs refuses a bad value with one line naming the flag", () 
     [["--port"], "--port: expected a value"],
     [["--has-more-lies=yes"], "--has-more-lies: takes no value"],
     [["stray"], "stray: unexpected argument"],
+    [["--client", "acme"], "--client: expected ID=EMAIL:PASSWORD"],
+    [["--client", "acme=a@b.c"], "--client: expected ID=EMAIL:PASSWORD"],
+    [["--client", "a=b:c", "--client", "a=d:e"], "--client: a is given twice"],
   ];
   for (const [args, start] of cases) {
     assert.throws(() => parseMockArgs(args), (error: unknown) => {

@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
-import { AuthError, HttpError } from "../../src/errors.ts";
+import { AuthError, HttpError, InvalidAnswerError, TimeoutError } from "../../src/errors.ts";
 import { createAccount } from "../../src/platform/account.ts";
 import {
-  backoffDelay,
   createPlatformClient,
   type PlatformClientOptions,
-  retryAfterMs,
 } from "../../src/platform/platform_client.ts";
+import { createHostGate } from "../../src/platform/host_gate.ts";
 import { createMockApi, type MockApiOptions } from "../../mock-api/server.ts";
+import { createFakeClock, settle } from "../_fake_clock.ts";
 import { handlerFetch, MOCK_CREDENTIALS } from "../_fixtures.ts";
+import { endlessBody, serveTiny, tokenAnswer } from "./_serve.ts";
 
 const quiet = { errorRate: 0, hangRate: 0, syncDelayMs: 0, seed: 7 };
 
@@ -74,9 +75,8 @@ Deno.test("PlatformClient gives up after its attempts and says why", async () =>
 Deno.test("PlatformClient times out a request that never answers, then retries it", async () => {
   const { api, account, platform } = setup({ hangRate: 1 }, { timeoutMs: 30, maxAttempts: 2 });
   const error = await platform.listCampaigns(1, 10).catch((e) => e);
-  assert.ok(error instanceof HttpError);
-  assert.equal(error.status, 0);
-  assert.match(error.message, /^Cannot fetch page 1: no answer within 30 ms$/);
+  assert.ok(error instanceof TimeoutError);
+  assert.equal(error.message, "Cannot fetch page 1: no complete answer within 30 ms");
   assert.equal(account.stats.timeouts, 2);
   assert.equal(account.stats.retries, 1);
   api.close();
@@ -142,18 +142,146 @@ for (const mode of ["header", "body"] as const) {
   });
 }
 
-Deno.test("retryAfterMs reads seconds, dates and the body field", () => {
-  const now = Date.parse("2026-11-22T00:00:00Z");
-  const withHeader = (value: string) => new Response(null, { headers: { "retry-after": value } });
-  assert.equal(retryAfterMs(withHeader("7"), undefined, now), 7_000);
-  assert.equal(retryAfterMs(withHeader("Sun, 22 Nov 2026 00:00:03 GMT"), undefined, now), 3_000);
-  assert.equal(retryAfterMs(new Response(null), { retry_after: 2.5 }, now), 2_500);
-  assert.equal(retryAfterMs(new Response(null), { error: "x" }, now), undefined);
+/** A client of account "acme" on a tiny server over HTTP. */
+function overHttp(url: string, client: PlatformClientOptions = {}) {
+  const account = createAccount({
+    baseUrl: url,
+    clientId: "acme",
+    credentials: MOCK_CREDENTIALS,
+    rateLimit: { count: 1000, windowMs: 60_000 },
+  });
+  const platform = createPlatformClient(account, { backoffBaseMs: 1, backoffCapMs: 2, ...client });
+  return { account, platform };
+}
+
+Deno.test("PlatformClient counts a body that never ends as a timeout, not a bad answer", async () => {
+  const server = serveTiny((req) =>
+    new URL(req.url).pathname === "/auth/token" ? tokenAnswer() : endlessBody()
+  );
+  try {
+    const { account, platform } = overHttp(server.url, { timeoutMs: 100, maxAttempts: 2 });
+    const error = await platform.listCampaigns(1, 10).catch((e) => e);
+    assert.ok(error instanceof TimeoutError, String(error));
+    assert.equal(error.message, "Cannot fetch page 1: no complete answer within 100 ms");
+    assert.equal(account.stats.timeouts, 2);
+    assert.equal(account.stats.retries, 1);
+    assert.equal(account.stats.outcomes.get("list timeout"), 2);
+  } finally {
+    await server.close();
+  }
 });
 
-Deno.test("backoffDelay draws below a doubling ceiling that stops at its cap", () => {
-  assert.equal(backoffDelay(1, 500, 10_000, () => 0), 0);
-  assert.equal(backoffDelay(1, 500, 10_000, () => 0.999_9), 499);
-  assert.equal(backoffDelay(3, 500, 10_000, () => 0.999_9), 1_999);
-  assert.equal(backoffDelay(10, 500, 10_000, () => 0.999_9), 9_999);
+Deno.test("PlatformClient does not follow a redirect to another host, nor retry it", async () => {
+  const other = serveTiny(() => Response.json({ data: [], pagination: {} }));
+  const server = serveTiny((req) =>
+    new URL(req.url).pathname === "/auth/token"
+      ? tokenAnswer()
+      : Response.redirect(`${other.url}/api/campaigns?page=1&limit=10`, 301)
+  );
+  try {
+    const { account, platform } = overHttp(server.url);
+    const error = await platform.listCampaigns(1, 10).catch((e) => e);
+    assert.ok(error instanceof HttpError, String(error));
+    assert.equal(error.status, 301);
+    assert.match(
+      error.message,
+      new RegExp(`^Cannot fetch page 1: 301 .* redirects to ${other.url}/`),
+    );
+    assert.deepEqual(other.received, []);
+    assert.equal(account.stats.requests, 1);
+  } finally {
+    await server.close();
+    await other.close();
+  }
+});
+
+Deno.test("PlatformClient fails a sync answered 200 with success false once, without retrying", async () => {
+  const { api, account, platform } = setup({}, {}, (fetch) => (input, init) => {
+    if (String(input).endsWith("/sync")) {
+      return Promise.resolve(Response.json({ success: false, campaign_id: "campaign_1" }));
+    }
+    return fetch(input, init);
+  });
+  const error = await platform.syncCampaign("campaign_1").catch((e) => e);
+  assert.ok(error instanceof InvalidAnswerError, String(error));
+  assert.match(error.message, /^Cannot sync campaign_1: unexpected answer \(success: /);
+  assert.equal(error.status, 200);
+  assert.equal(account.stats.requests, 1);
+  assert.equal(account.stats.retries, 0);
+  api.close();
+});
+
+Deno.test("PlatformClient returns an answer on the wire when a stop is requested", async () => {
+  let release!: () => void;
+  const onWire = Promise.withResolvers<void>();
+  const { api, account, platform } = setup({}, {}, (fetch) => async (input, init) => {
+    if (String(input).endsWith("/sync")) {
+      onWire.resolve();
+      await new Promise<void>((go) => (release = go));
+    }
+    return fetch(input, init);
+  });
+  const stop = new AbortController();
+  const wire = new AbortController();
+  const syncing = platform.syncCampaign("campaign_1", {
+    signal: stop.signal,
+    wireSignal: wire.signal,
+  });
+  await onWire.promise;
+  stop.abort(new Error("stop starting work"));
+  release();
+  assert.match(await syncing, /^\d{4}-\d\d-\d\dT/);
+  assert.equal(account.stats.requests, 1);
+  // Nothing new starts after the stop.
+  const next = await platform.syncCampaign("campaign_2", { signal: stop.signal }).catch((e) => e);
+  assert.equal(next.message, "stop starting work");
+  assert.equal(account.stats.requests, 1);
+  api.close();
+});
+
+Deno.test("PlatformClient stops retrying when a stop is requested during a backoff", async () => {
+  const stop = new AbortController();
+  const clock = createFakeClock();
+  const { api, account, platform } = setup({ errorRate: 1 }, {
+    clock,
+    backoffBaseMs: 60_000,
+    backoffCapMs: 60_000,
+    random: () => 0.5,
+  });
+  const listing = platform.listCampaigns(1, 10, { signal: stop.signal }).catch((e) => e);
+  while (clock.pending === 0) await settle();
+  assert.equal(account.stats.retries, 1);
+  stop.abort(new Error("stop starting work"));
+  assert.equal((await listing).message, "stop starting work");
+  assert.equal(account.stats.requests, 1);
+  api.close();
+});
+
+Deno.test("PlatformClient stamps a request when it leaves the host gate, not when admitted", async () => {
+  const clock = createFakeClock(0);
+  const api = createMockApi({ ...quiet, rateLimit: { count: 1000, windowMs: 60_000 } });
+  const fetch = handlerFetch(api.handler);
+  const hostGate = createHostGate({ maxInFlight: 1 });
+  const sends: number[] = [];
+  const account = createAccount({
+    baseUrl: "http://mock.test",
+    clientId: "acme",
+    credentials: MOCK_CREDENTIALS,
+    rateLimit: { count: 1, windowMs: 1_000 },
+    fetch,
+    clock,
+    hostGate,
+    onSend: (at) => sends.push(at),
+  });
+  const platform = createPlatformClient(account, { fetch, clock });
+  await account.tokens.get();
+  const leave = await hostGate.enter(); // another account holds the only place at the host
+  const listing = platform.listCampaigns(1, 10);
+  await clock.tick(700);
+  assert.deepEqual(sends, [], "admitted by the limiter, but still waiting for the host");
+  leave();
+  await listing;
+  assert.deepEqual(sends, [700]);
+  assert.equal(account.limiter.finishTimeFor(1), 1_700 + account.limiter.marginMs);
+  api.close();
 });

@@ -9,7 +9,11 @@ const marginMs = 100;
 function queue(limiter: ReturnType<typeof createRateLimiter>, n: number, clock: { now(): number }) {
   const admitted: number[] = [];
   const done = Promise.all(
-    Array.from({ length: n }, () => limiter.acquire().then(() => void admitted.push(clock.now()))),
+    Array.from({ length: n }, () =>
+      limiter.acquire().then((departure) => {
+        departure.sent();
+        admitted.push(clock.now());
+      })),
   );
   return { admitted, done };
 }
@@ -53,13 +57,65 @@ Deno.test("RateLimiter counts the sends of an earlier run it is given", async ()
   assert.deepEqual(admitted, [90_000 + 60_000 + marginMs, 91_000 + 60_000 + marginMs]);
 });
 
-Deno.test("RateLimiter reports every send before the request leaves", async () => {
+Deno.test("RateLimiter reports every send as the request leaves", async () => {
   const clock = createFakeClock(0);
   const sent: number[] = [];
   const limiter = createRateLimiter(limit, { clock, marginMs, onSend: (at) => sent.push(at) });
-  await limiter.acquire();
-  await limiter.acquire();
+  const first = await limiter.acquire();
+  const second = await limiter.acquire();
+  assert.deepEqual(sent, [], "nothing has left yet");
+  first.sent();
+  second.sent();
+  second.sent(); // once only
   assert.deepEqual(sent, [0, 0]);
+});
+
+Deno.test("RateLimiter stamps a request when it leaves, so a late departure shifts the next window", async () => {
+  const clock = createFakeClock(0);
+  const sent: number[] = [];
+  const limiter = createRateLimiter({ count: 1, windowMs: 1_000 }, {
+    clock,
+    marginMs: 0,
+    onSend: (at) => sent.push(at),
+  });
+  const first = await limiter.acquire();
+  await clock.tick(400); // held on its way, e.g. by the host gate
+  first.sent();
+  const { admitted, done } = queue(limiter, 1, clock);
+  await clock.runAll();
+  await done;
+  assert.deepEqual(sent, [400, 1_400]);
+  assert.deepEqual(admitted, [1_400]);
+});
+
+Deno.test("RateLimiter counts an admitted request that has not left yet as leaving now", async () => {
+  const clock = createFakeClock(0);
+  const limiter = createRateLimiter({ count: 1, windowMs: 1_000 }, { clock, marginMs: 0 });
+  const first = await limiter.acquire();
+  const { admitted, done } = queue(limiter, 1, clock);
+  await clock.tick(5_000);
+  assert.deepEqual(admitted, [], "a window after its admission, the first may still leave");
+  first.sent();
+  await clock.runAll();
+  await done;
+  assert.deepEqual(admitted, [6_000]);
+});
+
+Deno.test("RateLimiter frees the place of a request stopped before it left", async () => {
+  const clock = createFakeClock(0);
+  const sent: number[] = [];
+  const limiter = createRateLimiter({ count: 1, windowMs: 1_000 }, {
+    clock,
+    marginMs: 0,
+    onSend: (at) => sent.push(at),
+  });
+  const first = await limiter.acquire();
+  first.cancel();
+  first.sent(); // too late: it was cancelled
+  const { admitted, done } = queue(limiter, 1, clock);
+  await done;
+  assert.deepEqual(admitted, [0]);
+  assert.deepEqual(sent, [0]);
 });
 
 Deno.test("RateLimiter holds every request until a 429's wait is over", async () => {
@@ -77,7 +133,7 @@ Deno.test("RateLimiter holds every request until a 429's wait is over", async ()
 Deno.test("RateLimiter lets an aborted waiter go without blocking the queue", async () => {
   const clock = createFakeClock(0);
   const limiter = createRateLimiter({ count: 1, windowMs: 1_000 }, { clock, marginMs: 0 });
-  await limiter.acquire();
+  (await limiter.acquire()).sent();
   const controller = new AbortController();
   const first = limiter.acquire(controller.signal);
   const second = limiter.acquire();
@@ -85,7 +141,7 @@ Deno.test("RateLimiter lets an aborted waiter go without blocking the queue", as
   controller.abort(new Error("stop"));
   await assert.rejects(first, /stop/);
   await clock.runAll();
-  await second;
+  (await second).sent();
   assert.equal(clock.now(), 1_000);
   assert.equal(limiter.waiting, 0);
 });
@@ -95,7 +151,7 @@ Deno.test("RateLimiter predicts when the last of N queued requests can leave", a
   const limiter = createRateLimiter(limit, { clock, marginMs });
   assert.equal(limiter.finishTimeFor(10), 0);
   assert.equal(limiter.finishTimeFor(25), 2 * (limit.windowMs + marginMs));
-  await limiter.acquire();
+  (await limiter.acquire()).sent();
   assert.equal(limiter.finishTimeFor(10), limit.windowMs + marginMs);
 });
 

@@ -89,7 +89,7 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string>
 }
 
 Deno.test("The metrics text parses as Prometheus text and holds the run's numbers", () => {
-  const samples = parsePrometheus(renderMetrics(base));
+  const samples = parsePrometheus(renderMetrics([base]));
   assert.ok(samples.every((s) => s.name.startsWith("adsync_") && s.labels.account === "acme"));
   assert.equal(valueOf(samples, "adsync_campaigns_synced"), 95);
   assert.equal(valueOf(samples, "adsync_campaigns_failed"), 3);
@@ -105,23 +105,52 @@ Deno.test("The metrics text parses as Prometheus text and holds the run's number
   assert.equal(valueOf(samples, "adsync_last_success_timestamp_seconds"), 1_700_000_000);
 });
 
+Deno.test("Every metric holds one series per account, labelled by account, under one HELP", () => {
+  const globex: MetricsSnapshot = {
+    ...base,
+    account: "globex",
+    summary: { ...base.summary, run_id: "run-2", status: "failed", synced: 0, failed: 0 },
+    requests: [{ endpoint: "token", status: "401", count: 1 }],
+    lastSuccessUnix: null,
+  };
+  const text = renderMetrics([base, globex]);
+  const samples = parsePrometheus(text);
+  assert.equal(text.match(/^# HELP adsync_campaigns_synced /gm)?.length, 1);
+  const names = new Set(samples.map((s) => s.name));
+  for (const name of names) {
+    const accounts = new Set(samples.filter((s) => s.name === name).map((s) => s.labels.account));
+    assert.deepEqual([...accounts].sort(), ["acme", "globex"], `${name} covers both accounts`);
+  }
+  assert.equal(valueOf(samples, "adsync_campaigns_synced", { account: "acme" }), 95);
+  assert.equal(valueOf(samples, "adsync_campaigns_synced", { account: "globex" }), 0);
+  assert.equal(valueOf(samples, "adsync_run_status", { account: "globex", status: "failed" }), 1);
+  assert.equal(
+    valueOf(samples, "adsync_requests_total", { account: "globex", endpoint: "token" }),
+    1,
+  );
+  assert.equal(
+    valueOf(samples, "adsync_last_success_timestamp_seconds", { account: "globex" }),
+    0,
+  );
+});
+
 Deno.test("Request rows for the same endpoint and status are added into one series", () => {
   const requests = [
     { endpoint: "list" as const, status: "503", count: 2 },
     { endpoint: "list" as const, status: "503", count: 5 },
   ];
-  const samples = parsePrometheus(renderMetrics({ ...base, requests }));
+  const samples = parsePrometheus(renderMetrics([{ ...base, requests }]));
   assert.equal(valueOf(samples, "adsync_requests_total", { endpoint: "list", status: "503" }), 7);
 });
 
 Deno.test("A run that never succeeded reports 0 as its last success time", () => {
-  const samples = parsePrometheus(renderMetrics({ ...base, lastSuccessUnix: null }));
+  const samples = parsePrometheus(renderMetrics([{ ...base, lastSuccessUnix: null }]));
   assert.equal(valueOf(samples, "adsync_last_success_timestamp_seconds"), 0);
 });
 
 Deno.test("Label values with backslashes, quotes and newlines are escaped", () => {
   const account = 'ac\\me "east"\nwest';
-  const text = renderMetrics({ ...base, account });
+  const text = renderMetrics([{ ...base, account }]);
   assert.ok(text.includes('account="ac\\\\me \\"east\\"\\nwest"'));
   const samples = parsePrometheus(text);
   assert.ok(samples.every((s) => s.labels.account === account));
@@ -132,7 +161,7 @@ Deno.test("writeMetricsFile replaces the file whole and leaves no temporary file
   try {
     const path = `${dir}/adsync.prom`;
     await Deno.writeTextFile(path, "# old content\n");
-    const text = renderMetrics(base);
+    const text = renderMetrics([base]);
     await writeMetricsFile(path, text);
     assert.equal(await Deno.readTextFile(path), text);
     const names = [];

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { formatProgress, type ProgressSnapshot, startProgress } from "../../src/report/progress.ts";
+import {
+  combineProgress,
+  formatProgress,
+  type ProgressSnapshot,
+  startProgress,
+} from "../../src/report/progress.ts";
 
 const base: ProgressSnapshot = {
   pagesDone: 4,
@@ -82,4 +87,63 @@ Deno.test("Progress stops quietly when reading the state fails", async () => {
   await wait(20);
   progress.stop();
   assert.deepEqual(writes, ["\r\x1b[2K"]);
+});
+
+Deno.test("A many-account line starts with the accounts done and leaves out the per-account wait", () => {
+  assert.equal(
+    formatProgress({ ...base, accountsDone: 3, accountsTotal: 20 }),
+    "accounts 3/20 · pages 4/10 · campaigns 37/100 · in flight 3 · retries 2 · ETA 6m40s",
+  );
+  assert.equal(
+    formatProgress({ ...base, accountsDone: 0, accountsTotal: 1 }),
+    formatProgress(base),
+  );
+});
+
+Deno.test("combineProgress adds the accounts up and takes the slowest account's ETA", () => {
+  const combined = combineProgress([
+    { done: false, snapshot: base },
+    { done: false, snapshot: { ...base, campaignsDone: 3, etaMs: 900_000, inFlight: 1 } },
+    { done: true, snapshot: { ...base, pagesDone: 10, campaignsDone: 100, etaMs: 0 } },
+  ]);
+  assert.deepEqual(combined, {
+    pagesDone: 18,
+    pagesTotal: 30,
+    campaignsDone: 140,
+    campaignsTotal: 300,
+    inFlight: 7,
+    rateWaitMs: 390_000,
+    retries: 6,
+    etaMs: 900_000,
+    accountsDone: 1,
+    accountsTotal: 3,
+  });
+});
+
+Deno.test("combineProgress knows no totals or ETA while an account has not planned its work", () => {
+  const waiting = combineProgress([
+    { done: false, snapshot: base },
+    { done: false, snapshot: undefined },
+  ]);
+  assert.equal(waiting.pagesTotal, null);
+  assert.equal(waiting.campaignsTotal, null);
+  assert.equal(waiting.etaMs, null);
+  const listing = combineProgress([
+    { done: false, snapshot: base },
+    { done: false, snapshot: { ...base, pagesTotal: null, campaignsTotal: null, etaMs: null } },
+  ]);
+  assert.equal(listing.pagesTotal, null);
+  assert.equal(listing.etaMs, null);
+});
+
+Deno.test("combineProgress counts an account that failed before listing as done with nothing left", () => {
+  const combined = combineProgress([
+    { done: false, snapshot: base },
+    { done: true, snapshot: undefined },
+    { done: true, snapshot: { ...base, pagesDone: 0, pagesTotal: null, campaignsTotal: null } },
+  ]);
+  assert.equal(combined.pagesTotal, 10);
+  assert.equal(combined.campaignsTotal, 137);
+  assert.equal(combined.etaMs, 400_000);
+  assert.equal(combined.accountsDone, 2);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatSummary } from "../../src/report/summary_table.ts";
+import { formatReport, formatSummary, problemsFirst } from "../../src/report/summary_table.ts";
 import type { RunSummary } from "../../src/store/run_summary.ts";
 
 const base: RunSummary = {
@@ -73,4 +73,56 @@ Deno.test("The summary table names the listing's drift only when there was some"
     drift: { duplicates: 2, missing: 0, total_changes: 1 },
   });
   assert.match(drifted, /^drift\s+duplicates 2, total changes 1$/m);
+});
+
+Deno.test("A one-account report prints exactly the one-account summary table", () => {
+  const summary = { ...base, account: "acme" };
+  assert.equal(formatReport({ ...summary, accounts: [summary] }), formatSummary(summary));
+});
+
+Deno.test("A many-account table lists problems first, one row per account, then the totals", () => {
+  const accounts = [
+    { ...base, run_id: "run-a", account: "acme" },
+    {
+      ...base,
+      run_id: "run-b",
+      account: "globex",
+      status: "failed" as const,
+      last_error: "Login refused",
+    },
+    { ...base, run_id: "run-c", account: "initech", status: "partial" as const, failed: 2 },
+  ];
+  const text = formatReport({
+    ...base,
+    status: "failed",
+    campaigns_total: 300,
+    synced: 298,
+    failed: 2,
+    requests: 393,
+    duration_ms: 800_000,
+    accounts,
+  });
+  const lines = text.split("\n");
+  assert.match(lines[0]!, /^status\s+failed · 3 accounts: 1 failed, 1 partial, 1 ok$/);
+  assert.equal(lines[1], "");
+  assert.match(lines[2]!, /^ACCOUNT\s+STATUS\s+CAMPAIGNS\s+SYNCED/);
+  const names = lines.slice(3).map((line) => line.split(/\s+/)[0]);
+  assert.deepEqual(names, ["globex", "initech", "acme", "total"]);
+  assert.match(lines[3]!, /^globex\s+failed\s+100\s+100\s.*run-b\s+Login refused$/);
+  assert.match(lines[6]!, /^total\s+failed\s+300\s+298\s+0\s+2\s+0\s+393\s.*13m20s$/);
+  // Counts are right-aligned: each row's numbers end in the same columns as the header's.
+  const end = lines[2]!.indexOf("CAMPAIGNS") + "CAMPAIGNS".length;
+  for (const line of lines.slice(3)) assert.match(line[end - 1]!, /\d/);
+});
+
+Deno.test("Problems are listed first: failed, partial, interrupted, then ok, else in file order", () => {
+  const list = [
+    { status: "ok" as const, id: 1 },
+    { status: "interrupted" as const, id: 2 },
+    { status: "partial" as const, id: 3 },
+    { status: "ok" as const, id: 4 },
+    { status: "failed" as const, id: 5 },
+    { status: "partial" as const, id: 6 },
+  ];
+  assert.deepEqual(problemsFirst(list).map((item) => item.id), [5, 3, 6, 2, 1, 4]);
 });

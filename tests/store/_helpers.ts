@@ -2,6 +2,7 @@ import postgres from "postgres";
 import type { SyncedCampaign } from "../../src/platform/schemas.ts";
 import { type Database, openDatabase } from "../../src/store/database.ts";
 import { migrate } from "../../src/store/migrations.ts";
+import { TEST_SERVER_URL } from "../_test_server.ts";
 
 /** Which PostgreSQL a test runs against. */
 export type Backend = "server" | "embedded";
@@ -20,9 +21,6 @@ export interface StoreTestOptions {
   migrate?: boolean;
 }
 
-const SERVER_URL = Deno.env.get("TEST_DATABASE_URL");
-const SKIP_SERVER = Deno.env.get("ADSYNC_SKIP_PG_SERVER") === "1";
-
 /** Registers the test twice: against the PostgreSQL server and against the embedded PGlite. */
 export function withEachDatabase(
   name: string,
@@ -33,7 +31,7 @@ export function withEachDatabase(
   withEmbeddedDatabase(name, fn, options);
 }
 
-/** Registers a test on a fresh database of the server named by TEST_DATABASE_URL. */
+/** Registers a test on a fresh database of the test server (tests/_test_server.ts). */
 export function withServerDatabase(
   name: string,
   fn: (context: TestContext) => Promise<void>,
@@ -104,24 +102,11 @@ export function withEmbeddedDatabase(
 }
 
 /**
- * Registers a test that needs the server: it fails when TEST_DATABASE_URL is unset, unless
- * ADSYNC_SKIP_PG_SERVER=1 says to skip it, so that a missing server is never silently passed.
+ * Registers a test that needs the server: the one TEST_DATABASE_URL names, or else a throwaway
+ * one the tests start themselves (tests/_test_server.ts), so it is never skipped.
  */
 export function serverTest(name: string, fn: (serverUrl: string) => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: SERVER_URL === undefined && SKIP_SERVER,
-    async fn() {
-      if (SERVER_URL === undefined) {
-        throw new Error(
-          "TEST_DATABASE_URL is not set: point it at a PostgreSQL server " +
-            "(e.g. postgres://postgres@127.0.0.1:5432/postgres), " +
-            "or set ADSYNC_SKIP_PG_SERVER=1 to skip the server tests",
-        );
-      }
-      await fn(SERVER_URL);
-    },
-  });
+  Deno.test(name, () => fn(TEST_SERVER_URL));
 }
 
 async function runWith(

@@ -64,3 +64,45 @@ Deno.test("acquireRunLock release removes the lock so the next sync can start", 
     acquireRunLock(dir).release();
   });
 });
+
+Deno.test({
+  name: "acquireRunLock creates its lock file readable by the owner only",
+  ignore: Deno.build.os === "windows",
+  fn: () =>
+    withStateDir((dir) => {
+      const lock = acquireRunLock(dir);
+      try {
+        assert.equal((Deno.statSync(join(dir, "sync.lock")).mode ?? 0) & 0o777, 0o600);
+      } finally {
+        lock.release();
+      }
+    }),
+});
+
+Deno.test({
+  name: "acquireRunLock tightens a world-readable lock file left by a dead sync",
+  ignore: Deno.build.os === "windows",
+  fn: () =>
+    withStateDir((dir) => {
+      const path = join(dir, "sync.lock");
+      Deno.writeTextFileSync(path, "999999\n", { mode: 0o644 });
+      Deno.chmodSync(path, 0o644);
+      const lock = acquireRunLock(dir);
+      try {
+        assert.equal((Deno.statSync(path).mode ?? 0) & 0o777, 0o600);
+      } finally {
+        lock.release();
+      }
+    }),
+});
+
+Deno.test({
+  name: "acquireRunLock creates a missing state dir owner-only",
+  ignore: Deno.build.os === "windows",
+  fn: () =>
+    withStateDir((parent) => {
+      const dir = join(parent, "state");
+      acquireRunLock(dir).release();
+      assert.equal((Deno.statSync(dir).mode ?? 0) & 0o777, 0o700);
+    }),
+});

@@ -1,0 +1,90 @@
+/** Options for {@linkcode createHostGate}. */
+export interface HostGateOptions {
+  /**
+   * Requests in flight to the host at once, every account of the process together. Bounds the
+   * connections opened at once, so a burst of admitted requests does not queue in the host's
+   * accept backlog and reach it late. @default 64
+   */
+  maxInFlight?: number;
+}
+
+/** Bounds the requests in flight to one host; the others wait their turn, first come first served. */
+export interface HostGate {
+  /** Waits for room, then holds it until the returned function is called (once). */
+  enter(signal?: AbortSignal): Promise<() => void>;
+  /** Requests holding room now. */
+  readonly inFlight: number;
+  /** Requests waiting for room now. */
+  readonly waiting: number;
+  /** The bound it enforces. */
+  readonly maxInFlight: number;
+}
+
+/** Creates a gate for one host. Share one gate between all accounts that talk to that host. */
+export function createHostGate(options: HostGateOptions = {}): HostGate {
+  const { maxInFlight = 64 } = options;
+  if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
+    throw new RangeError(`maxInFlight must be a whole number of at least 1, not ${maxInFlight}`);
+  }
+  let inFlight = 0;
+  const queue: Array<() => void> = [];
+
+  function holder(): () => void {
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      const next = queue.shift();
+      if (next) next(); // the room passes straight to the next in line
+      else inFlight--;
+    };
+  }
+
+  return {
+    enter(signal) {
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      if (inFlight < maxInFlight) {
+        inFlight++;
+        return Promise.resolve(holder());
+      }
+      return new Promise((resolve, reject) => {
+        const onAbort = () => {
+          queue.splice(queue.indexOf(admit), 1);
+          reject(signal?.reason);
+        };
+        const admit = () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(holder());
+        };
+        queue.push(admit);
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    get waiting() {
+      return queue.length;
+    },
+    maxInFlight,
+  };
+}
+
+/** One gate per origin, created on first use: what a process shares between its accounts. */
+export interface HostGates {
+  /** The gate of `url`'s origin. */
+  forUrl(url: string): HostGate;
+}
+
+/** Creates the gates of a process, each with `options`. */
+export function createHostGates(options: HostGateOptions = {}): HostGates {
+  const gates = new Map<string, HostGate>();
+  return {
+    forUrl(url) {
+      const origin = new URL(url).origin;
+      let gate = gates.get(origin);
+      if (!gate) gates.set(origin, gate = createHostGate(options));
+      return gate;
+    },
+  };
+}

@@ -1,0 +1,138 @@
+import { STATUS_CODES } from "node:http";
+import { HttpError, InvalidAnswerError, NetworkError, TimeoutError } from "../errors.ts";
+
+/** One request to the platform. */
+export interface SendRequest {
+  /** Absolute URL. */
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  /** What the request does, for messages: "fetch page 3" gives "Cannot fetch page 3: …". */
+  what: string;
+  /** Cuts the request, wherever it is (headers or body); its reason is thrown as is. */
+  signal?: AbortSignal;
+}
+
+/** Options for {@linkcode send}. */
+export interface SendOptions {
+  /** The fetch to send with. @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** Deadline of the whole exchange, headers and body, in ms. @default 15_000 */
+  timeoutMs?: number;
+  /** Time source, to read a `Retry-After` date. @default Date.now */
+  now?: () => number;
+  /** Called once per request with its outcome (`"200"`, `"503"`, `"timeout"`, `"network"`). @default no-op */
+  onOutcome?: (outcome: string) => void;
+}
+
+/** A 2xx answer: its status and its body, parsed as JSON. */
+export interface Answer {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * Sends one request and reads its whole body under one deadline. Returns a 2xx's JSON body;
+ * throws {@linkcode HttpError} for any other status (a redirect is never followed),
+ * {@linkcode TimeoutError}, {@linkcode NetworkError} or {@linkcode InvalidAnswerError}.
+ */
+export async function send(request: SendRequest, options: SendOptions = {}): Promise<Answer> {
+  const { fetch: fetchFn = globalThis.fetch, timeoutMs = 15_000, now = Date.now } = options;
+  const { onOutcome = () => {} } = options;
+  const url = withoutCredentials(request.url);
+  const fail = `Cannot ${request.what}`;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const wire = request.signal;
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetchFn(request.url, {
+      method: request.method,
+      headers: request.headers,
+      redirect: "manual",
+      signal: wire ? AbortSignal.any([wire, deadline]) : deadline,
+    });
+    text = await response.text();
+  } catch (error) {
+    if (wire?.aborted) throw wire.reason;
+    if (deadline.aborted) {
+      onOutcome("timeout");
+      throw new TimeoutError(`${fail}: no complete answer within ${timeoutMs} ms`, { url }, {
+        cause: error,
+      });
+    }
+    onOutcome("network");
+    const reason = describeNetworkError(error).replaceAll(request.url, url);
+    throw new NetworkError(`${fail}: ${reason}`, { url }, { cause: error });
+  }
+  const { status } = response;
+  onOutcome(String(status));
+  if (status >= 200 && status < 300) {
+    try {
+      return { status, body: JSON.parse(text) };
+    } catch (error) {
+      throw new InvalidAnswerError(`${fail}: the ${status} answer is not JSON`, { url, status }, {
+        cause: error,
+      });
+    }
+  }
+  const statusLine = `${status} ${response.statusText || STATUS_CODES[status] || ""}`.trimEnd();
+  if (status >= 300 && status < 400) {
+    const location = response.headers.get("location");
+    const where = location === null
+      ? "without a location"
+      : `to ${withoutCredentials(new URL(location, request.url).href)}`;
+    throw new HttpError(`${fail}: ${statusLine} redirects ${where}; redirects are not followed`, {
+      status,
+      url,
+    });
+  }
+  const retryAfter = status === 429 ? retryAfterMs(response, parseLoose(text), now()) : undefined;
+  throw new HttpError(`${fail}: ${statusLine}`, {
+    status,
+    url,
+    retryAfterMs: retryAfter,
+  });
+}
+
+/** Reads a 429's wait from `Retry-After` (seconds or a date) or a `retry_after` body field. */
+export function retryAfterMs(response: Response, body: unknown, now: number): number | undefined {
+  const header = response.headers.get("retry-after");
+  if (header !== null && header.trim() !== "") {
+    const seconds = Number(header);
+    if (Number.isFinite(seconds)) return Math.max(0, seconds * 1_000);
+    const date = Date.parse(header);
+    if (!Number.isNaN(date)) return Math.max(0, date - now);
+  }
+  const field = (body as { retry_after?: unknown } | null)?.retry_after;
+  const seconds = typeof field === "string" ? Number(field) : field;
+  return typeof seconds === "number" && Number.isFinite(seconds)
+    ? Math.max(0, seconds * 1_000)
+    : undefined;
+}
+
+/** The URL with any user name and password removed, fit for messages and logs. */
+export function withoutCredentials(href: string): string {
+  try {
+    const url = new URL(href);
+    if (url.username === "" && url.password === "") return href;
+    url.username = "";
+    url.password = "";
+    return url.href;
+  } catch {
+    return "(an unparsable URL)";
+  }
+}
+
+function parseLoose(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function describeNetworkError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

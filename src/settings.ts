@@ -1,0 +1,203 @@
+import { z } from "zod";
+import { lacksUnit, MAX_TIMER_MS, parseDuration, parseRateLimit } from "./duration.ts";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/**
+ * A duration setting, with its unit required and its range checked. Every maximum stays below
+ * {@linkcode MAX_TIMER_MS}, since a longer timer fires at once.
+ */
+function duration(min: number, max: number, maxText: string) {
+  if (max > MAX_TIMER_MS) throw new RangeError(`${maxText} is longer than a timer can wait`);
+  return z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      const message = lacksUnit(text)
+        ? "needs a unit (ms, s, m or h), such as 15s"
+        : "expected a duration such as 15s";
+      ctx.addIssue({ code: "custom", message });
+      return z.NEVER;
+    }
+    if (ms < min) {
+      ctx.addIssue({ code: "custom", message: min === 1 ? "must be more than zero" : "too short" });
+    } else if (ms > max) {
+      ctx.addIssue({ code: "custom", message: `must be at most ${maxText}` });
+    }
+    return ms;
+  });
+}
+
+const whole = (min: number, max: number) =>
+  z.string().regex(/^\d+$/, "expected a whole number").transform(Number)
+    .refine((n) => n >= min && n <= max, `must be from ${min} to ${max}`);
+
+const flag = z.string().toLowerCase().transform((text, ctx) => {
+  if (["true", "1", "yes"].includes(text)) return true;
+  if (["false", "0", "no", ""].includes(text)) return false;
+  ctx.addIssue({ code: "custom", message: "expected true or false" });
+  return z.NEVER;
+});
+
+/** The most requests a rate-limit window may hold. */
+export const MAX_RATE_COUNT = 100_000;
+
+/** `N/duration`, the window at most a day. */
+export const rateLimitSchema = z.string().transform((text, ctx) => {
+  const limit = parseRateLimit(text);
+  if (!limit) {
+    const window = text.split("/")[1];
+    const hint = window !== undefined && lacksUnit(window)
+      ? ": the window needs a unit (ms, s, m or h)"
+      : "";
+    ctx.addIssue({ code: "custom", message: `expected N/duration such as 10/60s${hint}` });
+    return z.NEVER;
+  }
+  if (limit.windowMs > DAY) {
+    ctx.addIssue({ code: "custom", message: "the window must be at most 24h" });
+  } else if (limit.count > MAX_RATE_COUNT) {
+    ctx.addIssue({ code: "custom", message: `N must be at most ${MAX_RATE_COUNT}` });
+  }
+  return limit;
+});
+
+/**
+ * An http(s) base URL without credentials, its trailing slashes dropped. Messages never repeat
+ * the URL: it may hold a password.
+ */
+export const httpUrlSchema = z.string().transform((text, ctx) => {
+  const url = URL.parse(text.trim());
+  if (!url || !/^https?:$/.test(url.protocol)) {
+    ctx.addIssue({ code: "custom", message: "expected an http(s) URL" });
+    return z.NEVER;
+  }
+  if (url.username || url.password) {
+    ctx.addIssue({ code: "custom", message: "must not hold credentials" });
+    return z.NEVER;
+  }
+  return text.trim().replace(/\/+$/, "");
+});
+
+/** What `X-Client-ID` and the stored `account` may be. */
+export const clientIdSchema = z.string().regex(
+  /^[\w.-]{1,100}$/,
+  "expected 1-100 letters, digits, '.', '_' or '-'",
+);
+
+/** The largest page size one may ask for. */
+export const MAX_PAGE_SIZE = 1000;
+
+const nonEmpty = z.string().trim().min(1, "must not be empty");
+
+/** Each setting: its environment variable, its flag, its default and its schema. */
+export const SETTINGS = {
+  apiUrl: {
+    env: "AD_PLATFORM_API_URL",
+    flag: "api-url",
+    fallback: "http://localhost:3001",
+    schema: httpUrlSchema,
+  },
+  email: { env: "AD_PLATFORM_EMAIL", flag: "email", schema: nonEmpty },
+  passwordFile: { env: "AD_PLATFORM_PASSWORD_FILE", flag: "password-file", schema: nonEmpty },
+  clientId: {
+    env: "AD_PLATFORM_CLIENT_ID",
+    flag: "client-id",
+    fallback: "default",
+    schema: clientIdSchema,
+  },
+  rateLimit: {
+    env: "AD_PLATFORM_RATE_LIMIT",
+    flag: "rate-limit",
+    fallback: "10/60s",
+    schema: rateLimitSchema,
+  },
+  requestTimeoutMs: {
+    env: "AD_PLATFORM_REQUEST_TIMEOUT",
+    flag: "request-timeout",
+    fallback: "15s",
+    schema: duration(1, 10 * 60_000, "10m"),
+  },
+  pageSize: {
+    env: "AD_PLATFORM_PAGE_SIZE",
+    flag: "page-size",
+    fallback: "100",
+    schema: whole(1, MAX_PAGE_SIZE),
+  },
+  accountsFile: { env: "SYNC_ACCOUNTS_FILE", flag: "accounts-file", schema: nonEmpty },
+  accountConcurrency: {
+    env: "SYNC_ACCOUNT_CONCURRENCY",
+    flag: "account-concurrency",
+    fallback: "200",
+    schema: whole(1, 10_000),
+  },
+  databaseUrl: {
+    env: "DATABASE_URL",
+    flag: "database-url",
+    schema: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL"),
+  },
+  databaseTimeoutMs: {
+    env: "SYNC_DATABASE_TIMEOUT",
+    flag: "database-timeout",
+    fallback: "30s",
+    schema: duration(1, 10 * 60_000, "10m"),
+  },
+  databaseOutageMs: {
+    env: "SYNC_DATABASE_OUTAGE",
+    flag: "database-outage",
+    fallback: "1m",
+    schema: duration(0, DAY, "24h"),
+  },
+  stateDir: { env: "SYNC_STATE_DIR", flag: "state-dir", fallback: ".adsync", schema: nonEmpty },
+  logLevel: {
+    env: "LOG_LEVEL",
+    flag: "log-level",
+    fallback: "info",
+    schema: z.string().toLowerCase().transform((level) => level === "warn" ? "warning" : level)
+      .pipe(
+        z.enum(["debug", "info", "warning", "error"], "expected debug, info, warning or error"),
+      ),
+  },
+  logFormat: {
+    env: "LOG_FORMAT",
+    flag: "log-format",
+    schema: z.enum(["pretty", "json"], "expected pretty or json"),
+  },
+  concurrency: { env: "SYNC_CONCURRENCY", flag: "concurrency", schema: whole(1, 100) },
+  maxPages: {
+    env: "SYNC_MAX_PAGES",
+    flag: "max-pages",
+    fallback: "1000",
+    schema: whole(1, 1_000_000),
+  },
+  maxAttempts: {
+    env: "SYNC_MAX_ATTEMPTS",
+    flag: "max-attempts",
+    fallback: "5",
+    schema: whole(1, 20),
+  },
+  maxDurationMs: {
+    env: "SYNC_MAX_DURATION",
+    flag: "max-duration",
+    schema: duration(1, 24 * DAY, "24 days (576h)"),
+  },
+  metricsFile: { env: "SYNC_METRICS_FILE", flag: "metrics-file", schema: nonEmpty },
+  resumeMaxAgeMs: {
+    env: "SYNC_RESUME_MAX_AGE",
+    flag: "resume-max-age",
+    fallback: "24h",
+    schema: duration(1, 24 * DAY, "24 days (576h)"),
+  },
+  shutdownGraceMs: {
+    env: "SYNC_SHUTDOWN_GRACE",
+    flag: "shutdown-grace",
+    fallback: "5s",
+    schema: duration(0, 10 * 60_000, "10m"),
+  },
+  allowMassDelete: {
+    env: "SYNC_ALLOW_MASS_DELETE",
+    flag: "allow-mass-delete",
+    fallback: "false",
+    boolean: true,
+    schema: flag,
+  },
+} as const;

@@ -1,0 +1,250 @@
+import { getLogger } from "@logtape/logtape";
+import type postgres from "postgres";
+import { type Clock, systemClock } from "../clock.ts";
+import type { AccountSettings, Config } from "../config.ts";
+import { errorMessage } from "../errors.ts";
+import { type Account, createAccount } from "../platform/account.ts";
+import type { HostGates } from "../platform/host_gate.ts";
+import { createPlatformClient } from "../platform/platform_client.ts";
+import { outcomeRows } from "../platform/request_stats.ts";
+import { withRunContext } from "../report/logging.ts";
+import type { RequestCount } from "../report/metrics.ts";
+import type { ProgressSnapshot } from "../report/progress.ts";
+import { recordRunEnd, recordRunStart } from "../store/campaign_store.ts";
+import type { Checkpoint } from "../store/checkpoint.ts";
+import type { DatabaseGuard } from "../store/database_guard.ts";
+import { NO_DRIFT } from "./catalog.ts";
+import { chooseRun, newRunId } from "./run_selection.ts";
+import { startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
+import { summarize, type SyncSummary } from "./summary.ts";
+
+const log = getLogger(["adsync", "run"]);
+
+/**
+ * What every account of a process shares: the settings, one database pool, one checkpoint, and
+ * one gate per platform host bounding the requests in flight to it.
+ */
+export interface SharedResources {
+  config: Readonly<Config>;
+  sql: postgres.Sql;
+  /** Deadlines and outage retries of every database wait. */
+  guard: DatabaseGuard;
+  checkpoint: Checkpoint;
+  hostGates: HostGates;
+}
+
+/** Options for {@linkcode runAccount}. */
+export interface AccountRunOptions {
+  /** The fetch to reach the platform with. @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** Time source. @default systemClock */
+  clock?: Clock;
+  /** Stops starting work (first Ctrl-C, SIGTERM, `--max-duration`). @default never */
+  signal?: AbortSignal;
+  /** Cuts requests on the wire (grace period over, second Ctrl-C). @default signal */
+  wireSignal?: AbortSignal;
+  /** Called with every new token, for log redaction. @default no-op */
+  onToken?: (token: string) => void;
+  /** Called once the account's run is chosen and again when its sync starts. @default no-op */
+  onProgress?: (live: { runId: string; snapshot?: () => ProgressSnapshot }) => void;
+}
+
+/** How one account's run ended: its summary and its requests by endpoint and outcome. */
+export interface AccountOutcome {
+  summary: SyncSummary;
+  requests: RequestCount[];
+}
+
+/**
+ * Syncs one account: picks its new or resumed run, logs in with its own token, primes its own
+ * limiter from its send log, runs the engine, and records the summary in `sync_runs` and the
+ * checkpoint. Never throws: whatever stops this account is its summary's `failed` status, so
+ * the other accounts of the process go on.
+ */
+export async function runAccount(
+  settings: AccountSettings,
+  shared: SharedResources,
+  options: AccountRunOptions = {},
+): Promise<AccountOutcome> {
+  const { clock = systemClock } = options;
+  const { config, sql, guard, checkpoint } = shared;
+  const startedAt = clock.now();
+  let runId = "";
+  try {
+    const picked = pickRun(settings, config, checkpoint, startedAt);
+    runId = picked.runId;
+    return await withRunContext({ run_id: runId, account: settings.clientId }, async () => {
+      options.onProgress?.({ runId });
+      if (picked.note) log.warn(picked.note);
+      log.info(picked.resumed ? "Resuming run {runId}" : "Starting run {runId}", { runId });
+      const { clientId: account, apiUrl } = settings;
+      const start = { runId, account, apiUrl, startedAt: new Date(startedAt) };
+      await guard.retrying("record the run start in", () => recordRunStart(sql, start));
+      const platform = openAccount(settings, shared, options, startedAt);
+      const job = { runId, sql, guard, checkpoint };
+      const result = await syncAccount(settings, config, platform, job, {
+        ...options,
+        clock,
+      });
+      const summary = summarize(runId, platform, result, clock.now() - startedAt);
+      checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
+      const end = { ...summary, lastError: summary.last_error };
+      await guard.once("record the run end in", () => recordRunEnd(sql, end)).catch((error) =>
+        log.error("Cannot record the run in sync_runs: {error}", { error: errorMessage(error) })
+      );
+      logEnd(summary);
+      return { summary, requests: outcomeRows(platform.stats) };
+    });
+  } catch (error) {
+    // Only what prevents this account's run from starting or ending lands here (checkpoint,
+    // database); the engine reports its own failures in its result.
+    const summary = {
+      ...summarize(runId, idleAccount(settings), emptyResult({ fatal: error }), 0),
+      duration_ms: Math.round(clock.now() - startedAt),
+    };
+    if (runId) {
+      try {
+        checkpoint.finishRun(runId, "failed", summary.last_error ?? null);
+      } catch {
+        // The checkpoint itself is what failed: the summary says why.
+      }
+    }
+    withRunContext({ run_id: runId, account: settings.clientId }, () => logEnd(summary));
+    return { summary, requests: [] };
+  }
+}
+
+/** Resumes the run the checkpoint offers, or records a new one; says why when it does not resume. */
+function pickRun(
+  settings: AccountSettings,
+  config: Readonly<Config>,
+  checkpoint: Checkpoint,
+  now: number,
+): { runId: string; resumed: boolean; note?: string } {
+  const { clientId: account, apiUrl, pageSize } = settings;
+  const choice = chooseRun(checkpoint, {
+    resume: config.resume,
+    account,
+    apiUrl,
+    pageSize,
+    maxAgeMs: config.resumeMaxAgeMs,
+    now,
+  });
+  if (choice.kind === "resume") return { runId: choice.run.runId, resumed: true };
+  const runId = newRunId(now);
+  checkpoint.createRun({ runId, account, apiUrl, pageSize, startedAt: now });
+  return { runId, resumed: false, note: choice.note };
+}
+
+/** The account, its limiter primed with the sends the platform's window still remembers. */
+function openAccount(
+  settings: AccountSettings,
+  shared: SharedResources,
+  options: AccountRunOptions,
+  now: number,
+): Account {
+  const { clientId, rateLimit } = settings;
+  const { config, checkpoint } = shared;
+  return createAccount({
+    baseUrl: settings.apiUrl,
+    clientId,
+    credentials: { email: settings.email, password: settings.password },
+    rateLimit,
+    fetch: options.fetch,
+    clock: options.clock,
+    timeoutMs: config.requestTimeoutMs,
+    maxAttempts: config.maxAttempts,
+    history: checkpoint.recentSends(clientId, now - rateLimit.windowMs - 1_000),
+    onSend: (at) => checkpoint.recordSend(clientId, at),
+    onToken: options.onToken,
+    hostGate: shared.hostGates.forUrl(settings.apiUrl),
+  });
+}
+
+async function syncAccount(
+  settings: AccountSettings,
+  config: Readonly<Config>,
+  account: Account,
+  job: { runId: string; sql: postgres.Sql; guard: DatabaseGuard; checkpoint: Checkpoint },
+  options: AccountRunOptions & { clock: Clock },
+): Promise<SyncResult> {
+  const { clock } = options;
+  const client = createPlatformClient(account, {
+    fetch: options.fetch,
+    clock,
+    timeoutMs: config.requestTimeoutMs,
+    maxAttempts: config.maxAttempts,
+  });
+  try {
+    await account.tokens.get(options.signal); // wrong credentials end the run before any work
+  } catch (error) {
+    return emptyResult(options.signal?.aborted ? { interrupted: true } : { fatal: error });
+  }
+  const sync = startSync({ ...job, account: account.clientId, client }, {
+    pageSize: settings.pageSize,
+    maxPages: config.maxPages,
+    concurrency: config.concurrency,
+    clock,
+    signal: options.signal,
+    wireSignal: options.wireSignal,
+  });
+  options.onProgress?.({
+    runId: job.runId,
+    snapshot: () => progressSnapshot(sync.progress(), account, clock.now()),
+  });
+  return await sync.done;
+}
+
+/** The progress line's view of a sync; the ETA comes from the limiter's own schedule. */
+export function progressSnapshot(p: SyncProgress, account: Account, now: number): ProgressSnapshot {
+  const requestsLeft = (p.pagesTotal ?? 0) - p.pagesDone + p.queued;
+  return {
+    pagesDone: p.pagesDone,
+    pagesTotal: p.pagesTotal,
+    campaignsDone: p.synced + p.skipped + p.failed + p.rejected,
+    campaignsTotal: p.total,
+    inFlight: account.stats.inFlight,
+    rateWaitMs: account.limiter.waitedMs,
+    retries: account.stats.retries,
+    etaMs: p.pagesTotal === null
+      ? null
+      : Math.max(0, account.limiter.finishTimeFor(requestsLeft) - now),
+  };
+}
+
+/** One line per account at the end: enough for an operator of a hundred accounts at info level. */
+function logEnd(summary: SyncSummary): void {
+  const properties = { ...summary, drift: undefined, error: summary.last_error };
+  if (summary.status === "failed") {
+    log.error("Run {run_id} failed: {error}", properties);
+  } else if (summary.status === "ok") {
+    log.info("Run {run_id} ended ok: {synced} synced, {skipped} skipped", properties);
+  } else {
+    log.warn(
+      "Run {run_id} ended {status}: {synced} synced, {failed} failed, {rejected} rejected",
+      properties,
+    );
+  }
+}
+
+/** An account that never got to send a request, for the summary of a run that could not start. */
+function idleAccount(settings: AccountSettings): Account {
+  const { clientId, apiUrl: baseUrl, email, password, rateLimit } = settings;
+  return createAccount({ baseUrl, clientId, credentials: { email, password }, rateLimit });
+}
+
+function emptyResult(end: { interrupted?: boolean; fatal?: unknown }): SyncResult {
+  return {
+    total: null,
+    pagesTotal: null,
+    pagesDone: 0,
+    synced: 0,
+    skipped: 0,
+    failed: 0,
+    rejected: 0,
+    queued: 0,
+    drift: NO_DRIFT,
+    interrupted: end.interrupted ?? false,
+    fatal: end.fatal,
+  };
+}

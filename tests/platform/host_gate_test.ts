@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { createHostGate, createHostGates } from "../../src/platform/host_gate.ts";
+import { settle } from "../_fake_clock.ts";
+
+Deno.test("HostGate never lets more than its bound in, and lets the others in first come first served", async () => {
+  const gate = createHostGate({ maxInFlight: 2 });
+  const order: number[] = [];
+  const leaves = await Promise.all([gate.enter(), gate.enter()]);
+  const waiting = [3, 4, 5].map((n) => gate.enter().then((leave) => (order.push(n), leave)));
+  await settle();
+  assert.equal(gate.inFlight, 2);
+  assert.equal(gate.waiting, 3);
+  leaves[0]!();
+  leaves[0]!(); // leaving twice frees one place only
+  await settle();
+  assert.deepEqual(order, [3]);
+  assert.equal(gate.inFlight, 2);
+  leaves[1]!();
+  await settle();
+  assert.deepEqual(order, [3, 4]);
+  for (const leave of await Promise.all(waiting.slice(0, 2))) leave();
+  (await waiting[2]!)();
+  assert.deepEqual(order, [3, 4, 5]);
+  assert.equal(gate.inFlight, 0);
+  assert.equal(gate.waiting, 0);
+});
+
+Deno.test("HostGate lets a stopped waiter go without taking a place", async () => {
+  const gate = createHostGate({ maxInFlight: 1 });
+  const leave = await gate.enter();
+  const stop = new AbortController();
+  const stopped = gate.enter(stop.signal);
+  const next = gate.enter();
+  stop.abort(new Error("stop"));
+  await assert.rejects(stopped, { message: "stop" });
+  leave();
+  (await next)();
+  assert.equal(gate.inFlight, 0);
+});
+
+Deno.test("HostGate defaults to 64 requests in flight and refuses a bound below 1", () => {
+  assert.equal(createHostGate().maxInFlight, 64);
+  assert.throws(() => createHostGate({ maxInFlight: 0 }), {
+    name: "RangeError",
+    message: "maxInFlight must be a whole number of at least 1, not 0",
+  });
+});
+
+Deno.test("HostGates gives every URL of one origin the same gate, and other origins their own", () => {
+  const gates = createHostGates({ maxInFlight: 8 });
+  const a = gates.forUrl("http://api.test:3001");
+  assert.equal(gates.forUrl("http://api.test:3001/api/campaigns"), a);
+  assert.notEqual(gates.forUrl("http://other.test:3001"), a);
+  assert.equal(a.maxInFlight, 8);
+});

@@ -47,6 +47,13 @@ export interface RunFigures {
   efficiency: number;
   /** The smallest window margin of any client (see {@linkcode ClientFigures.window_margin_ms}). */
   window_margin_ms?: number;
+  /**
+   * How long after the window had room each accepted request arrived (its arrival minus the
+   * arrival `count` accepted requests earlier, minus the window), over every client: the
+   * limiter's safety margin plus every delay on the way (queues, event loop, network). Each
+   * client's sum of these along its chain is what its wall time exceeds its floor by.
+   */
+  window_lag_ms?: { p50: number; p90: number; p99: number; max: number };
 }
 
 /** When the mock received a request: its answer time minus the time it held it. */
@@ -78,6 +85,7 @@ export function computeFigures(
   const floor = Math.max(0, ...clients.map((c) => c.floor_ms));
   const wall = limited.length === 0 ? 0 : runEnd - runStart;
   const margins = clients.flatMap((c) => c.window_margin_ms ?? []);
+  const lags = [...byClient.values()].flatMap((lines) => windowLags(lines, limit));
   return {
     clients,
     requests_sent: limited.length,
@@ -90,6 +98,7 @@ export function computeFigures(
     wall_ms: wall,
     efficiency: wall > 0 ? Number((floor / wall).toFixed(3)) : 0,
     ...(margins.length > 0 ? { window_margin_ms: Math.min(...margins) } : {}),
+    ...(lags.length > 0 ? { window_lag_ms: percentiles(lags) } : {}),
   };
 }
 
@@ -120,6 +129,18 @@ function clientFigures(
     ...(margin === undefined ? {} : { window_margin_ms: margin }),
     ...(early.length > 0 ? { worst_429_early_ms: Math.max(...early) } : {}),
   };
+}
+
+/** For each accepted request after the first `count`: its arrival - (the arrival `count` before + window). */
+export function windowLags(lines: readonly MockLogLine[], limit: RateLimit): number[] {
+  const accepted = lines.filter((l) => l.status !== 429).map(arrivalOf).sort((a, b) => a - b);
+  return accepted.slice(limit.count).map((at, i) => at - accepted[i]! - limit.windowMs);
+}
+
+function percentiles(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1]! };
 }
 
 /** min over i of (accepted[i + count] - accepted[i]) - windowMs. */

@@ -22,6 +22,8 @@ export interface ManyAccountsOptions {
   seed?: number;
   /** A `postgres://` URL; undefined syncs into the embedded PGlite. @default undefined */
   databaseUrl?: string;
+  /** Where to save the mock's request log (JSON lines), for a closer look. @default undefined */
+  mockLogFile?: string;
 }
 
 /** The targets a run must meet; `efficiency` is the target, `efficiencyBound` the hard floor. */
@@ -34,7 +36,8 @@ const PROJECT_DIR = new URL("../", import.meta.url);
 
 /** Runs the bench, prints one human line and one JSON line, and returns the exit code. */
 export async function runManyAccountsBench(options: ManyAccountsOptions): Promise<number> {
-  const { accounts, windowMs = 3_000, campaigns = 100, seed = 1, databaseUrl } = options;
+  const { accounts, windowMs = 3_000, campaigns = 100, seed = 1, databaseUrl, mockLogFile } =
+    options;
   const scale = windowMs / 60_000;
   const rateLimit = `${COUNT}/${windowMs}ms`;
   const password = crypto.randomUUID();
@@ -89,6 +92,9 @@ export async function runManyAccountsBench(options: ManyAccountsOptions): Promis
     ]);
     const processMs = Math.round(performance.now() - started);
     const peakKib = await rss.stop();
+    if (mockLogFile) {
+      await Deno.writeTextFile(mockLogFile, mock.log.map((l) => `${JSON.stringify(l)}\n`).join(""));
+    }
     const summary = parseSummary(out);
     if (!summary) {
       console.log(`The sync printed no summary (exit ${status.code}); its last lines:`);

@@ -49,4 +49,7 @@ const setup = {
 };
 if (!args) Deno.exitCode = 1;
 else if (args.accounts === undefined) Deno.exitCode = await runSingleAccountBench(setup);
-else Deno.exitCode = await runManyAccountsBench({ ...setup, accounts: args.accounts });
+else {
+  const mockLogFile = Deno.env.get("BENCH_MOCK_LOG") || undefined;
+  Deno.exitCode = await runManyAccountsBench({ ...setup, accounts: args.accounts, mockLogFile });
+}

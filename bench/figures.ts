@@ -23,6 +23,11 @@ export interface ClientFigures {
   /** This client's first arrival, from the run's first arrival. */
   start_offset_ms: number;
   /**
+   * From this client's first arrival to its first campaign sync: the listing, with the 503s,
+   * hangs and backoffs before it; its syncs cannot start earlier.
+   */
+  listing_ms: number;
+  /**
    * The tightest span of `count + 1` consecutive accepted arrivals, minus the window: how close
    * the client came to a 429 (negative means the mock should have refused one); undefined when
    * the client never sent more than `count`.
@@ -53,7 +58,17 @@ export interface RunFigures {
    * limiter's safety margin plus every delay on the way (queues, event loop, network). Each
    * client's sum of these along its chain is what its wall time exceeds its floor by.
    */
-  window_lag_ms?: { p50: number; p90: number; p99: number; max: number };
+  window_lag_ms?: Percentiles;
+  /** When each client's last answer came, from the run's first arrival. */
+  client_end_ms: Percentiles;
+}
+
+/** A distribution in ms. */
+export interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
 }
 
 /** When the mock received a request: its answer time minus the time it held it. */
@@ -99,6 +114,7 @@ export function computeFigures(
     efficiency: wall > 0 ? Number((floor / wall).toFixed(3)) : 0,
     ...(margins.length > 0 ? { window_margin_ms: Math.min(...margins) } : {}),
     ...(lags.length > 0 ? { window_lag_ms: percentiles(lags) } : {}),
+    client_end_ms: percentiles(clients.map((c) => c.start_offset_ms + c.wall_ms)),
   };
 }
 
@@ -114,6 +130,7 @@ function clientFigures(
   const refused = lines.filter((l) => l.status === 429);
   const accepted = lines.filter((l) => l.status !== 429).map(arrivalOf).sort((a, b) => a - b);
   const first = Math.min(...lines.map(arrivalOf));
+  const syncs = lines.filter((l) => l.path.endsWith("/sync")).map(arrivalOf);
   const margin = windowMargin(accepted, limit);
   const early = refused.map((line) => earlyBy(arrivalOf(line), accepted, limit));
   return {
@@ -126,6 +143,7 @@ function clientFigures(
     floor_ms: floorMs(lines.length, limit),
     wall_ms: Math.max(...lines.map((l) => l.at)) - first,
     start_offset_ms: first - runStart,
+    listing_ms: syncs.length === 0 ? 0 : Math.min(...syncs) - first,
     ...(margin === undefined ? {} : { window_margin_ms: margin }),
     ...(early.length > 0 ? { worst_429_early_ms: Math.max(...early) } : {}),
   };
@@ -137,7 +155,8 @@ export function windowLags(lines: readonly MockLogLine[], limit: RateLimit): num
   return accepted.slice(limit.count).map((at, i) => at - accepted[i]! - limit.windowMs);
 }
 
-function percentiles(values: number[]) {
+function percentiles(values: number[]): Percentiles {
+  if (values.length === 0) return { p50: 0, p90: 0, p99: 0, max: 0 };
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
   return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1]! };

@@ -129,6 +129,9 @@ export async function runManyAccountsBench(options: ManyAccountsOptions): Promis
         (missed.length > 0 ? `; missed: ${missed.join(", ")}` : ""),
     );
     console.log(JSON.stringify({ ...report, missed }));
+    if (report.efficiency < TARGETS.efficiency && report.slowest) {
+      console.error(whereTimeWent({ ...report, slowest: report.slowest }));
+    }
     if (status.code !== 0 && report.status === "ok") console.error(tail(err, 20));
     return missed.length > 0 ? 1 : 0;
   } finally {
@@ -193,7 +196,23 @@ function slowest(figures: RunFigures) {
     start_offset_ms: client.start_offset_ms,
     wall_ms: client.wall_ms,
     floor_ms: client.floor_ms,
+    listing_ms: client.listing_ms,
+    forced_retries: client.forced,
   };
+}
+
+/** One line on where the run's time went, for a run that missed its efficiency. */
+function whereTimeWent(
+  report: Omit<RunFigures, "clients"> & { slowest: NonNullable<ReturnType<typeof slowest>> },
+): string {
+  const { slowest: s, client_end_ms: ends, window_lag_ms: lag } = report;
+  return `Where the time went: the slowest account, ${s.client}, started ${s.start_offset_ms} ms ` +
+    `into the run, spent ${s.listing_ms} ms on its listing (${s.forced_retries} 503s and hangs ` +
+    `with their backoffs) and ${
+      s.wall_ms - s.listing_ms
+    } ms on its syncs (floor ${s.floor_ms} ms); ` +
+    `accounts ended at p50 ${ends.p50} ms, p90 ${ends.p90} ms, max ${ends.max} ms; each request ` +
+    `arrived p50 ${lag?.p50} ms, p99 ${lag?.p99} ms after its window had room.`;
 }
 
 async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {

@@ -94,3 +94,20 @@ Deno.test("computeFigures reports a negative margin when a window held too many 
   );
   assert.equal(figures.window_margin_ms, -100);
 });
+
+Deno.test("computeFigures says how long each client spent on its listing and when it ended", () => {
+  const list = { method: "GET", path: "/api/campaigns", page: 1 };
+  const figures = computeFigures(
+    [
+      line("a", 0, { ...list, status: 503 }),
+      line("a", 800, list),
+      line("a", 900),
+      line("b", 100, list),
+      line("b", 200),
+    ],
+    { count: 10, windowMs: 1_000 },
+    new Map([["a", 1], ["b", 1]]),
+  );
+  assert.deepEqual(figures.clients.map((c) => [c.client, c.listing_ms]), [["a", 900], ["b", 100]]);
+  assert.deepEqual(figures.client_end_ms, { p50: 910, p90: 910, p99: 910, max: 910 });
+});

@@ -3,7 +3,8 @@
  * came to the limit. Without flags, one account in-process (bench/single_account.ts);
  * `--accounts N` syncs N accounts at once with the real CLI against the mock in its own process
  * (bench/many_accounts.ts). `BENCH_WINDOW_MS` (default 3000: 60 s scaled 20x down; 60000 is the
- * platform's real pace), `BENCH_CAMPAIGNS`, `BENCH_SEED` and `DATABASE_URL` change the setup.
+ * platform's real pace), `BENCH_CAMPAIGNS`, `BENCH_SEED` and `DATABASE_URL` change the setup;
+ * `BENCH_MOCK_LOG=FILE` keeps the many-accounts run's mock request log.
  *
  * @example
  * ```sh

@@ -114,7 +114,11 @@ export async function runManyAccountsBench(options: ManyAccountsOptions): Promis
       process_ms: processMs,
       status: summary.status,
       exit_code: status.code,
-      accounts_not_ok: perAccount.filter((a) => a.status !== "ok").map((a) => a.account),
+      accounts_not_ok: Object.fromEntries(
+        perAccount.filter((a) => a.status !== "ok").map((
+          a,
+        ) => [a.account, a.last_error ?? a.status]),
+      ),
       clients_seen: figures.clients.length,
       slowest: slowest(figures),
     };
@@ -163,6 +167,7 @@ interface AccountSummary {
   account: string;
   status: string;
   campaigns_total: number;
+  last_error?: string;
 }
 
 /** The last stdout line, when it is the sync's JSON summary. */

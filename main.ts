@@ -14,7 +14,7 @@ import { basicAuth } from "./src/platform/token_manager.ts";
 import { addSecret, configureLogging } from "./src/report/logging.ts";
 import { formatReport } from "./src/report/summary_table.ts";
 import { runStatusCommand } from "./src/status_command.ts";
-import type { RunSummary } from "./src/store/run_summary.ts";
+import type { RunSummary } from "./src/sync/run_summary.ts";
 import { exitCodeFor, type StopReason } from "./src/sync/summary.ts";
 import { runSyncCommand } from "./src/sync/sync_command.ts";
 import { USAGE } from "./src/usage.ts";

@@ -24,6 +24,8 @@ export interface PaginateOptions {
   hasMoreLies?: boolean;
   /** Answer pages past the end with the last page's records. @default false */
   pastEndRecords?: boolean;
+  /** Largest `limit` served; a larger one is silently capped to it. @default 100 */
+  maxLimit?: number;
 }
 
 const STATUSES = ["active", "paused", "ended"] as const;
@@ -108,7 +110,8 @@ export function paginate<T>(
   limit: number,
   options: PaginateOptions = {},
 ): { data: T[]; pagination: Pagination } {
-  const { hasMoreLies = false, pastEndRecords = false } = options;
+  const { hasMoreLies = false, pastEndRecords = false, maxLimit = 100 } = options;
+  limit = Math.min(limit, maxLimit);
   const total = records.length;
   const start = (page - 1) * limit;
   let data = records.slice(start, start + limit);
@@ -120,13 +123,13 @@ export function paginate<T>(
   return { data, pagination: { page, limit, total, has_more } };
 }
 
-/** Reads `page` (default 1) and `limit` (default 10, at most 100); `undefined` when invalid. */
+/** Reads `page` (default 1) and `limit` (default 10; `paginate` caps it); `undefined` when invalid. */
 export function parsePageQuery(
   params: URLSearchParams,
 ): { page: number; limit: number } | undefined {
   const page = positiveInteger(params.get("page"), 1);
   const limit = positiveInteger(params.get("limit"), 10);
-  if (page === undefined || limit === undefined || limit > 100) return undefined;
+  if (page === undefined || limit === undefined) return undefined;
   return { page, limit };
 }
 

@@ -59,6 +59,8 @@ export interface MockApiOptions {
   hasMoreLies: boolean;
   /** Answer pages past the end with the last page's records instead of `[]`. @default false */
   pastEndRecords: boolean;
+  /** Largest `limit` served: a larger one is silently capped to it, as the platform does. @default 100 */
+  maxLimit: number;
   /** Raw records served to every client instead of generated campaigns. @default undefined (generated per client) */
   records?: unknown[];
   /** The mock's clock, for the rate window, token expiry and log times. @default Date.now */
@@ -81,6 +83,7 @@ export const MOCK_API_DEFAULTS: Readonly<MockApiOptions> = Object.freeze({
   penaltyMs: 0,
   hasMoreLies: false,
   pastEndRecords: false,
+  maxLimit: 100,
 });
 
 /** The port `deno task mock` listens on unless told otherwise. */
@@ -101,6 +104,7 @@ const FLAGS = {
   "penalty": { type: "string" },
   "has-more-lies": { type: "boolean" },
   "past-end-records": { type: "boolean" },
+  "max-limit": { type: "string" },
   "client": { type: "string", multiple: true },
 } as const;
 
@@ -136,6 +140,7 @@ export function parseMockArgs(args: string[]): MockApiOptions & { port: number }
     penaltyMs: duration("--penalty", values.penalty, MOCK_API_DEFAULTS.penaltyMs, 0),
     hasMoreLies: values["has-more-lies"] ?? false,
     pastEndRecords: values["past-end-records"] ?? false,
+    maxLimit: integer("--max-limit", values["max-limit"], MOCK_API_DEFAULTS.maxLimit, 1, 1e6),
     clients: clientCredentials(values.client ?? []),
   };
 }

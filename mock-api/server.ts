@@ -63,6 +63,7 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
     penaltyMs,
     hasMoreLies,
     pastEndRecords,
+    maxLimit,
     seed = crypto.getRandomValues(new Uint32Array(1))[0]!,
     records,
     clients,
@@ -152,7 +153,10 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
     const refusal = bearer(req, entry.client!) ?? limited(entry.client!);
     if (refusal) return refusal;
     if (!query) {
-      return json(400, { error: "Bad Request", message: "page must be 1 or more, limit 1 to 100" });
+      return json(400, {
+        error: "Bad Request",
+        message: "page and limit must be whole numbers of 1 or more",
+      });
     }
     const draw = drawFailure();
     if (draw < errorRate) return json(503, { error: "Service Unavailable" });
@@ -161,7 +165,10 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
       await hold(req.signal);
     }
     const { records: served } = accounts.data(entry.client!);
-    return json(200, paginate(served, query.page, query.limit, { hasMoreLies, pastEndRecords }));
+    return json(
+      200,
+      paginate(served, query.page, query.limit, { hasMoreLies, pastEndRecords, maxLimit }),
+    );
   }
 
   async function syncCampaign(req: Request, rawId: string, entry: Partial<MockRequestLogEntry>) {

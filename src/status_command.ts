@@ -1,9 +1,9 @@
 import type { Config } from "./config.ts";
 import { openCheckpoint } from "./store/checkpoint.ts";
-import { recentRuns } from "./store/campaign_store.ts";
+import { recentRuns } from "./store/run_history.ts";
 import { openDatabase } from "./store/database.ts";
 import { acquireRunLock } from "./store/run_lock.ts";
-import type { RunRecord as HistoryRow } from "./store/run_summary.ts";
+import type { RunRecord as HistoryRow } from "./sync/run_summary.ts";
 import { checkpointPath } from "./sync/state_dir.ts";
 import { errorMessage } from "./errors.ts";
 

@@ -1,5 +1,5 @@
 import { basename, dirname, join } from "node:path";
-import type { RunSummary } from "../store/run_summary.ts";
+import type { RunSummary } from "../sync/run_summary.ts";
 
 /** One row of request outcomes. */
 export interface RequestCount {
@@ -60,6 +60,12 @@ export function renderMetrics(accounts: readonly MetricsSnapshot[]): string {
       "gauge",
       "Campaigns refused by validation in the last run.",
       each((m) => m.summary.rejected),
+    ),
+    metric(
+      "campaigns_deleted",
+      "gauge",
+      "Stored campaigns marked deleted in the last run: the platform no longer lists them.",
+      each((m) => m.summary.deleted ?? 0),
     ),
     metric(
       "requests_total",

@@ -1,5 +1,5 @@
 import { formatDuration } from "../duration.ts";
-import type { RunSummary } from "../store/run_summary.ts";
+import type { RunSummary } from "../sync/run_summary.ts";
 
 const STATUS_TEXT: Record<RunSummary["status"], string> = {
   ok: "ok (every campaign synced)",
@@ -16,6 +16,7 @@ export function formatSummary(s: RunSummary & { drift?: Record<string, number> }
     ["skipped", s.skipped],
     ["failed", s.failed],
     ["rejected", s.rejected],
+    ["deleted", s.deleted ?? 0],
     ["requests", s.requests],
     ["rate limited", s.rate_limited],
     ["retries", s.retries],
@@ -55,6 +56,7 @@ const COLUMNS: Array<[string, Exclude<keyof RunSummary, "run_id" | "status" | "d
   ["SKIPPED", "skipped"],
   ["FAILED", "failed"],
   ["REJECTED", "rejected"],
+  ["DELETED", "deleted"],
   ["REQUESTS", "requests"],
   ["429", "rate_limited"],
   ["RETRIES", "retries"],

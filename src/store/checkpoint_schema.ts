@@ -1,8 +1,8 @@
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
-import type { RunRecord } from "./checkpoint.ts";
+import type { RunRecord } from "./checkpoint_types.ts";
 
 /** The checkpoint schema version this build writes, stored in `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA_V1 = `
   CREATE TABLE runs (
@@ -51,6 +51,9 @@ const SCHEMA_V1 = `
   CREATE INDEX sends_by_account ON sends (account, at);
 `;
 
+/** Version 2: the page size learnt from a platform that caps `limit`, per run. */
+const SCHEMA_V2 = `ALTER TABLE runs ADD COLUMN page_limit INTEGER;`;
+
 /**
  * Brings a checkpoint database to SCHEMA_VERSION, or explains in one line why it cannot;
  * returns undefined on success and the problem otherwise.
@@ -72,8 +75,10 @@ export function migrate(db: DatabaseSync): string | undefined {
         return "it holds tables but no adsync schema version";
       }
       db.exec(SCHEMA_V1);
-      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     }
+    // Each step runs once, in order; a v1 file from an older adsync keeps its runs readable.
+    if (version < 2) db.exec(SCHEMA_V2);
+    if (version < SCHEMA_VERSION) db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     db.exec("COMMIT");
     return undefined;
   } catch (error) {
@@ -93,6 +98,7 @@ export function prepareStatements(db: DatabaseSync) {
     insertRun: q(`INSERT INTO runs (run_id, account, api_url, page_size, started_at, updated_at,
       status) VALUES (?, ?, ?, ?, ?, ?, 'running')`),
     touch: q("UPDATE runs SET updated_at = ? WHERE run_id = ?"),
+    pageLimit: q("UPDATE runs SET page_limit = ?, updated_at = ? WHERE run_id = ?"),
     totals: q("UPDATE runs SET total = ?, pages_total = ?, updated_at = ? WHERE run_id = ?"),
     finish: q("UPDATE runs SET status = ?, last_error = ?, updated_at = ? WHERE run_id = ?"),
     getRun: q("SELECT * FROM runs WHERE run_id = ?"),
@@ -138,6 +144,7 @@ export function toRun(row: Record<string, SQLInputValue> | undefined): RunRecord
     status: row.status as RunRecord["status"],
     total: nullableNumber(row.total ?? null),
     pagesTotal: nullableNumber(row.pages_total ?? null),
+    pageLimit: nullableNumber(row.page_limit ?? null),
     lastError: row.last_error === null ? null : String(row.last_error),
   };
 }

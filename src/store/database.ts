@@ -16,6 +16,11 @@ export interface DatabaseOptions {
    */
   stateDir: string;
   /**
+   * Connections to a server, shared by every account of the process (the embedded database
+   * always has one). @default 4
+   */
+  poolSize?: number;
+  /**
    * How long the first connection may take before the database counts as unreachable.
    * @default 10_000
    */
@@ -41,17 +46,17 @@ const SERVER_POOL_SIZE = 4;
 
 /** Opens the server at `url`, or the embedded PGlite when there is none; throws StoreError. */
 export function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const { url, stateDir, connectTimeoutMs = 10_000 } = options;
+  const { url, stateDir, connectTimeoutMs = 10_000, poolSize = SERVER_POOL_SIZE } = options;
   return url === undefined
     ? openEmbedded(stateDir, connectTimeoutMs)
-    : openServer(url, connectTimeoutMs);
+    : openServer(url, connectTimeoutMs, poolSize);
 }
 
-async function openServer(url: string, timeoutMs: number): Promise<Database> {
+async function openServer(url: string, timeoutMs: number, poolSize: number): Promise<Database> {
   let sql: postgres.Sql;
   try {
     sql = postgres(url, {
-      max: SERVER_POOL_SIZE,
+      max: poolSize,
       connect_timeout: timeoutMs / 1000,
       onnotice: () => {},
     });

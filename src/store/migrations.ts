@@ -81,6 +81,14 @@ export const MIGRATIONS: readonly Migration[] = [
         `,
     ],
   },
+  {
+    version: 2,
+    name: "soft-delete campaigns gone from the listing; count them per run",
+    statements: [
+      (sql) => sql`alter table campaigns add column deleted_at timestamptz null`,
+      (sql) => sql`alter table sync_runs add column deleted int`,
+    ],
+  },
 ];
 
 /**

@@ -10,7 +10,7 @@ import { outcomeRows } from "../platform/request_stats.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { RequestCount } from "../report/metrics.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
-import { recordRunEnd, recordRunStart } from "../store/campaign_store.ts";
+import { recordRunEnd, recordRunStart } from "../store/run_history.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import type { DatabaseGuard } from "../store/database_guard.ts";
 import { NO_DRIFT } from "./catalog.ts";
@@ -183,6 +183,7 @@ async function syncAccount(
   const sync = startSync({ ...job, account: account.clientId, client }, {
     pageSize: settings.pageSize,
     maxPages: config.maxPages,
+    allowMassDelete: config.allowMassDelete,
     concurrency: config.concurrency,
     clock,
     signal: options.signal,
@@ -242,6 +243,7 @@ function emptyResult(end: { interrupted?: boolean; fatal?: unknown }): SyncResul
     skipped: 0,
     failed: 0,
     rejected: 0,
+    deleted: 0,
     queued: 0,
     drift: NO_DRIFT,
     interrupted: end.interrupted ?? false,

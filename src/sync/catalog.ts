@@ -22,6 +22,8 @@ export interface Drift {
   hasMoreMismatches: number;
   /** Pages whose `total` differed from the first page's. */
   totalChanges: number;
+  /** Records cut from pages that held more than the `limit` asked for. */
+  truncated: number;
 }
 
 /** A listing that agreed with itself. */
@@ -31,6 +33,7 @@ export const NO_DRIFT: Readonly<Drift> = Object.freeze({
   missing: 0,
   hasMoreMismatches: 0,
   totalChanges: 0,
+  truncated: 0,
 });
 
 /** What a page adds: campaigns not seen before and records refused. */
@@ -41,12 +44,21 @@ export interface PageAdditions {
 
 /** The pages' records so far: validated, deduplicated, with the listing's drift. */
 export interface Catalog {
-  /** Validates a page's records; returns only what is new. Idempotent per page. */
-  add(page: SavedPage): PageAdditions;
+  /**
+   * Validates a page's records; returns only what is new. Idempotent per page. `pageSize` is
+   * the size the listing is planned with (the learnt cap), for the `has_more` check.
+   */
+  add(page: SavedPage, pageSize?: number): PageAdditions;
   /** The total the first page reported, if a page was added. */
   readonly total: number | undefined;
   /** The drift seen so far; `missing` counts only once every page is in. */
   drift(pagesExpected: number): Drift;
+  /** Every valid campaign id listed so far. */
+  ids(): string[];
+  /** Records listed so far: distinct valid campaigns plus rejects. */
+  readonly listed: number;
+  /** Rejects whose record had no usable id (so the listing's ids are not all known). */
+  readonly anonymousRejects: number;
 }
 
 /** Number of pages that hold `total` records at `pageSize`, bounded by `maxPages`. */
@@ -60,27 +72,29 @@ export function createCatalog(pageSize: number): Catalog {
   const pages = new Set<number>();
   let total: number | undefined;
   let rejected = 0;
+  let anonymous = 0;
   const drift = { duplicates: 0, conflicting: 0, hasMoreMismatches: 0, totalChanges: 0 };
 
-  function check(page: SavedPage): void {
+  function check(page: SavedPage, size: number): void {
     total ??= page.total;
     if (page.total !== total) drift.totalChanges++;
-    const expectMore = page.page * pageSize < total;
+    const expectMore = page.page * size < total;
     if (page.hasMore !== expectMore) drift.hasMoreMismatches++;
   }
 
   return {
-    add(page) {
+    add(page, size = pageSize) {
       const additions: PageAdditions = { campaigns: [], rejects: [] };
       if (pages.has(page.page)) return additions;
       pages.add(page.page);
-      check(page);
+      check(page, size);
       page.records.forEach((record, index) => {
         const rawId = (record as { id?: unknown } | null)?.id;
         const id = typeof rawId === "string" && rawId !== "" ? rawId : null;
         const parsed = campaignSchema.safeParse(record);
         if (!parsed.success) {
           rejected++;
+          if (id === null) anonymous++;
           additions.rejects.push({
             key: id ?? `page ${page.page} #${index + 1}`,
             campaignId: id,
@@ -107,7 +121,14 @@ export function createCatalog(pageSize: number): Catalog {
     drift(pagesExpected) {
       const complete = total !== undefined && pages.size >= pagesExpected;
       const missing = complete ? Math.max(0, total! - seen.size - rejected) : 0;
-      return { ...drift, missing };
+      return { ...drift, missing, truncated: 0 };
+    },
+    ids: () => [...seen.keys()],
+    get listed() {
+      return seen.size + rejected;
+    },
+    get anonymousRejects() {
+      return anonymous;
     },
   };
 }

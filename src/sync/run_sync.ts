@@ -1,15 +1,15 @@
 import { getLogger } from "@logtape/logtape";
-import pLimit from "p-limit";
 import type postgres from "postgres";
 import type { Clock } from "../clock.ts";
-import { AuthError, errorMessage } from "../errors.ts";
 import type { PlatformClient } from "../platform/platform_client.ts";
-import type { Campaign, SyncedCampaign } from "../platform/schemas.ts";
 import { insertRejects, upsertCampaigns } from "../store/campaign_store.ts";
+import type { Checkpoint } from "../store/checkpoint.ts";
 import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard.ts";
-import type { Checkpoint, SavedPage } from "../store/checkpoint.ts";
-import { createBatcher } from "./batcher.ts";
-import { createCatalog, type Drift, pageCount, type Reject } from "./catalog.ts";
+import { markDeleted } from "../store/deletions.ts";
+import { type Catalog, createCatalog, type Drift } from "./catalog.ts";
+import { type Listing, recordsOnPage, runPager } from "./pager.ts";
+import { createPipeline } from "./pipeline.ts";
+import { createTally, type Tally } from "./tally.ts";
 
 const log = getLogger(["adsync", "sync"]);
 
@@ -20,16 +20,20 @@ export interface SyncJob {
   client: PlatformClient;
   sql: postgres.Sql;
   checkpoint: Checkpoint;
-  /** Deadlines and outage retries of the writes. @default the guard's defaults, cut by the wire */
+  /** Deadlines and outage retries of every write. @default a guard with its defaults, cut by the wire signal */
   guard?: DatabaseGuard;
 }
 
 /** Options for {@linkcode startSync}. */
 export interface SyncOptions {
-  /** Records per page requested. @default 10 */
+  /** Records per page requested; a smaller cap the platform applies is learnt. @default 100 */
   pageSize?: number;
   /** Hard cap on pages fetched, whatever `total` says. @default 1000 */
   maxPages?: number;
+  /** Pages fetched at once after the first. @default 2 */
+  lookahead?: number;
+  /** Mark deleted even when more than half of the account's live campaigns would go. @default false */
+  allowMassDelete?: boolean;
   /** Campaign syncs in flight or waiting for a slot at once. @default 10 */
   concurrency?: number;
   /** Rows per upsert transaction at most. @default 100 */
@@ -53,6 +57,8 @@ export interface SyncProgress {
   skipped: number;
   failed: number;
   rejected: number;
+  /** Stored campaigns marked deleted after a complete listing. */
+  deleted: number;
   /** Campaigns known but not finished yet (queued, waiting or in flight). */
   queued: number;
 }
@@ -67,182 +73,138 @@ export interface SyncResult extends SyncProgress {
 }
 
 /**
- * Syncs every campaign of one account: lists pages (stopping at `total`), validates each record,
- * syncs each new campaign at the platform and upserts it in batches, checkpointing as it goes.
- * Picks up whatever the checkpoint already holds for `job.runId`.
+ * Syncs every campaign of one account: a pager lists the pages, a catalog validates and
+ * deduplicates their records, a pipeline syncs each new campaign at the platform and upserts it
+ * in batches, checkpointing as it goes; after a complete listing, stored campaigns it no longer
+ * holds are marked deleted. Picks up whatever the checkpoint already holds for `job.runId`.
  */
 export function startSync(
   job: SyncJob,
   options: SyncOptions = {},
 ): { progress(): SyncProgress; done: Promise<SyncResult> } {
-  const { pageSize = 10, maxPages = 1000, concurrency = 10, clock } = options;
+  const { pageSize = 100, maxPages = 1000, allowMassDelete = false } = options;
   const { runId, account, client, sql, checkpoint } = job;
   const fatal = new AbortController();
   const present = (...list: (AbortSignal | undefined)[]) => list.filter((s) => s !== undefined);
   const stop = AbortSignal.any(present(fatal.signal, options.signal));
   const wire = AbortSignal.any(present(fatal.signal, options.wireSignal ?? options.signal));
-  const signals = { signal: stop, wireSignal: wire };
-  const guard = job.guard ?? createDatabaseGuard("PostgreSQL", { clock, signal: wire });
-  const catalog = createCatalog(pageSize);
-  const done = checkpoint.done(runId);
-  const pendingSynced = checkpoint.syncedPending(runId);
-  const state = { synced: 0, skipped: 0, failed: 0, rejected: 0, queued: 0, pagesDone: 0 };
-  let pagesTotal: number | null = null;
-  let unfinished = 0;
   let fatalError: unknown;
-  const pool = pLimit(concurrency);
-  const tasks: Promise<unknown>[] = [];
-
-  function failRun(error: unknown): void {
+  const failRun = (error: unknown) => {
     fatalError ??= error;
     fatal.abort(error);
-  }
-
-  /** A write that failed for good: fatal, unless a stop came first (the checkpoint keeps it). */
-  function writeFailed(error: unknown): void {
-    if (!options.signal?.aborted) return failRun(error);
-    unfinished++;
-    log.warn("{error}", { error: errorMessage(error) });
-  }
-
-  const batcher = createBatcher<SyncedCampaign>(async (rows) => {
-    const write = () => upsertCampaigns(sql, account, rows);
-    await guard.retrying(`write ${rows.length} campaigns to`, write);
-    checkpoint.markDone(runId, rows.map((row) => row.id), "synced");
-    state.synced += rows.length;
-    state.queued -= rows.length;
-    log.debug("Committed {count} campaigns", { count: rows.length });
-  }, { clock, maxSize: options.batchSize, maxWaitMs: options.batchWaitMs, onError: writeFailed });
-
-  async function storeRejects(rejects: Reject[]): Promise<void> {
-    state.rejected += rejects.length;
-    const fresh = rejects.filter((reject) => !done.has(reject.key));
-    for (const reject of fresh) {
-      log.warn("Rejected {key}: {reason}", { key: reject.key, reason: reject.reason });
-    }
-    if (fresh.length === 0) return;
-    const rows = fresh.map((reject) => ({ runId, account, ...reject }));
-    await guard.retrying(
-      `store ${rows.length} rejected records in`,
-      () => insertRejects(sql, rows),
-    );
-    checkpoint.markDone(runId, fresh.map((reject) => reject.key), "rejected");
-  }
-
-  async function syncOne(campaign: Campaign): Promise<void> {
-    if (stop.aborted) return void unfinished++;
-    try {
-      const syncedAt = await client.syncCampaign(campaign.id, signals);
-      checkpoint.recordSynced(runId, campaign.id, syncedAt);
-      batcher.add({ ...campaign, synced_at: syncedAt });
-    } catch (error) {
-      if (stop.aborted) return void unfinished++;
-      if (error instanceof AuthError) return failRun(error);
-      state.failed++;
-      state.queued--;
-      const reason = errorMessage(error);
-      checkpoint.markFailed(runId, campaign.id, reason);
-      log.error("Cannot sync campaign {id}: {reason}", { id: campaign.id, reason });
-    }
-  }
-
-  function accept(page: SavedPage): void {
-    state.pagesDone++;
-    const { campaigns, rejects } = catalog.add(page);
-    if (rejects.length > 0) tasks.push(storeRejects(rejects).catch(writeFailed));
-    for (const campaign of campaigns) {
-      if (done.get(campaign.id) === "synced") {
-        state.skipped++;
-        continue;
-      }
-      state.queued++;
-      const syncedAt = pendingSynced.get(campaign.id);
-      if (syncedAt !== undefined) batcher.add({ ...campaign, synced_at: syncedAt });
-      else tasks.push(pool(() => syncOne(campaign)));
-    }
-  }
-
-  async function fetchPage(page: number): Promise<SavedPage | undefined> {
-    if (stop.aborted) return void unfinished++;
-    try {
-      const body = await client.listCampaigns(page, pageSize, signals);
-      const { total, has_more } = body.pagination;
-      const hasMore = has_more ?? page * pageSize < total;
-      const saved = { page, records: body.data, total, hasMore };
-      checkpoint.savePage(runId, saved);
-      log.info("Fetched page {page} ({records} records)", { page, records: body.data.length });
-      return saved;
-    } catch (error) {
-      if (stop.aborted) return void unfinished++;
-      if (error instanceof AuthError) return void failRun(error);
-      const reason = errorMessage(error);
-      log.error("Cannot fetch page {page}: {reason}", { page, reason });
-      if (page === 1) failRun(error);
-      return undefined;
-    }
-  }
-
-  function planPages(saved: ReadonlySet<number>): void {
-    const total = catalog.total!;
-    pagesTotal = pageCount(total, pageSize, maxPages);
-    checkpoint.setTotals(runId, total, pagesTotal);
-    if (Math.ceil(total / pageSize) > maxPages) {
-      log.warn("Total of {total} needs more than the {maxPages}-page cap; stopping at the cap", {
-        total,
-        maxPages,
-      });
-    }
-    for (let page = 1; page <= pagesTotal; page++) {
-      if (saved.has(page)) continue;
-      tasks.push(
-        fetchPage(page).then((fetched) => {
-          if (fetched) accept(fetched);
-          else if (!stop.aborted) state.failed += recordsOnPage(page, total, pageSize);
-        }),
-      );
-    }
-  }
+  };
+  const guard = job.guard ??
+    createDatabaseGuard("PostgreSQL", { clock: options.clock, signal: wire });
+  const tally = createTally();
+  const catalog = createCatalog(pageSize);
+  const pipeline = createPipeline({
+    runId,
+    account,
+    client,
+    checkpoint,
+    tally,
+    sink: {
+      upsert: (rows) =>
+        guard.retrying(
+          `write ${rows.length} campaigns to`,
+          () => upsertCampaigns(sql, account, rows),
+        ),
+      reject: (rejects) =>
+        guard.retrying(
+          `store ${rejects.length} rejected records in`,
+          () => insertRejects(sql, rejects),
+        ),
+    },
+  }, {
+    concurrency: options.concurrency,
+    batchSize: options.batchSize,
+    batchWaitMs: options.batchWaitMs,
+    clock: options.clock,
+    signal: stop,
+    wireSignal: wire,
+    onFatal: failRun,
+  });
+  const pager = runPager({
+    runId,
+    client,
+    checkpoint,
+    saved: checkpoint.pages(runId).filter((page) => page.page <= maxPages),
+    savedPageLimit: checkpoint.getRun(runId)?.pageLimit ?? null,
+    onPage(page, size) {
+      tally.pageDone();
+      pipeline.take(catalog.add(page, size));
+    },
+  }, { pageSize, maxPages, lookahead: options.lookahead, signal: stop, wireSignal: wire });
 
   async function run(): Promise<SyncResult> {
-    const saved = checkpoint.pages(runId).filter((page) => page.page <= maxPages);
-    for (const page of saved) accept(page);
-    if (catalog.total === undefined) {
-      const first = await fetchPage(1);
-      if (first) {
-        accept(first);
-        saved.push(first);
-      }
+    const listing = await pager.done;
+    if (listing.fatal !== undefined) failRun(listing.fatal);
+    await pipeline.drain();
+    const missing = countMissing(listing, catalog, maxPages, tally);
+    const drift = { ...catalog.drift(Infinity), missing, truncated: listing.truncated };
+    logDrift(drift, listing);
+    const undone = tally.snapshot().undone + listing.undone;
+    const interrupted = fatalError === undefined && undone > 0;
+    if (!interrupted && fatalError === undefined && isComplete(listing, catalog, drift, tally)) {
+      await guard.once("mark deleted campaigns in", () => markGone(catalog.ids())).catch(failRun);
     }
-    if (catalog.total !== undefined) planPages(new Set(saved.map((page) => page.page)));
-    for (let settled = 0; settled < tasks.length;) {
-      const batch = tasks.slice(settled);
-      await Promise.all(batch);
-      settled += batch.length;
+    return { ...progress(), drift, interrupted, fatal: fatalError };
+  }
+
+  async function markGone(ids: string[]): Promise<void> {
+    const outcome = await markDeleted(sql, account, ids, { allowMassDelete });
+    tally.deleted(outcome.deleted);
+    if (outcome.withheld > 0) {
+      log.warn(
+        "Not marking {withheld} of {live} stored campaigns deleted: the listing lacks more than " +
+          "half of them; pass --allow-mass-delete if the platform really deleted them",
+        { ...outcome },
+      );
+    } else if (outcome.deleted > 0) {
+      log.info("Marked {deleted} campaigns deleted: the platform no longer lists them", {
+        ...outcome,
+      });
     }
-    await batcher.drain().catch(writeFailed);
-    const drift = catalog.drift(pagesTotal ?? Infinity);
-    state.failed += drift.missing;
-    logDrift(drift);
-    return {
-      ...progress(),
-      drift,
-      interrupted: fatalError === undefined && unfinished > 0,
-      fatal: fatalError,
-    };
   }
 
   function progress(): SyncProgress {
-    return { ...state, total: catalog.total ?? null, pagesTotal };
+    const { undone: _, ...counts } = tally.snapshot();
+    return { ...counts, total: pager.total, pagesTotal: pager.pagesTotal };
   }
 
   return { progress, done: run() };
 }
 
-function recordsOnPage(page: number, total: number, pageSize: number): number {
-  return Math.max(0, Math.min(pageSize, total - (page - 1) * pageSize));
+/**
+ * Counts as failed the campaigns of pages that could not be fetched and, once every page is in,
+ * those the listing promised and no page held. The promise is the smallest `total` any page
+ * reported, so a `total` that later pages contradict never turns into failures.
+ */
+function countMissing(listing: Listing, catalog: Catalog, maxPages: number, tally: Tally): number {
+  const { total, pageSize, failedPages } = listing;
+  if (total === null || listing.fatal !== undefined) return 0;
+  for (const page of failedPages) tally.miss(recordsOnPage(page, total, pageSize));
+  if (failedPages.length > 0 || listing.undone > 0) return 0;
+  const missing = Math.max(0, Math.min(total, maxPages * pageSize) - catalog.listed);
+  tally.miss(missing);
+  return missing;
 }
 
-function logDrift(drift: Drift): void {
+/**
+ * Whether the run saw the account's whole listing, exactly: every page fetched, nothing missing
+ * or failed, every record valid, and a listing that never shifted under it (a changed `total`
+ * or a repeated id means offsets moved, so some live campaign may have gone unseen).
+ */
+function isComplete(listing: Listing, catalog: Catalog, drift: Drift, tally: Tally): boolean {
+  const { failed, rejected } = tally.snapshot();
+  return listing.total !== null && listing.failedPages.length === 0 && !listing.endedEarly &&
+    listing.total <= (listing.pagesTotal ?? 0) * listing.pageSize &&
+    catalog.listed === listing.total && catalog.anonymousRejects === 0 && failed === 0 &&
+    rejected === 0 && drift.missing === 0 && drift.duplicates === 0 &&
+    drift.totalChanges === 0 && drift.truncated === 0;
+}
+
+function logDrift(drift: Drift, listing: Listing): void {
   if (drift.duplicates > 0) {
     log.warn("The listing repeated {duplicates} ids ({conflicting} with other content)", {
       ...drift,
@@ -251,12 +213,18 @@ function logDrift(drift: Drift): void {
   if (drift.missing > 0) {
     log.warn("The listing promised {missing} more campaigns than its pages held", { ...drift });
   }
+  if (drift.truncated > 0) {
+    log.warn("Pages held {truncated} records more than the limit asked for; they were cut", {
+      ...drift,
+    });
+  }
+  if (listing.endedEarly) {
+    log.warn("An empty page ended the listing before its total of {total}", { ...listing });
+  }
   if (drift.hasMoreMismatches > 0 || drift.totalChanges > 0) {
     log.info(
       "has_more disagreed with total on {hasMoreMismatches} pages; total changed {totalChanges} times",
-      {
-        ...drift,
-      },
+      { ...drift },
     );
   }
 }

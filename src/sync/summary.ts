@@ -1,5 +1,5 @@
 import type { Account } from "../platform/account.ts";
-import type { RunSummary } from "../store/run_summary.ts";
+import type { RunSummary } from "./run_summary.ts";
 import type { SyncResult } from "./run_sync.ts";
 import { errorMessage } from "../errors.ts";
 
@@ -13,6 +13,8 @@ export interface SyncSummary extends RunSummary {
     missing: number;
     has_more_mismatches: number;
     total_changes: number;
+    /** Records cut from pages that held more than the `limit` asked for. */
+    truncated: number;
   };
   /** Why the run failed, when it did. */
   last_error?: string;
@@ -50,6 +52,7 @@ export function summarize(
     skipped: result.skipped,
     failed: result.failed,
     rejected: result.rejected,
+    deleted: result.deleted,
     requests: account.stats.requests,
     rate_limited: account.stats.rateLimited,
     retries: account.stats.retries,
@@ -62,6 +65,7 @@ export function summarize(
       missing: result.drift.missing,
       has_more_mismatches: result.drift.hasMoreMismatches,
       total_changes: result.drift.totalChanges,
+      truncated: result.drift.truncated,
     },
     ...(result.fatal !== undefined ? { last_error: errorMessage(result.fatal) } : {}),
   };

@@ -59,7 +59,11 @@ export async function runSyncCommand(
     embeddedDatabase: config.databaseUrl === undefined,
   });
   try {
-    const db = await openDatabase({ url: config.databaseUrl, stateDir: config.stateDir });
+    const db = await openDatabase({
+      url: config.databaseUrl,
+      stateDir: config.stateDir,
+      poolSize: poolSizeFor(config.accounts.length),
+    });
     try {
       // Every wait on the database has a deadline; after the grace period only a short one.
       const guard = createDatabaseGuard(db.label, {
@@ -110,6 +114,15 @@ export async function runSyncCommand(
   } finally {
     state.close();
   }
+}
+
+/**
+ * Connections to a PostgreSQL server for `accounts` accounts: 4 (enough for one account's
+ * batched upserts) up to 40 accounts, then one more per 10 accounts, at most 10, which keeps
+ * well inside a server's default 100 connections while 100 accounts write at once.
+ */
+export function poolSizeFor(accounts: number): number {
+  return Math.min(10, Math.max(4, Math.ceil(accounts / 10)));
 }
 
 /** The live progress line: one account's own, or all accounts added up. */

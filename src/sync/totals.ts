@@ -1,4 +1,4 @@
-import type { RunSummary } from "../store/run_summary.ts";
+import type { RunSummary } from "./run_summary.ts";
 import type { SyncSummary } from "./summary.ts";
 
 /**
@@ -25,6 +25,7 @@ const SUMMED = [
   "skipped",
   "failed",
   "rejected",
+  "deleted",
   "requests",
   "rate_limited",
   "retries",

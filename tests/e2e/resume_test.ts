@@ -52,7 +52,11 @@ e2e(
   { mock: { campaigns: 40, syncDelayMs: 3_000, rateLimit: { count: 20, windowMs: 1_000 } } },
   async (s) => {
     // The request timeout outlasts the mock's 3 s syncs, so only the signals can cut them.
-    const grace = { SYNC_SHUTDOWN_GRACE: "30s", AD_PLATFORM_REQUEST_TIMEOUT: "10s" };
+    const grace = {
+      SYNC_SHUTDOWN_GRACE: "30s",
+      AD_PLATFORM_REQUEST_TIMEOUT: "10s",
+      AD_PLATFORM_PAGE_SIZE: "10",
+    };
     const process = s.spawn(["--json"], grace);
     const { checkpoint, runId } = await s.watchCheckpoint(process);
     // Every page fetched and some syncs sent (the mock holds each for 3 s).
@@ -146,7 +150,7 @@ e2e(
     // A run left unfinished 40 minutes ago, against the same platform; the limit is 30 minutes.
     const fortyMinutesAgo = Date.now() - 40 * 60_000;
     const checkpoint = openCheckpoint(checkpointPath(s.stateDir), { now: () => fortyMinutesAgo });
-    const stale = { runId: "20240101T000000Z-0000aaaa", account: "default", pageSize: 10 };
+    const stale = { runId: "20240101T000000Z-0000aaaa", account: "default", pageSize: 100 };
     checkpoint.createRun({ ...stale, apiUrl: s.mock.url, startedAt: fortyMinutesAgo });
     checkpoint.close();
     const outcome = await s.run(["--resume", "--json"], { SYNC_RESUME_MAX_AGE: "30m" });

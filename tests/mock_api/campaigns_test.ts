@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { generateCampaigns, paginate } from "../../mock-api/campaigns.ts";
+import { generateCampaigns, paginate, parsePageQuery } from "../../mock-api/campaigns.ts";
 import { campaignSchema } from "../../src/platform/schemas.ts";
 
 Deno.test("generateCampaigns gives the same valid campaigns for the same seed", () => {
@@ -44,4 +44,20 @@ Deno.test("paginate can repeat the last page's records past the end", () => {
     "campaign_24",
     "campaign_25",
   ]);
+});
+
+Deno.test("paginate silently caps a limit above maxLimit, as a capping platform does", () => {
+  const records = generateCampaigns(100, 1);
+  const first = paginate(records, 1, 100, { maxLimit: 25 });
+  assert.deepEqual(first.data, records.slice(0, 25));
+  assert.deepEqual(first.pagination, { page: 1, limit: 25, total: 100, has_more: true });
+  assert.deepEqual(paginate(records, 4, 25, { maxLimit: 25 }).data, records.slice(75));
+  assert.equal(paginate(records, 1, 500).data.length, 100, "the default cap is 100");
+});
+
+Deno.test("parsePageQuery accepts a limit above 100 for paginate to cap", () => {
+  assert.deepEqual(parsePageQuery(new URLSearchParams("page=2&limit=500")), {
+    page: 2,
+    limit: 500,
+  });
 });

@@ -11,6 +11,7 @@ const base: MetricsSnapshot = {
     skipped: 0,
     failed: 3,
     rejected: 2,
+    deleted: 4,
     requests: 131,
     rate_limited: 0,
     retries: 21,
@@ -94,6 +95,7 @@ Deno.test("The metrics text parses as Prometheus text and holds the run's number
   assert.equal(valueOf(samples, "adsync_campaigns_synced"), 95);
   assert.equal(valueOf(samples, "adsync_campaigns_failed"), 3);
   assert.equal(valueOf(samples, "adsync_campaigns_rejected"), 2);
+  assert.equal(valueOf(samples, "adsync_campaigns_deleted"), 4);
   assert.equal(valueOf(samples, "adsync_requests_total", { endpoint: "list", status: "503" }), 3);
   assert.equal(valueOf(samples, "adsync_requests_total", { endpoint: "sync", status: "200" }), 100);
   assert.equal(valueOf(samples, "adsync_rate_limited_total"), 0);

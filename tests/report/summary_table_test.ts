@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { formatReport, formatSummary, problemsFirst } from "../../src/report/summary_table.ts";
-import type { RunSummary } from "../../src/store/run_summary.ts";
+import type { RunSummary } from "../../src/sync/run_summary.ts";
 
 const base: RunSummary = {
   run_id: "run-2024-01",
@@ -10,6 +10,7 @@ const base: RunSummary = {
   skipped: 0,
   failed: 0,
   rejected: 0,
+  deleted: 0,
   requests: 131,
   rate_limited: 0,
   retries: 21,
@@ -29,7 +30,14 @@ function rows(text: string): Map<string, string> {
 }
 
 Deno.test("The summary table starts with the status and shows every count and the duration", () => {
-  const text = formatSummary({ ...base, status: "partial", synced: 95, failed: 3, rejected: 2 });
+  const text = formatSummary({
+    ...base,
+    status: "partial",
+    synced: 95,
+    failed: 3,
+    rejected: 2,
+    deleted: 5,
+  });
   assert.match(text.split("\n")[0]!, /^status\s+partial/);
   const table = rows(text);
   assert.equal(table.get("run"), "run-2024-01");
@@ -37,6 +45,7 @@ Deno.test("The summary table starts with the status and shows every count and th
   assert.equal(table.get("synced"), "95");
   assert.equal(table.get("failed"), "3");
   assert.equal(table.get("rejected"), "2");
+  assert.equal(table.get("deleted"), "5");
   assert.equal(table.get("requests"), "131");
   assert.equal(table.get("rate limited"), "0");
   assert.equal(table.get("retries"), "21");
@@ -109,7 +118,7 @@ Deno.test("A many-account table lists problems first, one row per account, then 
   const names = lines.slice(3).map((line) => line.split(/\s+/)[0]);
   assert.deepEqual(names, ["globex", "initech", "acme", "total"]);
   assert.match(lines[3]!, /^globex\s+failed\s+100\s+100\s.*run-b\s+Login refused$/);
-  assert.match(lines[6]!, /^total\s+failed\s+300\s+298\s+0\s+2\s+0\s+393\s.*13m20s$/);
+  assert.match(lines[6]!, /^total\s+failed\s+300\s+298\s+0\s+2\s+0\s+0\s+393\s.*13m20s$/);
   // Counts are right-aligned: each row's numbers end in the same columns as the header's.
   const end = lines[2]!.indexOf("CAMPAIGNS") + "CAMPAIGNS".length;
   for (const line of lines.slice(3)) assert.match(line[end - 1]!, /\d/);

@@ -2,13 +2,9 @@ import assert from "node:assert/strict";
 import {
   countCampaigns,
   insertRejects,
-  recentRuns,
-  recordRunEnd,
-  recordRunStart,
   type Reject,
   upsertCampaigns,
 } from "../../src/store/campaign_store.ts";
-import type { RunSummary } from "../../src/store/run_summary.ts";
 import { campaign, withEachDatabase } from "./_helpers.ts";
 
 const HOSTILE_NAMES = [
@@ -21,22 +17,6 @@ const HOSTILE_NAMES = [
   "right-to-left \u202e override and zero\u200bwidth",
   "long ".repeat(120) + "é",
 ];
-
-const SUMMARY: RunSummary = {
-  run_id: "run-1",
-  status: "partial",
-  campaigns_total: 100,
-  synced: 97,
-  skipped: 0,
-  failed: 2,
-  rejected: 1,
-  requests: 123,
-  rate_limited: 0,
-  retries: 21,
-  timeouts: 9,
-  token_refreshes: 1,
-  duration_ms: 612_345,
-};
 
 withEachDatabase(
   "upsertCampaigns inserts campaigns, then updates them in place",
@@ -191,56 +171,6 @@ withEachDatabase("insertRejects stores each refusal once, with its raw payload",
     assert.equal(row?.campaign_id, reject.campaignId);
     assert.deepEqual(row?.payload, reject.payload);
   }
-});
-
-withEachDatabase("A run's start and end round-trip through sync_runs", async ({ db }) => {
-  const startedAt = new Date("2024-05-01T08:00:00.000Z");
-  await recordRunStart(db.sql, {
-    runId: "run-1",
-    account: "acme",
-    apiUrl: "http://localhost:3001",
-    startedAt,
-  });
-  const [running] = await recentRuns(db.sql);
-  assert.equal(running?.status, "running");
-  assert.equal(running?.finished_at, null);
-
-  await recordRunEnd(db.sql, { ...SUMMARY, lastError: "Cannot fetch page 3: 503" });
-
-  const [run] = await recentRuns(db.sql);
-  assert.ok(run?.finished_at instanceof Date);
-  assert.deepEqual({ ...run, finished_at: null }, {
-    ...SUMMARY,
-    account: "acme",
-    api_url: "http://localhost:3001",
-    started_at: startedAt,
-    finished_at: null,
-    last_error: "Cannot fetch page 3: 503",
-    summary: SUMMARY,
-  });
-});
-
-withEachDatabase("recordRunEnd records a run whose start was never recorded", async ({ db }) => {
-  await recordRunEnd(db.sql, { ...SUMMARY, run_id: "orphan", status: "failed" });
-  const [run] = await recentRuns(db.sql);
-  assert.equal(run?.run_id, "orphan");
-  assert.equal(run?.status, "failed");
-  assert.equal(run?.started_at, null);
-  assert.equal(run?.last_error, null);
-  assert.deepEqual(run?.summary, { ...SUMMARY, run_id: "orphan", status: "failed" });
-});
-
-withEachDatabase("recentRuns lists the newest runs first, up to the limit", async ({ db }) => {
-  for (const day of [1, 3, 2]) {
-    await recordRunStart(db.sql, {
-      runId: `run-${day}`,
-      account: "acme",
-      apiUrl: "http://localhost:3001",
-      startedAt: new Date(Date.UTC(2024, 4, day)),
-    });
-  }
-  const runs = await recentRuns(db.sql, 2);
-  assert.deepEqual(runs.map((run) => run.run_id), ["run-3", "run-2"]);
 });
 
 withEachDatabase(

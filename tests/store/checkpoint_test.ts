@@ -114,6 +114,7 @@ Deno.test("Checkpoint bumps updatedAt on every write touching a run", async () =
       status: "partial",
       total: 25,
       pagesTotal: 3,
+      pageLimit: null,
       lastError: "2 campaigns failed",
     });
   }, () => clock);
@@ -204,7 +205,7 @@ Deno.test("Checkpoint refuses a file with a newer schema version", async () => {
       assert.ok(error instanceof CheckpointError);
       assert.equal(
         error.message,
-        `Cannot open checkpoint ${path}: schema version 99 is newer than this adsync supports (1)`,
+        `Cannot open checkpoint ${path}: schema version 99 is newer than this adsync supports (2)`,
       );
       return true;
     });
@@ -257,4 +258,45 @@ Deno.test("Checkpoint keeps a platform sync until its row is committed", async (
     checkpoint.markDone("run-1", ["c1"], "synced");
     assert.deepEqual([...checkpoint.syncedPending("run-1").keys()], ["c2"]);
   });
+});
+
+Deno.test("Checkpoint keeps the page size learnt from a capped platform for the resume", async () => {
+  await withCheckpoint((checkpoint) => {
+    checkpoint.createRun({ ...baseRun, pageSize: 100 });
+    assert.equal(checkpoint.getRun("run-1")?.pageLimit, null);
+    checkpoint.setPageLimit("run-1", 25);
+    assert.equal(checkpoint.getRun("run-1")?.pageLimit, 25);
+    assert.equal(checkpoint.latestUnfinished("acme")?.pageLimit, 25);
+  });
+});
+
+Deno.test("Checkpoint opens a version 1 file and keeps its runs and pages", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adsync_checkpoint_" });
+  try {
+    const path = join(dir, "checkpoint.sqlite");
+    const old = openCheckpoint(path);
+    old.createRun(baseRun);
+    old.savePage("run-1", { page: 1, records: [{ id: "c1" }], total: 12, hasMore: true });
+    old.close();
+    // What an older adsync left behind: the version 1 schema, without the learnt page size.
+    const db = new DatabaseSync(path);
+    db.exec("ALTER TABLE runs DROP COLUMN page_limit; PRAGMA user_version = 1");
+    db.close();
+
+    const checkpoint = openCheckpoint(path);
+    try {
+      assert.equal(checkpoint.latestUnfinished("acme")?.runId, "run-1");
+      assert.equal(checkpoint.getRun("run-1")?.pageLimit, null);
+      assert.deepEqual(checkpoint.pages("run-1").map((page) => page.records), [[{ id: "c1" }]]);
+      checkpoint.setPageLimit("run-1", 5);
+      assert.equal(checkpoint.getRun("run-1")?.pageLimit, 5);
+    } finally {
+      checkpoint.close();
+    }
+    const reopened = new DatabaseSync(path);
+    assert.equal(reopened.prepare("PRAGMA user_version").get()?.user_version, 2);
+    reopened.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

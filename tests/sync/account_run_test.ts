@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { createAccount } from "../../src/platform/account.ts";
-import { progressSnapshot } from "../../src/sync/account_run.ts";
+import { join } from "node:path";
+import postgres from "postgres";
+import { loadConfig } from "../../src/config.ts";
+import { createHostGates } from "../../src/platform/host_gate.ts";
+import { openCheckpoint } from "../../src/store/checkpoint.ts";
+import { createDatabaseGuard } from "../../src/store/database_guard.ts";
+import { progressSnapshot, runAccount } from "../../src/sync/account_run.ts";
 import type { SyncProgress } from "../../src/sync/run_sync.ts";
 import { createFakeClock } from "../_fake_clock.ts";
 import { MOCK_CREDENTIALS } from "../_fixtures.ts";
@@ -13,6 +19,7 @@ const progress: SyncProgress = {
   skipped: 5,
   failed: 1,
   rejected: 4,
+  deleted: 0,
   queued: 50,
 };
 
@@ -47,4 +54,35 @@ Deno.test("Progress has no ETA before the first page tells the total", () => {
   );
   assert.equal(snapshot.etaMs, null);
   assert.equal(snapshot.campaignsTotal, null);
+});
+
+Deno.test("An account whose run cannot start returns a failed summary instead of throwing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adsync_account_run_" });
+  // Nothing listens on port 1: every query is refused at once.
+  const sql = postgres("postgres://adsync@127.0.0.1:1/adsync", { max: 1, onnotice: () => {} });
+  const checkpoint = openCheckpoint(join(dir, "checkpoint.sqlite"));
+  try {
+    const config = loadConfig({
+      AD_PLATFORM_EMAIL: MOCK_CREDENTIALS.email,
+      AD_PLATFORM_PASSWORD: MOCK_CREDENTIALS.password,
+      AD_PLATFORM_CLIENT_ID: "acme",
+      SYNC_STATE_DIR: dir,
+    }, ["sync"]);
+    const guard = createDatabaseGuard("PostgreSQL at 127.0.0.1:1/adsync", {
+      outageMs: 200,
+      retryDelayMs: 50,
+    });
+    const shared = { config, sql, guard, checkpoint, hostGates: createHostGates() };
+    const { summary, requests } = await runAccount(config.accounts[0]!, shared);
+    assert.equal(summary.status, "failed");
+    assert.equal(summary.account, "acme");
+    assert.match(summary.last_error ?? "", /^Cannot record the run start in PostgreSQL at 127/);
+    assert.deepEqual(requests, [], "no request reached the platform");
+    const run = checkpoint.getRun(summary.run_id);
+    assert.equal(run?.status, "failed", "the checkpoint's run is closed as failed");
+  } finally {
+    checkpoint.close();
+    await sql.end({ timeout: 0 });
+    await Deno.remove(dir, { recursive: true });
+  }
 });

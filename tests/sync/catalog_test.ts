@@ -53,6 +53,7 @@ Deno.test("Catalog never yields the same campaign twice and counts the drift", (
     missing: 2,
     hasMoreMismatches: 0,
     totalChanges: 0,
+    truncated: 0,
   });
 });
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { RunSummary } from "../../src/store/run_summary.ts";
+import type { RunSummary } from "../../src/sync/run_summary.ts";
 import { exitCodeFor } from "../../src/sync/summary.ts";
 
 const summary = (status: RunSummary["status"]) => ({ status }) as RunSummary;

@@ -9,7 +9,7 @@ import {
 import { loadConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/store/database.ts";
 import { exitCodeFor } from "../../src/sync/summary.ts";
-import { runSyncCommand } from "../../src/sync/sync_command.ts";
+import { poolSizeFor, runSyncCommand } from "../../src/sync/sync_command.ts";
 import type { SyncReport } from "../../src/sync/totals.ts";
 import { serverTest } from "../e2e/_cli.ts";
 import { withFreshServerDatabase } from "../store/_helpers.ts";
@@ -191,4 +191,8 @@ serverTest("The metrics file holds every account's series", async () => {
   } finally {
     await Deno.remove(metricsDir, { recursive: true });
   }
+});
+
+Deno.test("The server pool grows with the accounts, from 4 connections to at most 10", () => {
+  assert.deepEqual([1, 40, 41, 100, 1_000].map(poolSizeFor), [4, 4, 5, 10, 10]);
 });

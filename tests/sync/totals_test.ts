@@ -12,13 +12,21 @@ const base: SyncSummary = {
   skipped: 0,
   failed: 0,
   rejected: 0,
+  deleted: 0,
   requests: 101,
   rate_limited: 0,
   retries: 3,
   timeouts: 1,
   token_refreshes: 0,
   duration_ms: 600_000,
-  drift: { duplicates: 0, conflicting: 0, missing: 0, has_more_mismatches: 0, total_changes: 0 },
+  drift: {
+    duplicates: 0,
+    conflicting: 0,
+    missing: 0,
+    has_more_mismatches: 0,
+    total_changes: 0,
+    truncated: 0,
+  },
 };
 
 const globex: SyncSummary = {
@@ -30,6 +38,7 @@ const globex: SyncSummary = {
   synced: 12,
   failed: 2,
   rejected: 1,
+  deleted: 2,
   requests: 17,
   rate_limited: 1,
   retries: 2,
@@ -52,6 +61,7 @@ Deno.test("A many-account report adds the counters up and takes the run's wall t
     skipped: 0,
     failed: 2,
     rejected: 1,
+    deleted: 2,
     requests: 118,
     rate_limited: 1,
     retries: 5,

@@ -8,6 +8,8 @@ export interface RunSummary {
   skipped: number;
   failed: number;
   rejected: number;
+  /** Stored campaigns marked deleted because the complete listing no longer holds them. */
+  deleted: number;
   requests: number;
   rate_limited: number;
   retries: number;
@@ -30,6 +32,7 @@ export interface RunRecord {
   skipped: number | null;
   failed: number | null;
   rejected: number | null;
+  deleted: number | null;
   requests: number | null;
   rate_limited: number | null;
   retries: number | null;

@@ -1,0 +1,154 @@
+import { getLogger } from "@logtape/logtape";
+import pLimit from "p-limit";
+import type { Clock } from "../clock.ts";
+import { AuthError, errorMessage } from "../errors.ts";
+import type { PlatformClient } from "../platform/platform_client.ts";
+import type { Campaign, SyncedCampaign } from "../platform/schemas.ts";
+import type { Reject as StoredReject } from "../store/campaign_store.ts";
+import type { Checkpoint } from "../store/checkpoint.ts";
+import { createBatcher } from "./batcher.ts";
+import type { PageAdditions, Reject } from "./catalog.ts";
+import type { Tally } from "./tally.ts";
+
+const log = getLogger(["adsync", "sync"]);
+
+/** Where the pipeline's rows go: the account's table and its rejects. */
+export interface CampaignSink {
+  upsert(rows: SyncedCampaign[]): Promise<void>;
+  reject(rejects: StoredReject[]): Promise<void>;
+}
+
+/** What one account's campaign pipeline works with. */
+export interface PipelineJob {
+  runId: string;
+  account: string;
+  client: Pick<PlatformClient, "syncCampaign">;
+  sink: CampaignSink;
+  checkpoint: Pick<
+    Checkpoint,
+    "done" | "syncedPending" | "markDone" | "recordSynced" | "markFailed"
+  >;
+  tally: Tally;
+}
+
+/** Options for {@linkcode createPipeline}. */
+export interface PipelineOptions {
+  /** Campaign syncs in flight or waiting for a slot at once. @default 10 */
+  concurrency?: number;
+  /** Rows per upsert transaction at most. @default 100 */
+  batchSize?: number;
+  /** Longest a synced row waits for its transaction, in ms. @default 250 */
+  batchWaitMs?: number;
+  /** Timer source for batching. @default systemClock */
+  clock?: Clock;
+  /** Stops starting work: waits end, nothing new is sent. @default never */
+  signal?: AbortSignal;
+  /** Cuts requests already sent. @default signal */
+  wireSignal?: AbortSignal;
+  /** Called with what must end the run (credentials refused, database lost). @default no-op */
+  onFatal?: (error: unknown) => void;
+}
+
+/** Takes each page's new campaigns to their committed rows. */
+export interface Pipeline {
+  /** Queues a page's campaigns and stores its rejects. */
+  take(additions: PageAdditions): void;
+  /** Waits until everything taken is committed, failed or left undone; rejects never. */
+  drain(): Promise<void>;
+}
+
+/**
+ * Creates the pipeline: a campaign done before a resume is skipped, one the platform already
+ * synced goes straight to its commit, any other is synced at the platform (at most
+ * `concurrency` at once), checkpointed, then upserted in batches; rejects are stored once.
+ */
+export function createPipeline(job: PipelineJob, options: PipelineOptions = {}): Pipeline {
+  const { concurrency = 10, clock, signal, onFatal = () => {} } = options;
+  const signals = { signal, wireSignal: options.wireSignal ?? signal };
+  const { runId, account, client, sink, checkpoint, tally } = job;
+  const done = checkpoint.done(runId);
+  const pendingSynced = checkpoint.syncedPending(runId);
+  const pool = pLimit(concurrency);
+  const tasks: Promise<unknown>[] = [];
+  const stopped = () => signal?.aborted === true;
+
+  /** A write that failed for good after a stop request is work left undone, not a fatal error. */
+  const undoneAfterStop = (error: unknown, count: number) => {
+    if (!stopped()) throw error;
+    tally.leftUndone(count);
+    log.warn("{error}", { error: errorMessage(error) });
+  };
+
+  const batcher = createBatcher<SyncedCampaign>(async (rows) => {
+    try {
+      await sink.upsert(rows);
+    } catch (error) {
+      return undoneAfterStop(error, rows.length);
+    }
+    checkpoint.markDone(runId, rows.map((row) => row.id), "synced");
+    tally.synced(rows.length);
+    log.debug("Committed {count} campaigns", { count: rows.length });
+  }, { clock, maxSize: options.batchSize, maxWaitMs: options.batchWaitMs, onError: onFatal });
+
+  async function storeRejects(rejects: Reject[]): Promise<void> {
+    const fresh = rejects.filter((reject) => !done.has(reject.key));
+    for (const reject of fresh) {
+      log.warn("Rejected {key}: {reason}", { key: reject.key, reason: reject.reason });
+    }
+    if (fresh.length === 0) return;
+    await sink.reject(fresh.map(({ key: _, ...reject }) => ({ runId, account, ...reject })));
+    checkpoint.markDone(runId, fresh.map((reject) => reject.key), "rejected");
+  }
+
+  async function syncOne(campaign: Campaign): Promise<void> {
+    if (stopped()) return tally.leftUndone();
+    try {
+      const syncedAt = await client.syncCampaign(campaign.id, signals);
+      checkpoint.recordSynced(runId, campaign.id, syncedAt);
+      batcher.add({ ...campaign, synced_at: syncedAt });
+    } catch (error) {
+      if (stopped()) return tally.leftUndone();
+      if (error instanceof AuthError) {
+        tally.leftUndone();
+        return onFatal(error);
+      }
+      tally.failed();
+      const reason = errorMessage(error);
+      checkpoint.markFailed(runId, campaign.id, reason);
+      log.error("Cannot sync campaign {id}: {reason}", { id: campaign.id, reason });
+    }
+  }
+
+  return {
+    take({ campaigns, rejects }) {
+      if (rejects.length > 0) {
+        tally.reject(rejects.length);
+        tasks.push(
+          storeRejects(rejects).catch((error) => {
+            if (!stopped()) return onFatal(error);
+            tally.pageUndone();
+            log.warn("{error}", { error: errorMessage(error) });
+          }),
+        );
+      }
+      for (const campaign of campaigns) {
+        if (done.get(campaign.id) === "synced") {
+          tally.skip();
+          continue;
+        }
+        tally.queue();
+        const syncedAt = pendingSynced.get(campaign.id);
+        if (syncedAt !== undefined) batcher.add({ ...campaign, synced_at: syncedAt });
+        else tasks.push(pool(() => syncOne(campaign)));
+      }
+    },
+    async drain() {
+      for (let settled = 0; settled < tasks.length;) {
+        const batch = tasks.slice(settled);
+        await Promise.all(batch);
+        settled += batch.length;
+      }
+      await batcher.drain().catch(onFatal);
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/** The counts of one sync, as progress and the summary show them. */
+export interface TallyCounts {
+  /** Pages fetched now or read back from the checkpoint. */
+  pagesDone: number;
+  /** Campaigns known but not finished yet (waiting, in flight or waiting for their commit). */
+  queued: number;
+  synced: number;
+  /** Campaigns already done before a resume. */
+  skipped: number;
+  failed: number;
+  rejected: number;
+  /** Stored campaigns marked deleted because the complete listing no longer holds them. */
+  deleted: number;
+  /** Queued campaigns and pages left undone because the run was told to stop. */
+  undone: number;
+}
+
+/**
+ * The sync's counters, changed only through named transitions: a campaign is `queue`d, then
+ * ends `synced`, `failed` or `leftUndone`; `skip`, `reject` and `miss` count campaigns that
+ * never queue. A transition out of `queued` that has nothing queued is a programming error.
+ */
+export interface Tally {
+  pageDone(): void;
+  /** A listed campaign that needs work. */
+  queue(count?: number): void;
+  /** Queued → synced: its row is committed. */
+  synced(count: number): void;
+  /** Queued → failed: the platform would not sync it. */
+  failed(count?: number): void;
+  /** Queued → undone: the stop signal came first; a resume continues it. */
+  leftUndone(count?: number): void;
+  /** A page that stopping left unfetched. */
+  pageUndone(): void;
+  /** A listed campaign finished before a resume. */
+  skip(count?: number): void;
+  /** A record refused by validation. */
+  reject(count: number): void;
+  /** Campaigns the listing promised and no page delivered; they count as failed. */
+  miss(count: number): void;
+  /** Stored campaigns marked deleted. */
+  deleted(count: number): void;
+  snapshot(): TallyCounts;
+}
+
+/** Creates a tally with every count at zero. */
+export function createTally(): Tally {
+  const c: TallyCounts = {
+    pagesDone: 0,
+    queued: 0,
+    synced: 0,
+    skipped: 0,
+    failed: 0,
+    rejected: 0,
+    deleted: 0,
+    undone: 0,
+  };
+  const dequeue = (count: number, to: "synced" | "failed" | "undone") => {
+    if (!(count >= 0 && count <= c.queued)) {
+      throw new RangeError(`Cannot move ${count} campaigns to ${to}: ${c.queued} queued`);
+    }
+    c.queued -= count;
+    c[to] += count;
+  };
+  const add = (key: keyof TallyCounts, count: number) => {
+    if (!(count >= 0)) throw new RangeError(`Cannot count ${count} ${key}`);
+    c[key] += count;
+  };
+  return {
+    pageDone: () => add("pagesDone", 1),
+    queue: (count = 1) => add("queued", count),
+    synced: (count) => dequeue(count, "synced"),
+    failed: (count = 1) => dequeue(count, "failed"),
+    leftUndone: (count = 1) => dequeue(count, "undone"),
+    pageUndone: () => add("undone", 1),
+    skip: (count = 1) => add("skipped", count),
+    reject: (count) => add("rejected", count),
+    miss: (count) => add("failed", count),
+    deleted: (count) => add("deleted", count),
+    snapshot: () => ({ ...c }),
+  };
+}

@@ -24,6 +24,8 @@ export interface ManyAccountsOptions {
   databaseUrl?: string;
   /** Where to save the mock's request log (JSON lines), for a closer look. @default undefined */
   mockLogFile?: string;
+  /** More flags for the mock, such as `--hang-rate 0`. @default [] */
+  mockArgs?: string[];
 }
 
 /** The targets a run must meet; `efficiency` is the target, `efficiencyBound` the hard floor. */
@@ -36,8 +38,48 @@ const PROJECT_DIR = new URL("../", import.meta.url);
 
 /** Runs the bench, prints one human line and one JSON line, and returns the exit code. */
 export async function runManyAccountsBench(options: ManyAccountsOptions): Promise<number> {
-  const { accounts, windowMs = 3_000, campaigns = 100, seed = 1, databaseUrl, mockLogFile } =
-    options;
+  const report = await runManyAccounts(options);
+  if ("error" in report) {
+    console.log(report.error);
+    return 1;
+  }
+  const { missed } = report;
+  console.log(
+    `${report.accounts} accounts: sent ${report.requests_sent} requests (needed ` +
+      `${report.requests_needed}), ${report.http_429} x 429 (${
+        Object.keys(report.http_429_by_client).length
+      } clients), floor ${report.floor_ms} ms, wall ${report.wall_ms} ms, efficiency ` +
+      `${report.efficiency} (target >= ${TARGETS.efficiency}, bound ${TARGETS.efficiencyBound}), ` +
+      `peak RSS ${report.peak_rss_mb} MB (<= ${TARGETS.peakRssMb}), status ${report.status}` +
+      (missed.length > 0 ? `; missed: ${missed.join(", ")}` : ""),
+  );
+  console.log(JSON.stringify(report));
+  if (report.efficiency < TARGETS.efficiency && report.slowest) {
+    console.error(whereTimeWent({ ...report, slowest: report.slowest }));
+  }
+  return missed.length > 0 ? 1 : 0;
+}
+
+/** What {@linkcode runManyAccounts} measured, and the targets it missed. */
+export type ManyAccountsReport = Exclude<
+  Awaited<ReturnType<typeof runManyAccounts>>,
+  { error: string }
+>;
+
+/**
+ * Runs the bench and returns its report, or why there is none (the sync printed no summary).
+ * Prints only a start line on stderr.
+ */
+export async function runManyAccounts(options: ManyAccountsOptions) {
+  const {
+    accounts,
+    windowMs = 3_000,
+    campaigns = 100,
+    seed = 1,
+    databaseUrl,
+    mockLogFile,
+    mockArgs = [],
+  } = options;
   const scale = windowMs / 60_000;
   const rateLimit = `${COUNT}/${windowMs}ms`;
   const password = crypto.randomUUID();
@@ -48,6 +90,7 @@ export async function runManyAccountsBench(options: ManyAccountsOptions): Promis
       ...["--rate-limit", rateLimit, "--sync-delay", `${Math.round(2_000 * scale)}ms`],
       ...["--campaigns", String(campaigns), "--seed", String(seed)],
       ...["--email", EMAIL, "--password", password],
+      ...mockArgs,
     ],
   });
   try {
@@ -97,9 +140,10 @@ export async function runManyAccountsBench(options: ManyAccountsOptions): Promis
     }
     const summary = parseSummary(out);
     if (!summary) {
-      console.log(`The sync printed no summary (exit ${status.code}); its last lines:`);
-      console.log(tail(`${err}\n${out}`, 20));
-      return 1;
+      return {
+        error: `The sync printed no summary (exit ${status.code}); its last lines:\n` +
+          tail(`${err}\n${out}`, 20),
+      } as const;
     }
     const perAccount = summary.accounts ?? [summary];
     const campaignsByClient = new Map(perAccount.map((a) => [a.account, a.campaigns_total]));
@@ -122,22 +166,7 @@ export async function runManyAccountsBench(options: ManyAccountsOptions): Promis
       clients_seen: figures.clients.length,
       slowest: slowest(figures),
     };
-    const missed = missedTargets(report, accounts);
-    console.log(
-      `${accounts} accounts: sent ${report.requests_sent} requests (needed ` +
-        `${report.requests_needed}), ${report.http_429} x 429 (${
-          Object.keys(report.http_429_by_client).length
-        } clients), floor ${report.floor_ms} ms, wall ${report.wall_ms} ms, efficiency ` +
-        `${report.efficiency} (target >= ${TARGETS.efficiency}, bound ${TARGETS.efficiencyBound}), ` +
-        `peak RSS ${report.peak_rss_mb} MB (<= ${TARGETS.peakRssMb}), status ${report.status}` +
-        (missed.length > 0 ? `; missed: ${missed.join(", ")}` : ""),
-    );
-    console.log(JSON.stringify({ ...report, missed }));
-    if (report.efficiency < TARGETS.efficiency && report.slowest) {
-      console.error(whereTimeWent({ ...report, slowest: report.slowest }));
-    }
-    if (status.code !== 0 && report.status === "ok") console.error(tail(err, 20));
-    return missed.length > 0 ? 1 : 0;
+    return { ...report, missed: missedTargets(report, accounts) };
   } finally {
     await mock.close();
     await Deno.remove(stateDir, { recursive: true });

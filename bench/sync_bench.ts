@@ -51,6 +51,8 @@ const setup = {
 if (!args) Deno.exitCode = 1;
 else if (args.accounts === undefined) Deno.exitCode = await runSingleAccountBench(setup);
 else {
+  // Ctrl-C reaches the mock and the sync too: let the sync stop and report, then clean up.
+  Deno.addSignalListener("SIGINT", () => {});
   const mockLogFile = Deno.env.get("BENCH_MOCK_LOG") || undefined;
   Deno.exitCode = await runManyAccountsBench({ ...setup, accounts: args.accounts, mockLogFile });
 }

@@ -240,13 +240,13 @@ function whereTimeWent(
   report: Omit<RunFigures, "clients"> & { slowest: NonNullable<ReturnType<typeof slowest>> },
 ): string {
   const { slowest: s, client_end_ms: ends, window_lag_ms: lag } = report;
+  const syncsMs = s.wall_ms - s.listing_ms;
   return `Where the time went: the slowest account, ${s.client}, started ${s.start_offset_ms} ms ` +
-    `into the run, spent ${s.listing_ms} ms on its listing (${s.forced_retries} 503s and hangs ` +
-    `with their backoffs) and ${
-      s.wall_ms - s.listing_ms
-    } ms on its syncs (floor ${s.floor_ms} ms); ` +
-    `accounts ended at p50 ${ends.p50} ms, p90 ${ends.p90} ms, max ${ends.max} ms; each request ` +
-    `arrived p50 ${lag?.p50} ms, p99 ${lag?.p99} ms after its window had room.`;
+    `into the run, spent ${s.listing_ms} ms on its listing (${s.forced_retries} 503s and hangs, ` +
+    `their timeouts and backoffs, and waits at the host gate) and ${syncsMs} ms on its syncs ` +
+    `(floor ${s.floor_ms} ms); accounts ended at p50 ${ends.p50} ms, p90 ${ends.p90} ms, max ` +
+    `${ends.max} ms; each request arrived p50 ${lag?.p50} ms, p99 ${lag?.p99} ms after its ` +
+    `window had room.`;
 }
 
 async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {

@@ -1,74 +1,58 @@
 /**
  * `deno task bench`: syncs the mock at a time-scaled rate limit and reports how close the run
- * came to the limit. Efficiency = the rate-limit floor for the requests sent (the least time
- * any client could have taken to send them) / the wall time from the first request sent to the
- * last answer. Target: at least 0.95, no 429, no request beyond pages + campaigns + the
- * retries the mock forced. Set DATABASE_URL to bench against a server; the default is PGlite.
+ * came to the limit. Without flags, one account in-process (bench/single_account.ts);
+ * `--accounts N` syncs N accounts at once with the real CLI against the mock in its own process
+ * (bench/many_accounts.ts). `BENCH_WINDOW_MS` (default 3000: 60 s scaled 20x down; 60000 is the
+ * platform's real pace), `BENCH_CAMPAIGNS`, `BENCH_SEED` and `DATABASE_URL` change the setup;
+ * `BENCH_MOCK_LOG=FILE` keeps the many-accounts run's mock request log.
+ *
+ * @example
+ * ```sh
+ * deno task bench --accounts 100
+ * ```
  * @module
  */
 // deno-lint-ignore-file no-console -- an entry point: its output is the user interface
-import { serveMockApi } from "../mock-api/server.ts";
-import { loadConfig } from "../src/config.ts";
-import { runSyncCommand } from "../src/sync/sync_command.ts";
+import { parseArgs } from "node:util";
+import { runManyAccountsBench } from "./many_accounts.ts";
+import { runSingleAccountBench } from "./single_account.ts";
 
-const windowMs = Number(Deno.env.get("BENCH_WINDOW_MS") ?? 3_000); // 60 s scaled 20x down
-const count = 10;
-const campaigns = Number(Deno.env.get("BENCH_CAMPAIGNS") ?? 100);
-const scale = windowMs / 60_000;
-const password = crypto.randomUUID();
-const mock = await serveMockApi({
-  email: "bench@adsync.local",
-  password,
-  rateLimit: { count, windowMs },
-  syncDelayMs: Math.round(2_000 * scale),
-  campaigns,
-  seed: Number(Deno.env.get("BENCH_SEED") ?? 1),
-});
-const stateDir = await Deno.makeTempDir({ prefix: "adsync_bench_" });
-try {
-  const config = loadConfig({
-    AD_PLATFORM_API_URL: mock.url,
-    AD_PLATFORM_EMAIL: "bench@adsync.local",
-    AD_PLATFORM_PASSWORD: password,
-    AD_PLATFORM_RATE_LIMIT: `${count}/${windowMs}ms`,
-    AD_PLATFORM_REQUEST_TIMEOUT: `${Math.round(15_000 * scale)}ms`,
-    SYNC_STATE_DIR: stateDir,
-    DATABASE_URL: Deno.env.get("DATABASE_URL"),
-  }, ["sync"]);
-  const summary = await runSyncCommand(config);
-  if (summary.last_error) console.log(`The sync failed: ${summary.last_error}`);
-  const limited = mock.log.filter((entry) => entry.path.startsWith("/api/"));
-  const first = Math.min(...limited.map((entry) => entry.at));
-  const last = Math.max(...limited.map((entry) => entry.at + entry.latencyMs));
-  const sent = limited.length;
-  const floorMs = Math.floor((sent - 1) / count) * windowMs;
-  const pages = new Set(limited.filter((e) => e.page !== undefined).map((e) => e.page)).size;
-  const forced = limited.filter((e) => e.status === 503 || e.hung).length;
-  const report = {
-    window_ms: windowMs,
-    requests_sent: sent,
-    requests_needed: pages + summary.campaigns_total + forced,
-    pages,
-    campaigns: summary.campaigns_total,
-    forced_retries: forced,
-    http_429: limited.filter((entry) => entry.status === 429).length,
-    floor_ms: floorMs,
-    wall_ms: last - first,
-    efficiency: Number((floorMs / (last - first)).toFixed(3)),
-    status: summary.status,
-  };
-  console.log(
-    `sent ${sent} requests (needed ${report.requests_needed}: ${pages} pages + ` +
-      `${summary.campaigns_total} campaigns + ${forced} forced retries), ` +
-      `${report.http_429} x 429, floor ${floorMs} ms, wall ${report.wall_ms} ms, ` +
-      `efficiency ${report.efficiency} (target >= 0.95), status ${summary.status}`,
-  );
-  console.log(JSON.stringify(report));
-  const met = report.efficiency >= 0.95 && report.http_429 === 0 &&
-    sent <= report.requests_needed && summary.status === "ok";
-  if (!met) console.log("Target missed.");
-  Deno.exitCode = met ? 0 : 1;
-} finally {
-  await mock.close();
-  await Deno.remove(stateDir, { recursive: true });
+const USAGE = "usage: deno task bench [--accounts N]";
+
+function parse(): { accounts?: number } | undefined {
+  try {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: { accounts: { type: "string" } },
+      strict: true,
+      allowPositionals: false,
+    });
+    if (values.accounts === undefined) return {};
+    const accounts = /^\d+$/.test(values.accounts) ? Number(values.accounts) : NaN;
+    if (!(accounts >= 1 && accounts <= 10_000)) {
+      console.error(`bench: --accounts: expected a whole number from 1 to 10000\n${USAGE}`);
+      return undefined;
+    }
+    return { accounts };
+  } catch (error) {
+    console.error(`bench: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    return undefined;
+  }
+}
+
+const args = parse();
+const env = (name: string, fallback: number) => Number(Deno.env.get(name) ?? fallback);
+const setup = {
+  windowMs: env("BENCH_WINDOW_MS", 3_000),
+  campaigns: env("BENCH_CAMPAIGNS", 100),
+  seed: env("BENCH_SEED", 1),
+  databaseUrl: Deno.env.get("DATABASE_URL") || undefined,
+};
+if (!args) Deno.exitCode = 1;
+else if (args.accounts === undefined) Deno.exitCode = await runSingleAccountBench(setup);
+else {
+  // Ctrl-C reaches the mock and the sync too: let the sync stop and report, then clean up.
+  Deno.addSignalListener("SIGINT", () => {});
+  const mockLogFile = Deno.env.get("BENCH_MOCK_LOG") || undefined;
+  Deno.exitCode = await runManyAccountsBench({ ...setup, accounts: args.accounts, mockLogFile });
 }

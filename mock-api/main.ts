@@ -16,6 +16,7 @@ function printRequest(entry: MockRequestLogEntry): void {
     status: entry.status,
     client: entry.client,
     latency_ms: entry.latencyMs,
+    at: entry.at,
     ...(entry.hung ? { hung: true } : {}),
   }));
 }

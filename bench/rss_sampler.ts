@@ -1,0 +1,84 @@
+/**
+ * Samples a process's peak resident memory (VmHWM in /proc/<pid>/status) while it runs. The
+ * kernel keeps the high-water mark itself, so sampling only has to catch the last value before
+ * the process exits. Deno grants reading /proc/<pid> only with --allow-all, so the default reader
+ * runs `cat` (the bench already has --allow-run) instead.
+ * @module
+ */
+
+/** Options of {@linkcode sampleRss}. */
+export interface RssSamplerOptions {
+  /** Time between two reads. @default 100 */
+  intervalMs?: number;
+  /** Reads a file as text (injected in tests). @default {@linkcode catFile} */
+  readTextFile?: (path: string) => Promise<string>;
+}
+
+/** A sampler running until stopped. */
+export interface RssSampler {
+  /** The highest VmHWM read so far, in KiB; 0 before the first read. */
+  peakKib(): number;
+  /** How many reads succeeded. */
+  samples(): number;
+  /** Reads once more (if the process still lives), stops, and returns the peak in KiB. */
+  stop(): Promise<number>;
+}
+
+/** Reads the `VmHWM` (peak resident set) of a /proc status text, in KiB; undefined if absent. */
+export function parseVmHwmKib(status: string): number | undefined {
+  const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Reads a file with `cat`; rejects when it cannot (the process has gone). */
+export async function catFile(path: string): Promise<string> {
+  const { success, stdout } = await new Deno.Command("cat", {
+    args: [path],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  if (!success) throw new Deno.errors.NotFound(`Cannot read ${path}`);
+  return new TextDecoder().decode(stdout);
+}
+
+/** Starts reading `/proc/<pid>/status` every `intervalMs` and keeps the highest VmHWM. */
+export function sampleRss(pid: number, options: RssSamplerOptions = {}): RssSampler {
+  const { intervalMs = 100, readTextFile = catFile } = options;
+  let peak = 0;
+  let count = 0;
+  let stopped = false;
+  let reading: Promise<void> = Promise.resolve();
+
+  const read = async () => {
+    try {
+      const hwm = parseVmHwmKib(await readTextFile(`/proc/${pid}/status`));
+      if (hwm !== undefined) {
+        peak = Math.max(peak, hwm);
+        count++;
+      }
+    } catch {
+      // The process has exited (or /proc is absent): the last read stands.
+    }
+  };
+  const tick = () => {
+    if (stopped) return;
+    reading = read().then(() => {
+      if (!stopped) timer = setTimeout(tick, intervalMs);
+    });
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  tick();
+
+  return {
+    peakKib: () => peak,
+    samples: () => count,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await reading;
+      await read();
+      return peak;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { parseVmHwmKib, sampleRss } from "../../bench/rss_sampler.ts";
+
+const STATUS = "Name:\tdeno\nVmPeak:\t 9000 kB\nVmHWM:\t  123456 kB\nVmRSS:\t  100000 kB\n";
+
+Deno.test("parseVmHwmKib reads the peak resident set of a /proc status", () => {
+  assert.equal(parseVmHwmKib(STATUS), 123_456);
+  assert.equal(parseVmHwmKib("Name:\tdeno\n"), undefined);
+});
+
+Deno.test("sampleRss keeps the highest peak it read, even after the process is gone", async () => {
+  const reads = [STATUS, STATUS.replace("123456", "200000")];
+  const sampler = sampleRss(42, {
+    intervalMs: 0,
+    readTextFile: (path) => {
+      assert.equal(path, "/proc/42/status");
+      const next = reads.shift();
+      return next === undefined
+        ? Promise.reject(new Deno.errors.NotFound(path))
+        : Promise.resolve(next);
+    },
+  });
+  while (reads.length > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  assert.equal(await sampler.stop(), 200_000);
+  assert.equal(sampler.samples(), 2);
+});
+
+Deno.test("sampleRss reads this process's own peak memory from /proc", async () => {
+  const sampler = sampleRss(Deno.pid);
+  const peak = await sampler.stop();
+  assert.ok(peak > 0, `expected a peak, got ${peak}`);
+});

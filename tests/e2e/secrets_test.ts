@@ -125,3 +125,74 @@ Deno.test("An unreachable database is one line that hides its password", async (
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+serverTest(
+  "No account's credential or token appears in debug logs of a many-account run",
+  async () => {
+    assert.ok(SERVER_URL, "TEST_DATABASE_URL must name a PostgreSQL server for this suite");
+    // Each client logs in with credentials of its own: one from a variable, one from a file.
+    const logins = {
+      acme: { email: "acme@example.com", password: `acme "pw" \\ ${crypto.randomUUID()}` },
+      globex: { email: "globex@example.com", password: `globex 🔑 ${crypto.randomUUID()}` },
+    };
+    const mock = await serveMockApi({
+      clients: logins,
+      rateLimit: { count: 10, windowMs: 1_000 },
+      errorRate: 0.3,
+      hangRate: 0.1,
+      tokenTtlMs: 1_000,
+      syncDelayMs: 20,
+      campaigns: 15,
+      seed: 6,
+    });
+    const stateDir = await Deno.makeTempDir({ prefix: "adsync_secrets_" });
+    const secretsDir = await Deno.makeTempDir({ prefix: "adsync_secrets_files_" });
+    try {
+      const passwordFile = join(secretsDir, "globex.pw");
+      await Deno.writeTextFile(passwordFile, `${logins.globex.password}\n`);
+      const accountsFile = join(secretsDir, "accounts.json");
+      await Deno.writeTextFile(
+        accountsFile,
+        JSON.stringify({
+          accounts: [
+            { client_id: "acme", email: logins.acme.email, password_env: "ACME_PASSWORD" },
+            { client_id: "globex", email: logins.globex.email, password_file: passwordFile },
+          ],
+        }),
+      );
+      await withFreshServerDatabase(SERVER_URL, async (databaseUrl) => {
+        const { code, stdout, stderr } = await runSync({
+          AD_PLATFORM_API_URL: mock.url,
+          AD_PLATFORM_RATE_LIMIT: "10/1s",
+          AD_PLATFORM_REQUEST_TIMEOUT: "500ms",
+          ACME_PASSWORD: logins.acme.password,
+          SYNC_ACCOUNTS_FILE: accountsFile,
+          DATABASE_URL: databaseUrl,
+          SYNC_STATE_DIR: stateDir,
+          SYNC_METRICS_FILE: join(stateDir, "adsync.prom"),
+          LOG_LEVEL: "debug",
+          LOG_FORMAT: "json",
+        }, ["--json"]);
+        const output = stdout + stderr;
+        assert.equal(code, 0, output);
+        assert.match(output, /"account":"acme"/);
+        assert.match(output, /"account":"globex"/);
+        assert.match(output, /Refreshed the access token|logging in again/);
+        const state = await readAll(stateDir);
+        for (const login of Object.values(logins)) {
+          const basic = basicAuth(login);
+          for (const secret of [login.password, basic, basic.slice("Basic ".length)]) {
+            assert.ok(!output.includes(secret), `the output leaks ${login.email}'s credential`);
+            assert.ok(!state.includes(secret), `the state dir leaks ${login.email}'s credential`);
+          }
+        }
+        assert.doesNotMatch(output, MOCK_TOKEN, "the output leaks a bearer token");
+        assert.doesNotMatch(state, MOCK_TOKEN, "the state dir leaks a bearer token");
+      });
+    } finally {
+      await mock.close();
+      await Deno.remove(stateDir, { recursive: true });
+      await Deno.remove(secretsDir, { recursive: true });
+    }
+  },
+);

@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { MockApiOptions, MockRequestLogEntry } from "../../mock-api/server.ts";
+import { basicAuth } from "../../src/platform/token_manager.ts";
+import { MOCK_CREDENTIALS } from "../_fixtures.ts";
 import { logRecords, spawnSync, syncEntries, type SyncProcess, waitFor } from "./_cli.ts";
 import { assertNo429, e2e, explain, ok, type Scenario } from "./_scenario.ts";
 
@@ -40,6 +42,8 @@ async function workerEnv(s: Scenario): Promise<Record<string, string>> {
     SYNC_WORKER_ACCOUNTS: "3",
     SYNC_WORKER_HEARTBEAT: "10s",
     SYNC_SHUTDOWN_GRACE: "2s",
+    // At debug level, so that the run below also proves no worker logs a credential or token.
+    LOG_LEVEL: "debug",
   };
 }
 
@@ -189,5 +193,13 @@ e2e(
       ),
       "the killed worker's accounts were taken over",
     );
+    const basic = basicAuth(MOCK_CREDENTIALS);
+    for (const worker of [w1, w2, w3]) {
+      const output = worker.stdout() + worker.stderr();
+      for (const secret of [MOCK_CREDENTIALS.password, basic.slice("Basic ".length)]) {
+        assert.ok(!output.includes(secret), "a worker's output leaks the credentials");
+      }
+      assert.doesNotMatch(output, /mock_[0-9a-f]{32}/, "a worker's output leaks a bearer token");
+    }
   },
 );

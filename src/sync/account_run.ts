@@ -214,7 +214,8 @@ export function progressSnapshot(p: SyncProgress, account: Account, now: number)
 
 /** One line per account at the end: enough for an operator of a hundred accounts at info level. */
 function logEnd(summary: SyncSummary): void {
-  const properties = { ...summary, drift: undefined, error: summary.last_error };
+  const { drift: _, last_error, ...counts } = summary;
+  const properties = last_error === undefined ? counts : { ...counts, error: last_error };
   if (summary.status === "failed") {
     log.error("Run {run_id} failed: {error}", properties);
   } else if (summary.status === "ok") {

@@ -1,5 +1,5 @@
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
-import type { RunRecord } from "./checkpoint_types.ts";
+import { runFromRow, type RunRecord } from "./checkpoint_types.ts";
 
 /** The checkpoint schema version this build writes, stored in `PRAGMA user_version`. */
 export const SCHEMA_VERSION = 2;
@@ -130,21 +130,7 @@ export function prepareStatements(db: DatabaseSync) {
   };
 }
 
-/** Maps a `runs` row to a RunRecord. */
+/** Maps a `runs` row, if any, to a RunRecord. */
 export function toRun(row: Record<string, SQLInputValue> | undefined): RunRecord | undefined {
-  if (row === undefined) return undefined;
-  const nullableNumber = (value: SQLInputValue) => value === null ? null : Number(value);
-  return {
-    runId: String(row.run_id),
-    account: String(row.account),
-    apiUrl: String(row.api_url),
-    pageSize: Number(row.page_size),
-    startedAt: Number(row.started_at),
-    updatedAt: Number(row.updated_at),
-    status: row.status as RunRecord["status"],
-    total: nullableNumber(row.total ?? null),
-    pagesTotal: nullableNumber(row.pages_total ?? null),
-    pageLimit: nullableNumber(row.page_limit ?? null),
-    lastError: row.last_error === null ? null : String(row.last_error),
-  };
+  return row === undefined ? undefined : runFromRow(row);
 }

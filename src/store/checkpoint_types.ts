@@ -18,6 +18,30 @@ export interface RunRecord {
   lastError: string | null;
 }
 
+/**
+ * Maps a stored run row (SQLite's `runs` or PostgreSQL's `checkpoint_runs`, where bigints arrive as
+ * strings) to a RunRecord.
+ */
+export function runFromRow(row: Record<string, unknown>): RunRecord {
+  const nullableNumber = (value: unknown) =>
+    value === null || value === undefined ? null : Number(value);
+  return {
+    runId: String(row.run_id),
+    account: String(row.account),
+    apiUrl: String(row.api_url),
+    pageSize: Number(row.page_size),
+    startedAt: Number(row.started_at),
+    updatedAt: Number(row.updated_at),
+    status: row.status as RunRecord["status"],
+    total: nullableNumber(row.total),
+    pagesTotal: nullableNumber(row.pages_total),
+    pageLimit: nullableNumber(row.page_limit),
+    lastError: row.last_error === null || row.last_error === undefined
+      ? null
+      : String(row.last_error),
+  };
+}
+
 /** One fetched page, its records kept exactly as the platform sent them. */
 export interface SavedPage {
   page: number;

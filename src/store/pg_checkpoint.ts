@@ -1,7 +1,12 @@
 import type postgres from "postgres";
 import { errorMessage } from "../errors.ts";
 import { CheckpointError } from "./checkpoint.ts";
-import type { Checkpoint, DoneOutcome, RunRecord, SavedPage } from "./checkpoint_types.ts";
+import {
+  type Checkpoint,
+  type DoneOutcome,
+  runFromRow,
+  type SavedPage,
+} from "./checkpoint_types.ts";
 
 /** Options for {@linkcode openPgCheckpoint}. */
 export interface PgCheckpointOptions {
@@ -86,19 +91,19 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
           select * from checkpoint_runs where account = ${account} and status <> 'ok'
           order by started_at desc, seq desc limit 1
         `;
-        return rows[0] === undefined ? undefined : toRun(rows[0]);
+        return rows[0] === undefined ? undefined : runFromRow(rows[0]);
       }),
     latestRuns: (limit) =>
       read("runs", async () => {
         const rows = await sql`
           select * from checkpoint_runs order by started_at desc, seq desc limit ${limit}
         `;
-        return rows.map(toRun);
+        return rows.map((row) => runFromRow(row));
       }),
     getRun: (runId) =>
       read(`run ${runId}`, async () => {
         const rows = await sql`select * from checkpoint_runs where run_id = ${runId}`;
-        return rows[0] === undefined ? undefined : toRun(rows[0]);
+        return rows[0] === undefined ? undefined : runFromRow(rows[0]);
       }),
     setPageLimit(runId, limit) {
       return once(
@@ -239,23 +244,5 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
         };
       }),
     close: () => Promise.resolve(),
-  };
-}
-
-/** Maps a `checkpoint_runs` row to a RunRecord (bigints arrive as strings). */
-function toRun(row: postgres.Row): RunRecord {
-  const nullableNumber = (value: unknown) => value === null ? null : Number(value);
-  return {
-    runId: String(row.run_id),
-    account: String(row.account),
-    apiUrl: String(row.api_url),
-    pageSize: Number(row.page_size),
-    startedAt: Number(row.started_at),
-    updatedAt: Number(row.updated_at),
-    status: row.status as RunRecord["status"],
-    total: nullableNumber(row.total),
-    pagesTotal: nullableNumber(row.pages_total),
-    pageLimit: nullableNumber(row.page_limit),
-    lastError: row.last_error === null ? null : String(row.last_error),
   };
 }

@@ -1,6 +1,5 @@
 import { getLogger } from "@logtape/logtape";
 import type postgres from "postgres";
-import type { Clock } from "../clock.ts";
 import type { PlatformClient } from "../platform/platform_client.ts";
 import { insertRejects, upsertCampaigns } from "../store/campaign_store.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
@@ -8,7 +7,7 @@ import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard
 import { markDeleted } from "../store/deletions.ts";
 import { type Catalog, createCatalog, type Drift } from "./catalog.ts";
 import { type Listing, recordsOnPage, runPager } from "./pager.ts";
-import { createPipeline } from "./pipeline.ts";
+import { createPipeline, type PipelineOptions } from "./pipeline.ts";
 import { createTally, type Tally } from "./tally.ts";
 
 const log = getLogger(["adsync", "sync"]);
@@ -25,7 +24,7 @@ export interface SyncJob {
 }
 
 /** Options for {@linkcode startSync}. */
-export interface SyncOptions {
+export interface SyncOptions extends Omit<PipelineOptions, "onFatal"> {
   /** Records per page requested; a smaller cap the platform applies is learnt. @default 100 */
   pageSize?: number;
   /** Hard cap on pages fetched, whatever `total` says. @default 1000 */
@@ -34,18 +33,6 @@ export interface SyncOptions {
   lookahead?: number;
   /** Mark deleted even when more than half of the account's live campaigns would go. @default false */
   allowMassDelete?: boolean;
-  /** Campaign syncs in flight or waiting for a slot at once. @default 10 */
-  concurrency?: number;
-  /** Rows per upsert transaction at most. @default 100 */
-  batchSize?: number;
-  /** Longest a synced row waits for its transaction, in ms. @default 250 */
-  batchWaitMs?: number;
-  /** Timer source for batching. @default systemClock */
-  clock?: Clock;
-  /** Stops starting work: waits end, nothing new is sent. @default never */
-  signal?: AbortSignal;
-  /** Cuts requests already sent. @default signal */
-  wireSignal?: AbortSignal;
 }
 
 /** Where a sync stands, for progress and the summary. */

@@ -1,35 +1,8 @@
 import assert from "node:assert/strict";
 import { generateCampaigns } from "../../mock-api/campaigns.ts";
 import { createClientAccounts } from "../../mock-api/clients.ts";
-import { type MockApiOptions, type ServedMockApi, serveMockApi } from "../../mock-api/server.ts";
-
-const EMAIL = "admin@mixoads.com";
-const PASSWORD = "SuperSecret123!";
-/** A calm mock: no failures, no sync delay, a fixed seed. */
-const CALM: Partial<MockApiOptions> = { errorRate: 0, hangRate: 0, syncDelayMs: 0, seed: 7 };
-
-async function withMock(
-  options: Partial<MockApiOptions>,
-  test: (mock: ServedMockApi) => Promise<void>,
-): Promise<void> {
-  const mock = serveMockApi({ ...CALM, ...options });
-  try {
-    await test(mock);
-  } finally {
-    await mock.close();
-  }
-}
-
-interface Answer {
-  status: number;
-  // deno-lint-ignore no-explicit-any
-  body: any;
-}
-
-async function call(url: string, init: RequestInit = {}): Promise<Answer> {
-  const response = await fetch(url, init);
-  return { status: response.status, body: await response.json() };
-}
+import type { ServedMockApi } from "../../mock-api/server.ts";
+import { call, EMAIL, PASSWORD, withMock } from "./_helpers.ts";
 
 /** Headers naming the client, or none for the `default` client. */
 function clientHeader(client?: string): Record<string, string> {

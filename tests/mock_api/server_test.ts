@@ -1,40 +1,11 @@
 import assert from "node:assert/strict";
 import {
   createMockApi,
-  type MockApiOptions,
   type MockRequestLogEntry,
   type ServedMockApi,
   serveMockApi,
 } from "../../mock-api/server.ts";
-
-const EMAIL = "admin@mixoads.com";
-const PASSWORD = "SuperSecret123!";
-/** A calm mock: no failures, no sync delay, a fixed seed. */
-const CALM: Partial<MockApiOptions> = { errorRate: 0, hangRate: 0, syncDelayMs: 0, seed: 7 };
-
-async function withMock(
-  options: Partial<MockApiOptions>,
-  test: (mock: ServedMockApi) => Promise<void>,
-): Promise<void> {
-  const mock = serveMockApi({ ...CALM, ...options });
-  try {
-    await test(mock);
-  } finally {
-    await mock.close();
-  }
-}
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  // deno-lint-ignore no-explicit-any
-  body: any;
-}
-
-async function call(url: string, init: RequestInit = {}): Promise<Answer> {
-  const response = await fetch(url, init);
-  return { status: response.status, headers: response.headers, body: await response.json() };
-}
+import { call, CALM, EMAIL, PASSWORD, withMock } from "./_helpers.ts";
 
 function basic(email: string, password: string): string {
   return `Basic ${btoa(`${email}:${password}`)}`;

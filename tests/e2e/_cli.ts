@@ -219,12 +219,6 @@ export function testServerUrl(): string {
   return TEST_SERVER_URL;
 }
 
-/**
- * Always false: every test has a server now, so none is skipped.
- * @deprecated Kept only so that callers still compile; remove it together with them.
- */
-export const SKIP_SERVER_TESTS = false;
-
 /** Registers a test that needs the PostgreSQL server. */
 export function serverTest(name: string, fn: () => Promise<void>): void {
   Deno.test(name, fn);

@@ -19,7 +19,6 @@ import {
   lastJsonLine,
   logRecords,
   removeDir,
-  SKIP_SERVER_TESTS,
   spawnSync,
   syncEnv,
   type SyncOutcome,
@@ -206,17 +205,13 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Registers an e2e test; the server-backed ones can be skipped with ADSYNC_SKIP_PG_SERVER=1. */
+/** Registers an e2e test run in a fresh scenario. */
 export function e2e(
   name: string,
   options: ScenarioOptions,
   fn: (s: Scenario) => Promise<void>,
 ): void {
-  Deno.test({
-    name,
-    ignore: !options.embedded && SKIP_SERVER_TESTS,
-    fn: () => withScenario(options, fn),
-  });
+  Deno.test(name, () => withScenario(options, fn));
 }
 
 /** Starts a sync and waits until `committed` campaigns are committed, by its checkpoint. */

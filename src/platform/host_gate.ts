@@ -8,10 +8,20 @@ export interface HostGateOptions {
   maxInFlight?: number;
 }
 
-/** Bounds the requests in flight to one host; the others wait their turn, first come first served. */
+/**
+ * Whose turn comes first at the gate: `"ahead"` for the quick requests everything else waits on
+ * (logins, and list requests: an account's syncs cannot start before its listing), `"behind"` for
+ * the rest (campaign syncs).
+ */
+export type GatePriority = "ahead" | "behind";
+
+/**
+ * Bounds the requests in flight to one host; the others wait their turn, first come first served
+ * within their priority, every `"ahead"` waiter before any `"behind"` one.
+ */
 export interface HostGate {
-  /** Waits for room, then holds it until the returned function is called (once). */
-  enter(signal?: AbortSignal): Promise<() => void>;
+  /** Waits for room, then holds it until the returned function is called (once). @default priority "behind" */
+  enter(signal?: AbortSignal, priority?: GatePriority): Promise<() => void>;
   /** Requests holding room now. */
   readonly inFlight: number;
   /** Requests waiting for room now. */
@@ -27,22 +37,23 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     throw new RangeError(`maxInFlight must be a whole number of at least 1, not ${maxInFlight}`);
   }
   let inFlight = 0;
-  const queue: Array<() => void> = [];
+  const queues: Record<GatePriority, Array<() => void>> = { ahead: [], behind: [] };
 
   function holder(): () => void {
     let held = true;
     return () => {
       if (!held) return;
       held = false;
-      const next = queue.shift();
+      const next = queues.ahead.shift() ?? queues.behind.shift();
       if (next) next(); // the room passes straight to the next in line
       else inFlight--;
     };
   }
 
   return {
-    enter(signal) {
+    enter(signal, priority = "behind") {
       if (signal?.aborted) return Promise.reject(signal.reason);
+      const queue = queues[priority];
       if (inFlight < maxInFlight) {
         inFlight++;
         return Promise.resolve(holder());
@@ -64,7 +75,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       return inFlight;
     },
     get waiting() {
-      return queue.length;
+      return queues.ahead.length + queues.behind.length;
     },
     maxInFlight,
   };

@@ -99,8 +99,9 @@ export function createPlatformClient(
       try {
         // The token may have aged past its margin while we waited for the slot.
         token = await tokens.get(s.signal);
-        // Room at the host last: a login needs room too, and must not wait behind us.
-        leave = await account.hostGate.enter(s.signal);
+        // Room at the host last: a login needs room too, and must not wait behind us. A list
+        // request goes ahead of queued syncs: the account's syncs cannot start before its listing.
+        leave = await account.hostGate.enter(s.signal, endpoint === "list" ? "ahead" : "behind");
       } catch (error) {
         departure.cancel();
         throw error;

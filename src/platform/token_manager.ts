@@ -73,7 +73,8 @@ export function createTokenManager(
   async function attempt(signal?: AbortSignal): Promise<string> {
     const askedAt = clock.now();
     let answer: { status: number; body: unknown };
-    const leave = await hostGate.enter(signal);
+    // Ahead of queued syncs: every request of the account waits on its token.
+    const leave = await hostGate.enter(signal, "ahead");
     try {
       const headers = { authorization, "x-client-id": clientId };
       answer = await send({ url, method: "POST", headers, what, signal }, {

@@ -53,3 +53,38 @@ Deno.test("HostGates gives every URL of one origin the same gate, and other orig
   assert.notEqual(gates.forUrl("http://other.test:3001"), a);
   assert.equal(a.maxInFlight, 8);
 });
+
+Deno.test("HostGate lets every waiter that goes ahead in before any waiter behind, each in order", async () => {
+  const gate = createHostGate({ maxInFlight: 1 });
+  const order: string[] = [];
+  const leave = await gate.enter();
+  const enter = (name: string, priority?: "ahead" | "behind") =>
+    gate.enter(undefined, priority).then((out) => (order.push(name), out()));
+  const all = [
+    enter("sync 1"),
+    enter("sync 2", "behind"),
+    enter("list 1", "ahead"),
+    enter("sync 3"),
+    enter("login", "ahead"),
+  ];
+  await settle();
+  assert.equal(gate.waiting, 5);
+  leave();
+  await Promise.all(all);
+  assert.deepEqual(order, ["list 1", "login", "sync 1", "sync 2", "sync 3"]);
+  assert.equal(gate.inFlight, 0);
+});
+
+Deno.test("HostGate lets a stopped waiter that went ahead go without taking a place", async () => {
+  const gate = createHostGate({ maxInFlight: 1 });
+  const leave = await gate.enter();
+  const stop = new AbortController();
+  const stopped = gate.enter(stop.signal, "ahead");
+  const next = gate.enter(undefined, "behind");
+  stop.abort(new Error("stop"));
+  await assert.rejects(stopped, { message: "stop" });
+  assert.equal(gate.waiting, 1);
+  leave();
+  (await next)();
+  assert.equal(gate.inFlight, 0);
+});

@@ -10,7 +10,7 @@ import {
   TimeoutError,
 } from "../errors.ts";
 import type { Account } from "./account.ts";
-import { countOutcome, type Endpoint } from "./request_stats.ts";
+import { countOutcome } from "./request_stats.ts";
 import { withRetries } from "./retry.ts";
 import {
   type CampaignPage,
@@ -30,8 +30,20 @@ export interface PlatformClientOptions {
   clock?: Clock;
   /** Deadline of one request, headers and body, in ms. @default 15_000 */
   timeoutMs?: number;
+  /**
+   * Deadline of one list request, in ms: a page answers quickly (a sync takes seconds), so a
+   * hung list request is cut sooner, and every sync of the account waits on its listing.
+   * @default timeoutMs
+   */
+  listTimeoutMs?: number;
   /** Attempts per request for 5xx, timeouts and network errors. @default 5 */
   maxAttempts?: number;
+  /**
+   * Attempts per list request: more than a sync's, since a page that fails loses every campaign
+   * on it (page 1: the whole account), while a failed sync loses one campaign until the next run.
+   * @default 2 * maxAttempts
+   */
+  listMaxAttempts?: number;
   /** First backoff ceiling in ms; it doubles each attempt, and the wait is random below it. @default 500 */
   backoffBaseMs?: number;
   /** Largest backoff ceiling in ms. @default 10_000 */
@@ -80,11 +92,16 @@ export function createPlatformClient(
     max429 = 5,
     random = Math.random,
   } = options;
+  const { listTimeoutMs = timeoutMs, listMaxAttempts = 2 * maxAttempts } = options;
   const { tokens, limiter, stats } = account;
+  const policy = {
+    list: { timeoutMs: listTimeoutMs, maxAttempts: listMaxAttempts },
+    sync: { timeoutMs, maxAttempts },
+  } as const;
 
   /** Sends once through the limiter; replays itself after a 401 (once) or a 429 (bounded). */
   async function attempt(
-    endpoint: Endpoint,
+    endpoint: "list" | "sync",
     url: string,
     method: string,
     what: string,
@@ -125,7 +142,7 @@ export function createPlatformClient(
         const headers = { authorization: `Bearer ${token}`, "x-client-id": account.clientId };
         return await send({ url, method, headers, what, signal: s.wireSignal }, {
           fetch,
-          timeoutMs,
+          timeoutMs: policy[endpoint].timeoutMs,
           now: clock.now,
           onOutcome: (outcome) => countOutcome(stats, endpoint, outcome),
         });
@@ -165,7 +182,7 @@ export function createPlatformClient(
   }
 
   async function call<T>(
-    endpoint: Endpoint,
+    endpoint: "list" | "sync",
     path: string,
     method: string,
     what: string,
@@ -183,7 +200,7 @@ export function createPlatformClient(
       );
     }, {
       clock,
-      maxAttempts,
+      maxAttempts: policy[endpoint].maxAttempts,
       backoffBaseMs,
       backoffCapMs,
       random,

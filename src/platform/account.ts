@@ -76,6 +76,7 @@ export function createAccount(options: AccountOptions): Account {
       clock,
       history: options.history,
       onSend: options.onSend,
+      arrivalDelay: hostGate.arrivalDelay,
     }),
     stats,
     hostGate,

@@ -1,3 +1,5 @@
+import { type ArrivalDelay, createArrivalDelay } from "./arrival_delay.ts";
+
 /** Options for {@linkcode createHostGate}. */
 export interface HostGateOptions {
   /**
@@ -28,6 +30,8 @@ export interface HostGate {
   readonly waiting: number;
   /** The bound it enforces. */
   readonly maxInFlight: number;
+  /** How late requests to this host may arrive, learnt from quick requests' round trips. */
+  readonly arrivalDelay: ArrivalDelay;
 }
 
 /** Creates a gate for one host. Share one gate between all accounts that talk to that host. */
@@ -78,6 +82,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       return queues.ahead.length + queues.behind.length;
     },
     maxInFlight,
+    arrivalDelay: createArrivalDelay(),
   };
 }
 

@@ -138,13 +138,20 @@ export function createPlatformClient(
       }
       stats.requests++;
       stats.inFlight++;
+      const sentAt = clock.now();
       try {
         const headers = { authorization: `Bearer ${token}`, "x-client-id": account.clientId };
         return await send({ url, method, headers, what, signal: s.wireSignal }, {
           fetch,
           timeoutMs: policy[endpoint].timeoutMs,
           now: clock.now,
-          onOutcome: (outcome) => countOutcome(stats, endpoint, outcome),
+          onOutcome: (outcome) => {
+            countOutcome(stats, endpoint, outcome);
+            // A page is answered at once: its round trip bounds how late requests arrive.
+            if (endpoint === "list" && isStatus(outcome)) {
+              account.hostGate.arrivalDelay.observe(sentAt, clock.now());
+            }
+          },
         });
       } catch (error) {
         if (error instanceof TimeoutError) stats.timeouts++;
@@ -227,4 +234,9 @@ export function createPlatformClient(
       return result.synced_at;
     },
   };
+}
+
+/** Whether a request's outcome is an answer (a status), not a timeout or a network failure. */
+export function isStatus(outcome: string): boolean {
+  return /^\d{3}$/.test(outcome);
 }

@@ -8,6 +8,11 @@ export interface HostGateOptions {
    * accept backlog and reach it late. @default 64
    */
   maxInFlight?: number;
+  /**
+   * Places only `"ahead"` requests may take: a retried page never waits for a slow sync to end
+   * when the gate is full of syncs. @default a sixteenth of maxInFlight, rounded down (4 of 64)
+   */
+  reservedAhead?: number;
 }
 
 /**
@@ -19,7 +24,8 @@ export type GatePriority = "ahead" | "behind";
 
 /**
  * Bounds the requests in flight to one host; the others wait their turn, first come first served
- * within their priority, every `"ahead"` waiter before any `"behind"` one.
+ * within their priority, every `"ahead"` waiter before any `"behind"` one. A few places are kept
+ * for `"ahead"` requests only.
  */
 export interface HostGate {
   /** Waits for room, then holds it until the returned function is called (once). @default priority "behind" */
@@ -40,17 +46,37 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
     throw new RangeError(`maxInFlight must be a whole number of at least 1, not ${maxInFlight}`);
   }
+  const { reservedAhead = Math.floor(maxInFlight / 16) } = options;
+  if (!Number.isInteger(reservedAhead) || reservedAhead < 0 || reservedAhead >= maxInFlight) {
+    throw new RangeError(
+      `reservedAhead must be a whole number from 0 to maxInFlight - 1, not ${reservedAhead}`,
+    );
+  }
+  const bound: Record<GatePriority, number> = {
+    ahead: maxInFlight,
+    behind: maxInFlight - reservedAhead,
+  };
   let inFlight = 0;
   const queues: Record<GatePriority, Array<() => void>> = { ahead: [], behind: [] };
+
+  /** Lets waiters in while there is room for them, every `"ahead"` one first. */
+  function admitWaiting(): void {
+    for (const priority of ["ahead", "behind"] as const) {
+      const queue = queues[priority];
+      while (queue.length > 0 && inFlight < bound[priority]) {
+        inFlight++;
+        queue.shift()!();
+      }
+    }
+  }
 
   function holder(): () => void {
     let held = true;
     return () => {
       if (!held) return;
       held = false;
-      const next = queues.ahead.shift() ?? queues.behind.shift();
-      if (next) next(); // the room passes straight to the next in line
-      else inFlight--;
+      inFlight--;
+      admitWaiting();
     };
   }
 
@@ -58,7 +84,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     enter(signal, priority = "behind") {
       if (signal?.aborted) return Promise.reject(signal.reason);
       const queue = queues[priority];
-      if (inFlight < maxInFlight) {
+      if (queue.length === 0 && inFlight < bound[priority]) {
         inFlight++;
         return Promise.resolve(holder());
       }

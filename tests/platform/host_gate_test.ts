@@ -88,3 +88,30 @@ Deno.test("HostGate lets a stopped waiter that went ahead go without taking a pl
   (await next)();
   assert.equal(gate.inFlight, 0);
 });
+
+Deno.test("HostGate keeps a sixteenth of its places for requests that go ahead", async () => {
+  const gate = createHostGate({ maxInFlight: 32 });
+  const syncs = await Promise.all(Array.from({ length: 30 }, () => gate.enter()));
+  let queued = false;
+  const sync = gate.enter().then((leave) => (queued = true, leave));
+  await settle();
+  assert.equal(queued, false, "30 syncs fill the places syncs may take");
+  const lists = [await gate.enter(undefined, "ahead"), await gate.enter(undefined, "ahead")];
+  assert.equal(gate.inFlight, 32);
+  lists[0]!();
+  await settle();
+  assert.equal(queued, false, "a place kept for a list stays free of syncs");
+  syncs[0]!();
+  await settle();
+  assert.equal(queued, false, "29 syncs and a list: the gate holds 30, as many as syncs may");
+  lists[1]!();
+  (await sync)();
+  assert.equal(queued, true);
+  for (const leave of syncs.slice(1)) leave();
+  assert.equal(gate.inFlight, 0);
+  assert.equal(createHostGate({ maxInFlight: 15 }).maxInFlight, 15);
+  assert.throws(() => createHostGate({ maxInFlight: 4, reservedAhead: 4 }), {
+    name: "RangeError",
+    message: "reservedAhead must be a whole number from 0 to maxInFlight - 1, not 4",
+  });
+});

@@ -46,6 +46,9 @@ export async function runSingleAccountBench(options: SingleAccountOptions): Prom
       AD_PLATFORM_PASSWORD: password,
       AD_PLATFORM_RATE_LIMIT: `${count}/${windowMs}ms`,
       AD_PLATFORM_REQUEST_TIMEOUT: `${Math.round(15_000 * scale)}ms`,
+      AD_PLATFORM_LIST_TIMEOUT: `${Math.round(5_000 * scale)}ms`,
+      SYNC_RETRY_BACKOFF: `${Math.max(1, Math.round(500 * scale))}ms`,
+      SYNC_RETRY_BACKOFF_MAX: `${Math.round(10_000 * scale)}ms`,
       SYNC_STATE_DIR: stateDir,
       DATABASE_URL: databaseUrl,
     }, ["sync"]);

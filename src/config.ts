@@ -11,6 +11,9 @@ export type { AccountSettings } from "./accounts_file.ts";
 /** What adsync was asked to do. */
 export type Command = "sync" | "status" | "worker" | "enqueue" | "help";
 
+/** The default deadline of a list request (never above the request timeout). */
+const DEFAULT_LIST_TIMEOUT_MS = 5_000;
+
 const COMMANDS: readonly Command[] = ["sync", "status", "worker", "enqueue", "help"];
 
 /** Log levels a user may ask for. */
@@ -26,6 +29,8 @@ export interface Config {
   clientId: string;
   rateLimit: RateLimit;
   requestTimeoutMs: number;
+  /** The deadline of a list request: `AD_PLATFORM_LIST_TIMEOUT`, else 5 s or the request timeout if shorter. */
+  listTimeoutMs: number;
   pageSize: number;
   /** The accounts to sync: enabled ones, filtered by `--account`, in file order. */
   accounts: readonly AccountSettings[];
@@ -45,6 +50,10 @@ export interface Config {
   concurrency: number;
   maxPages: number;
   maxAttempts: number;
+  /** First backoff ceiling of a retry; it doubles each attempt up to {@linkcode retryBackoffMaxMs}. */
+  retryBackoffMs: number;
+  /** Largest backoff ceiling; never below {@linkcode retryBackoffMs}. */
+  retryBackoffMaxMs: number;
   maxDurationMs: number | undefined;
   metricsFile: string | undefined;
   resumeMaxAgeMs: number;
@@ -113,6 +122,16 @@ export function loadConfig(
     parsed[key] = result.data;
   }
   const p = parsed as Parsed;
+  if (p.retryBackoffMaxMs! < p.retryBackoffMs!) {
+    const name = (key: "retryBackoffMs" | "retryBackoffMaxMs") =>
+      typeof values[SETTINGS[key].flag] === "string"
+        ? `--${SETTINGS[key].flag}`
+        : SETTINGS[key].env;
+    throw new ConfigError(
+      name("retryBackoffMaxMs"),
+      `must be at least ${name("retryBackoffMs")} (${p.retryBackoffMs} ms)`,
+    );
+  }
   const fileSetting = typeof values["accounts-file"] === "string"
     ? "--accounts-file"
     : "SYNC_ACCOUNTS_FILE";
@@ -168,6 +187,7 @@ export function loadConfig(
     clientId: own.clientId,
     rateLimit,
     requestTimeoutMs: p.requestTimeoutMs!,
+    listTimeoutMs: p.listTimeoutMs ?? Math.min(DEFAULT_LIST_TIMEOUT_MS, p.requestTimeoutMs!),
     pageSize: own.pageSize,
     accounts: Object.freeze(accounts.map((account) => Object.freeze(account))),
     accountsFile: useFile ? p.accountsFile : undefined,
@@ -181,6 +201,8 @@ export function loadConfig(
     concurrency: p.concurrency ?? Math.min(rateLimit.count, 20),
     maxPages: p.maxPages!,
     maxAttempts: p.maxAttempts!,
+    retryBackoffMs: p.retryBackoffMs!,
+    retryBackoffMaxMs: p.retryBackoffMaxMs!,
     maxDurationMs: p.maxDurationMs,
     metricsFile: p.metricsFile,
     resumeMaxAgeMs: p.resumeMaxAgeMs!,

@@ -150,6 +150,11 @@ export const SETTINGS = {
     fallback: "15s",
     schema: duration(1, 10 * 60_000, "10m"),
   },
+  listTimeoutMs: {
+    env: "AD_PLATFORM_LIST_TIMEOUT",
+    flag: "list-timeout",
+    schema: duration(1, 10 * 60_000, "10m"),
+  },
   pageSize: {
     env: "AD_PLATFORM_PAGE_SIZE",
     flag: "page-size",
@@ -207,6 +212,18 @@ export const SETTINGS = {
     flag: "max-attempts",
     fallback: "5",
     schema: whole(1, 20),
+  },
+  retryBackoffMs: {
+    env: "SYNC_RETRY_BACKOFF",
+    flag: "retry-backoff",
+    fallback: "500ms",
+    schema: duration(1, 10 * 60_000, "10m"),
+  },
+  retryBackoffMaxMs: {
+    env: "SYNC_RETRY_BACKOFF_MAX",
+    flag: "retry-backoff-max",
+    fallback: "10s",
+    schema: duration(1, 10 * 60_000, "10m"),
   },
   maxDurationMs: {
     env: "SYNC_MAX_DURATION",

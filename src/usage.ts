@@ -21,6 +21,7 @@ Sync flags (each overrides its environment variable):
   --client-id ID           AD_PLATFORM_CLIENT_ID      [default]
   --rate-limit N/DUR       AD_PLATFORM_RATE_LIMIT     [10/60s]
   --request-timeout DUR    AD_PLATFORM_REQUEST_TIMEOUT [15s] at most 10m
+  --list-timeout DUR       AD_PLATFORM_LIST_TIMEOUT   [5s, at most the request timeout] list requests
   --page-size N            AD_PLATFORM_PAGE_SIZE      [100] a smaller platform cap is learnt
   --database-url URL       DATABASE_URL               [embedded PostgreSQL in the state dir]
   --database-timeout DUR   SYNC_DATABASE_TIMEOUT      [30s] deadline of one database operation
@@ -30,7 +31,9 @@ Sync flags (each overrides its environment variable):
   --log-format FORMAT      LOG_FORMAT                 [pretty on a terminal, else json]
   --concurrency N          SYNC_CONCURRENCY           [the rate limit's N, at most 20]
   --max-pages N            SYNC_MAX_PAGES             [1000]
-  --max-attempts N         SYNC_MAX_ATTEMPTS          [5]
+  --max-attempts N         SYNC_MAX_ATTEMPTS          [5] per sync, login; list requests get twice
+  --retry-backoff DUR      SYNC_RETRY_BACKOFF         [500ms] first backoff ceiling, doubling
+  --retry-backoff-max DUR  SYNC_RETRY_BACKOFF_MAX     [10s] largest backoff ceiling
   --max-duration DUR       SYNC_MAX_DURATION          [none] stop, resumable, exit 75; <= 576h
   --metrics-file PATH      SYNC_METRICS_FILE          [none] Prometheus textfile
   --resume-max-age DUR     SYNC_RESUME_MAX_AGE        [24h]

@@ -249,3 +249,40 @@ Deno.test("loadConfig without an accounts file syncs the environment's one accou
       "AD_PLATFORM_CLIENT_ID; list more in SYNC_ACCOUNTS_FILE)",
   );
 });
+
+Deno.test("loadConfig gives list requests a 5s deadline, never longer than the request timeout", () => {
+  assert.equal(loadConfig(baseEnv, []).listTimeoutMs, 5_000);
+  assert.equal(
+    loadConfig({ ...baseEnv, AD_PLATFORM_REQUEST_TIMEOUT: "2s" }, []).listTimeoutMs,
+    2_000,
+  );
+  const set = loadConfig({ ...baseEnv, AD_PLATFORM_LIST_TIMEOUT: "750ms" }, []);
+  assert.equal(set.listTimeoutMs, 750);
+  assert.equal(set.requestTimeoutMs, 15_000);
+  assert.equal(
+    configError(baseEnv, ["--list-timeout", "11m"]).message,
+    "--list-timeout: must be at most 10m",
+  );
+});
+
+Deno.test("loadConfig backs off from 500ms up to 10s by default, and takes both as settings", () => {
+  const config = loadConfig(baseEnv, []);
+  assert.equal(config.retryBackoffMs, 500);
+  assert.equal(config.retryBackoffMaxMs, 10_000);
+  const set = loadConfig({ ...baseEnv, SYNC_RETRY_BACKOFF: "25ms" }, ["--retry-backoff-max", "1s"]);
+  assert.equal(set.retryBackoffMs, 25);
+  assert.equal(set.retryBackoffMaxMs, 1_000);
+});
+
+Deno.test("loadConfig refuses a backoff cap below the first backoff, naming both", () => {
+  const error = configError({ ...baseEnv, SYNC_RETRY_BACKOFF_MAX: "1s" }, [
+    "--retry-backoff",
+    "2s",
+  ]);
+  assert.equal(error.setting, "SYNC_RETRY_BACKOFF_MAX");
+  assert.equal(error.message, "SYNC_RETRY_BACKOFF_MAX: must be at least --retry-backoff (2000 ms)");
+  assert.equal(
+    configError({ ...baseEnv, SYNC_RETRY_BACKOFF: "0ms" }).message,
+    "SYNC_RETRY_BACKOFF: must be more than zero",
+  );
+});

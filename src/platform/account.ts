@@ -33,6 +33,10 @@ export interface AccountOptions {
   timeoutMs?: number;
   /** Attempts per login on 5xx, timeouts and network errors. @default 5 */
   maxAttempts?: number;
+  /** First backoff ceiling of a login retry in ms, doubling each attempt. @default 500 */
+  backoffBaseMs?: number;
+  /** Largest backoff ceiling of a login retry in ms. @default 10_000 */
+  backoffCapMs?: number;
   /** The gate of the platform's host, shared by every account of the process that talks to it. @default a gate of its own */
   hostGate?: HostGate;
   /** Send times of earlier runs still inside the platform's window. @default [] */
@@ -59,6 +63,8 @@ export function createAccount(options: AccountOptions): Account {
       hostGate,
       timeoutMs,
       maxAttempts,
+      backoffBaseMs: options.backoffBaseMs,
+      backoffCapMs: options.backoffCapMs,
       onToken: options.onToken,
       onOutcome: (outcome) => {
         countOutcome(stats, "token", outcome);
@@ -70,6 +76,7 @@ export function createAccount(options: AccountOptions): Account {
       clock,
       history: options.history,
       onSend: options.onSend,
+      arrivalDelay: hostGate.arrivalDelay,
     }),
     stats,
     hostGate,

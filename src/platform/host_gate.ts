@@ -1,3 +1,5 @@
+import { type ArrivalDelay, createArrivalDelay } from "./arrival_delay.ts";
+
 /** Options for {@linkcode createHostGate}. */
 export interface HostGateOptions {
   /**
@@ -6,18 +8,36 @@ export interface HostGateOptions {
    * accept backlog and reach it late. @default 64
    */
   maxInFlight?: number;
+  /**
+   * Places only `"ahead"` requests may take: a retried page never waits for a slow sync to end
+   * when the gate is full of syncs. @default a sixteenth of maxInFlight, rounded down (4 of 64)
+   */
+  reservedAhead?: number;
 }
 
-/** Bounds the requests in flight to one host; the others wait their turn, first come first served. */
+/**
+ * Whose turn comes first at the gate: `"ahead"` for the quick requests everything else waits on
+ * (logins, and list requests: an account's syncs cannot start before its listing), `"behind"` for
+ * the rest (campaign syncs).
+ */
+export type GatePriority = "ahead" | "behind";
+
+/**
+ * Bounds the requests in flight to one host; the others wait their turn, first come first served
+ * within their priority, every `"ahead"` waiter before any `"behind"` one. A few places are kept
+ * for `"ahead"` requests only.
+ */
 export interface HostGate {
-  /** Waits for room, then holds it until the returned function is called (once). */
-  enter(signal?: AbortSignal): Promise<() => void>;
+  /** Waits for room, then holds it until the returned function is called (once). @default priority "behind" */
+  enter(signal?: AbortSignal, priority?: GatePriority): Promise<() => void>;
   /** Requests holding room now. */
   readonly inFlight: number;
   /** Requests waiting for room now. */
   readonly waiting: number;
   /** The bound it enforces. */
   readonly maxInFlight: number;
+  /** How late requests to this host may arrive, learnt from quick requests' round trips. */
+  readonly arrivalDelay: ArrivalDelay;
 }
 
 /** Creates a gate for one host. Share one gate between all accounts that talk to that host. */
@@ -26,24 +46,45 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
     throw new RangeError(`maxInFlight must be a whole number of at least 1, not ${maxInFlight}`);
   }
+  const { reservedAhead = Math.floor(maxInFlight / 16) } = options;
+  if (!Number.isInteger(reservedAhead) || reservedAhead < 0 || reservedAhead >= maxInFlight) {
+    throw new RangeError(
+      `reservedAhead must be a whole number from 0 to maxInFlight - 1, not ${reservedAhead}`,
+    );
+  }
+  const bound: Record<GatePriority, number> = {
+    ahead: maxInFlight,
+    behind: maxInFlight - reservedAhead,
+  };
   let inFlight = 0;
-  const queue: Array<() => void> = [];
+  const queues: Record<GatePriority, Array<() => void>> = { ahead: [], behind: [] };
+
+  /** Lets waiters in while there is room for them, every `"ahead"` one first. */
+  function admitWaiting(): void {
+    for (const priority of ["ahead", "behind"] as const) {
+      const queue = queues[priority];
+      while (queue.length > 0 && inFlight < bound[priority]) {
+        inFlight++;
+        queue.shift()!();
+      }
+    }
+  }
 
   function holder(): () => void {
     let held = true;
     return () => {
       if (!held) return;
       held = false;
-      const next = queue.shift();
-      if (next) next(); // the room passes straight to the next in line
-      else inFlight--;
+      inFlight--;
+      admitWaiting();
     };
   }
 
   return {
-    enter(signal) {
+    enter(signal, priority = "behind") {
       if (signal?.aborted) return Promise.reject(signal.reason);
-      if (inFlight < maxInFlight) {
+      const queue = queues[priority];
+      if (queue.length === 0 && inFlight < bound[priority]) {
         inFlight++;
         return Promise.resolve(holder());
       }
@@ -64,9 +105,10 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       return inFlight;
     },
     get waiting() {
-      return queue.length;
+      return queues.ahead.length + queues.behind.length;
     },
     maxInFlight,
+    arrivalDelay: createArrivalDelay(),
   };
 }
 

@@ -10,7 +10,7 @@ import {
   TimeoutError,
 } from "../errors.ts";
 import type { Account } from "./account.ts";
-import { countOutcome, type Endpoint } from "./request_stats.ts";
+import { countOutcome } from "./request_stats.ts";
 import { withRetries } from "./retry.ts";
 import {
   type CampaignPage,
@@ -30,8 +30,20 @@ export interface PlatformClientOptions {
   clock?: Clock;
   /** Deadline of one request, headers and body, in ms. @default 15_000 */
   timeoutMs?: number;
+  /**
+   * Deadline of one list request, in ms: a page answers quickly (a sync takes seconds), so a
+   * hung list request is cut sooner, and every sync of the account waits on its listing.
+   * @default timeoutMs
+   */
+  listTimeoutMs?: number;
   /** Attempts per request for 5xx, timeouts and network errors. @default 5 */
   maxAttempts?: number;
+  /**
+   * Attempts per list request: more than a sync's, since a page that fails loses every campaign
+   * on it (page 1: the whole account), while a failed sync loses one campaign until the next run.
+   * @default 2 * maxAttempts
+   */
+  listMaxAttempts?: number;
   /** First backoff ceiling in ms; it doubles each attempt, and the wait is random below it. @default 500 */
   backoffBaseMs?: number;
   /** Largest backoff ceiling in ms. @default 10_000 */
@@ -80,11 +92,16 @@ export function createPlatformClient(
     max429 = 5,
     random = Math.random,
   } = options;
+  const { listTimeoutMs = timeoutMs, listMaxAttempts = 2 * maxAttempts } = options;
   const { tokens, limiter, stats } = account;
+  const policy = {
+    list: { timeoutMs: listTimeoutMs, maxAttempts: listMaxAttempts },
+    sync: { timeoutMs, maxAttempts },
+  } as const;
 
   /** Sends once through the limiter; replays itself after a 401 (once) or a 429 (bounded). */
   async function attempt(
-    endpoint: Endpoint,
+    endpoint: "list" | "sync",
     url: string,
     method: string,
     what: string,
@@ -99,8 +116,9 @@ export function createPlatformClient(
       try {
         // The token may have aged past its margin while we waited for the slot.
         token = await tokens.get(s.signal);
-        // Room at the host last: a login needs room too, and must not wait behind us.
-        leave = await account.hostGate.enter(s.signal);
+        // Room at the host last: a login needs room too, and must not wait behind us. A list
+        // request goes ahead of queued syncs: the account's syncs cannot start before its listing.
+        leave = await account.hostGate.enter(s.signal, endpoint === "list" ? "ahead" : "behind");
       } catch (error) {
         departure.cancel();
         throw error;
@@ -120,13 +138,20 @@ export function createPlatformClient(
       }
       stats.requests++;
       stats.inFlight++;
+      const sentAt = clock.now();
       try {
         const headers = { authorization: `Bearer ${token}`, "x-client-id": account.clientId };
         return await send({ url, method, headers, what, signal: s.wireSignal }, {
           fetch,
-          timeoutMs,
+          timeoutMs: policy[endpoint].timeoutMs,
           now: clock.now,
-          onOutcome: (outcome) => countOutcome(stats, endpoint, outcome),
+          onOutcome: (outcome) => {
+            countOutcome(stats, endpoint, outcome);
+            // A page is answered at once: its round trip bounds how late requests arrive.
+            if (endpoint === "list" && isStatus(outcome)) {
+              account.hostGate.arrivalDelay.observe(sentAt, clock.now());
+            }
+          },
         });
       } catch (error) {
         if (error instanceof TimeoutError) stats.timeouts++;
@@ -164,7 +189,7 @@ export function createPlatformClient(
   }
 
   async function call<T>(
-    endpoint: Endpoint,
+    endpoint: "list" | "sync",
     path: string,
     method: string,
     what: string,
@@ -182,7 +207,7 @@ export function createPlatformClient(
       );
     }, {
       clock,
-      maxAttempts,
+      maxAttempts: policy[endpoint].maxAttempts,
       backoffBaseMs,
       backoffCapMs,
       random,
@@ -209,4 +234,9 @@ export function createPlatformClient(
       return result.synced_at;
     },
   };
+}
+
+/** Whether a request's outcome is an answer (a status), not a timeout or a network failure. */
+export function isStatus(outcome: string): boolean {
+  return /^\d{3}$/.test(outcome);
 }

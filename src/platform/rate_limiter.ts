@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from "../clock.ts";
 import type { RateLimit } from "../duration.ts";
+import type { ArrivalDelay } from "./arrival_delay.ts";
 
 /** Options for {@linkcode createRateLimiter}. */
 export interface RateLimiterOptions {
@@ -15,9 +16,16 @@ export interface RateLimiterOptions {
   /**
    * Extra time after a send leaves the window before its slot is reused, covering the
    * difference in delay between two requests on their way to the platform (which stamps them
-   * on arrival). @default 2% of the window, at least 100 ms and at most 500 ms
+   * on arrival). @default 2% of the window, at least 50 ms and at most 500 ms
    */
   marginMs?: number;
+  /**
+   * Round trips of quick requests to the platform's host: the margin is never below the longest
+   * one answered in the last 1.25 windows (which covers the requests that left a window ago), at
+   * most a tenth of the window, since a request cannot reach the platform later than a quick
+   * request that left with it is answered. @default none: the margin alone
+   */
+  arrivalDelay?: Pick<ArrivalDelay, "recentMaxMs">;
 }
 
 /** An admitted request, not yet on its way. */
@@ -77,7 +85,8 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     history = [],
     onSend = () => {},
   } = options;
-  let marginMs = options.marginMs ?? Math.min(500, Math.max(100, limit.windowMs * 0.02));
+  let marginMs = options.marginMs ?? Math.min(500, Math.max(50, limit.windowMs * 0.02));
+  const { arrivalDelay } = options;
   // The sends that can still matter, ascending: at most `count`. An unsent one leaves any moment.
   const sends: Send[] = [...history].sort((a, b) => a - b).slice(-limit.count).map((at) => ({
     at,
@@ -89,6 +98,13 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
   let waitedMs = 0;
   let waitStart: number | undefined;
 
+  /** The margin in force at `now`: the set one, or the recent arrival delay if longer. */
+  function marginAt(now: number): number {
+    if (!arrivalDelay) return marginMs;
+    const learnt = arrivalDelay.recentMaxMs(now, 1.25 * limit.windowMs);
+    return Math.max(marginMs, Math.min(limit.windowMs / 10, learnt));
+  }
+
   /** When the next request may leave, given sends so far. */
   function nextSlot(times: readonly Send[], from: number): number {
     // A request admitted but not sent yet will reach the platform no earlier than `from`.
@@ -97,7 +113,7 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     const blocking = effective.length >= limit.count
       ? effective[effective.length - limit.count]
       : undefined;
-    const free = blocking === undefined ? from : blocking + limit.windowMs + marginMs;
+    const free = blocking === undefined ? from : blocking + limit.windowMs + marginAt(clock.now());
     return Math.max(from, free, heldUntil);
   }
 

@@ -41,6 +41,7 @@ export function backoffDelay(
 
 /**
  * Runs `attempt` until it succeeds, fails in a way retrying cannot help, or has used its attempts.
+ * A backoff follows each failed attempt, except a timeout (it already waited its deadline).
  * The stop signal only ends waits between attempts: a result that arrives is always returned.
  */
 export async function withRetries<T>(
@@ -64,7 +65,10 @@ export async function withRetries<T>(
     shouldRetry: ({ error }) => isRetryable(error),
     onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
       if (!isRetryable(error) || retriesLeft === 0) return;
-      const delayMs = backoffDelay(attemptNumber, backoffBaseMs, backoffCapMs, random);
+      // A timed-out attempt already waited its whole deadline: its retry does not wait again.
+      const delayMs = error instanceof TimeoutError
+        ? 0
+        : backoffDelay(attemptNumber, backoffBaseMs, backoffCapMs, random);
       onRetry(error, attemptNumber, delayMs);
       await clock.sleep(delayMs, signal);
     },

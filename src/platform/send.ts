@@ -41,7 +41,8 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
   const { onOutcome = () => {} } = options;
   const url = withoutCredentials(request.url);
   const fail = `Cannot ${request.what}`;
-  const deadline = AbortSignal.timeout(timeoutMs);
+  const deadlineTimer = deadline(timeoutMs);
+  const deadlineSignal = deadlineTimer.signal;
   const wire = request.signal;
   let response: Response;
   let text: string;
@@ -50,12 +51,12 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
       method: request.method,
       headers: request.headers,
       redirect: "manual",
-      signal: wire ? AbortSignal.any([wire, deadline]) : deadline,
+      signal: wire ? AbortSignal.any([wire, deadlineSignal]) : deadlineSignal,
     });
     text = await response.text();
   } catch (error) {
     if (wire?.aborted) throw wire.reason;
-    if (deadline.aborted) {
+    if (deadlineSignal.aborted) {
       onOutcome("timeout");
       throw new TimeoutError(`${fail}: no complete answer within ${timeoutMs} ms`, { url }, {
         cause: error,
@@ -64,6 +65,8 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
     onOutcome("network");
     const reason = describeNetworkError(error).replaceAll(request.url, url);
     throw new NetworkError(`${fail}: ${reason}`, { url }, { cause: error });
+  } finally {
+    deadlineTimer.clear();
   }
   const { status } = response;
   onOutcome(String(status));
@@ -93,6 +96,37 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
     url,
     retryAfterMs: retryAfter,
   });
+}
+
+/** A timer fired this much after its time means this process was busy, not the platform slow. */
+const STALL_MS = 20;
+
+/**
+ * An abort signal that fires `ms` from now, not counting the time this process was too busy to
+ * run timers: a deadline timer that fires late (a long synchronous task, a garbage collection)
+ * waits again for as long as it was late, at most `ms` in all, so an answer that arrived while
+ * the process was busy is read, not cut and sent again. A request that truly hangs still ends
+ * within twice its deadline.
+ */
+export function deadline(ms: number): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  let due = performance.now() + ms;
+  let grace = ms;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // Cleared as the request ends, so it never keeps the process alive longer than the request.
+  const arm = (wait: number) => void (timer = setTimeout(check, wait));
+  function check() {
+    const late = performance.now() - due;
+    if (late > STALL_MS && grace > 0) {
+      const wait = Math.min(late, grace);
+      grace -= wait;
+      due = performance.now() + wait;
+      return arm(wait);
+    }
+    controller.abort(new DOMException("Signal timed out.", "TimeoutError"));
+  }
+  arm(ms);
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 /** Reads a 429's wait from `Retry-After` (seconds or a date) or a `retry_after` body field. */

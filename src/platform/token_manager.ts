@@ -73,14 +73,20 @@ export function createTokenManager(
   async function attempt(signal?: AbortSignal): Promise<string> {
     const askedAt = clock.now();
     let answer: { status: number; body: unknown };
-    const leave = await hostGate.enter(signal);
+    // Ahead of queued syncs: every request of the account waits on its token.
+    const leave = await hostGate.enter(signal, "ahead");
+    const sentAt = clock.now();
     try {
       const headers = { authorization, "x-client-id": clientId };
       answer = await send({ url, method: "POST", headers, what, signal }, {
         fetch,
         timeoutMs,
         now: clock.now,
-        onOutcome,
+        onOutcome: (outcome) => {
+          onOutcome?.(outcome);
+          // A login is answered at once: its round trip bounds how late requests arrive.
+          if (/^\d{3}$/.test(outcome)) hostGate.arrivalDelay.observe(sentAt, clock.now());
+        },
       });
     } catch (error) {
       if (error instanceof HttpError && (error.status === 401 || error.status === 403)) {

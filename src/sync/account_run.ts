@@ -153,6 +153,8 @@ async function openAccount(
     clock: options.clock,
     timeoutMs: config.requestTimeoutMs,
     maxAttempts: config.maxAttempts,
+    backoffBaseMs: config.retryBackoffMs,
+    backoffCapMs: config.retryBackoffMaxMs,
     history,
     onSend: (at) => checkpoint.recordSend(clientId, at),
     onToken: options.onToken,
@@ -172,7 +174,10 @@ async function syncAccount(
     fetch: options.fetch,
     clock,
     timeoutMs: config.requestTimeoutMs,
+    listTimeoutMs: config.listTimeoutMs,
     maxAttempts: config.maxAttempts,
+    backoffBaseMs: config.retryBackoffMs,
+    backoffCapMs: config.retryBackoffMaxMs,
   });
   try {
     await account.tokens.get(options.signal); // wrong credentials end the run before any work

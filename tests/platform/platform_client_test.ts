@@ -69,7 +69,7 @@ Deno.test("PlatformClient retries 503s and counts every attempt against the limi
 });
 
 Deno.test("PlatformClient gives up after its attempts and says why", async () => {
-  const { api, account, platform } = setup({ errorRate: 1 }, { maxAttempts: 3 });
+  const { api, account, platform } = setup({ errorRate: 1 }, { listMaxAttempts: 3 });
   const error = await platform.listCampaigns(1, 10).catch((e) => e);
   assert.ok(error instanceof HttpError);
   assert.equal(error.status, 503);
@@ -79,12 +79,82 @@ Deno.test("PlatformClient gives up after its attempts and says why", async () =>
 });
 
 Deno.test("PlatformClient times out a request that never answers, then retries it", async () => {
-  const { api, account, platform } = setup({ hangRate: 1 }, { timeoutMs: 30, maxAttempts: 2 });
+  const { api, account, platform } = setup({ hangRate: 1 }, {
+    listTimeoutMs: 30,
+    listMaxAttempts: 2,
+  });
   const error = await platform.listCampaigns(1, 10).catch((e) => e);
   assert.ok(error instanceof TimeoutError);
   assert.equal(error.message, "Cannot fetch page 1: no complete answer within 30 ms");
   assert.equal(account.stats.timeouts, 2);
   assert.equal(account.stats.retries, 1);
+  api.close();
+});
+
+Deno.test("PlatformClient gives a list request twice the attempts of a sync by default", async () => {
+  const { api, account, platform } = setup(
+    {},
+    { maxAttempts: 3 },
+    (fetch) => (input, init) =>
+      String(input).includes("/api/")
+        ? Promise.resolve(new Response("{}", { status: 503 }))
+        : fetch(input, init),
+  );
+  const list = await platform.listCampaigns(1, 10).catch((e) => e);
+  assert.ok(list instanceof HttpError);
+  assert.equal(list.message, "Cannot fetch page 1: 503 Service Unavailable");
+  assert.equal(account.stats.outcomes.get("list 503"), 6);
+  const sync = await platform.syncCampaign("campaign_001").catch((e) => e);
+  assert.ok(sync instanceof HttpError);
+  assert.equal(sync.message, "Cannot sync campaign_001: 503 Service Unavailable");
+  assert.equal(account.stats.outcomes.get("sync 503"), 3);
+  api.close();
+});
+
+Deno.test("PlatformClient cuts a hung list request at the list deadline, a sync at its own", async () => {
+  const server = serveTiny(async (req) => {
+    if (new URL(req.url).pathname === "/auth/token") return tokenAnswer();
+    await new Promise((resolve) => req.signal.addEventListener("abort", resolve));
+    return new Response(null, { status: 500 });
+  });
+  try {
+    const options = { timeoutMs: 300, listTimeoutMs: 50, maxAttempts: 1, listMaxAttempts: 1 };
+    const { platform } = overHttp(server.url, options);
+    const list = await platform.listCampaigns(1, 10).catch((e) => e);
+    assert.ok(list instanceof TimeoutError, String(list));
+    assert.equal(list.message, "Cannot fetch page 1: no complete answer within 50 ms");
+    const sync = await platform.syncCampaign("c1").catch((e) => e);
+    assert.ok(sync instanceof TimeoutError, String(sync));
+    assert.equal(sync.message, "Cannot sync c1: no complete answer within 300 ms");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("PlatformClient sends list requests ahead of queued syncs at the host gate, syncs behind", async () => {
+  const priorities: string[] = [];
+  const gate = createHostGate();
+  const spy = {
+    ...gate,
+    enter: (signal?: AbortSignal, priority?: "ahead" | "behind") => {
+      priorities.push(priority ?? "behind");
+      return gate.enter(signal, priority);
+    },
+  };
+  const api = createMockApi({ ...quiet, rateLimit: { count: 1000, windowMs: 60_000 } });
+  const fetch = handlerFetch(api.handler);
+  const account = createAccount({
+    baseUrl: "http://mock.test",
+    clientId: "acme",
+    credentials: MOCK_CREDENTIALS,
+    rateLimit: { count: 1000, windowMs: 60_000 },
+    fetch,
+    hostGate: spy,
+  });
+  const platform = createPlatformClient(account, { fetch });
+  const page = await platform.listCampaigns(1, 10);
+  await platform.syncCampaign((page.data[0] as { id: string }).id);
+  assert.deepEqual(priorities, ["ahead", "ahead", "behind"], "login, list, sync");
   api.close();
 });
 
@@ -165,7 +235,10 @@ Deno.test("PlatformClient counts a body that never ends as a timeout, not a bad 
     new URL(req.url).pathname === "/auth/token" ? tokenAnswer() : endlessBody()
   );
   try {
-    const { account, platform } = overHttp(server.url, { timeoutMs: 100, maxAttempts: 2 });
+    const { account, platform } = overHttp(server.url, {
+      listTimeoutMs: 100,
+      listMaxAttempts: 2,
+    });
     const error = await platform.listCampaigns(1, 10).catch((e) => e);
     assert.ok(error instanceof TimeoutError, String(error));
     assert.equal(error.message, "Cannot fetch page 1: no complete answer within 100 ms");
@@ -339,5 +412,33 @@ Deno.test("PlatformClient fails a request like a network error when its send tim
     return true;
   });
   assert.equal(listed(), 0, "no request left without its send time recorded");
+  api.close();
+});
+
+Deno.test("PlatformClient records list requests' round trips on the host gate, not syncs'", async () => {
+  const clock = createFakeClock(0);
+  const api = createMockApi({ ...quiet, rateLimit: { count: 1000, windowMs: 60_000 } });
+  const inner = handlerFetch(api.handler);
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const path = new URL(String(input)).pathname;
+    await clock.tick(path.endsWith("/sync") ? 2_000 : path === "/auth/token" ? 30 : 40);
+    return inner(input, init);
+  };
+  const account = createAccount({
+    baseUrl: "http://mock.test",
+    clientId: "acme",
+    credentials: MOCK_CREDENTIALS,
+    rateLimit: { count: 1000, windowMs: 60_000 },
+    fetch,
+    clock,
+  });
+  const platform = createPlatformClient(account, { fetch, clock });
+  const page = await platform.listCampaigns(1, 10);
+  const delay = account.hostGate.arrivalDelay;
+  assert.equal(delay.recentMaxMs(clock.now(), 1_000), 40, "the login's 30 ms and the page's 40 ms");
+  assert.equal(delay.recentMaxMs(clock.now(), 39), 40);
+  await platform.syncCampaign((page.data[0] as { id: string }).id);
+  assert.equal(delay.recentMaxMs(clock.now(), 60_000), 40, "a sync's 2 s is not a round trip");
+  assert.equal(delay.recentMaxMs(clock.now(), 1_000), 0);
   api.close();
 });

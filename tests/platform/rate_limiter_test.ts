@@ -170,8 +170,6 @@ Deno.test("RateLimiter widens its margin after an unexpected 429, up to a tenth 
   assert.equal(limiter.marginMs, 2_000);
   for (let i = 0; i < 10; i++) limiter.widenMargin();
   assert.equal(limiter.marginMs, 6_000);
-  assert.equal(createRateLimiter({ count: 10, windowMs: 1_000 }).marginMs, 100);
-  assert.equal(createRateLimiter(limit).marginMs, 500);
 });
 
 Deno.test("RateLimiter lets a request leave only once its send time is persisted", async () => {
@@ -228,4 +226,39 @@ Deno.test("RateLimiter frees the place of a request whose send time could not be
   const { admitted, done } = queue(limiter, 1, clock);
   await done;
   assert.deepEqual(admitted, [0], "the request that never left takes no place in the window");
+});
+
+Deno.test("RateLimiter widens its margin to the recent round trip of quick requests, up to a tenth of the window", async () => {
+  const clock = createFakeClock(0);
+  let tripMs = 300;
+  const horizons: number[] = [];
+  const arrivalDelay = {
+    recentMaxMs: (_now: number, horizonMs: number) => (horizons.push(horizonMs), tripMs),
+  };
+  const limiter = createRateLimiter({ count: 1, windowMs: 1_000 }, {
+    clock,
+    marginMs: 50,
+    arrivalDelay,
+  });
+  const { admitted, done } = queue(limiter, 3, clock);
+  await clock.runAll();
+  await done;
+  assert.deepEqual(admitted, [0, 1_100, 2_200], "300 ms learnt, capped at 100 ms");
+  assert.deepEqual([...new Set(horizons)], [1_250], "round trips of the last 1.25 windows");
+  tripMs = 70;
+  const next = queue(limiter, 1, clock);
+  await clock.runAll();
+  await next.done;
+  assert.deepEqual(next.admitted, [3_270]);
+  tripMs = 10;
+  const last = queue(limiter, 1, clock);
+  await clock.runAll();
+  await last.done;
+  assert.deepEqual(last.admitted, [4_320], "never below the set margin");
+});
+
+Deno.test("RateLimiter defaults its margin to 2% of the window, from 50 ms to 500 ms", () => {
+  assert.equal(createRateLimiter({ count: 10, windowMs: 1_000 }).marginMs, 50);
+  assert.equal(createRateLimiter({ count: 10, windowMs: 3_000 }).marginMs, 60);
+  assert.equal(createRateLimiter({ count: 10, windowMs: 60_000 }).marginMs, 500);
 });

@@ -75,3 +75,24 @@ Deno.test("backoffDelay draws below a doubling ceiling that stops at its cap", (
   assert.equal(backoffDelay(3, 500, 10_000, () => 0.999_9), 1_999);
   assert.equal(backoffDelay(10, 500, 10_000, () => 0.999_9), 9_999);
 });
+
+Deno.test("withRetries retries a timed-out attempt at once: it already waited its deadline", async () => {
+  const clock = createFakeClock();
+  const waits: number[] = [];
+  const failures = [
+    http(503),
+    new TimeoutError("Cannot fetch page 1: no complete answer within 5000 ms", { url }),
+    http(503),
+  ];
+  const result = withRetries(
+    () => failures.length > 0 ? Promise.reject(failures.shift()) : Promise.resolve("ok"),
+    {
+      clock,
+      random: () => 0.5,
+      onRetry: (_error, _attempt, delayMs) => void waits.push(delayMs),
+    },
+  );
+  await clock.runAll();
+  assert.equal(await result, "ok");
+  assert.deepEqual(waits, [250, 0, 1_000]);
+});

@@ -120,3 +120,39 @@ Deno.test("withoutCredentials drops the user and password of a URL", () => {
   assert.equal(withoutCredentials("http://h.test/x"), "http://h.test/x");
   assert.equal(withoutCredentials("not a url"), "(an unparsable URL)");
 });
+
+Deno.test("send reads an answer that came while this process was too busy to run its deadline timer", async () => {
+  const server = serveTiny(() => Response.json({ ok: true }));
+  try {
+    const sent = send(request(`${server.url}/api/campaigns`), { timeoutMs: 100 });
+    const until = performance.now() + 400;
+    while (performance.now() < until) {
+      // This process is busy (a long synchronous task): the deadline's timer cannot run.
+    }
+    assert.deepEqual(await sent, { status: 200, body: { ok: true } });
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("send still ends a request that hangs through a busy spell, within twice its deadline", async () => {
+  const server = serveTiny((req) =>
+    new Promise((resolve) =>
+      req.signal.addEventListener("abort", () => resolve(new Response(null, { status: 500 })))
+    )
+  );
+  try {
+    const started = performance.now();
+    const sent = send(request(`${server.url}/api/campaigns`), { timeoutMs: 100 }).catch((e) => e);
+    const until = performance.now() + 150;
+    while (performance.now() < until) {
+      // Busy: the deadline's timer fires 50 ms late and waits 50 ms more.
+    }
+    const error = await sent;
+    assert.ok(error instanceof TimeoutError, String(error));
+    assert.equal(error.message, "Cannot fetch page 3: no complete answer within 100 ms");
+    assert.ok(performance.now() - started >= 200, "waited for the time it was busy");
+  } finally {
+    await server.close();
+  }
+});

@@ -10,7 +10,7 @@ import {
   type ServedMockApi,
   serveMockApi,
 } from "../../mock-api/server.ts";
-import { type Checkpoint, openCheckpoint } from "../../src/store/checkpoint.ts";
+import { type Checkpoint, CheckpointError, openCheckpoint } from "../../src/store/checkpoint.ts";
 import { openDatabase } from "../../src/store/database.ts";
 import { checkpointPath } from "../../src/sync/state_dir.ts";
 import {
@@ -126,8 +126,8 @@ export async function withScenario(
         const path = checkpointPath(stateDir);
         return await waitFor(
           async () => {
-            if (!(await exists(path))) return undefined;
-            const checkpoint = openCheckpoint(path);
+            const checkpoint = await openCheckpointOnceMade(path);
+            if (!checkpoint) return undefined;
             const run = (await checkpoint.latestRuns(1))[0];
             if (!run) return void await checkpoint.close();
             checkpoints.push(checkpoint);
@@ -193,6 +193,20 @@ export function logNote(outcome: SyncOutcome, pattern: RegExp): string {
   );
   if (found === undefined) assert.fail(`no log line matches ${pattern}:\n${outcome.stderr}`);
   return found;
+}
+
+/**
+ * Opens the checkpoint a sync is making, or returns undefined while it does not exist yet or is
+ * still being made (a reader racing the sync's first open can meet SQLite's I/O error then).
+ */
+export async function openCheckpointOnceMade(path: string): Promise<Checkpoint | undefined> {
+  if (!(await exists(path))) return undefined;
+  try {
+    return openCheckpoint(path);
+  } catch (error) {
+    if (error instanceof CheckpointError) return undefined;
+    throw error;
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

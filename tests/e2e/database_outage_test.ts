@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { type ServedMockApi, serveMockApi } from "../../mock-api/server.ts";
-import { openCheckpoint } from "../../src/store/checkpoint.ts";
 import { checkpointPath } from "../../src/sync/state_dir.ts";
 import { type PostgresServer, startPostgres } from "../_pg_server.ts";
 import {
@@ -18,7 +17,7 @@ import {
   tempStateDir,
   waitFor,
 } from "./_cli.ts";
-import { explain, FAST_MOCK } from "./_scenario.ts";
+import { explain, FAST_MOCK, openCheckpointOnceMade } from "./_scenario.ts";
 
 const CAMPAIGNS = 100;
 
@@ -64,14 +63,7 @@ async function withOutage(fn: (o: Outage) => Promise<void>): Promise<void> {
       },
       async committed(process, count) {
         const checkpoint = await waitFor(
-          async () => {
-            try {
-              await Deno.stat(checkpointPath(stateDir));
-            } catch {
-              return undefined;
-            }
-            return openCheckpoint(checkpointPath(stateDir));
-          },
+          () => openCheckpointOnceMade(checkpointPath(stateDir)),
           "the checkpoint",
           { process },
         );

@@ -1,3 +1,4 @@
+import { type Account, type AccountOptions, createAccount } from "../src/platform/account.ts";
 import type { Campaign } from "../src/platform/schemas.ts";
 
 /** A valid campaign record, numbered; spread it to vary a field. */
@@ -31,4 +32,15 @@ export const MOCK_CREDENTIALS = { email: "admin@mixoads.com", password: "SuperSe
 /** Turns a mock handler into a `fetch`, so unit tests skip the network. */
 export function handlerFetch(handler: (req: Request) => Promise<Response>): typeof fetch {
   return (input, init) => handler(new Request(input, init));
+}
+
+/** Account "acme" of an in-process mock, with a limit the tests do not reach; override any option. */
+export function acmeAccount(overrides: Partial<AccountOptions> = {}): Account {
+  return createAccount({
+    baseUrl: "http://mock.test",
+    clientId: "acme",
+    credentials: MOCK_CREDENTIALS,
+    rateLimit: { count: 1000, windowMs: 60_000 },
+    ...overrides,
+  });
 }

@@ -171,6 +171,22 @@ export async function assertEveryCampaignOnce(
   assert.deepEqual(await s.campaignCounts(), { rows: s.campaigns, ids: s.campaigns });
 }
 
+/** Every account of `accounts` has all its campaigns stored once, under its own account. */
+export async function assertEveryAccountComplete(
+  s: Scenario,
+  accounts: readonly string[],
+): Promise<void> {
+  const rows = await s.db!.sql<{ account: string; rows: number; ids: number; misplaced: number }[]>`
+    select account, count(*)::int as rows, count(distinct id)::int as ids,
+      count(*) filter (where position('[' || account || ']' in name) = 0)::int as misplaced
+    from campaigns group by account order by account`;
+  assert.deepEqual(
+    rows.map((r) => [r.account, r.rows, r.ids, r.misplaced]),
+    accounts.map((id) => [id, s.campaigns, s.campaigns, 0]),
+    "every account holds its own campaigns, each once, none from another account",
+  );
+}
+
 /** No request was refused with 429; on failure, shows how full the mock's window was. */
 export function assertNo429(s: Scenario, log: readonly MockRequestLogEntry[], what: string): void {
   const windowMs = s.windowMs;

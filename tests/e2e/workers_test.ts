@@ -9,7 +9,14 @@ import type { MockApiOptions, MockRequestLogEntry } from "../../mock-api/server.
 import { basicAuth } from "../../src/platform/token_manager.ts";
 import { MOCK_CREDENTIALS } from "../_fixtures.ts";
 import { logRecords, spawnSync, syncEntries, type SyncProcess, waitFor } from "./_cli.ts";
-import { assertNo429, e2e, explain, ok, type Scenario } from "./_scenario.ts";
+import {
+  assertEveryAccountComplete,
+  assertNo429,
+  e2e,
+  explain,
+  ok,
+  type Scenario,
+} from "./_scenario.ts";
 
 /** The harsh platform, with few campaigns per account so that 30 accounts stay quick. */
 const HARSH: Partial<MockApiOptions> = {
@@ -153,14 +160,7 @@ e2e(
       "every account's job completed",
       { process: w3, timeoutMs: 30_000 },
     );
-    const rows = await sql<{ account: string; rows: number; ids: number; misplaced: number }[]>`
-      select account, count(*)::int as rows, count(distinct id)::int as ids,
-        count(*) filter (where position('[' || account || ']' in name) = 0)::int as misplaced
-      from campaigns group by account order by account`;
-    assert.deepEqual(
-      rows.map((r) => [r.account, r.rows, r.ids, r.misplaced]),
-      ACCOUNTS.map((id) => [id, s.campaigns, s.campaigns, 0]),
-    );
+    await assertEveryAccountComplete(s, ACCOUNTS);
     const [count] = await sql`select count(*)::int as n from pgboss.job
       where name = 'adsync-account-sync'`;
     assert.equal(count!.n, ACCOUNTS.length, "still one job per account");

@@ -1,16 +1,12 @@
 import assert from "node:assert/strict";
-import { createAccount } from "../../src/platform/account.ts";
 import { createHostGate } from "../../src/platform/host_gate.ts";
 import { createFakeClock } from "../_fake_clock.ts";
-import { MOCK_CREDENTIALS } from "../_fixtures.ts";
+import { acmeAccount } from "../_fixtures.ts";
 
 Deno.test("An account's limiter keeps a margin of the round trips its host's quick requests took", async () => {
   const clock = createFakeClock(0);
   const hostGate = createHostGate();
-  const account = createAccount({
-    baseUrl: "http://mock.test",
-    clientId: "acme",
-    credentials: MOCK_CREDENTIALS,
+  const account = acmeAccount({
     rateLimit: { count: 1, windowMs: 10_000 },
     clock,
     hostGate,

@@ -6,7 +6,6 @@ import {
   NetworkError,
   TimeoutError,
 } from "../../src/errors.ts";
-import { createAccount } from "../../src/platform/account.ts";
 import {
   createPlatformClient,
   type PlatformClientOptions,
@@ -14,7 +13,7 @@ import {
 import { createHostGate } from "../../src/platform/host_gate.ts";
 import { createMockApi, type MockApiOptions } from "../../mock-api/server.ts";
 import { createFakeClock, settle } from "../_fake_clock.ts";
-import { handlerFetch, MOCK_CREDENTIALS } from "../_fixtures.ts";
+import { acmeAccount, handlerFetch } from "../_fixtures.ts";
 import { endlessBody, serveTiny, tokenAnswer } from "./_serve.ts";
 
 const quiet = { errorRate: 0, hangRate: 0, syncDelayMs: 0, seed: 7 };
@@ -27,11 +26,7 @@ function setup(
 ) {
   const api = createMockApi({ ...quiet, rateLimit: { count: 1000, windowMs: 60_000 }, ...mock });
   const fetch = wrap(handlerFetch(api.handler));
-  const account = createAccount({
-    baseUrl: "http://mock.test",
-    clientId: "acme",
-    credentials: MOCK_CREDENTIALS,
-    rateLimit: { count: 1000, windowMs: 60_000 },
+  const account = acmeAccount({
     fetch,
   });
   const platform = createPlatformClient(account, {
@@ -143,11 +138,7 @@ Deno.test("PlatformClient sends list requests ahead of queued syncs at the host 
   };
   const api = createMockApi({ ...quiet, rateLimit: { count: 1000, windowMs: 60_000 } });
   const fetch = handlerFetch(api.handler);
-  const account = createAccount({
-    baseUrl: "http://mock.test",
-    clientId: "acme",
-    credentials: MOCK_CREDENTIALS,
-    rateLimit: { count: 1000, windowMs: 60_000 },
+  const account = acmeAccount({
     fetch,
     hostGate: spy,
   });
@@ -220,12 +211,7 @@ for (const mode of ["header", "body"] as const) {
 
 /** A client of account "acme" on a tiny server over HTTP. */
 function overHttp(url: string, client: PlatformClientOptions = {}) {
-  const account = createAccount({
-    baseUrl: url,
-    clientId: "acme",
-    credentials: MOCK_CREDENTIALS,
-    rateLimit: { count: 1000, windowMs: 60_000 },
-  });
+  const account = acmeAccount({ baseUrl: url });
   const platform = createPlatformClient(account, { backoffBaseMs: 1, backoffCapMs: 2, ...client });
   return { account, platform };
 }
@@ -342,10 +328,7 @@ Deno.test("PlatformClient stamps a request when it leaves the host gate, not whe
   const fetch = handlerFetch(api.handler);
   const hostGate = createHostGate({ maxInFlight: 1 });
   const sends: number[] = [];
-  const account = createAccount({
-    baseUrl: "http://mock.test",
-    clientId: "acme",
-    credentials: MOCK_CREDENTIALS,
+  const account = acmeAccount({
     rateLimit: { count: 1, windowMs: 1_000 },
     fetch,
     clock,
@@ -369,11 +352,7 @@ Deno.test("PlatformClient stamps a request when it leaves the host gate, not whe
 function withFailingSendLog(failures: number) {
   const api = createMockApi({ ...quiet, rateLimit: { count: 1000, windowMs: 60_000 } });
   const fetch = handlerFetch(api.handler);
-  const account = createAccount({
-    baseUrl: "http://mock.test",
-    clientId: "acme",
-    credentials: MOCK_CREDENTIALS,
-    rateLimit: { count: 1000, windowMs: 60_000 },
+  const account = acmeAccount({
     fetch,
     onSend: () => {
       if (failures-- > 0) {
@@ -424,11 +403,7 @@ Deno.test("PlatformClient records list requests' round trips on the host gate, n
     await clock.tick(path.endsWith("/sync") ? 2_000 : path === "/auth/token" ? 30 : 40);
     return inner(input, init);
   };
-  const account = createAccount({
-    baseUrl: "http://mock.test",
-    clientId: "acme",
-    credentials: MOCK_CREDENTIALS,
-    rateLimit: { count: 1000, windowMs: 60_000 },
+  const account = acmeAccount({
     fetch,
     clock,
   });

@@ -7,8 +7,8 @@ import { createHostGates } from "../platform/host_gate.ts";
 import { renderMetrics, writeMetricsFile } from "../report/metrics.ts";
 import { combineProgress, type ProgressSnapshot, startProgress } from "../report/progress.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
-import { openDatabase } from "../store/database.ts";
-import { createDatabaseGuard, type DatabaseGuardOptions } from "../store/database_guard.ts";
+import { type Database, openDatabase } from "../store/database.ts";
+import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard.ts";
 import { migrate } from "../store/migrations.ts";
 import { type AccountOutcome, runAccount } from "./account_run.ts";
 import { openStateDir } from "./state_dir.ts";
@@ -30,8 +30,6 @@ export interface SyncCommandOptions {
   onToken?: (token: string) => void;
   /** How to show progress. @default "off" */
   progress?: "tty" | "log" | "off";
-  /** Deadline of one database operation and outage bound. @default the guard's: 30 s, 1 min */
-  database?: Pick<DatabaseGuardOptions, "timeoutMs" | "outageMs">;
 }
 
 /** One account as the command follows it. */
@@ -59,21 +57,13 @@ export async function runSyncCommand(
     embeddedDatabase: config.databaseUrl === undefined,
   });
   try {
-    const db = await openDatabase({
+    const { db, guard } = await openGuardedDatabase(config, {
       url: config.databaseUrl,
-      stateDir: config.stateDir,
       poolSize: poolSizeFor(config.accounts.length),
+      clock,
+      signal: options.wireSignal ?? options.signal,
     });
     try {
-      // Every wait on the database has a deadline; after the grace period only a short one.
-      const guard = createDatabaseGuard(db.label, {
-        timeoutMs: config.databaseTimeoutMs,
-        outageMs: config.databaseOutageMs,
-        ...options.database,
-        clock,
-        signal: options.wireSignal ?? options.signal,
-      });
-      await guard.once("apply the migrations to", () => migrate(db.sql));
       const shared = {
         config,
         sql: db.sql,
@@ -123,6 +113,31 @@ export async function runSyncCommand(
  */
 export function poolSizeFor(accounts: number): number {
   return Math.min(10, Math.max(4, Math.ceil(accounts / 10)));
+}
+
+/**
+ * Opens the database every account of a process shares, with its guard (every wait on it has a
+ * deadline; once `signal` fires, only a short one), and applies the migrations.
+ */
+export async function openGuardedDatabase(
+  config: Readonly<Config>,
+  options: { url: string | undefined; poolSize: number; clock: Clock; signal?: AbortSignal },
+): Promise<{ db: Database; guard: DatabaseGuard }> {
+  const { url, poolSize, clock, signal } = options;
+  const db = await openDatabase({ url, stateDir: config.stateDir, poolSize });
+  try {
+    const guard = createDatabaseGuard(db.label, {
+      timeoutMs: config.databaseTimeoutMs,
+      outageMs: config.databaseOutageMs,
+      clock,
+      signal,
+    });
+    await guard.once("apply the migrations to", () => migrate(db.sql));
+    return { db, guard };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
 }
 
 /** The live progress line: one account's own, or all accounts added up. */

@@ -7,12 +7,9 @@ import { createHostGates } from "../platform/host_gate.ts";
 import { enqueueAccounts } from "../queue/enqueue.ts";
 import { openQueue, SYNC_QUEUE, type SyncJobData, TICK_QUEUE } from "../queue/queue.ts";
 import { applySchedule } from "../queue/schedule.ts";
-import { openDatabase } from "../store/database.ts";
-import { createDatabaseGuard } from "../store/database_guard.ts";
-import { migrate } from "../store/migrations.ts";
 import { openPgCheckpoint } from "../store/pg_checkpoint.ts";
 import type { SharedResources } from "../sync/account_run.ts";
-import { poolSizeFor } from "../sync/sync_command.ts";
+import { openGuardedDatabase, poolSizeFor } from "../sync/sync_command.ts";
 import { type AccountJob, runAccountJob } from "./account_job.ts";
 import { createWorkerMetrics } from "./worker_metrics.ts";
 
@@ -65,15 +62,13 @@ export async function runWorkerCommand(
   const workerId = workerIdOf(config);
   // One connection per account for its advisory lock, besides the pool its writes share.
   const poolSize = poolSizeFor(config.workerAccounts) + config.workerAccounts;
-  const db = await openDatabase({ url, stateDir: config.stateDir, poolSize });
+  const { db, guard } = await openGuardedDatabase(config, {
+    url,
+    poolSize,
+    clock,
+    signal: options.wireSignal ?? signal,
+  });
   try {
-    const guard = createDatabaseGuard(db.label, {
-      timeoutMs: config.databaseTimeoutMs,
-      outageMs: config.databaseOutageMs,
-      clock,
-      signal: options.wireSignal ?? signal,
-    });
-    await guard.once("apply the migrations to", () => migrate(db.sql));
     const shared: SharedResources = {
       // A worker always resumes an account's latest unfinished run, wherever it ran.
       config: { ...config, resume: true },

@@ -26,7 +26,19 @@ export interface RateLimiterOptions {
    * request that left with it is answered. @default none: the margin alone
    */
   arrivalDelay?: Pick<ArrivalDelay, "recentMaxMs">;
+  /**
+   * How an account spends its window: `"burst"` sends as soon as the window has room (all
+   * `count` at once); `"smooth"` also keeps `windowMs / count` between two sends, from a random
+   * phase within that gap, which ends at the same time and spreads many accounts' starts
+   * evenly instead of all their windows at once. @default "burst"
+   */
+  pacing?: Pacing;
+  /** Source of randomness for the smooth phase, in [0, 1). @default Math.random */
+  random?: () => number;
 }
+
+/** How a limiter spends its window (see {@linkcode RateLimiterOptions.pacing}). */
+export type Pacing = "burst" | "smooth";
 
 /** An admitted request, not yet on its way. */
 export interface Departure {
@@ -84,6 +96,8 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     clock = systemClock,
     history = [],
     onSend = () => {},
+    pacing = "burst",
+    random = Math.random,
   } = options;
   let marginMs = options.marginMs ?? Math.min(500, Math.max(50, limit.windowMs * 0.02));
   const { arrivalDelay } = options;
@@ -92,7 +106,9 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     at,
     sent: true,
   }));
-  let heldUntil = 0;
+  // A smooth limiter's first send waits a random part of the gap, so accounts starting
+  // together spread over it; sends an earlier run made already space it.
+  let heldUntil = pacing === "smooth" && sends.length === 0 ? clock.now() + random() * gapMs() : 0;
   let tail: Promise<unknown> = Promise.resolve();
   let waiting = 0;
   let waitedMs = 0;
@@ -105,6 +121,11 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     return Math.max(marginMs, Math.min(limit.windowMs / 10, learnt));
   }
 
+  /** The least time between two sends: none for bursts, `windowMs / count` when smooth. */
+  function gapMs(): number {
+    return pacing === "smooth" ? limit.windowMs / limit.count : 0;
+  }
+
   /** When the next request may leave, given sends so far. */
   function nextSlot(times: readonly Send[], from: number): number {
     // A request admitted but not sent yet will reach the platform no earlier than `from`.
@@ -114,7 +135,9 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
       ? effective[effective.length - limit.count]
       : undefined;
     const free = blocking === undefined ? from : blocking + limit.windowMs + marginAt(clock.now());
-    return Math.max(from, free, heldUntil);
+    const last = effective.at(-1);
+    const spaced = last === undefined ? from : last + gapMs();
+    return Math.max(from, free, spaced, heldUntil);
   }
 
   function insert(send: Send): void {

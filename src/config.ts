@@ -36,8 +36,12 @@ export interface Config {
   accounts: readonly AccountSettings[];
   /** `SYNC_ACCOUNTS_FILE`; unset: the environment's account is the only one. */
   accountsFile: string | undefined;
-  /** Accounts in progress at once. */
+  /** Accounts in progress at once: `SYNC_ACCOUNT_CONCURRENCY`, else all of them. */
   accountConcurrency: number;
+  /** The ceiling on requests in flight to one platform host, every account together. */
+  maxInFlight: number;
+  /** How each account spends its rate-limit window: one request every window/N, or bursts. */
+  pacing: "smooth" | "burst";
   /** Unset: the embedded PostgreSQL under the state dir. */
   databaseUrl: string | undefined;
   /** The deadline of any one database operation. */
@@ -191,7 +195,9 @@ export function loadConfig(
     pageSize: own.pageSize,
     accounts: Object.freeze(accounts.map((account) => Object.freeze(account))),
     accountsFile: useFile ? p.accountsFile : undefined,
-    accountConcurrency: p.accountConcurrency!,
+    accountConcurrency: p.accountConcurrency ?? Math.max(1, accounts.length),
+    maxInFlight: p.maxInFlight!,
+    pacing: p.pacing!,
     databaseUrl: p.databaseUrl,
     databaseTimeoutMs: p.databaseTimeoutMs!,
     databaseOutageMs: p.databaseOutageMs!,

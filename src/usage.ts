@@ -14,7 +14,7 @@ Sync flags (each overrides its environment variable):
   --account ID             sync only this account of the accounts file (repeatable)
   --allow-mass-delete      SYNC_ALLOW_MASS_DELETE     [false] allow marking over half deleted
   --accounts-file PATH     SYNC_ACCOUNTS_FILE         [none: the one account below] JSON accounts
-  --account-concurrency N  SYNC_ACCOUNT_CONCURRENCY   [200] accounts in progress at once
+  --account-concurrency N  SYNC_ACCOUNT_CONCURRENCY   [all] accounts in progress at once
   --api-url URL            AD_PLATFORM_API_URL        [http://localhost:3001]
   --email EMAIL            AD_PLATFORM_EMAIL          (required)
   --password-file PATH     AD_PLATFORM_PASSWORD_FILE  (or AD_PLATFORM_PASSWORD; required)
@@ -23,6 +23,8 @@ Sync flags (each overrides its environment variable):
   --request-timeout DUR    AD_PLATFORM_REQUEST_TIMEOUT [15s] at most 10m
   --list-timeout DUR       AD_PLATFORM_LIST_TIMEOUT   [5s, at most the request timeout] list requests
   --page-size N            AD_PLATFORM_PAGE_SIZE      [100] a smaller platform cap is learnt
+  --max-in-flight N        AD_PLATFORM_MAX_IN_FLIGHT  [512] ceiling on requests in flight per host
+  --pacing MODE            SYNC_PACING                [smooth] one request every window/N, or burst
   --database-url URL       DATABASE_URL               [embedded PostgreSQL in the state dir]
   --database-timeout DUR   SYNC_DATABASE_TIMEOUT      [30s] deadline of one database operation
   --database-outage DUR    SYNC_DATABASE_OUTAGE       [1m] ride out an unreachable database

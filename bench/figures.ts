@@ -182,3 +182,35 @@ function earlyBy(arrival: number, accepted: number[], limit: RateLimit): number 
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }
+
+/** The client whose last answer came last, and where its time went. */
+export function slowest(figures: RunFigures) {
+  const client = figures.clients.reduce<RunFigures["clients"][number] | undefined>(
+    (worst, c) =>
+      !worst || c.start_offset_ms + c.wall_ms > worst.start_offset_ms + worst.wall_ms ? c : worst,
+    undefined,
+  );
+  return client && {
+    client: client.client,
+    sent: client.sent,
+    start_offset_ms: client.start_offset_ms,
+    wall_ms: client.wall_ms,
+    floor_ms: client.floor_ms,
+    listing_ms: client.listing_ms,
+    forced_retries: client.forced,
+  };
+}
+
+/** One line on where the run's time went, for a run that missed its efficiency. */
+export function whereTimeWent(
+  report: Omit<RunFigures, "clients"> & { slowest: NonNullable<ReturnType<typeof slowest>> },
+): string {
+  const { slowest: s, client_end_ms: ends, window_lag_ms: lag } = report;
+  const syncsMs = s.wall_ms - s.listing_ms;
+  return `Where the time went: the slowest account, ${s.client}, started ${s.start_offset_ms} ms ` +
+    `into the run, spent ${s.listing_ms} ms on its listing (${s.forced_retries} 503s and hangs, ` +
+    `their timeouts and backoffs, and waits at the host gate) and ${syncsMs} ms on its syncs ` +
+    `(floor ${s.floor_ms} ms); accounts ended at p50 ${ends.p50} ms, p90 ${ends.p90} ms, max ` +
+    `${ends.max} ms; each request arrived p50 ${lag?.p50} ms, p99 ${lag?.p99} ms after its ` +
+    `window had room.`;
+}

@@ -79,6 +79,7 @@ export function createAccount(options: AccountOptions): Account {
       history: options.history,
       onSend: options.onSend,
       arrivalDelay: hostGate.arrivalDelay,
+      stalls: hostGate.stalls,
       pacing: options.pacing,
     }),
     stats,

@@ -2,6 +2,7 @@ import type { Clock } from "../clock.ts";
 import type { RateLimit } from "../duration.ts";
 import { type ArrivalDelay, createArrivalDelay } from "./arrival_delay.ts";
 import { createInFlightSizer } from "./in_flight_sizer.ts";
+import { createLoopStalls, type LoopStalls } from "./loop_stalls.ts";
 
 /** Options for {@linkcode createHostGate}. */
 export interface HostGateOptions {
@@ -53,6 +54,8 @@ export interface HostGate {
   readonly ceiling: number;
   /** How late requests to this host may arrive, learnt from quick requests' round trips. */
   readonly arrivalDelay: ArrivalDelay;
+  /** When this process's event loop was held, as the host's requests may have left late. */
+  readonly stalls: LoopStalls;
 }
 
 /** The default ceiling on requests in flight to one host. */
@@ -145,6 +148,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     },
     ceiling,
     arrivalDelay: createArrivalDelay(),
+    stalls: createLoopStalls(),
   };
 }
 
@@ -153,10 +157,10 @@ export interface HostGates {
   /** The gate of `url`'s origin. */
   forUrl(url: string): HostGate;
   /**
-   * Tells every gate that requests leaving from `from` to `to` (epoch ms) may have been held in
-   * this process that long (see src/platform/loop_lag.ts): their limiters widen their margin.
+   * Tells every gate that this process's event loop was held from `from` to `to` (epoch ms; see
+   * src/platform/loop_lag.ts): requests sent then left late, and their limiters allow for it.
    */
-  noteDelay(from: number, to: number): void;
+  noteStall(from: number, to: number): void;
 }
 
 /** Creates the gates of a process, each with `options`. */
@@ -169,8 +173,8 @@ export function createHostGates(options: HostGateOptions = {}): HostGates {
       if (!gate) gates.set(origin, gate = createHostGate(options));
       return gate;
     },
-    noteDelay(from, to) {
-      for (const gate of gates.values()) gate.arrivalDelay.observe(from, to);
+    noteStall(from, to) {
+      for (const gate of gates.values()) gate.stalls.note(from, to);
     },
   };
 }

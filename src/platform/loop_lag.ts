@@ -2,8 +2,8 @@
  * Watches how late this process runs its timers. A busy machine (another process on the cores,
  * a disk stall under a synchronous checkpoint write, a long garbage collection) holds the event
  * loop, and a request that left just before lies in a socket buffer that long: it reaches the
- * platform late, and the platform's window counts it from then. The host gates take each
- * lateness as an arrival delay, so the limiters widen their margin while the machine is busy.
+ * platform late, and the platform's window counts it from then. The host gates record each
+ * stall (src/platform/loop_stalls.ts), so the limiters allow for it after the requests it held.
  * @module
  */
 import type { TimerSource } from "../clock.ts";

@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from "../clock.ts";
 import type { RateLimit } from "../duration.ts";
 import type { ArrivalDelay } from "./arrival_delay.ts";
+import type { LoopStalls } from "./loop_stalls.ts";
 
 /** Options for {@linkcode createRateLimiter}. */
 export interface RateLimiterOptions {
@@ -26,6 +27,12 @@ export interface RateLimiterOptions {
    * request that left with it is answered. @default none: the margin alone
    */
   arrivalDelay?: Pick<ArrivalDelay, "recentMaxMs">;
+  /**
+   * When this process's event loop was held: a request sent during a stall reached the platform
+   * late, so the request that takes its place a window later waits for as long as it was held
+   * after its send (at most a tenth of the window). @default none
+   */
+  stalls?: Pick<LoopStalls, "heldAfter">;
   /**
    * How an account spends its window: `"burst"` sends as soon as the window has room (all
    * `count` at once); `"smooth"` also keeps `windowMs / count` between two sends, from a random
@@ -100,7 +107,7 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     random = Math.random,
   } = options;
   let marginMs = options.marginMs ?? Math.min(500, Math.max(50, limit.windowMs * 0.02));
-  const { arrivalDelay } = options;
+  const { arrivalDelay, stalls } = options;
   // The sends that can still matter, ascending: at most `count`. An unsent one leaves any moment.
   const sends: Send[] = [...history].sort((a, b) => a - b).slice(-limit.count).map((at) => ({
     at,
@@ -114,11 +121,14 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
   let waitedMs = 0;
   let waitStart: number | undefined;
 
-  /** The margin in force at `now`: the set one, or the recent arrival delay if longer. */
-  function marginAt(now: number): number {
-    if (!arrivalDelay) return marginMs;
-    const learnt = arrivalDelay.recentMaxMs(now, 1.25 * limit.windowMs);
-    return Math.max(marginMs, Math.min(limit.windowMs / 10, learnt));
+  /**
+   * The margin after a send at `sentAt`, at `now`: the set one, or if longer the recent arrival
+   * delay or how long the loop was held after that send.
+   */
+  function marginAt(now: number, sentAt: number): number {
+    const learnt = arrivalDelay?.recentMaxMs(now, 1.25 * limit.windowMs) ?? 0;
+    const held = stalls?.heldAfter(sentAt) ?? 0;
+    return Math.max(marginMs, Math.min(limit.windowMs / 10, Math.max(learnt, held)));
   }
 
   /** The least time between two sends: none for bursts, `windowMs / count` when smooth. */
@@ -134,7 +144,9 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     const blocking = effective.length >= limit.count
       ? effective[effective.length - limit.count]
       : undefined;
-    const free = blocking === undefined ? from : blocking + limit.windowMs + marginAt(clock.now());
+    const free = blocking === undefined
+      ? from
+      : blocking + limit.windowMs + marginAt(clock.now(), blocking);
     const last = effective.at(-1);
     const spaced = last === undefined ? from : last + gapMs();
     return Math.max(from, free, spaced, heldUntil);

@@ -68,7 +68,7 @@ export async function runSyncCommand(
     try {
       const hostGates = createHostGates({ maxInFlight: config.maxInFlight });
       const shared = { config, sql: db.sql, guard, checkpoint: state.checkpoint, hostGates };
-      const stopWatching = watchLoopLag(hostGates.noteDelay);
+      const stopWatching = watchLoopLag(hostGates.noteStall);
       const tracked: Tracked[] = config.accounts.map((a) => ({ account: a.clientId, done: false }));
       const progress = showProgress(tracked, options, clock);
       const slot = pLimit(config.accountConcurrency);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createLoopStalls } from "../../src/platform/loop_stalls.ts";
 import { createRateLimiter } from "../../src/platform/rate_limiter.ts";
 import { createFakeClock, settle } from "../_fake_clock.ts";
 
@@ -342,4 +343,21 @@ Deno.test("A smooth RateLimiter given an earlier run's sends waits no phase, onl
   await clock.runAll();
   await done;
   assert.deepEqual(admitted, [105_000, 111_000]);
+});
+
+Deno.test("RateLimiter makes the request a window after a stalled send wait as long as the stall held it", async () => {
+  const clock = createFakeClock(0);
+  const stalls = createLoopStalls();
+  const limiter = createRateLimiter(limit, { clock, marginMs, stalls });
+  // The loop was held from 0 to 1,400 ms: the first window's sends left late by up to 1,400 ms.
+  stalls.note(0, 1_400);
+  const { admitted, done } = queue(limiter, 20, clock);
+  await clock.runAll();
+  await done;
+  assert.deepEqual(admitted.slice(10), Array(10).fill(60_000 + 1_400));
+  // Sends after the stall pay only the set margin a window later.
+  const after = queue(limiter, 1, clock);
+  await clock.runAll();
+  await after.done;
+  assert.deepEqual(after.admitted, [2 * 61_400 - 1_400 + marginMs]);
 });

@@ -35,8 +35,8 @@ export interface RateLimiterOptions {
   stalls?: Pick<LoopStalls, "heldAfter">;
   /**
    * How an account spends its window: `"burst"` sends as soon as the window has room (all
-   * `count` at once); `"smooth"` also keeps `windowMs / count` between two sends, from a random
-   * phase within that gap, which ends at the same time and spreads many accounts' starts
+   * `count` at once); `"smooth"` sends on a schedule of one every `windowMs / count`, from a
+   * random phase within that gap, which ends at the same time and spreads many accounts' starts
    * evenly instead of all their windows at once. @default "burst"
    */
   pacing?: Pacing;
@@ -113,9 +113,11 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     at,
     sent: true,
   }));
-  // A smooth limiter's first send waits a random part of the gap, so accounts starting
-  // together spread over it; sends an earlier run made already space it.
-  let heldUntil = pacing === "smooth" && sends.length === 0 ? clock.now() + random() * gapMs() : 0;
+  let heldUntil = 0;
+  // A smooth limiter's schedule: when its next send is due. The first waits a random part of
+  // the gap, so accounts starting together spread over it; an earlier run's sends space it.
+  const lastSent = sends.at(-1)?.at;
+  let due = lastSent === undefined ? clock.now() + random() * gapMs() : lastSent + gapMs();
   let tail: Promise<unknown> = Promise.resolve();
   let waiting = 0;
   let waitedMs = 0;
@@ -136,8 +138,18 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     return pacing === "smooth" ? limit.windowMs / limit.count : 0;
   }
 
-  /** When the next request may leave, given sends so far. */
-  function nextSlot(times: readonly Send[], from: number): number {
+  /**
+   * The schedule after a send at `at` that was due at `was`: one gap later. A send that left
+   * late (a retry after a backoff, a listing that took several attempts) lets the next ones catch
+   * up, at most a window's worth: the window itself still bounds them.
+   */
+  function advance(was: number, at: number): number {
+    if (pacing !== "smooth") return was;
+    return Math.max(was + gapMs(), at + gapMs() - limit.windowMs);
+  }
+
+  /** When the next request may leave, given sends so far and the schedule's next due time. */
+  function nextSlot(times: readonly Send[], from: number, dueAt: number): number {
     // A request admitted but not sent yet will reach the platform no earlier than `from`.
     const effective = times.map((send) => send.sent ? send.at : Math.max(send.at, from));
     effective.sort((a, b) => a - b);
@@ -147,9 +159,8 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     const free = blocking === undefined
       ? from
       : blocking + limit.windowMs + marginAt(clock.now(), blocking);
-    const last = effective.at(-1);
-    const spaced = last === undefined ? from : last + gapMs();
-    return Math.max(from, free, spaced, heldUntil);
+    const scheduled = pacing === "smooth" ? dueAt : from;
+    return Math.max(from, free, scheduled, heldUntil);
   }
 
   function insert(send: Send): void {
@@ -185,8 +196,9 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     for (;;) {
       signal?.throwIfAborted();
       const now = clock.now();
-      const at = nextSlot(sends, now);
+      const at = nextSlot(sends, now, due);
       if (at <= now) {
+        due = advance(due, now);
         const send: Send = { at: now, sent: false };
         insert(send);
         let settled = false;
@@ -232,8 +244,10 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     finishTimeFor(n) {
       const times = [...sends];
       let at = clock.now();
+      let dueAt = due;
       for (let i = 0; i < n; i++) {
-        at = nextSlot(times, at);
+        at = nextSlot(times, at, dueAt);
+        dueAt = advance(dueAt, at);
         times.push({ at, sent: true });
         if (times.length > limit.count) times.shift();
       }

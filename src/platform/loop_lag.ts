@@ -33,7 +33,8 @@ const realTimers: TimerSource = {
 
 /**
  * Calls `onLate(from, to)` (epoch ms) each time a check ran later than due by at least
- * `minLateMs`: the loop was held from `from` to `to`. Returns a function that stops watching.
+ * `minLateMs`: the loop may have been held any time from the previous check (`from`) to this
+ * one (`to`). Returns a function that stops watching.
  */
 export function watchLoopLag(
   onLate: (from: number, to: number) => void,
@@ -49,13 +50,15 @@ export function watchLoopLag(
   let stopped = false;
   let timer: unknown;
   const arm = () => {
-    const due = now() + intervalMs;
+    const armedAt = now();
+    const due = armedAt + intervalMs;
     timer = timers.setTimeout(() => {
       if (stopped) return;
-      const late = now() - due;
-      if (late >= minLateMs) {
+      const ranAt = now();
+      if (ranAt - due >= minLateMs) {
+        // The loop may have been held any time since the last check: all of it counts.
         const to = epochNow();
-        onLate(to - late, to);
+        onLate(to - (ranAt - armedAt), to);
       }
       arm();
     }, intervalMs);

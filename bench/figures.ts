@@ -61,6 +61,8 @@ export interface RunFigures {
   window_lag_ms?: Percentiles;
   /** When each client's last answer came, from the run's first arrival. */
   client_end_ms: Percentiles;
+  /** The most requests that reached the mock within any one second: how bursty the run was. */
+  peak_arrivals_per_s: number;
 }
 
 /** A distribution in ms. */
@@ -115,7 +117,19 @@ export function computeFigures(
     ...(margins.length > 0 ? { window_margin_ms: Math.min(...margins) } : {}),
     ...(lags.length > 0 ? { window_lag_ms: percentiles(lags) } : {}),
     client_end_ms: percentiles(clients.map((c) => c.start_offset_ms + c.wall_ms)),
+    peak_arrivals_per_s: peakPerSecond(limited.map(arrivalOf)),
   };
+}
+
+/** The most of `times` (ms) that lie within any span of 1,000 ms. */
+export function peakPerSecond(times: readonly number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let peak = 0;
+  for (let start = 0, end = 0; end < sorted.length; end++) {
+    while (sorted[end]! - sorted[start]! >= 1_000) start++;
+    peak = Math.max(peak, end - start + 1);
+  }
+  return peak;
 }
 
 function clientFigures(

@@ -139,13 +139,12 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
   }
 
   /**
-   * The schedule after a send at `at` that was due at `was`: one gap later. A send that left
-   * late (a retry after a backoff, a listing that took several attempts) lets the next ones catch
-   * up, at most a window's worth: the window itself still bounds them.
+   * When the next send is due after one at `at` (due at `was`): a gap later. One that left late
+   * (a listing's retries, a backoff) does not let the next ones catch up in a burst: measured,
+   * catching up brought 429s back on a busy machine (see the README's benchmark).
    */
   function advance(was: number, at: number): number {
-    if (pacing !== "smooth") return was;
-    return Math.max(was + gapMs(), at + gapMs() - limit.windowMs);
+    return pacing === "smooth" ? Math.max(was, at) + gapMs() : was;
   }
 
   /** When the next request may leave, given sends so far and the schedule's next due time. */

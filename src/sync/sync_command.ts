@@ -4,13 +4,15 @@ import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import { errorMessage } from "../errors.ts";
 import { createHostGates } from "../platform/host_gate.ts";
-import { renderMetrics, writeMetricsFile } from "../report/metrics.ts";
+import type { HttpEndpoint } from "../report/http_endpoint.ts";
+import { type MetricsSnapshot, renderMetrics, writeMetricsFile } from "../report/metrics.ts";
 import { combineProgress, type ProgressSnapshot, startProgress } from "../report/progress.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { type Database, openDatabase } from "../store/database.ts";
 import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard.ts";
 import { migrate } from "../store/migrations.ts";
 import { type AccountOutcome, runAccount } from "./account_run.ts";
+import { startSyncEndpoint } from "./sync_endpoint.ts";
 import { openStateDir } from "./state_dir.ts";
 import { type SyncReport, totalize } from "./totals.ts";
 
@@ -72,6 +74,8 @@ export async function runSyncCommand(
         hostGates: createHostGates(),
       };
       const tracked: Tracked[] = config.accounts.map((a) => ({ account: a.clientId, done: false }));
+      const finished: MetricsSnapshot[] = [];
+      const endpoint = serveEndpoint(config, db, tracked, finished);
       const progress = showProgress(tracked, options, clock);
       const slot = pLimit(config.accountConcurrency);
       if (config.accounts.length > 1) {
@@ -90,10 +94,14 @@ export async function runSyncCommand(
               clock,
               onProgress: (live) => Object.assign(track, live),
             })
-          ).finally(() => track.done = true);
+          ).then((outcome) => {
+            finished.push(liveSnapshot(outcome, clock.now()));
+            return outcome;
+          }).finally(() => track.done = true);
         }));
       } finally {
         progress?.stop();
+        await endpoint?.close();
       }
       const report = totalize(outcomes.map((o) => o.summary), clock.now() - startedAt);
       if (config.metricsFile) await writeMetrics(config.metricsFile, outcomes, state.checkpoint);
@@ -140,6 +148,28 @@ export async function openGuardedDatabase(
   }
 }
 
+/** The live endpoint, when `--http-port` asks for one. */
+function serveEndpoint(
+  config: Readonly<Config>,
+  db: Database,
+  tracked: readonly Tracked[],
+  finished: readonly MetricsSnapshot[],
+): HttpEndpoint | undefined {
+  return startSyncEndpoint(config, {
+    accounts: () =>
+      tracked.map((t) => ({ running: t.runId !== undefined && !t.done, snapshot: t.snapshot })),
+    finished: () => finished,
+    sql: db.sql,
+    label: db.label,
+  });
+}
+
+/** An ended account as the live metrics show it; a run that ended ok is its last success. */
+function liveSnapshot({ summary, requests }: AccountOutcome, now: number): MetricsSnapshot {
+  const lastSuccessUnix = summary.status === "ok" ? Math.floor(now / 1_000) : null;
+  return { summary, account: summary.account, requests, lastSuccessUnix };
+}
+
 /** The live progress line: one account's own, or all accounts added up. */
 function showProgress(tracked: Tracked[], options: SyncCommandOptions, clock: Clock) {
   const mode = options.progress ?? "off";
@@ -170,7 +200,7 @@ async function writeMetrics(
   checkpoint: Checkpoint,
 ): Promise<void> {
   const recent = await checkpoint.latestRuns(RUNS_SEARCHED_PER_ACCOUNT * outcomes.length);
-  const text = renderMetrics(outcomes.map(({ summary, requests }) => {
+  const text = await renderMetrics(outcomes.map(({ summary, requests }) => {
     const lastOk = recent.find((run) => run.account === summary.account && run.status === "ok");
     return {
       summary,

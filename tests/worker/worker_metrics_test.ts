@@ -19,8 +19,8 @@ const summary = {
   duration_ms: 1_500,
 } as RunSummary;
 
-Deno.test("A worker's metrics carry the worker and the account on every series", () => {
-  const text = renderWorkerMetrics('box"1', [
+Deno.test("A worker's metrics carry the worker and the account on every series", async () => {
+  const text = await renderWorkerMetrics('box"1', [
     { summary, account: "acme", requests: [], lastSuccessUnix: 100 },
   ]);
   const series = text.split("\n").filter((line) => line && !line.startsWith("#"));

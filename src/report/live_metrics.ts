@@ -56,7 +56,6 @@ export function liveFromProgress(
 export function createLiveRegistry(options: LiveRegistryOptions): () => Promise<string> {
   const constant = options.labels ?? {};
   const registry = new Registry();
-  const runs = createRunMetrics(registry, { labels: constant });
   const gauge = (name: string, help: string, extraLabels: string[] = []) =>
     new Gauge({
       name: `${METRIC_PREFIX}${name}`,
@@ -77,6 +76,8 @@ export function createLiveRegistry(options: LiveRegistryOptions): () => Promise<
       ["state"],
     )
     : undefined;
+  // After the live gauges, so that a scrape reads what happens now first.
+  const runs = createRunMetrics(registry, { labels: constant });
   return async () => {
     const live = await options.live();
     runs.update(options.runs());

@@ -40,6 +40,8 @@ interface Tracked {
   done: boolean;
   runId?: string;
   snapshot?: () => ProgressSnapshot;
+  /** Its run, once ended, as the live metrics show it. */
+  ended?: MetricsSnapshot;
 }
 
 /**
@@ -74,8 +76,7 @@ export async function runSyncCommand(
         hostGates: createHostGates(),
       };
       const tracked: Tracked[] = config.accounts.map((a) => ({ account: a.clientId, done: false }));
-      const finished: MetricsSnapshot[] = [];
-      const endpoint = serveEndpoint(config, db, tracked, finished);
+      const endpoint = serveEndpoint(config, db, tracked);
       const progress = showProgress(tracked, options, clock);
       const slot = pLimit(config.accountConcurrency);
       if (config.accounts.length > 1) {
@@ -94,10 +95,7 @@ export async function runSyncCommand(
               clock,
               onProgress: (live) => Object.assign(track, live),
             })
-          ).then((outcome) => {
-            finished.push(liveSnapshot(outcome, clock.now()));
-            return outcome;
-          }).finally(() => track.done = true);
+          ).then((outcome) => ended(track, outcome, clock)).finally(() => track.done = true);
         }));
       } finally {
         progress?.stop();
@@ -153,21 +151,22 @@ function serveEndpoint(
   config: Readonly<Config>,
   db: Database,
   tracked: readonly Tracked[],
-  finished: readonly MetricsSnapshot[],
 ): HttpEndpoint | undefined {
   return startSyncEndpoint(config, {
     accounts: () =>
       tracked.map((t) => ({ running: t.runId !== undefined && !t.done, snapshot: t.snapshot })),
-    finished: () => finished,
+    finished: () => tracked.flatMap((t) => t.ended ? [t.ended] : []),
     sql: db.sql,
     label: db.label,
   });
 }
 
-/** An ended account as the live metrics show it; a run that ended ok is its last success. */
-function liveSnapshot({ summary, requests }: AccountOutcome, now: number): MetricsSnapshot {
-  const lastSuccessUnix = summary.status === "ok" ? Math.floor(now / 1_000) : null;
-  return { summary, account: summary.account, requests, lastSuccessUnix };
+/** Keeps an ended account's run for the live metrics; a run that ended ok is its last success. */
+function ended(track: Tracked, outcome: AccountOutcome, clock: Clock): AccountOutcome {
+  const { summary, requests } = outcome;
+  const lastSuccessUnix = summary.status === "ok" ? Math.floor(clock.now() / 1_000) : null;
+  track.ended = { summary, account: summary.account, requests, lastSuccessUnix };
+  return outcome;
 }
 
 /** The live progress line: one account's own, or all accounts added up. */

@@ -29,7 +29,10 @@ async function poll<T>(
   tries = TRIES,
 ): Promise<T> {
   for (let i = 0; i < tries; i++) {
-    const value = await check();
+    // A refused connection: the process is ending (said below) or the try fails in the end.
+    const value = await check().catch((error) => {
+      if (!(error instanceof TypeError)) throw error;
+    });
     if (value !== undefined) return value;
     if (process.exited()) assert.fail(`the process exited before ${what}:\n${process.stderr()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -70,6 +70,10 @@ export interface Config {
   workerId: string | undefined;
   /** `SYNC_SCHEDULE`: a cron expression, `"off"`, or unset (leave the stored schedule alone). */
   schedule: string | undefined;
+  /** `SYNC_HTTP_PORT`: the live endpoint's port (0 picks a free one); unset: no endpoint. */
+  httpPort: number | undefined;
+  /** `SYNC_HTTP_HOST`: the address the live endpoint listens on. */
+  httpHost: string;
 }
 
 /** What {@linkcode loadConfig} may ask of the outside world. */
@@ -214,6 +218,8 @@ export function loadConfig(
     workerHeartbeatMs: p.workerHeartbeatMs!,
     workerId: p.workerId,
     schedule: p.schedule,
+    httpPort: p.httpPort,
+    httpHost: p.httpHost!,
   });
 }
 

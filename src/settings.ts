@@ -122,6 +122,12 @@ export const workerIdSchema = z.string().regex(
   "expected 1-60 letters, digits, '.', '_', '@', ':' or '-'",
 );
 
+/** Where the live endpoint listens: an IP address or a host name. */
+export const hostSchema = z.string().trim().regex(
+  /^(\[[\da-fA-F:.]+\]|[\w.:-]{1,253})$/,
+  "expected an IP address or host name such as 127.0.0.1 or 0.0.0.0",
+).transform((host) => host.replace(/^\[(.*)\]$/, "$1"));
+
 /** Each setting: its environment variable, its flag, its default and its schema. */
 export const SETTINGS = {
   apiUrl: {
@@ -267,4 +273,6 @@ export const SETTINGS = {
   },
   workerId: { env: "SYNC_WORKER_ID", flag: "worker-id", schema: workerIdSchema },
   schedule: { env: "SYNC_SCHEDULE", flag: "schedule", schema: scheduleSchema },
+  httpPort: { env: "SYNC_HTTP_PORT", flag: "http-port", schema: whole(0, 65_535) },
+  httpHost: { env: "SYNC_HTTP_HOST", flag: "http-host", fallback: "127.0.0.1", schema: hostSchema },
 } as const;

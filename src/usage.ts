@@ -38,6 +38,9 @@ Sync flags (each overrides its environment variable):
   --metrics-file PATH      SYNC_METRICS_FILE          [none] Prometheus textfile
   --resume-max-age DUR     SYNC_RESUME_MAX_AGE        [24h]
   --shutdown-grace DUR     SYNC_SHUTDOWN_GRACE        [5s]
+  --http-port N            SYNC_HTTP_PORT             [none] serve /metrics, /healthz, /readyz
+                                                      (sync and worker; 0 picks a free port)
+  --http-host HOST         SYNC_HTTP_HOST             [127.0.0.1] the endpoint's address
 
 Worker flags (worker and enqueue need DATABASE_URL, a PostgreSQL server):
   --worker-accounts N      SYNC_WORKER_ACCOUNTS       [10] accounts one worker runs at once

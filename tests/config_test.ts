@@ -286,3 +286,22 @@ Deno.test("loadConfig refuses a backoff cap below the first backoff, naming both
     "SYNC_RETRY_BACKOFF: must be more than zero",
   );
 });
+
+Deno.test("loadConfig serves no endpoint unless a port is set, and binds it to localhost", () => {
+  const none = loadConfig(baseEnv, []);
+  assert.equal(none.httpPort, undefined);
+  assert.equal(none.httpHost, "127.0.0.1");
+  const env = { ...baseEnv, SYNC_HTTP_PORT: "9464", SYNC_HTTP_HOST: "0.0.0.0" };
+  const fromEnv = loadConfig(env, []);
+  assert.deepEqual([fromEnv.httpPort, fromEnv.httpHost], [9464, "0.0.0.0"]);
+  const fromFlags = loadConfig(env, ["--http-port", "0", "--http-host", "[::1]"]);
+  assert.deepEqual([fromFlags.httpPort, fromFlags.httpHost], [0, "::1"]);
+  assert.equal(
+    configError({ ...baseEnv, SYNC_HTTP_PORT: "65536" }).message,
+    "SYNC_HTTP_PORT: must be from 0 to 65535",
+  );
+  assert.match(
+    configError(baseEnv, ["--http-host", "a b"]).message,
+    /^--http-host: expected an IP/,
+  );
+});

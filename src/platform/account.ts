@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.ts";
 import type { RateLimit } from "../duration.ts";
 import { createHostGate, type HostGate } from "./host_gate.ts";
+import { createLimitLearner, type LimitLearner } from "./limit_learner.ts";
 import { createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
 import { countOutcome, createRequestStats, type RequestStats } from "./request_stats.ts";
 import { createTokenManager, type Credentials, type TokenManager } from "./token_manager.ts";
@@ -13,6 +14,8 @@ export interface Account {
   baseUrl: string;
   tokens: TokenManager;
   limiter: RateLimiter;
+  /** Teaches the limiter the limit the platform's answers advertise. */
+  limits: LimitLearner;
   stats: RequestStats;
   /** Bounds the requests in flight to the platform's host, shared with the other accounts there. */
   hostGate: HostGate;
@@ -24,7 +27,10 @@ export interface AccountOptions {
   baseUrl: string;
   clientId: string;
   credentials: Credentials;
+  /** The configured limit: a ceiling, or with `rateLimitAuto` the limit until one is advertised. */
   rateLimit: RateLimit;
+  /** `rate_limit: "auto"`: follow the limit the platform advertises, above `rateLimit` too. @default false */
+  rateLimitAuto?: boolean;
   /** The fetch to log in with. @default globalThis.fetch */
   fetch?: typeof fetch;
   /** Time source. @default systemClock */
@@ -53,6 +59,12 @@ export function createAccount(options: AccountOptions): Account {
     options;
   const stats = createRequestStats();
   const hostGate = options.hostGate ?? createHostGate();
+  const limiter = createRateLimiter(rateLimit, {
+    clock,
+    history: options.history,
+    onSend: options.onSend,
+    arrivalDelay: hostGate.arrivalDelay,
+  });
   return {
     clientId,
     baseUrl,
@@ -72,12 +84,8 @@ export function createAccount(options: AccountOptions): Account {
       },
       onRetry: () => void stats.retries++,
     }),
-    limiter: createRateLimiter(rateLimit, {
-      clock,
-      history: options.history,
-      onSend: options.onSend,
-      arrivalDelay: hostGate.arrivalDelay,
-    }),
+    limiter,
+    limits: createLimitLearner(limiter, { auto: options.rateLimitAuto, clock }),
     stats,
     hostGate,
   };

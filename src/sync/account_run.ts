@@ -149,6 +149,7 @@ async function openAccount(
     clientId,
     credentials: { email: settings.email, password: settings.password },
     rateLimit,
+    rateLimitAuto: settings.rateLimitAuto,
     fetch: options.fetch,
     clock: options.clock,
     timeoutMs: config.requestTimeoutMs,
@@ -235,8 +236,9 @@ function logEnd(summary: SyncSummary): void {
 
 /** An account that never got to send a request, for the summary of a run that could not start. */
 function idleAccount(settings: AccountSettings): Account {
-  const { clientId, apiUrl: baseUrl, email, password, rateLimit } = settings;
-  return createAccount({ baseUrl, clientId, credentials: { email, password }, rateLimit });
+  const { clientId, apiUrl: baseUrl, email, password, rateLimit, rateLimitAuto } = settings;
+  const credentials = { email, password };
+  return createAccount({ baseUrl, clientId, credentials, rateLimit, rateLimitAuto });
 }
 
 function emptyResult(end: { interrupted?: boolean; fatal?: unknown }): SyncResult {

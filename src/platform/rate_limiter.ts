@@ -232,11 +232,11 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     trustRemaining(remaining, resetAt) {
       const now = clock.now();
       const held = sends.filter((s) => !s.sent || s.at > now - limit.windowMs).length;
+      const unknown = limit.count - held - remaining;
+      if (unknown <= 0) return; // our own count is as strict, and knows each send's time
       // Requests someone else sent (or the platform counts otherwise): they leave at its reset.
       const at = Math.min(now, resetAt - limit.windowMs);
-      for (let extra = limit.count - held - remaining; extra > 0; extra--) {
-        insert({ at, sent: true });
-      }
+      for (let i = 0; i < unknown; i++) insert({ at, sent: true });
       if (remaining <= 0) heldUntil = Math.max(heldUntil, resetAt);
     },
   };

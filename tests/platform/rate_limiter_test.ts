@@ -312,3 +312,17 @@ Deno.test("RateLimiter.trustRemaining of 0 holds every request until the reset",
   await done;
   assert.deepEqual(admitted, [45_000]);
 });
+
+Deno.test("RateLimiter.trustRemaining of 0 with a coarse reset does not hold a limiter that is as strict", async () => {
+  const clock = createFakeClock(0);
+  const limiter = createRateLimiter(limit, { clock, marginMs: 0 });
+  const { done } = queue(limiter, 10, clock);
+  await done;
+  await clock.tick(20_000);
+  // The platform rounds its reset up to a whole second: 41 s, where our own count says 40 s.
+  limiter.trustRemaining(0, 61_000);
+  const next = queue(limiter, 1, clock);
+  await clock.runAll();
+  await next.done;
+  assert.deepEqual(next.admitted, [60_000]);
+});

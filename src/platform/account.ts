@@ -31,6 +31,8 @@ export interface AccountOptions {
   rateLimit: RateLimit;
   /** `rate_limit: "auto"`: follow the limit the platform advertises, above `rateLimit` too. @default false */
   rateLimitAuto?: boolean;
+  /** The limit the platform advertised to the account's last run, to start from. @default none */
+  advertisedBefore?: RateLimit;
   /** The fetch to log in with. @default globalThis.fetch */
   fetch?: typeof fetch;
   /** Time source. @default systemClock */
@@ -65,6 +67,8 @@ export function createAccount(options: AccountOptions): Account {
     onSend: options.onSend,
     arrivalDelay: hostGate.arrivalDelay,
   });
+  const limits = createLimitLearner(limiter, { auto: options.rateLimitAuto, clock });
+  if (options.advertisedBefore) limits.recall(options.advertisedBefore);
   return {
     clientId,
     baseUrl,
@@ -85,7 +89,7 @@ export function createAccount(options: AccountOptions): Account {
       onRetry: () => void stats.retries++,
     }),
     limiter,
-    limits: createLimitLearner(limiter, { auto: options.rateLimitAuto, clock }),
+    limits,
     stats,
     hostGate,
   };

@@ -28,6 +28,11 @@ export interface LimitLearnerOptions {
 export interface LimitLearner {
   /** Reads one answer's headers (any status) and adjusts the limiter. */
   observe(headers: Headers): void;
+  /**
+   * Starts from the limit the platform advertised to the last run, as if page 1 had just said it:
+   * its window outlives our runs, and page 1 may have to wait for it.
+   */
+  recall(advertised: RateLimit): void;
   /** Where the limit in force came from. */
   readonly source: RateLimitSource;
 }
@@ -92,6 +97,7 @@ export function createLimitLearner(
         limiter.trustRemaining(remaining, resetAt);
       }
     },
+    recall: consider,
     get source() {
       return source;
     },

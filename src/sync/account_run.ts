@@ -10,7 +10,8 @@ import { outcomeRows } from "../platform/request_stats.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { RequestCount } from "../report/metrics.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
-import { recordRunEnd, recordRunStart } from "../store/run_history.ts";
+import { lastAdvertisedLimit, recordRunEnd, recordRunStart } from "../store/run_history.ts";
+import { parseRateLimit } from "../duration.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import type { DatabaseGuard } from "../store/database_guard.ts";
 import { NO_DRIFT } from "./catalog.ts";
@@ -144,12 +145,17 @@ async function openAccount(
   const { clientId, rateLimit } = settings;
   const { config, checkpoint } = shared;
   const history = await checkpoint.recentSends(clientId, now - rateLimit.windowMs - 1_000);
+  const advertisedBefore = await shared.guard.once(
+    "read the last advertised limit from",
+    () => lastAdvertisedLimit(shared.sql, clientId),
+  ).catch(() => undefined); // a convenience: page 1 tells it again
   return createAccount({
     baseUrl: settings.apiUrl,
     clientId,
     credentials: { email: settings.email, password: settings.password },
     rateLimit,
     rateLimitAuto: settings.rateLimitAuto,
+    advertisedBefore: advertisedBefore === undefined ? undefined : parseRateLimit(advertisedBefore),
     fetch: options.fetch,
     clock: options.clock,
     timeoutMs: config.requestTimeoutMs,

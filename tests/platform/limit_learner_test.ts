@@ -3,6 +3,7 @@ import { configureLogging, resetLogging } from "../../src/report/logging.ts";
 import { createLimitLearner, stricter } from "../../src/platform/limit_learner.ts";
 import { createRateLimiter } from "../../src/platform/rate_limiter.ts";
 import { createFakeClock } from "../_fake_clock.ts";
+import { acmeAccount } from "../_fixtures.ts";
 
 const ietf = (q: number, w: number, r?: number, t?: number) =>
   new Headers({
@@ -127,4 +128,19 @@ Deno.test("stricter compares requests per second, then burst size", () => {
   assert.ok(!stricter({ count: 20, windowMs: 1_000 }, { count: 10, windowMs: 60_000 }));
   assert.ok(stricter({ count: 1, windowMs: 6_000 }, { count: 10, windowMs: 60_000 }));
   assert.ok(!stricter({ count: 10, windowMs: 60_000 }, { count: 10, windowMs: 60_000 }));
+});
+
+Deno.test("An account starts from the limit the platform advertised to its last run", () => {
+  const auto = acmeAccount({
+    rateLimit: { count: 10, windowMs: 60_000 },
+    rateLimitAuto: true,
+    advertisedBefore: { count: 20, windowMs: 1_000 },
+  });
+  assert.deepEqual(auto.limiter.limit, { count: 20, windowMs: 1_000 });
+  assert.equal(auto.limits.source, "advertised");
+  const ceiling = acmeAccount({
+    rateLimit: { count: 10, windowMs: 1_000 },
+    advertisedBefore: { count: 20, windowMs: 1_000 },
+  });
+  assert.deepEqual(ceiling.limiter.limit, { count: 10, windowMs: 1_000 }, "within the ceiling");
 });

@@ -122,11 +122,6 @@ e2e(
     assert.equal(configured.summary.rate_limit, "10/1s");
     assert.equal(configured.summary.rate_limit_source, "configured");
     assert.equal(busiestWindow(s.mock.log), 10, "the configured ceiling holds");
-    const ratio = Number(auto.summary.duration_ms) / Number(configured.summary.duration_ms);
-    console.log(
-      `auto at 20/1s: ${auto.summary.duration_ms} ms, configured 10/1s: ` +
-        `${configured.summary.duration_ms} ms, ratio ${ratio.toFixed(2)}`,
-    );
   },
 );
 

@@ -50,6 +50,18 @@ Deno.test("loadConfig names the environment variable that is wrong", () => {
   assert.match(error.message, /^AD_PLATFORM_RATE_LIMIT: expected auto or N\/duration/);
 });
 
+Deno.test("loadConfig follows the advertised rate limit by default and with auto; a set one is a ceiling", () => {
+  for (const env of [baseEnv, { ...baseEnv, AD_PLATFORM_RATE_LIMIT: "AUTO" }]) {
+    const config = loadConfig(env, []);
+    assert.equal(config.rateLimitAuto, true);
+    assert.deepEqual(config.rateLimit, { count: 10, windowMs: 60_000 }, "until one is advertised");
+    assert.equal(config.accounts[0]?.rateLimitAuto, true);
+  }
+  const configured = loadConfig(baseEnv, ["--rate-limit", "5/1s"]);
+  assert.equal(configured.rateLimitAuto, false);
+  assert.deepEqual(configured.accounts[0]?.rateLimit, { count: 5, windowMs: 1_000 });
+});
+
 Deno.test("loadConfig names the flag that is wrong", () => {
   assert.equal(configError(baseEnv, ["--page-size", "0"]).setting, "--page-size");
   assert.equal(configError(baseEnv, ["--request-timeout", "soon"]).setting, "--request-timeout");
@@ -286,16 +298,4 @@ Deno.test("loadConfig refuses a backoff cap below the first backoff, naming both
     configError({ ...baseEnv, SYNC_RETRY_BACKOFF: "0ms" }).message,
     "SYNC_RETRY_BACKOFF: must be more than zero",
   );
-});
-
-Deno.test("loadConfig follows the advertised rate limit by default and with auto; a set one is a ceiling", () => {
-  for (const env of [baseEnv, { ...baseEnv, AD_PLATFORM_RATE_LIMIT: "AUTO" }]) {
-    const config = loadConfig(env, []);
-    assert.equal(config.rateLimitAuto, true);
-    assert.deepEqual(config.rateLimit, { count: 10, windowMs: 60_000 }, "until one is advertised");
-    assert.equal(config.accounts[0]?.rateLimitAuto, true);
-  }
-  const configured = loadConfig(baseEnv, ["--rate-limit", "5/1s"]);
-  assert.equal(configured.rateLimitAuto, false);
-  assert.deepEqual(configured.accounts[0]?.rateLimit, { count: 5, windowMs: 1_000 });
 });

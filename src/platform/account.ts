@@ -1,10 +1,10 @@
 import type { Clock } from "../clock.ts";
 import type { RateLimit } from "../duration.ts";
 import { createHostGate, type HostGate } from "./host_gate.ts";
-import { createLimitLearner, type LimitLearner } from "./limit_learner.ts";
 import { createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
 import { countOutcome, createRequestStats, type RequestStats } from "./request_stats.ts";
 import { createTokenManager, type Credentials, type TokenManager } from "./token_manager.ts";
+import { createLimitLearner, type LimitLearner } from "./limit_learner.ts";
 
 /** One client account at the platform: who we are, how we log in, and how fast we may go. */
 export interface Account {
@@ -61,15 +61,7 @@ export function createAccount(options: AccountOptions): Account {
     options;
   const stats = createRequestStats();
   const hostGate = options.hostGate ?? createHostGate();
-  const limiter = createRateLimiter(rateLimit, {
-    clock,
-    history: options.history,
-    onSend: options.onSend,
-    arrivalDelay: hostGate.arrivalDelay,
-  });
-  const limits = createLimitLearner(limiter, { auto: options.rateLimitAuto, clock });
-  if (options.advertisedBefore) limits.recall(options.advertisedBefore);
-  return {
+  return withLimitLearner({
     clientId,
     baseUrl,
     tokens: createTokenManager(baseUrl, credentials, {
@@ -88,9 +80,21 @@ export function createAccount(options: AccountOptions): Account {
       },
       onRetry: () => void stats.retries++,
     }),
-    limiter,
-    limits,
+    limiter: createRateLimiter(rateLimit, {
+      clock,
+      history: options.history,
+      onSend: options.onSend,
+      arrivalDelay: hostGate.arrivalDelay,
+    }),
     stats,
     hostGate,
-  };
+  }, options);
+}
+
+/** Completes an account with the learner that teaches its limiter what the platform advertises. */
+function withLimitLearner(account: Omit<Account, "limits">, options: AccountOptions): Account {
+  const { rateLimitAuto: auto, clock, advertisedBefore } = options;
+  const limits = createLimitLearner(account.limiter, { auto, clock });
+  if (advertisedBefore) limits.recall(advertisedBefore);
+  return { ...account, limits };
 }

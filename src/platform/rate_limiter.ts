@@ -95,8 +95,7 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     history = [],
     onSend = () => {},
   } = options;
-  const defaultMargin = (windowMs: number) => Math.min(500, Math.max(50, windowMs * 0.02));
-  let marginMs = options.marginMs ?? defaultMargin(limit.windowMs);
+  let marginMs = options.marginMs ?? Math.min(500, Math.max(50, limit.windowMs * 0.02));
   const { arrivalDelay } = options;
   // The sends that can still matter, ascending: at most `count`. An unsent one leaves any moment.
   const sends: Send[] = [...history].sort((a, b) => a - b).slice(-limit.count).map((at) => ({
@@ -226,7 +225,7 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     },
     adopt(next) {
       limit = { ...next };
-      if (options.marginMs === undefined) marginMs = defaultMargin(limit.windowMs);
+      if (options.marginMs === undefined) marginMs = defaultMarginMs(limit.windowMs);
       for (const at of unknownSends(history, sends)) insert({ at, sent: true });
     },
     trustRemaining(remaining, resetAt) {
@@ -240,6 +239,11 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
       if (remaining <= 0) heldUntil = Math.max(heldUntil, resetAt);
     },
   };
+}
+
+/** The margin of a window when none is set: 2% of it, from 50 ms to 500 ms. */
+function defaultMarginMs(windowMs: number): number {
+  return Math.min(500, Math.max(50, windowMs * 0.02));
 }
 
 /** The sends of `history` not among `sends` yet (one for one: two sends may share a time). */

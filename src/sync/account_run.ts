@@ -11,7 +11,7 @@ import { withRunContext } from "../report/logging.ts";
 import type { RequestCount } from "../report/metrics.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
 import { lastAdvertisedLimit, recordRunEnd, recordRunStart } from "../store/run_history.ts";
-import { parseRateLimit } from "../duration.ts";
+import { parseRateLimit, type RateLimit } from "../duration.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import type { DatabaseGuard } from "../store/database_guard.ts";
 import { NO_DRIFT } from "./catalog.ts";
@@ -145,17 +145,13 @@ async function openAccount(
   const { clientId, rateLimit } = settings;
   const { config, checkpoint } = shared;
   const history = await checkpoint.recentSends(clientId, now - rateLimit.windowMs - 1_000);
-  const advertisedBefore = await shared.guard.once(
-    "read the last advertised limit from",
-    () => lastAdvertisedLimit(shared.sql, clientId),
-  ).catch(() => undefined); // a convenience: page 1 tells it again
   return createAccount({
     baseUrl: settings.apiUrl,
     clientId,
     credentials: { email: settings.email, password: settings.password },
     rateLimit,
     rateLimitAuto: settings.rateLimitAuto,
-    advertisedBefore: advertisedBefore === undefined ? undefined : parseRateLimit(advertisedBefore),
+    advertisedBefore: await advertisedBefore(shared, clientId),
     fetch: options.fetch,
     clock: options.clock,
     timeoutMs: config.requestTimeoutMs,
@@ -222,6 +218,18 @@ export function progressSnapshot(p: SyncProgress, account: Account, now: number)
       ? null
       : Math.max(0, account.limiter.finishTimeFor(requestsLeft) - now),
   };
+}
+
+/** The limit the platform advertised to the account's last run; none if unknown or unreadable. */
+async function advertisedBefore(
+  shared: SharedResources,
+  account: string,
+): Promise<RateLimit | undefined> {
+  const text = await shared.guard.once(
+    "read the last advertised limit from",
+    () => lastAdvertisedLimit(shared.sql, account),
+  ).catch(() => undefined); // a convenience: page 1 tells it again
+  return text === undefined ? undefined : parseRateLimit(text);
 }
 
 /** One line per account at the end: enough for an operator of a hundred accounts at info level. */

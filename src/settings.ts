@@ -1,6 +1,12 @@
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
-import { lacksUnit, MAX_TIMER_MS, parseDuration, parseRateLimit } from "./duration.ts";
+import {
+  lacksUnit,
+  MAX_TIMER_MS,
+  parseDuration,
+  parseRateLimit,
+  type RateLimit,
+} from "./duration.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -61,6 +67,19 @@ export const rateLimitSchema = z.string().transform((text, ctx) => {
     ctx.addIssue({ code: "custom", message: `N must be at most ${MAX_RATE_COUNT}` });
   }
   return limit;
+});
+
+/** The limit of `rate_limit: "auto"` while the platform advertises none. */
+export const AUTO_RATE_LIMIT: Readonly<RateLimit> = Object.freeze({ count: 10, windowMs: 60_000 });
+
+/** `auto` (follow the limit the platform advertises) or `N/duration` (a ceiling). */
+export const rateLimitSettingSchema = z.string().transform((text, ctx): RateLimit | "auto" => {
+  if (text.trim().toLowerCase() === "auto") return "auto";
+  const result = rateLimitSchema.safeParse(text);
+  if (result.success) return result.data;
+  const message = result.error.issues[0]?.message ?? "invalid";
+  ctx.addIssue({ code: "custom", message: message.replace(/^expected /, "expected auto or ") });
+  return z.NEVER;
 });
 
 /**
@@ -147,8 +166,8 @@ export const SETTINGS = {
   rateLimit: {
     env: "AD_PLATFORM_RATE_LIMIT",
     flag: "rate-limit",
-    fallback: "10/60s",
-    schema: rateLimitSchema,
+    fallback: "auto",
+    schema: rateLimitSettingSchema,
   },
   requestTimeoutMs: {
     env: "AD_PLATFORM_REQUEST_TIMEOUT",

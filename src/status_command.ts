@@ -25,6 +25,10 @@ export interface RunStatus {
   requests: number | null;
   duration_ms: number | null;
   last_error: string | null;
+  /** The rate limit in force at the run's end (`10/60s`); null before it ended. */
+  rate_limit: string | null;
+  /** Where that limit came from: configured, advertised or default. */
+  rate_limit_source: string | null;
   /** The account's job in the workers' queue: queued, running, retrying, failed, done; null without one. */
   queue_state?: QueueState["state"] | null;
   /** The worker running the account's job now. */
@@ -175,11 +179,24 @@ async function readCheckpoint(
         requests: row?.requests ?? null,
         duration_ms: row?.duration_ms ?? null,
         last_error: run.lastError,
+        ...rateLimitOf(row),
       };
     }));
   } finally {
     await checkpoint.close();
   }
+}
+
+/** The limit a finished run's summary recorded (runs of older versions recorded none). */
+function rateLimitOf(
+  row: HistoryRow | undefined,
+): Pick<RunStatus, "rate_limit" | "rate_limit_source"> {
+  const summary = row?.summary as { rate_limit?: unknown; rate_limit_source?: unknown } | null;
+  const text = (value: unknown) => typeof value === "string" ? value : null;
+  return {
+    rate_limit: text(summary?.rate_limit),
+    rate_limit_source: text(summary?.rate_limit_source),
+  };
 }
 
 function formatTable(rows: RunStatus[]): string {
@@ -206,6 +223,7 @@ function formatTable(rows: RunStatus[]): string {
       "CAMPAIGNS",
       "REJECTED",
       "FAILED",
+      "LIMIT",
       "UPDATED",
       "ERROR",
     ],
@@ -218,6 +236,7 @@ function formatTable(rows: RunStatus[]): string {
       of(r.synced + r.rejected, r.campaigns_total),
       String(r.rejected),
       String(r.failed),
+      r.rate_limit ? `${r.rate_limit} ${r.rate_limit_source ?? ""}`.trimEnd() : "-",
       r.updated_at.replace("T", " ").replace(/\.\d+Z$/, "Z"),
       r.last_error ?? "",
     ]),

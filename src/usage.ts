@@ -19,7 +19,7 @@ Sync flags (each overrides its environment variable):
   --email EMAIL            AD_PLATFORM_EMAIL          (required)
   --password-file PATH     AD_PLATFORM_PASSWORD_FILE  (or AD_PLATFORM_PASSWORD; required)
   --client-id ID           AD_PLATFORM_CLIENT_ID      [default]
-  --rate-limit N/DUR       AD_PLATFORM_RATE_LIMIT     [10/60s]
+  --rate-limit N/DUR|auto  AD_PLATFORM_RATE_LIMIT     [auto: advertised, else 10/60s; N/DUR: a ceiling]
   --request-timeout DUR    AD_PLATFORM_REQUEST_TIMEOUT [15s] at most 10m
   --list-timeout DUR       AD_PLATFORM_LIST_TIMEOUT   [5s, at most the request timeout] list requests
   --page-size N            AD_PLATFORM_PAGE_SIZE      [100] a smaller platform cap is learnt

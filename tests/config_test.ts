@@ -47,7 +47,19 @@ Deno.test("loadConfig lets flags override the environment", () => {
 Deno.test("loadConfig names the environment variable that is wrong", () => {
   const error = configError({ ...baseEnv, AD_PLATFORM_RATE_LIMIT: "ten per minute" });
   assert.equal(error.setting, "AD_PLATFORM_RATE_LIMIT");
-  assert.match(error.message, /^AD_PLATFORM_RATE_LIMIT: expected N\/duration/);
+  assert.match(error.message, /^AD_PLATFORM_RATE_LIMIT: expected auto or N\/duration/);
+});
+
+Deno.test("loadConfig follows the advertised rate limit by default and with auto; a set one is a ceiling", () => {
+  for (const env of [baseEnv, { ...baseEnv, AD_PLATFORM_RATE_LIMIT: "AUTO" }]) {
+    const config = loadConfig(env, []);
+    assert.equal(config.rateLimitAuto, true);
+    assert.deepEqual(config.rateLimit, { count: 10, windowMs: 60_000 }, "until one is advertised");
+    assert.equal(config.accounts[0]?.rateLimitAuto, true);
+  }
+  const configured = loadConfig(baseEnv, ["--rate-limit", "5/1s"]);
+  assert.equal(configured.rateLimitAuto, false);
+  assert.deepEqual(configured.accounts[0]?.rateLimit, { count: 5, windowMs: 1_000 });
 });
 
 Deno.test("loadConfig names the flag that is wrong", () => {
@@ -125,7 +137,7 @@ Deno.test("the CLI refuses an unparsable API URL with one line, exit 1 and no cr
 Deno.test("loadConfig requires a unit on every duration", () => {
   assert.equal(
     configError({ ...baseEnv, AD_PLATFORM_RATE_LIMIT: "10/60" }).message,
-    "AD_PLATFORM_RATE_LIMIT: expected N/duration such as 10/60s: " +
+    "AD_PLATFORM_RATE_LIMIT: expected auto or N/duration such as 10/60s: " +
       "the window needs a unit (ms, s, m or h)",
   );
   assert.equal(
@@ -240,6 +252,7 @@ Deno.test("loadConfig without an accounts file syncs the environment's one accou
     email: "ops@example.com",
     password: "pw-123",
     rateLimit: { count: 10, windowMs: 60_000 },
+    rateLimitAuto: true,
     pageSize: 25,
   }]);
   assert.ok(Object.isFrozen(config.accounts));

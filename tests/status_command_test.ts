@@ -54,6 +54,9 @@ serverTest("status reports the latest runs with their progress and counts", asyn
       const table = await runStatusCommand(loadConfig(env, ["status"]));
       assert.match(table, /^RUN\s+ACCOUNT\s+STATUS/);
       assert.match(table, new RegExp(`${summary.run_id}\\s+default\\s+ok\\s+2/2\\s+12/12`));
+      assert.equal(row.rate_limit, "50/1s");
+      assert.equal(row.rate_limit_source, "configured");
+      assert.match(table, /\s50\/1s configured\s/);
     });
   } finally {
     await mock.close();

@@ -1,5 +1,6 @@
 import { basename, dirname, join } from "node:path";
 import { Counter, Gauge, Registry } from "prom-client";
+import { parseRateLimit } from "../duration.ts";
 import { RUN_COUNTERS, RUN_STATUSES, type RunCounters, type RunStatus } from "../run_counters.ts";
 
 /** Every metric name starts with this. */
@@ -17,6 +18,10 @@ export interface RequestCount {
 export interface RunTotals extends RunCounters {
   status: RunStatus;
   duration_ms: number;
+  /** The rate limit in force at the end, such as `10/60s`; absent for a run that never started. */
+  rate_limit?: string;
+  /** Where that limit came from: `configured`, `advertised` or `default`. */
+  rate_limit_source?: string;
 }
 
 /** Everything the metrics say about one account's last run. */
@@ -88,6 +93,20 @@ export function createRunMetrics(registry: Registry, options: RunMetricsOptions 
     ),
     family(
       "gauge",
+      "rate_limit_requests",
+      "Requests the account's rate-limit window allows in its last run, labelled by where the limit came from.",
+      ["source"],
+      (m, own) => limitSamples(m, own, (limit) => limit.count),
+    ),
+    family(
+      "gauge",
+      "rate_limit_window_seconds",
+      "Length of the account's rate-limit window in its last run, labelled by where the limit came from.",
+      ["source"],
+      (m, own) => limitSamples(m, own, (limit) => limit.windowMs / 1_000),
+    ),
+    family(
+      "gauge",
       "last_success_timestamp_seconds",
       "Unix time of the last run that synced every campaign; 0 if none.",
       [],
@@ -136,6 +155,18 @@ export async function writeMetricsFile(path: string, text: string): Promise<void
     await Deno.remove(temp).catch(() => {});
     throw error;
   }
+}
+
+function limitSamples(
+  m: MetricsSnapshot,
+  own: Labels,
+  value: (limit: { count: number; windowMs: number }) => number,
+): Sample[] {
+  const limit = m.summary.rate_limit === undefined
+    ? undefined
+    : parseRateLimit(m.summary.rate_limit);
+  if (!limit) return [];
+  return [[{ ...own, source: m.summary.rate_limit_source ?? "configured" }, value(limit)]];
 }
 
 function requestSamples(m: MetricsSnapshot, own: Labels): Sample[] {

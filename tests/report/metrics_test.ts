@@ -128,3 +128,19 @@ Deno.test("writeMetricsFile fails without leaving debris when the directory is m
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("The metrics show each account's rate limit in force and where it came from", async () => {
+  const learnt: MetricsSnapshot = {
+    ...base,
+    account: "globex",
+    summary: { ...base.summary, rate_limit: "20/1s", rate_limit_source: "advertised" },
+  };
+  const samples = parsePrometheus(await renderMetrics([base, learnt]));
+  const labels = { account: "globex", source: "advertised" };
+  assert.equal(valueOf(samples, "adsync_rate_limit_requests", labels), 20);
+  assert.equal(valueOf(samples, "adsync_rate_limit_window_seconds", labels), 1);
+  // A run that never started has no limit: no series rather than a made-up one.
+  assert.ok(
+    !samples.some((s) => s.name === "adsync_rate_limit_requests" && s.labels.account === "acme"),
+  );
+});

@@ -20,7 +20,11 @@ import { exitCodeFor, type StopReason } from "./src/sync/summary.ts";
 import { runSyncCommand } from "./src/sync/sync_command.ts";
 import type { SyncReport } from "./src/sync/totals.ts";
 import { commandUsage, topUsage } from "./src/usage.ts";
-import { formatEnqueueResult, runEnqueueCommand } from "./src/worker/enqueue_command.ts";
+import {
+  enqueueWarning,
+  formatEnqueueResult,
+  runEnqueueCommand,
+} from "./src/worker/enqueue_command.ts";
 import { runWorkerCommand } from "./src/worker/worker_command.ts";
 
 async function main(): Promise<number> {
@@ -49,6 +53,8 @@ async function main(): Promise<number> {
       return 0;
     }
     if (config.command === "enqueue") {
+      const warning = enqueueWarning(config);
+      if (warning) console.error(warning);
       console.log(formatEnqueueResult(await runEnqueueCommand(config), config.json));
       return 0;
     }

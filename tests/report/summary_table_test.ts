@@ -124,7 +124,11 @@ Deno.test("A many-account table lists problems first, one row per account, then 
     "total",
   ]);
   assert.match(lines[3]!, /^globex\s+failed\s+100\s+100\s.*run-b$/);
-  assert.match(lines[4]!, /^ {2}error: Cannot log in to .*\(401\)$/, "the error sits under its row");
+  assert.match(
+    lines[4]!,
+    /^ {2}error: Cannot log in to .*\(401\)$/,
+    "the error sits under its row",
+  );
   assert.match(rows[3]!, /^total\s+failed\s+300\s+298\s+2\s+0\s+13m20s\s+393/);
   // Counts are right-aligned: each row's numbers end in the same columns as the header's.
   const end = lines[2]!.indexOf("CAMPAIGNS") + "CAMPAIGNS".length;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadConfig, readCommandLine } from "../src/config.ts";
+import { loadConfig } from "../src/config.ts";
 import { ConfigError } from "../src/errors.ts";
 import { runSync } from "./e2e/_cli.ts";
 
@@ -285,32 +285,4 @@ Deno.test("loadConfig refuses a backoff cap below the first backoff, naming both
     configError({ ...baseEnv, SYNC_RETRY_BACKOFF: "0ms" }).message,
     "SYNC_RETRY_BACKOFF: must be more than zero",
   );
-});
-
-Deno.test("readCommandLine finds help in every form, before any setting is read", () => {
-  for (const args of [["sync", "--help"], ["sync", "-h"], ["help", "sync"]]) {
-    assert.deepEqual(readCommandLine(args), { command: "sync", help: true, named: true });
-  }
-  assert.deepEqual(readCommandLine(["--help"]), { command: "sync", help: true, named: false });
-  assert.deepEqual(readCommandLine(["help"]), { command: "sync", help: true, named: false });
-  assert.deepEqual(readCommandLine(["worker", "--bogus", "-h"]), {
-    command: "worker",
-    help: true,
-    named: true,
-  });
-  assert.deepEqual(readCommandLine(["status", "--json"]), {
-    command: "status",
-    help: false,
-    named: true,
-  });
-});
-
-Deno.test("readCommandLine names an unknown flag and the nearest known one", () => {
-  assert.throws(
-    () => readCommandLine(["sync", "--acount", "acme"]),
-    /^ConfigError: --acount: unknown flag \(did you mean --account\? --help lists them\)$/,
-  );
-  assert.throws(() => readCommandLine(["--zzzzzz"]), /--zzzzzz: unknown flag \(--help lists/);
-  assert.throws(() => readCommandLine(["help", "nope"]), /unknown command 'nope'/);
-  assert.throws(() => readCommandLine(["sync", "--page-size"]), /--page-size: expects a value/);
 });

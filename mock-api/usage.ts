@@ -17,12 +17,14 @@ const FLAG_HELP: Partial<Record<Flag, { arg: string; text: string }>> = {
   "seed": { arg: "N", text: "seed of the data and failure draws [random]" },
   "email": { arg: "EMAIL", text: "the login email clients use" },
   "password": { arg: "PASSWORD", text: "the login password clients use" },
-  "retry-after": { arg: "MODE", text: "where a 429 puts its wait: header, body, both" },
+  "retry-after": { arg: "MODE", text: "429 wait in: header, body or both" },
   "penalty": { arg: "DUR", text: "how long a client stays refused after a 429" },
   "has-more-lies": { arg: "", text: "compute has_more as if the limit were always 10" },
   "past-end-records": { arg: "", text: "answer pages past the end with records" },
   "max-limit": { arg: "N", text: "largest page size served (larger: capped)" },
   "client": { arg: "ID=EMAIL:PW", text: "a client with its own login (repeatable)" },
+  "advertise": { arg: "MODE", text: "limit headers: ietf, x-ratelimit, garbage" },
+  "client-rate-limit": { arg: "ID=N/DUR", text: "a client's own limit (repeatable)" },
 };
 
 /** A duration as one would type it: 2s, 1h, 70ms. */
@@ -46,6 +48,7 @@ function defaults(): Partial<Record<Flag, string>> {
     "retry-after": d.retryAfter,
     "penalty": dur(d.penaltyMs),
     "max-limit": String(d.maxLimit),
+    "advertise": d.advertise,
   };
 }
 

@@ -4,7 +4,7 @@ import { type Command, commandOf, parseFlags } from "./command_line.ts";
 import type { RateLimit } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 import { readSecretFile } from "./secret_file.ts";
-import { SETTINGS } from "./settings.ts";
+import { AUTO_RATE_LIMIT, SETTINGS } from "./settings.ts";
 
 export type { AccountSettings } from "./accounts_file.ts";
 export type { Command } from "./command_line.ts";
@@ -24,7 +24,10 @@ export interface Config {
   email: string;
   password: string;
   clientId: string;
+  /** The environment account's limit: its ceiling, or with {@linkcode rateLimitAuto} the limit until one is advertised. */
   rateLimit: RateLimit;
+  /** `AD_PLATFORM_RATE_LIMIT=auto` (the default): follow the limit the platform advertises. */
+  rateLimitAuto: boolean;
   requestTimeoutMs: number;
   /** The deadline of a list request: `AD_PLATFORM_LIST_TIMEOUT`, else 5 s or the request timeout if shorter. */
   listTimeoutMs: number;
@@ -67,6 +70,10 @@ export interface Config {
   workerId: string | undefined;
   /** `SYNC_SCHEDULE`: a cron expression, `"off"`, or unset (leave the stored schedule alone). */
   schedule: string | undefined;
+  /** `SYNC_HTTP_PORT`: the live endpoint's port (0 picks a free one); unset: no endpoint. */
+  httpPort: number | undefined;
+  /** `SYNC_HTTP_HOST`: the address the live endpoint listens on. */
+  httpHost: string;
 }
 
 /** What {@linkcode loadConfig} may ask of the outside world. */
@@ -137,13 +144,15 @@ export function loadConfig(
   }
   let envPassword: string | undefined;
   const password = () => envPassword ??= readPassword(env, p.passwordFile, readTextFile);
-  const rateLimit = p.rateLimit!;
+  const rateLimitAuto = p.rateLimit === "auto";
+  const rateLimit = p.rateLimit === "auto" ? { ...AUTO_RATE_LIMIT } : p.rateLimit!;
   const own: AccountSettings = {
     clientId: p.clientId!,
     apiUrl: p.apiUrl!,
     email,
     password: needsPlatform && !useFile ? password() : "",
     rateLimit,
+    rateLimitAuto,
     pageSize: p.pageSize!,
   };
   const picked = Array.isArray(values.account) ? values.account : [];
@@ -174,6 +183,7 @@ export function loadConfig(
     password: needsPlatform ? envAccountPassword(useFile, password) : "",
     clientId: own.clientId,
     rateLimit,
+    rateLimitAuto,
     requestTimeoutMs: p.requestTimeoutMs!,
     listTimeoutMs: p.listTimeoutMs ?? Math.min(DEFAULT_LIST_TIMEOUT_MS, p.requestTimeoutMs!),
     pageSize: own.pageSize,
@@ -202,6 +212,8 @@ export function loadConfig(
     workerHeartbeatMs: p.workerHeartbeatMs!,
     workerId: p.workerId,
     schedule: p.schedule,
+    httpPort: p.httpPort,
+    httpHost: p.httpHost!,
   });
 }
 

@@ -154,6 +154,7 @@ async function latestPerAccount(
         requests: row?.requests ?? null,
         duration_ms: row?.duration_ms ?? null,
         last_error: run.lastError,
+        ...rateLimitOf(row),
       });
     }
     return found;
@@ -187,9 +188,22 @@ function fromHistory(history: HistoryRow[]): AccountStatus[] {
       requests: run.requests,
       duration_ms: run.duration_ms,
       last_error: run.last_error,
+      ...rateLimitOf(run),
     });
   }
   return rows;
+}
+
+/** The limit a finished run's summary recorded (runs of older versions recorded none). */
+function rateLimitOf(
+  row: HistoryRow | undefined,
+): Pick<AccountStatus, "rate_limit" | "rate_limit_source"> {
+  const summary = row?.summary as { rate_limit?: unknown; rate_limit_source?: unknown } | null;
+  const text = (value: unknown) => typeof value === "string" ? value : null;
+  return {
+    rate_limit: text(summary?.rate_limit),
+    rate_limit_source: text(summary?.rate_limit_source),
+  };
 }
 
 function neverRun(account: string): AccountStatus {
@@ -209,5 +223,7 @@ function neverRun(account: string): AccountStatus {
     requests: null,
     duration_ms: null,
     last_error: null,
+    rate_limit: null,
+    rate_limit_source: null,
   };
 }

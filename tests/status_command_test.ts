@@ -53,11 +53,14 @@ serverTest("status reports the latest runs with their progress and counts", asyn
       assert.equal(row.requests, summary.requests);
       assert.equal(row.source, "sync");
       const table = await runStatusCommand(loadConfig(env, ["status"]));
-      assert.match(table, /^ACCOUNT\s+STATUS\s+SOURCE\s+QUEUE\s+CAMPAIGNS/);
+      assert.match(table, /^ACCOUNT\s+STATUS\s+SOURCE\s+QUEUE\s+CAMPAIGNS\s+FAILED\s+LIMIT/);
       assert.match(
         table,
         new RegExp(`^default\\s+ok\\s+sync\\s+-\\s+12/12\\s.*${summary.run_id}$`, "m"),
       );
+      assert.equal(row.rate_limit, "50/1s");
+      assert.equal(row.rate_limit_source, "configured");
+      assert.match(table, /\s50\/1s configured\s/);
     });
   } finally {
     await mock.close();

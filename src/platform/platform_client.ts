@@ -145,6 +145,7 @@ export function createPlatformClient(
           fetch,
           timeoutMs: policy[endpoint].timeoutMs,
           now: clock.now,
+          onHeaders: account.limits.observe,
           onOutcome: (outcome) => {
             countOutcome(stats, endpoint, outcome);
             // A page is answered at once: its round trip bounds how late requests arrive.

@@ -23,6 +23,8 @@ export interface SendOptions {
   now?: () => number;
   /** Called once per request with its outcome (`"200"`, `"503"`, `"timeout"`, `"network"`). @default no-op */
   onOutcome?: (outcome: string) => void;
+  /** Called with the headers of every answer, whatever its status, as soon as they arrive. @default no-op */
+  onHeaders?: (headers: Headers) => void;
 }
 
 /** A 2xx answer: its status and its body, parsed as JSON. */
@@ -53,6 +55,7 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
       redirect: "manual",
       signal: wire ? AbortSignal.any([wire, deadlineSignal]) : deadlineSignal,
     });
+    options.onHeaders?.(response.headers);
     text = await response.text();
   } catch (error) {
     if (wire?.aborted) throw wire.reason;

@@ -25,6 +25,10 @@ export interface AccountStatus {
   requests: number | null;
   duration_ms: number | null;
   last_error: string | null;
+  /** The rate limit in force at the run's end (`10/60s`); null before it ended. */
+  rate_limit: string | null;
+  /** Where that limit came from: configured, advertised or default. */
+  rate_limit_source: string | null;
   /** The account's job in the workers' queue; null without one, absent without a server. */
   queue_state?: QueueState["state"] | null;
   /** The worker running the account's job now. */
@@ -51,6 +55,10 @@ const COLUMNS: Array<{ header: string; cell: (r: AccountStatus) => string; queue
     cell: (r) => (r.run_id ? `${r.synced + r.rejected}/${r.campaigns_total ?? "?"}` : "-"),
   },
   { header: "FAILED", cell: (r) => (r.run_id ? String(r.failed) : "-") },
+  {
+    header: "LIMIT",
+    cell: (r) => r.rate_limit ? `${r.rate_limit} ${r.rate_limit_source ?? ""}`.trimEnd() : "-",
+  },
   {
     header: "UPDATED",
     cell: (r) => r.updated_at?.replace("T", " ").replace(/\.\d+Z$/, "Z") ?? "-",

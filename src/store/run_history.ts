@@ -59,6 +59,24 @@ export async function recordRunEnd(
   `;
 }
 
+/**
+ * The limit the platform advertised to `account`'s latest finished run, as its summary recorded
+ * it (`20/1s`); undefined when that run followed a configured or default limit.
+ */
+export async function lastAdvertisedLimit(
+  sql: postgres.Sql,
+  account: string,
+): Promise<string | undefined> {
+  const [row] = await sql<{ rate_limit: string | null; source: string | null }[]>`
+    select summary->>'rate_limit' as rate_limit, summary->>'rate_limit_source' as source
+    from sync_runs
+    where account = ${account} and finished_at is not null and summary is not null
+    order by finished_at desc, run_id desc
+    limit 1
+  `;
+  return row?.source === "advertised" && row.rate_limit ? row.rate_limit : undefined;
+}
+
 /** The latest runs, newest first. */
 export async function recentRuns(sql: postgres.Sql, limit = 10): Promise<RunRecord[]> {
   const rows = await sql<RunRow[]>`

@@ -10,7 +10,8 @@ import { outcomeRows } from "../platform/request_stats.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { RequestCount } from "../report/metrics.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
-import { recordRunEnd, recordRunStart } from "../store/run_history.ts";
+import { lastAdvertisedLimit, recordRunEnd, recordRunStart } from "../store/run_history.ts";
+import { parseRateLimit, type RateLimit } from "../duration.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import type { DatabaseGuard } from "../store/database_guard.ts";
 import { NO_DRIFT } from "./catalog.ts";
@@ -149,6 +150,8 @@ async function openAccount(
     clientId,
     credentials: { email: settings.email, password: settings.password },
     rateLimit,
+    rateLimitAuto: settings.rateLimitAuto,
+    advertisedBefore: await advertisedBefore(shared, clientId),
     fetch: options.fetch,
     clock: options.clock,
     timeoutMs: config.requestTimeoutMs,
@@ -218,6 +221,18 @@ export function progressSnapshot(p: SyncProgress, account: Account, now: number)
   };
 }
 
+/** The limit the platform advertised to the account's last run; none if unknown or unreadable. */
+async function advertisedBefore(
+  shared: SharedResources,
+  account: string,
+): Promise<RateLimit | undefined> {
+  const text = await shared.guard.once(
+    "read the last advertised limit from",
+    () => lastAdvertisedLimit(shared.sql, account),
+  ).catch(() => undefined); // a convenience: page 1 tells it again
+  return text === undefined ? undefined : parseRateLimit(text);
+}
+
 /** One line per account at the end: enough for an operator of a hundred accounts at info level. */
 function logEnd(summary: SyncSummary): void {
   const { drift: _, last_error, ...counts } = summary;
@@ -246,8 +261,9 @@ function withPlatformHint(error: unknown, config: Readonly<Config>): unknown {
 
 /** An account that never got to send a request, for the summary of a run that could not start. */
 function idleAccount(settings: AccountSettings): Account {
-  const { clientId, apiUrl: baseUrl, email, password, rateLimit } = settings;
-  return createAccount({ baseUrl, clientId, credentials: { email, password }, rateLimit });
+  const { clientId, apiUrl: baseUrl, email, password, rateLimit, rateLimitAuto } = settings;
+  const credentials = { email, password };
+  return createAccount({ baseUrl, clientId, credentials, rateLimit, rateLimitAuto });
 }
 
 function emptyResult(end: { interrupted?: boolean; fatal?: unknown }): SyncResult {

@@ -1,20 +1,9 @@
+import type { RunCounters, RunStatus } from "../run_counters.ts";
+
 /** The outcome of one sync run, as printed by `--json` and stored in `sync_runs`. */
-export interface RunSummary {
+export interface RunSummary extends RunCounters {
   run_id: string;
-  status: "ok" | "partial" | "interrupted" | "failed";
-  campaigns_total: number;
-  synced: number;
-  /** Campaigns already done before a resume. */
-  skipped: number;
-  failed: number;
-  rejected: number;
-  /** Stored campaigns marked deleted because the complete listing no longer holds them. */
-  deleted: number;
-  requests: number;
-  rate_limited: number;
-  retries: number;
-  timeouts: number;
-  token_refreshes: number;
+  status: RunStatus;
   duration_ms: number;
 }
 

@@ -1,4 +1,6 @@
 import type { Account } from "../platform/account.ts";
+import type { RateLimitSource } from "../platform/limit_learner.ts";
+import { formatRateLimit } from "../duration.ts";
 import type { RunSummary } from "./run_summary.ts";
 import type { SyncResult } from "./run_sync.ts";
 import { errorMessage } from "../errors.ts";
@@ -18,6 +20,10 @@ export interface SyncSummary extends RunSummary {
   };
   /** Why the run failed, when it did. */
   last_error?: string;
+  /** The rate limit in force at the end, such as `10/60s`. */
+  rate_limit: string;
+  /** Where it came from: the account's `rate_limit`, the platform's headers, or auto's default. */
+  rate_limit_source: RateLimitSource;
 }
 
 /** Why a run was told to stop early; each has its own exit code. */
@@ -67,6 +73,8 @@ export function summarize(
       total_changes: result.drift.totalChanges,
       truncated: result.drift.truncated,
     },
+    rate_limit: formatRateLimit(account.limiter.limit),
+    rate_limit_source: account.limits.source,
     ...(result.fatal !== undefined ? { last_error: errorMessage(result.fatal) } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { RUN_COUNTERS, type RunCounters } from "../run_counters.ts";
 import type { RunSummary } from "./run_summary.ts";
 import type { SyncSummary } from "./summary.ts";
 
@@ -18,20 +19,8 @@ export interface SyncReport extends Omit<RunSummary, "run_id"> {
   accounts: SyncSummary[];
 }
 
-/** Counters that add up across accounts. */
-const SUMMED = [
-  "campaigns_total",
-  "synced",
-  "skipped",
-  "failed",
-  "rejected",
-  "deleted",
-  "requests",
-  "rate_limited",
-  "retries",
-  "timeouts",
-  "token_refreshes",
-] as const satisfies readonly (keyof RunSummary)[];
+/** Counters that add up across accounts: all of them. */
+const SUMMED = RUN_COUNTERS.map((counter) => counter.key);
 
 /** How much each status weighs in the overall status. */
 const SEVERITY: Record<RunSummary["status"], number> = {
@@ -61,7 +50,7 @@ export function totalize(accounts: readonly SyncSummary[], durationMs: number): 
   if (list.length === 1) return { ...list[0]!, accounts: list };
   const totals = Object.fromEntries(
     SUMMED.map((field) => [field, list.reduce((sum, summary) => sum + summary[field], 0)]),
-  ) as Record<(typeof SUMMED)[number], number>;
+  ) as unknown as RunCounters;
   return {
     status: overallStatus(list.map((summary) => summary.status)),
     ...totals,

@@ -17,12 +17,20 @@ const row: AccountStatus = {
   requests: 0,
   duration_ms: 12,
   last_error: "Cannot log in to http://localhost:3001 for account acme: connection refused",
+  rate_limit: "10/60s",
+  rate_limit_source: "default",
 };
 
 Deno.test("The status table shows one row per account, its error under it", () => {
   const lines = formatStatusTable([row], false).split("\n");
-  assert.match(lines[0]!, /^ACCOUNT\s+STATUS\s+SOURCE\s+CAMPAIGNS\s+FAILED\s+UPDATED\s+RUN$/);
-  assert.match(lines[1]!, /^acme\s+failed\s+sync\s+0\/\?\s+0\s+2026-12-02 01:06:39Z\s+20261202T/);
+  assert.match(
+    lines[0]!,
+    /^ACCOUNT\s+STATUS\s+SOURCE\s+CAMPAIGNS\s+FAILED\s+LIMIT\s+UPDATED\s+RUN$/,
+  );
+  assert.match(
+    lines[1]!,
+    /^acme\s+failed\s+sync\s+0\/\?\s+0\s+10\/60s default\s+2026-12-02 01:06:39Z\s+20261202T/,
+  );
   assert.equal(lines[2], `  error: ${row.last_error}`);
 });
 
@@ -37,10 +45,12 @@ Deno.test("With a server, a QUEUE column; an account that never ran is a row of 
     last_error: null,
     queue_state: "queued",
     queue_worker: null,
+    rate_limit: null,
+    rate_limit_source: null,
   };
   const running = { ...row, status: "running", last_error: null, queue_state: "running" as const };
   const text = formatStatusTable([{ ...running, queue_worker: "w1" }, never], true);
   assert.match(text, /^ACCOUNT\s+STATUS\s+SOURCE\s+QUEUE\s+CAMPAIGNS/);
   assert.match(text, /^acme\s+running\s+sync\s+running on w1\s/m);
-  assert.match(text, /^globex\s+never run\s+-\s+queued\s+-\s+-\s+-\s+-$/m);
+  assert.match(text, /^globex\s+never run\s+-\s+queued\s+-\s+-\s+-\s+-\s+-$/m);
 });

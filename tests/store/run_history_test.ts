@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { recentRuns, recordRunEnd, recordRunStart } from "../../src/store/run_history.ts";
+import {
+  lastAdvertisedLimit,
+  recentRuns,
+  recordRunEnd,
+  recordRunStart,
+} from "../../src/store/run_history.ts";
 import type { RunSummary } from "../../src/sync/run_summary.ts";
 import { withEachDatabase } from "./_helpers.ts";
 
@@ -69,3 +74,36 @@ withEachDatabase("recentRuns lists the newest runs first, up to the limit", asyn
   const runs = await recentRuns(db.sql, 2);
   assert.deepEqual(runs.map((run) => run.run_id), ["run-3", "run-2"]);
 });
+
+withEachDatabase(
+  "lastAdvertisedLimit gives the limit the account's latest run was advertised",
+  async ({ db }) => {
+    const end = async (runId: string, account: string, rate_limit: string, source: string) => {
+      await recordRunStart(db.sql, { runId, account, apiUrl: "http://x", startedAt: new Date() });
+      await recordRunEnd(db.sql, {
+        ...SUMMARY,
+        run_id: runId,
+        rate_limit,
+        rate_limit_source: source,
+      } as RunSummary);
+    };
+    assert.equal(await lastAdvertisedLimit(db.sql, "acme"), undefined, "no run yet");
+    await end("run-a", "acme", "20/1s", "advertised");
+    await end("run-b", "globex", "5/60s", "advertised");
+    assert.equal(await lastAdvertisedLimit(db.sql, "acme"), "20/1s");
+    assert.equal(await lastAdvertisedLimit(db.sql, "globex"), "5/60s");
+    await end("run-c", "acme", "10/1s", "configured");
+    assert.equal(await lastAdvertisedLimit(db.sql, "acme"), undefined, "the latest run's word");
+    await recordRunStart(db.sql, {
+      runId: "run-d",
+      account: "globex",
+      apiUrl: "http://x",
+      startedAt: new Date(),
+    });
+    assert.equal(
+      await lastAdvertisedLimit(db.sql, "globex"),
+      "5/60s",
+      "a running run says nothing",
+    );
+  },
+);

@@ -27,6 +27,8 @@ const base: SyncSummary = {
     total_changes: 0,
     truncated: 0,
   },
+  rate_limit: "10/60s",
+  rate_limit_source: "configured",
 };
 
 const globex: SyncSummary = {

@@ -55,7 +55,8 @@ Deno.test("The help lists every setting of the settings table, with its variable
   for (const setting of Object.values(SETTINGS)) {
     assert.match(worker, new RegExp(`--${setting.flag}\\b.*${setting.env}`));
   }
-  assert.match(sync, /--rate-limit N\/DUR\s+AD_PLATFORM_RATE_LIMIT \[10\/60s\]/);
+  assert.match(sync, /--rate-limit N\/DUR\|auto\s+AD_PLATFORM_RATE_LIMIT \[auto\]/);
+  assert.match(sync, /--http-port N\s+SYNC_HTTP_PORT/, "a setting another helper added shows");
   assert.doesNotMatch(sync, /--worker-id/, "sync leaves out worker-only settings");
 });
 

@@ -95,7 +95,8 @@ export const MOCK_API_DEFAULTS: Readonly<MockApiOptions> = Object.freeze({
 /** The port `deno task mock` listens on unless told otherwise. */
 export const DEFAULT_MOCK_PORT = 3001;
 
-const FLAGS = {
+/** The mock's flags, as `node:util` parseArgs reads them. */
+export const MOCK_FLAGS = {
   "port": { type: "string" },
   "rate-limit": { type: "string" },
   "error-rate": { type: "string" },
@@ -157,7 +158,7 @@ export function parseMockArgs(args: string[]): MockApiOptions & { port: number }
 
 function parseFlags(args: string[]) {
   try {
-    return parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false });
+    return parseArgs({ args, options: MOCK_FLAGS, strict: true, allowPositionals: false });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const code = (error as { code?: string }).code;
@@ -172,7 +173,8 @@ function parseFlags(args: string[]) {
       });
     }
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-      const boolean = FLAGS[flag.replace(/^--/, "") as keyof typeof FLAGS]?.type === "boolean";
+      const boolean =
+        MOCK_FLAGS[flag.replace(/^--/, "") as keyof typeof MOCK_FLAGS]?.type === "boolean";
       throw new ConfigError(flag, boolean ? "takes no value" : "expected a value", {
         cause: error,
       });

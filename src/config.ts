@@ -1,20 +1,17 @@
-import { parseArgs } from "node:util";
 import type { z } from "zod";
 import { type AccountSettings, loadAccountsFile } from "./accounts_file.ts";
+import { type Command, commandOf, parseFlags } from "./command_line.ts";
 import type { RateLimit } from "./duration.ts";
-import { ConfigError, errorMessage } from "./errors.ts";
+import { ConfigError } from "./errors.ts";
 import { readSecretFile } from "./secret_file.ts";
 import { AUTO_RATE_LIMIT, SETTINGS } from "./settings.ts";
 
 export type { AccountSettings } from "./accounts_file.ts";
-
-/** What adsync was asked to do. */
-export type Command = "sync" | "status" | "worker" | "enqueue" | "help";
+export type { Command } from "./command_line.ts";
+export { readCommandLine } from "./command_line.ts";
 
 /** The default deadline of a list request (never above the request timeout). */
 const DEFAULT_LIST_TIMEOUT_MS = 5_000;
-
-const COMMANDS: readonly Command[] = ["sync", "status", "worker", "enqueue", "help"];
 
 /** Log levels a user may ask for. */
 export type LogLevel = "debug" | "info" | "warning" | "error";
@@ -106,16 +103,7 @@ export function loadConfig(
 ): Readonly<Config> {
   const { readTextFile = Deno.readTextFileSync, isTerminal = false } = options;
   const { values, positionals } = parseFlags(args);
-  const command = positionals[0] ?? "sync";
-  if (!isCommand(command)) {
-    throw new ConfigError(
-      "command",
-      `unknown command '${command}' (expected sync, worker, enqueue, status or help)`,
-    );
-  }
-  if (positionals.length > 1) {
-    throw new ConfigError("command", `unexpected argument '${positionals[1]}'`);
-  }
+  const command = commandOf(positionals);
   const parsed = {} as Record<string, unknown>;
   for (const [key, setting] of Object.entries(SETTINGS)) {
     const flagValue = values[setting.flag];
@@ -227,31 +215,6 @@ export function loadConfig(
     httpPort: p.httpPort,
     httpHost: p.httpHost!,
   });
-}
-
-function isCommand(command: string): command is Command {
-  return (COMMANDS as readonly string[]).includes(command);
-}
-
-function parseFlags(args: string[]) {
-  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {
-    account: { type: "string", multiple: true },
-    resume: { type: "boolean" },
-    json: { type: "boolean" },
-    help: { type: "boolean" },
-  };
-  for (const setting of Object.values(SETTINGS)) {
-    options[setting.flag] = { type: "boolean" in setting ? "boolean" : "string" };
-  }
-  try {
-    const result = parseArgs({ args, options, allowPositionals: true, strict: true });
-    if (result.values.help) result.positionals.unshift("help");
-    return result;
-  } catch (error) {
-    const message = errorMessage(error);
-    const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? "arguments";
-    throw new ConfigError(flag, message.split(". ")[0]!.replace(/^Option '[^']+' /, ""));
-  }
 }
 
 /** The environment account's password; with a file, only if one is set (accounts may not need it). */

@@ -169,7 +169,18 @@ function parseLoose(text: string): unknown {
   }
 }
 
+/** What went wrong on the wire, in a few words: Deno's fetch hides it in the cause. */
 function describeNetworkError(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  const text = error instanceof Error
+    ? [error.message, error.cause instanceof Error ? error.cause.message : ""].join(" ")
+    : String(error);
+  if (/connection refused/i.test(text)) return "connection refused";
+  if (/dns error|failed to lookup|name or service not known/i.test(text)) return "host not found";
+  if (/connection reset/i.test(text)) return "connection reset";
+  if (/certificate|tls/i.test(text)) return `TLS error (${text.trim()})`;
+  return error instanceof Error && error.cause instanceof Error
+    ? error.cause.message
+    : error instanceof Error
+    ? error.message
+    : String(error);
 }

@@ -64,7 +64,7 @@ export function createTokenManager(
   const { onToken = () => {}, onOutcome, hostGate = createHostGate() } = options;
   const authorization = basicAuth(credentials);
   const url = new URL("/auth/token", baseUrl).href;
-  const what = `log in at ${withoutCredentials(url)}`;
+  const what = `log in to ${withoutCredentials(baseUrl)} for account ${clientId}`;
   let current: { token: string; refreshAt: number } | undefined;
   let pending: Promise<string> | undefined;
   let logins = 0;

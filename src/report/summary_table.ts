@@ -8,8 +8,15 @@ const STATUS_TEXT: Record<RunSummary["status"], string> = {
   failed: "failed",
 };
 
-/** Renders the summary as an aligned table for a terminal: status first, then counts, then duration. */
-export function formatSummary(s: RunSummary & { drift?: Record<string, number> }): string {
+/**
+ * Renders the summary as an aligned table for a terminal: status first, then counts, then
+ * duration, and the error that ended the run, wrapped to `columns`.
+ */
+export function formatSummary(
+  s: RunSummary & { drift?: Record<string, number>; last_error?: string },
+  options: ReportOptions = {},
+): string {
+  const { columns = 100 } = options;
   const counts: Array<[string, number]> = [
     ["campaigns", s.campaigns_total],
     ["synced", s.synced],
@@ -32,7 +39,13 @@ export function formatSummary(s: RunSummary & { drift?: Record<string, number> }
     ...driftRow(s.drift),
   ];
   const labelWidth = Math.max(...rows.map(([label]) => label.length));
-  return rows.map(([label, value]) => `${label.padEnd(labelWidth)}  ${value}`).join("\n");
+  const error = s.last_error ? [["error", s.last_error] as [string, string]] : [];
+  return [...rows, ...error].flatMap(([label, value]) => {
+    const head = `${label.padEnd(labelWidth)}  `;
+    if (head.length + value.length <= columns) return [head + value];
+    const [first, ...more] = wrap(value, columns, " ".repeat(head.length));
+    return [head + first!.trimStart(), ...more];
+  }).join("\n");
 }
 
 /** A row naming the listing's drift, when there was any. */
@@ -49,19 +62,33 @@ export interface ReportView extends Omit<RunSummary, "run_id"> {
   accounts: ReadonlyArray<RunSummary & { account: string; last_error?: string }>;
 }
 
-/** Columns of the per-account table: header, and how to read the value from a row. */
-const COLUMNS: Array<[string, Exclude<keyof RunSummary, "run_id" | "status" | "duration_ms">]> = [
-  ["CAMPAIGNS", "campaigns_total"],
-  ["SYNCED", "synced"],
-  ["SKIPPED", "skipped"],
-  ["FAILED", "failed"],
-  ["REJECTED", "rejected"],
-  ["DELETED", "deleted"],
-  ["REQUESTS", "requests"],
-  ["429", "rate_limited"],
-  ["RETRIES", "retries"],
-  ["TIMEOUTS", "timeouts"],
-  ["REFRESHES", "token_refreshes"],
+/** Options of {@linkcode formatReport}. */
+export interface ReportOptions {
+  /** The terminal's width: columns that do not fit are left out, errors wrap. @default 100 */
+  columns?: number;
+}
+
+type Row = Omit<RunSummary, "run_id"> & { run_id?: string };
+
+/**
+ * Columns of the per-account table, most needed first: the last ones are left out when the
+ * table would not fit (`--json` has them all).
+ */
+const COLUMNS: Array<{ header: string; cell: (row: Row) => string; numeric?: boolean }> = [
+  { header: "STATUS", cell: (r) => r.status },
+  { header: "CAMPAIGNS", cell: (r) => String(r.campaigns_total), numeric: true },
+  { header: "SYNCED", cell: (r) => String(r.synced), numeric: true },
+  { header: "FAILED", cell: (r) => String(r.failed), numeric: true },
+  { header: "REJECTED", cell: (r) => String(r.rejected), numeric: true },
+  { header: "DURATION", cell: (r) => formatDuration(r.duration_ms) },
+  { header: "REQUESTS", cell: (r) => String(r.requests), numeric: true },
+  { header: "429", cell: (r) => String(r.rate_limited), numeric: true },
+  { header: "SKIPPED", cell: (r) => String(r.skipped), numeric: true },
+  { header: "DELETED", cell: (r) => String(r.deleted ?? 0), numeric: true },
+  { header: "RETRIES", cell: (r) => String(r.retries), numeric: true },
+  { header: "TIMEOUTS", cell: (r) => String(r.timeouts), numeric: true },
+  { header: "REFRESHES", cell: (r) => String(r.token_refreshes), numeric: true },
+  { header: "RUN", cell: (r) => r.run_id ?? "" },
 ];
 
 /** Where each status goes: what needs a person first, then what `--resume` continues. */
@@ -74,46 +101,73 @@ const LISTING_ORDER: Record<RunSummary["status"], number> = {
 
 /**
  * Renders a run's report: one account as {@linkcode formatSummary} always did; many as a status
- * line, then one row per account (problems first) and a totals row.
+ * line, then one row per account (problems first, each error under its row) and a totals row,
+ * with as many columns as fit in `columns`.
  */
-export function formatReport(report: ReportView): string {
+export function formatReport(report: ReportView, options: ReportOptions = {}): string {
+  const { columns = 100 } = options;
   const { accounts } = report;
   if (accounts.length <= 1) {
     const only = accounts[0];
-    return formatSummary({ ...report, run_id: report.run_id ?? only?.run_id ?? "" });
+    return formatSummary({ ...report, run_id: report.run_id ?? only?.run_id ?? "" }, options);
   }
   const counts = new Map<string, number>();
   for (const account of accounts) counts.set(account.status, (counts.get(account.status) ?? 0) + 1);
   const breakdown = Object.keys(LISTING_ORDER).filter((status) => counts.has(status))
     .map((status) => `${counts.get(status)} ${status}`).join(", ");
   const ordered = problemsFirst(accounts);
-  const line = (
-    name: string,
-    s: Omit<RunSummary, "run_id">,
-    run: string,
-    error: string,
-  ): string[] => [
-    name,
-    s.status,
-    ...COLUMNS.map(([, field]) => String(s[field])),
-    formatDuration(s.duration_ms),
-    run,
-    error,
+  const rows: Array<{ name: string; row: Row; error?: string }> = [
+    ...ordered.map((a) => ({ name: a.account, row: a, error: a.last_error })),
+    { name: "total", row: { ...report, run_id: "" } },
   ];
-  const table = [
-    ["ACCOUNT", "STATUS", ...COLUMNS.map(([header]) => header), "DURATION", "RUN", "ERROR"],
-    ...ordered.map((a) => line(a.account, a, a.run_id, a.last_error ?? "")),
-    line("total", report, "", ""),
-  ];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  const numeric = (i: number) => i >= 2 && i < 2 + COLUMNS.length;
-  const rendered = table.map((row) =>
-    row.map((cell, i) => numeric(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))
-      .join("  ").trimEnd()
-  );
+  const table = fitColumns(rows.map((r) => r.name), rows.map((r) => r.row), columns);
+  const rendered = table.lines.flatMap((line, i) => {
+    const error = i === 0 ? undefined : rows[i - 1]!.error;
+    return error ? [line, ...wrap(`error: ${error}`, columns, "  ")] : [line];
+  });
+  const left = table.dropped > 0 ? [`(${table.dropped} more columns with --json or wider)`] : [];
   const headline = `status  ${STATUS_TEXT[report.status] ?? String(report.status)} · ` +
     `${accounts.length} accounts: ${breakdown}`;
-  return [headline, "", ...rendered].join("\n");
+  return [...wrap(headline, columns, ""), "", ...rendered, ...left].join("\n");
+}
+
+/** The table with as many columns as fit, from the most needed; how many were left out. */
+function fitColumns(names: string[], rows: Row[], columns: number) {
+  const nameWidth = Math.max("ACCOUNT".length, ...names.map((n) => n.length));
+  let kept = COLUMNS.length;
+  const cells = COLUMNS.map((c) => [c.header, ...rows.map(c.cell)]);
+  const widths = cells.map((column) => Math.max(...column.map((cell) => cell.length)));
+  const total = (n: number) => nameWidth + widths.slice(0, n).reduce((a, w) => a + 2 + w, 0);
+  while (kept > 2 && total(kept) > columns) kept--;
+  const lines = ["ACCOUNT", ...names].map((name, r) =>
+    [
+      name.padEnd(nameWidth),
+      ...COLUMNS.slice(0, kept).map((c, i) =>
+        c.numeric ? cells[i]![r]!.padStart(widths[i]!) : cells[i]![r]!.padEnd(widths[i]!)
+      ),
+    ].join("  ").trimEnd()
+  );
+  return { lines, dropped: COLUMNS.length - kept };
+}
+
+/** Splits text into lines of at most `columns` characters at spaces, each after `indent`. */
+export function wrap(text: string, columns: number, indent: string): string[] {
+  const room = Math.max(20, columns - indent.length);
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > room) {
+      lines.push(indent + line);
+      line = "";
+    }
+    line = line ? `${line} ${word}` : word;
+    while (line.length > room) {
+      lines.push(indent + line.slice(0, room));
+      line = line.slice(room);
+    }
+  }
+  if (line) lines.push(indent + line);
+  return lines;
 }
 
 /** Accounts ordered problems first (failed, partial, interrupted, then ok), otherwise as given. */

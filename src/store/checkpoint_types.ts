@@ -73,7 +73,10 @@ export interface Checkpoint {
   createRun(
     run: { runId: string; account: string; apiUrl: string; pageSize: number; startedAt: number },
   ): Promise<void>;
-  /** Latest run of this account whose status is not "ok" (running/interrupted/partial/failed). */
+  /**
+   * The account's latest run when it is unfinished (running, interrupted, partial or failed);
+   * undefined when its latest run ended ok (older unfinished runs are superseded) or it has none.
+   */
   latestUnfinished(account: string): Promise<RunRecord | undefined>;
   /** The most recent runs of any account, newest first. */
   latestRuns(limit: number): Promise<RunRecord[]>;

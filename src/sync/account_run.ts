@@ -2,7 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import type postgres from "postgres";
 import { type Clock, systemClock } from "../clock.ts";
 import type { AccountSettings, Config } from "../config.ts";
-import { errorMessage } from "../errors.ts";
+import { errorMessage, NetworkError, TimeoutError } from "../errors.ts";
 import { type Account, createAccount } from "../platform/account.ts";
 import type { HostGates } from "../platform/host_gate.ts";
 import { createPlatformClient } from "../platform/platform_client.ts";
@@ -185,7 +185,8 @@ async function syncAccount(
   try {
     await account.tokens.get(options.signal); // wrong credentials end the run before any work
   } catch (error) {
-    return emptyResult(options.signal?.aborted ? { interrupted: true } : { fatal: error });
+    if (options.signal?.aborted) return emptyResult({ interrupted: true });
+    return emptyResult({ fatal: withPlatformHint(error, config) });
   }
   const sync = await startSync({ ...job, account: account.clientId, client }, {
     pageSize: settings.pageSize,
@@ -246,6 +247,16 @@ function logEnd(summary: SyncSummary): void {
       properties,
     );
   }
+}
+
+/** A login that found no platform at the URL: say what to check, in the same line. */
+function withPlatformHint(error: unknown, config: Readonly<Config>): unknown {
+  if (!(error instanceof NetworkError) && !(error instanceof TimeoutError)) return error;
+  const setting = config.accountsFile
+    ? `api_url in ${config.accountsFile} or AD_PLATFORM_API_URL`
+    : "AD_PLATFORM_API_URL";
+  const hint = `(is the platform running? check ${setting})`;
+  return new NetworkError(`${error.message} ${hint}`, { url: error.url }, { cause: error });
 }
 
 /** An account that never got to send a request, for the summary of a run that could not start. */

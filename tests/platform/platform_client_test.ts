@@ -189,7 +189,10 @@ Deno.test("PlatformClient fails with AuthError when the credentials are wrong", 
   const { api, platform } = setup({ password: "something else" });
   const error = await platform.listCampaigns(1, 10).catch((e) => e);
   assert.ok(error instanceof AuthError);
-  assert.match(error.message, /^Cannot log in at http:\/\/mock\.test\/auth\/token: .*\(401\)$/);
+  assert.match(
+    error.message,
+    /^Cannot log in to http:\/\/mock\.test for account [\w-]+: .*\(401\)$/,
+  );
   assert.doesNotMatch(error.message, /SuperSecret/);
   api.close();
 });

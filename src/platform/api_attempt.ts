@@ -28,7 +28,10 @@ export interface ApiRequest {
   /** What the request does, for messages: "fetch page 3" gives "Cannot fetch page 3: …". */
   what: string;
   signals: CallSignals;
-  /** The token the latest attempt carried: the one to forget if the platform refuses it. */
+  /**
+   * The token the latest attempt carried, the one to forget if the platform refuses it; unset
+   * until the attempt leaves, so a failure before (a login's) is told from the platform's answer.
+   */
   token?: string;
 }
 
@@ -43,14 +46,15 @@ export interface AttemptSettings {
 }
 
 /**
- * Sends `request` once, in its turn (see {@linkcode takeTurn}), and counts it in the account's
- * stats. Returns a 2xx's answer; throws what {@linkcode send} throws, or why it never left.
+ * Sends `request` once, in its turn (a live token, a slot of the limiter, room at the host), and
+ * counts it in the account's stats. Returns a 2xx's answer; throws what {@linkcode send} throws, or why it never left.
  */
 export async function sendAttempt(
   account: Account,
   request: ApiRequest,
   settings: AttemptSettings,
 ): Promise<Answer> {
+  request.token = undefined;
   const { token, leave } = await takeTurn(account, request);
   request.token = token;
   const { stats } = account;

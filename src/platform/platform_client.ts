@@ -155,7 +155,8 @@ async function request<T>(
         log.debug("Token refused on {url}; logging in again", { url: error.url });
         if (call.token !== undefined) account.tokens.invalidate(call.token);
       },
-      onHold: (error) => holdAccount(account, clock, error),
+      // A 429 met before the request left is its login's, and final: the login is not limited.
+      onHold: (error) => call.token !== undefined && holdAccount(account, clock, error),
     });
   } catch (error) {
     throw refusedToken(error, call.what);
@@ -177,7 +178,7 @@ function parse<T>(
 }
 
 /** After a 429: holds the account for the wait asked (else a window) and widens its margin. */
-function holdAccount(account: Account, clock: Clock, error: HttpError): void {
+function holdAccount(account: Account, clock: Clock, error: HttpError): true {
   const { stats, limiter } = account;
   stats.rateLimited++;
   const waitMs = holdMs(error, limiter.limit.windowMs);
@@ -188,6 +189,7 @@ function holdAccount(account: Account, clock: Clock, error: HttpError): void {
     waitMs,
     marginMs: limiter.marginMs,
   });
+  return true;
 }
 
 /**

@@ -24,10 +24,11 @@ export interface RetryOptions {
    */
   onRefresh?: (error: HttpError) => void;
   /**
-   * Called on every 429 (`"hold"`) to hold the account for the wait asked; the attempt is then
-   * sent again at once, up to {@linkcode MAX_HOLDS} answers in all. @default none: a 429 is fatal
+   * Called on every 429 (`"hold"`) to hold the account for the wait asked; returns whether it
+   * did. A held attempt is sent again at once, up to {@linkcode MAX_HOLDS} answers in all; a 429
+   * not held is fatal. @default none: a 429 is fatal
    */
-  onHold?: (error: HttpError) => void;
+  onHold?: (error: HttpError) => boolean;
 }
 
 /** Full jitter: a random wait below an exponentially growing ceiling. */
@@ -44,8 +45,8 @@ export function backoffDelay(
  * Runs `attempt` until it succeeds or fails in a way the budgets or {@linkcode classifyFailure}
  * say is final: a `"retry"` failure is retried after a backoff (none after a timeout: it already
  * waited its deadline) up to `maxAttempts` attempts; a `"refresh"` or a `"hold"` sends the same
- * attempt again, each retry starting their budgets anew. The stop signal only ends waits between
- * attempts: a result that arrives is always returned.
+ * attempt again, and each retry starts those two budgets anew. The stop signal only ends waits
+ * between attempts: a result that arrives is always returned.
  */
 export async function retry<T>(
   attempt: (attemptNumber: number) => Promise<T>,
@@ -72,10 +73,7 @@ export async function retry<T>(
         onRefresh(error as HttpError);
         continue;
       }
-      if (kind === "hold" && onHold) {
-        onHold(error as HttpError);
-        if (++again.holds < MAX_HOLDS) continue;
-      }
+      if (kind === "hold" && onHold?.(error as HttpError) && ++again.holds < MAX_HOLDS) continue;
       if (kind !== "retry" || ++failed >= maxAttempts) throw error;
       const delayMs = error instanceof TimeoutError
         ? 0

@@ -478,3 +478,23 @@ Deno.test("PlatformClient holds the account two minutes at most, whatever wait a
   assert.equal((await listing).data.length, 10);
   api.close();
 });
+
+Deno.test("PlatformClient fails a request whose new login is answered 429, without holding the account", async () => {
+  let logins = 0;
+  const { api, account, platform } = setup({}, {}, (fetch) => (input, init) => {
+    const path = new URL(String(input)).pathname;
+    if (path === "/auth/token" && ++logins > 1) {
+      return Promise.resolve(new Response("{}", { status: 429, headers: { "retry-after": "0" } }));
+    }
+    if (path.startsWith("/api/")) return Promise.resolve(new Response("{}", { status: 401 }));
+    return fetch(input, init);
+  });
+  const error = await platform.listCampaigns(1, 10).catch((e) => e);
+  assert.ok(error instanceof HttpError, String(error));
+  assert.equal(error.status, 429);
+  assert.match(error.message, /^Cannot log in .*: 429 Too Many Requests$/);
+  assert.equal(logins, 2);
+  assert.equal(account.stats.requests, 1);
+  assert.equal(account.stats.rateLimited, 0, "a login's 429 is not the account's");
+  api.close();
+});

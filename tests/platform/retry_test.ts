@@ -116,10 +116,21 @@ Deno.test("retry sends an attempt refused with 401 again at once after a refresh
 Deno.test("retry replays a 429 after holding each time, and fails on the fifth 429 of an attempt", async () => {
   const held: number[] = [];
   const { attempt, calls } = failing(Array.from({ length: 6 }, () => http(429)));
-  const error = await retry(attempt, { onHold: (e) => void held.push(e.status) }).catch((e) => e);
+  const onHold = (e: HttpError) => {
+    held.push(e.status);
+    return true;
+  };
+  const error = await retry(attempt, { onHold }).catch((e) => e);
   assert.equal(error.status, 429);
   assert.equal(calls.count, 5);
   assert.deepEqual(held, [429, 429, 429, 429, 429]);
+});
+
+Deno.test("retry gives up on a 429 its caller does not hold", async () => {
+  const { attempt, calls } = failing([http(429)]);
+  const error = await retry(attempt, { onHold: () => false }).catch((e) => e);
+  assert.equal(error.status, 429);
+  assert.equal(calls.count, 1);
 });
 
 Deno.test("retry gives up on a 401 or a 429 when no one can refresh or hold (a login)", async () => {
@@ -138,7 +149,10 @@ Deno.test("retry keeps one refresh per attempt across holds, and starts both bud
     clock,
     random: () => 0,
     onRefresh: () => void kinds.push("refresh"),
-    onHold: () => void kinds.push("hold"),
+    onHold: () => {
+      kinds.push("hold");
+      return true;
+    },
     onRetry: () => void kinds.push("retry"),
   };
   const fresh = failing([http(401), http(429), http(503), http(401), http(429), http(429)]);

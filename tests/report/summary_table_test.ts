@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { formatReport, formatSummary, problemsFirst } from "../../src/report/summary_table.ts";
-import type { RunSummary } from "../../src/sync/run_summary.ts";
+import type { RunSummary } from "../../src/run_summary.ts";
 
 const base: RunSummary = {
   run_id: "run-2024-01",

@@ -169,3 +169,24 @@ Deno.test("Problems are listed first: failed, partial, interrupted, then ok, els
   ];
   assert.deepEqual(problemsFirst(list).map((item) => item.id), [5, 3, 6, 2, 1, 4]);
 });
+
+Deno.test("A wide many-account table shows every counter, the most needed first", () => {
+  const [header] = formatReport(manyAccounts, { columns: 400 }).split("\n").slice(2);
+  assert.deepEqual(header!.split(/\s+/), [
+    "ACCOUNT",
+    "STATUS",
+    "CAMPAIGNS",
+    "SYNCED",
+    "FAILED",
+    "REJECTED",
+    "DURATION",
+    "REQUESTS",
+    "429",
+    "SKIPPED",
+    "DELETED",
+    "RETRIES",
+    "TIMEOUTS",
+    "REFRESHES",
+    "RUN",
+  ]);
+});

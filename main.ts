@@ -8,31 +8,38 @@
  * @module
  */
 // deno-lint-ignore-file no-console -- an entry point: its output is the user interface
-import { type Config, loadConfig } from "./src/config.ts";
+import { type Config, loadConfig, readCommandLine } from "./src/config.ts";
 import { ConfigError, errorMessage } from "./src/errors.ts";
 import { basicAuth } from "./src/platform/token_manager.ts";
+import { checkWritablePaths } from "./src/preflight.ts";
 import { addSecret, configureLogging } from "./src/report/logging.ts";
 import { formatReport } from "./src/report/summary_table.ts";
 import { runStatusCommand } from "./src/status_command.ts";
-import type { RunSummary } from "./src/sync/run_summary.ts";
+import type { RunSummary, SyncReport } from "./src/run_summary.ts";
 import { exitCodeFor, type StopReason } from "./src/sync/summary.ts";
 import { runSyncCommand } from "./src/sync/sync_command.ts";
-import { USAGE } from "./src/usage.ts";
-import { formatEnqueueResult, runEnqueueCommand } from "./src/worker/enqueue_command.ts";
+import { commandUsage, topUsage } from "./src/usage.ts";
+import {
+  enqueueWarning,
+  formatEnqueueResult,
+  runEnqueueCommand,
+} from "./src/worker/enqueue_command.ts";
 import { runWorkerCommand } from "./src/worker/worker_command.ts";
 
 async function main(): Promise<number> {
   let config: Readonly<Config>;
   try {
+    const line = readCommandLine(Deno.args);
+    if (line.help) {
+      console.log(line.named ? commandUsage(line.command) : topUsage());
+      return 0;
+    }
     config = loadConfig(Deno.env.toObject(), Deno.args, { isTerminal: Deno.stderr.isTerminal() });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    console.error(`adsync: ${error.message} (see --help)`);
+    const hint = /--help/.test(error.message) ? "" : " (see --help)";
+    console.error(`adsync: ${error.message}${hint}`);
     return 1;
-  }
-  if (config.command === "help") {
-    console.log(USAGE);
-    return 0;
   }
   // Every account's password and Basic header, and the environment's: redacted from the start.
   const logins = [{ email: config.email, password: config.password }, ...config.accounts];
@@ -45,9 +52,12 @@ async function main(): Promise<number> {
       return 0;
     }
     if (config.command === "enqueue") {
+      const warning = enqueueWarning(config);
+      if (warning) console.error(warning);
       console.log(formatEnqueueResult(await runEnqueueCommand(config), config.json));
       return 0;
     }
+    await checkWritablePaths(config);
     if (config.command === "worker") return await worker(config);
     return await sync(config);
   } catch (error) {
@@ -121,12 +131,7 @@ async function sync(config: Readonly<Config>): Promise<number> {
       onToken: addSecret,
       progress: Deno.stderr.isTerminal() ? "tty" : "log",
     });
-    const many = report.accounts.length > 1;
-    for (const account of report.accounts) {
-      if (!account.last_error) continue;
-      console.error(`adsync: ${many ? `account ${account.account}: ` : ""}${account.last_error}`);
-    }
-    console.log(config.json ? JSON.stringify(report) : formatReport(report));
+    printReport(config, report);
     return exitCodeFor(report, stopReason);
   } finally {
     clearTimeout(graceTimer);
@@ -135,6 +140,41 @@ async function sync(config: Readonly<Config>): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSigint);
     Deno.removeSignalListener("SIGTERM", onSigterm);
   }
+}
+
+/**
+ * Prints the run's outcome, each error once: the table (errors under their rows), or `--json`'s
+ * object with one stderr line per error. When no account got to start (the platform down, say),
+ * a table of zeros says nothing: the errors alone are printed, unless pretty logs, written for
+ * a person, already said them.
+ */
+function printReport(config: Readonly<Config>, report: SyncReport): void {
+  const neverStarted = report.accounts.every((a) =>
+    a.status === "failed" && a.campaigns_total === 0 && a.synced + a.skipped === 0
+  );
+  if (!config.json && !neverStarted) {
+    console.log(formatReport(report, { columns: terminalColumns() }));
+    return;
+  }
+  if (config.json) console.log(JSON.stringify(report));
+  if (config.logFormat === "pretty" && neverStarted) return;
+  const many = report.accounts.length > 1;
+  for (const account of report.accounts) {
+    if (!account.last_error) continue;
+    console.error(`adsync: ${many ? `account ${account.account}: ` : ""}${account.last_error}`);
+  }
+}
+
+/** The width tables fit: COLUMNS if set, else the terminal's, else 100. */
+function terminalColumns(): number {
+  const fromEnv = Number(Deno.env.get("COLUMNS"));
+  if (Number.isInteger(fromEnv) && fromEnv >= 20) return fromEnv;
+  try {
+    if (Deno.stdout.isTerminal()) return Deno.consoleSize().columns;
+  } catch {
+    // No console after all: the default below.
+  }
+  return 100;
 }
 
 /**

@@ -11,6 +11,24 @@
 import { fileURLToPath } from "node:url";
 import { serveMockApi } from "./server.ts";
 
+const USAGE = `Usage: deno task demo [--realistic] [sync flags]
+
+Serves the mock Ad Platform and syncs five client accounts of it at once (acme,
+globex, initech, umbrella, hooli) into the embedded PostgreSQL in .adsync/demo,
+with the real CLI. The fast profile scales time down 30x (about half a minute);
+--realistic uses the platform's real pace (10 requests a minute per account).
+
+Flags:
+  --realistic   the platform's real pace: over 11 minutes
+  -h, --help    this text
+Every other flag goes to the sync, such as --resume, --json or --account acme
+(deno task sync --help lists them). Ctrl-C stops the sync; --resume continues it.`;
+
+if (Deno.args.some((arg) => arg === "--help" || arg === "-h")) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+
 const DEMO_PORT = 3101;
 /** The demo's client accounts: each gets its own campaigns, token and rate-limit window. */
 const DEMO_ACCOUNTS = ["acme", "globex", "initech", "umbrella", "hooli"];

@@ -6,6 +6,7 @@
 import { formatDuration } from "../src/duration.ts";
 import { type MockRequestLogEntry, parseMockArgs } from "./options.ts";
 import { serveMockApi } from "./server.ts";
+import { mockUsage } from "./usage.ts";
 
 function printRequest(entry: MockRequestLogEntry): void {
   console.log(JSON.stringify({
@@ -22,11 +23,16 @@ function printRequest(entry: MockRequestLogEntry): void {
 }
 
 function main(): void {
+  if (Deno.args.some((arg) => arg === "--help" || arg === "-h")) {
+    console.log(mockUsage());
+    return;
+  }
   let options;
   try {
     options = parseMockArgs(Deno.args);
   } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`mock: ${message} (see --help)`);
     Deno.exit(1);
   }
 

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { parseDuration, parseRateLimit, type RateLimit } from "../src/duration.ts";
 import { ConfigError } from "../src/errors.ts";
 import type { MockClientCredentials } from "./clients.ts";
+import { type AdvertiseMode, isAdvertiseMode } from "./advertise.ts";
 
 /** How a 429 tells the client how long to wait. */
 export type RetryAfterMode = "both" | "header" | "body";
@@ -63,6 +64,10 @@ export interface MockApiOptions {
   maxLimit: number;
   /** Raw records served to every client instead of generated campaigns. @default undefined (generated per client) */
   records?: unknown[];
+  /** How answers to rate-limited requests advertise the client's limit. @default "none" */
+  advertise: AdvertiseMode;
+  /** Clients (`X-Client-ID`) with a rate limit of their own instead of `rateLimit`. @default {} */
+  clientRateLimits?: Record<string, RateLimit>;
   /** The mock's clock, for the rate window, token expiry and log times. @default Date.now */
   now?: () => number;
   /** Called with each log entry as it is appended. @default undefined */
@@ -84,12 +89,14 @@ export const MOCK_API_DEFAULTS: Readonly<MockApiOptions> = Object.freeze({
   hasMoreLies: false,
   pastEndRecords: false,
   maxLimit: 100,
+  advertise: "none",
 });
 
 /** The port `deno task mock` listens on unless told otherwise. */
 export const DEFAULT_MOCK_PORT = 3001;
 
-const FLAGS = {
+/** The mock's flags, as `node:util` parseArgs reads them. */
+export const MOCK_FLAGS = {
   "port": { type: "string" },
   "rate-limit": { type: "string" },
   "error-rate": { type: "string" },
@@ -106,6 +113,8 @@ const FLAGS = {
   "past-end-records": { type: "boolean" },
   "max-limit": { type: "string" },
   "client": { type: "string", multiple: true },
+  "advertise": { type: "string" },
+  "client-rate-limit": { type: "string", multiple: true },
 } as const;
 
 /**
@@ -142,12 +151,14 @@ export function parseMockArgs(args: string[]): MockApiOptions & { port: number }
     pastEndRecords: values["past-end-records"] ?? false,
     maxLimit: integer("--max-limit", values["max-limit"], MOCK_API_DEFAULTS.maxLimit, 1, 1e6),
     clients: clientCredentials(values.client ?? []),
+    advertise: advertiseMode(values.advertise),
+    clientRateLimits: clientRateLimits(values["client-rate-limit"] ?? []),
   };
 }
 
 function parseFlags(args: string[]) {
   try {
-    return parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false });
+    return parseArgs({ args, options: MOCK_FLAGS, strict: true, allowPositionals: false });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const code = (error as { code?: string }).code;
@@ -162,7 +173,8 @@ function parseFlags(args: string[]) {
       });
     }
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-      const boolean = FLAGS[flag.replace(/^--/, "") as keyof typeof FLAGS]?.type === "boolean";
+      const boolean =
+        MOCK_FLAGS[flag.replace(/^--/, "") as keyof typeof MOCK_FLAGS]?.type === "boolean";
       throw new ConfigError(flag, boolean ? "takes no value" : "expected a value", {
         cause: error,
       });
@@ -222,6 +234,29 @@ function retryAfterMode(value: string | undefined): RetryAfterMode {
   if (value === undefined) return MOCK_API_DEFAULTS.retryAfter;
   if (value === "both" || value === "header" || value === "body") return value;
   throw new ConfigError("--retry-after", "expected both, header or body");
+}
+
+function advertiseMode(value: string | undefined): AdvertiseMode {
+  if (value === undefined) return MOCK_API_DEFAULTS.advertise;
+  if (isAdvertiseMode(value)) return value;
+  throw new ConfigError("--advertise", "expected none, ietf, x-ratelimit or garbage");
+}
+
+/** Reads repeated `--client-rate-limit ID=N/duration` flags. */
+function clientRateLimits(values: string[]): Record<string, RateLimit> {
+  const limits: Record<string, RateLimit> = {};
+  for (const value of values) {
+    const [id = "", text = ""] = value.split(/=(.*)/s);
+    const limit = parseRateLimit(text);
+    if (!id || !limit) {
+      throw new ConfigError("--client-rate-limit", "expected ID=N/duration such as acme=5/60s");
+    }
+    if (Object.hasOwn(limits, id)) {
+      throw new ConfigError("--client-rate-limit", `${id} is given twice`);
+    }
+    limits[id] = limit;
+  }
+  return limits;
 }
 
 /** Reads repeated `--client ID=EMAIL:PASSWORD` flags (the password may hold colons). */

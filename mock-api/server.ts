@@ -2,6 +2,7 @@ import { DEFAULT_CLIENT, mulberry32, paginate, parsePageQuery } from "./campaign
 import { createClientAccounts } from "./clients.ts";
 import { MOCK_API_DEFAULTS, type MockApiOptions, type MockRequestLogEntry } from "./options.ts";
 import { createRateWindow } from "./rate_window.ts";
+import { advertiseOn } from "./advertise.ts";
 import { createTokenStore, parseBasic, parseBearer } from "./tokens.ts";
 
 export type { MockApiOptions, MockRequestLogEntry } from "./options.ts";
@@ -69,10 +70,12 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
     clients,
     now = Date.now,
     onRequest,
+    advertise,
+    clientRateLimits,
   }: MockApiOptions = { ...MOCK_API_DEFAULTS, ...(defined as Partial<MockApiOptions>) };
 
   const log: MockRequestLogEntry[] = [];
-  const window = createRateWindow(rateLimit, { penaltyMs });
+  const window = createRateWindow(rateLimit, { penaltyMs, limits: clientRateLimits });
   const drawFailure = mulberry32(seed ^ 0x5bd1e995);
   const tokens = createTokenStore(tokenTtlMs);
   const accounts = createClientAccounts({ campaigns, seed, records, email, password, clients });
@@ -241,6 +244,10 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
         throw error.reason ?? new DOMException("The request was released", "AbortError");
       }
       response = json(500, { error: "Internal Server Error", message: String(error) });
+    }
+    // Every answer past the token check advertises the window, as real platforms do.
+    if (url.pathname.startsWith("/api/") && ![401, 405].includes(response.status)) {
+      advertiseOn(response, advertise, window.peek(client, now()), now());
     }
     record(entry, response.status, started);
     return response;

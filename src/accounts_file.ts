@@ -2,7 +2,13 @@ import { z } from "zod";
 import type { RateLimit } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 import { readSecretFile } from "./secret_file.ts";
-import { clientIdSchema, httpUrlSchema, MAX_PAGE_SIZE, rateLimitSchema } from "./settings.ts";
+import {
+  AUTO_RATE_LIMIT,
+  clientIdSchema,
+  httpUrlSchema,
+  MAX_PAGE_SIZE,
+  rateLimitSettingSchema,
+} from "./settings.ts";
 
 /** One client account to sync, every setting resolved. */
 export interface AccountSettings {
@@ -11,6 +17,8 @@ export interface AccountSettings {
   email: string;
   password: string;
   rateLimit: RateLimit;
+  /** `rate_limit: "auto"`: follow the limit the platform advertises; `rateLimit` until it does. @default false */
+  rateLimitAuto?: boolean;
   pageSize: number;
 }
 
@@ -20,6 +28,8 @@ export interface AccountFallback {
   /** `AD_PLATFORM_EMAIL`, empty when unset. */
   email: string;
   rateLimit: RateLimit;
+  /** `AD_PLATFORM_RATE_LIMIT=auto`. @default false */
+  rateLimitAuto?: boolean;
   pageSize: number;
   /** The environment's password; throws its ConfigError when none is set. */
   password(): string;
@@ -48,7 +58,8 @@ const shared = {
     .regex(/^[A-Za-z_]\w*$/, "expected the name of an environment variable").optional(),
   password_file: nonEmpty.optional(),
   api_url: z.string("expected a string").pipe(httpUrlSchema).optional(),
-  rate_limit: z.string("expected N/duration such as 10/60s").pipe(rateLimitSchema).optional(),
+  rate_limit: z.string("expected auto or N/duration such as 10/60s").pipe(rateLimitSettingSchema)
+    .optional(),
   page_size: z.int(`expected a whole number from 1 to ${MAX_PAGE_SIZE}`).min(1).max(MAX_PAGE_SIZE, {
     error: `expected a whole number from 1 to ${MAX_PAGE_SIZE}`,
   }).optional(),
@@ -161,10 +172,20 @@ export function loadAccountsFile(
       clientId: entry.client_id,
       apiUrl: entry.api_url ?? defaults.api_url ?? fallback.apiUrl,
       ...credentials,
-      rateLimit: entry.rate_limit ?? defaults.rate_limit ?? fallback.rateLimit,
+      ...rateLimitOf(entry.rate_limit ?? defaults.rate_limit, fallback),
       pageSize: entry.page_size ?? defaults.page_size ?? fallback.pageSize,
     };
   });
+}
+
+/** The account's limit and whether it follows the platform's, from the file or the environment. */
+function rateLimitOf(
+  chosen: RateLimit | "auto" | undefined,
+  fallback: AccountFallback,
+): { rateLimit: RateLimit; rateLimitAuto: boolean } {
+  if (chosen === "auto") return { rateLimit: { ...AUTO_RATE_LIMIT }, rateLimitAuto: true };
+  if (chosen !== undefined) return { rateLimit: chosen, rateLimitAuto: false };
+  return { rateLimit: fallback.rateLimit, rateLimitAuto: fallback.rateLimitAuto ?? false };
 }
 
 function resolveCredentials(

@@ -1,20 +1,17 @@
-import { parseArgs } from "node:util";
 import type { z } from "zod";
 import { type AccountSettings, loadAccountsFile } from "./accounts_file.ts";
+import { type Command, commandOf, parseFlags } from "./command_line.ts";
 import type { RateLimit } from "./duration.ts";
-import { ConfigError, errorMessage } from "./errors.ts";
+import { ConfigError } from "./errors.ts";
 import { readSecretFile } from "./secret_file.ts";
-import { SETTINGS } from "./settings.ts";
+import { AUTO_RATE_LIMIT, SETTINGS } from "./settings.ts";
 
 export type { AccountSettings } from "./accounts_file.ts";
-
-/** What adsync was asked to do. */
-export type Command = "sync" | "status" | "worker" | "enqueue" | "help";
+export type { Command } from "./command_line.ts";
+export { readCommandLine } from "./command_line.ts";
 
 /** The default deadline of a list request (never above the request timeout). */
 const DEFAULT_LIST_TIMEOUT_MS = 5_000;
-
-const COMMANDS: readonly Command[] = ["sync", "status", "worker", "enqueue", "help"];
 
 /** Log levels a user may ask for. */
 export type LogLevel = "debug" | "info" | "warning" | "error";
@@ -27,7 +24,10 @@ export interface Config {
   email: string;
   password: string;
   clientId: string;
+  /** The environment account's limit: its ceiling, or with {@linkcode rateLimitAuto} the limit until one is advertised. */
   rateLimit: RateLimit;
+  /** `AD_PLATFORM_RATE_LIMIT=auto` (the default): follow the limit the platform advertises. */
+  rateLimitAuto: boolean;
   requestTimeoutMs: number;
   /** The deadline of a list request: `AD_PLATFORM_LIST_TIMEOUT`, else 5 s or the request timeout if shorter. */
   listTimeoutMs: number;
@@ -74,6 +74,10 @@ export interface Config {
   workerId: string | undefined;
   /** `SYNC_SCHEDULE`: a cron expression, `"off"`, or unset (leave the stored schedule alone). */
   schedule: string | undefined;
+  /** `SYNC_HTTP_PORT`: the live endpoint's port (0 picks a free one); unset: no endpoint. */
+  httpPort: number | undefined;
+  /** `SYNC_HTTP_HOST`: the address the live endpoint listens on. */
+  httpHost: string;
 }
 
 /** What {@linkcode loadConfig} may ask of the outside world. */
@@ -103,16 +107,7 @@ export function loadConfig(
 ): Readonly<Config> {
   const { readTextFile = Deno.readTextFileSync, isTerminal = false } = options;
   const { values, positionals } = parseFlags(args);
-  const command = positionals[0] ?? "sync";
-  if (!isCommand(command)) {
-    throw new ConfigError(
-      "command",
-      `unknown command '${command}' (expected sync, worker, enqueue, status or help)`,
-    );
-  }
-  if (positionals.length > 1) {
-    throw new ConfigError("command", `unexpected argument '${positionals[1]}'`);
-  }
+  const command = commandOf(positionals);
   const parsed = {} as Record<string, unknown>;
   for (const [key, setting] of Object.entries(SETTINGS)) {
     const flagValue = values[setting.flag];
@@ -153,13 +148,15 @@ export function loadConfig(
   }
   let envPassword: string | undefined;
   const password = () => envPassword ??= readPassword(env, p.passwordFile, readTextFile);
-  const rateLimit = p.rateLimit!;
+  const rateLimitAuto = p.rateLimit === "auto";
+  const rateLimit = p.rateLimit === "auto" ? { ...AUTO_RATE_LIMIT } : p.rateLimit!;
   const own: AccountSettings = {
     clientId: p.clientId!,
     apiUrl: p.apiUrl!,
     email,
     password: needsPlatform && !useFile ? password() : "",
     rateLimit,
+    rateLimitAuto,
     pageSize: p.pageSize!,
   };
   const picked = Array.isArray(values.account) ? values.account : [];
@@ -190,6 +187,7 @@ export function loadConfig(
     password: needsPlatform ? envAccountPassword(useFile, password) : "",
     clientId: own.clientId,
     rateLimit,
+    rateLimitAuto,
     requestTimeoutMs: p.requestTimeoutMs!,
     listTimeoutMs: p.listTimeoutMs ?? Math.min(DEFAULT_LIST_TIMEOUT_MS, p.requestTimeoutMs!),
     pageSize: own.pageSize,
@@ -220,32 +218,9 @@ export function loadConfig(
     workerHeartbeatMs: p.workerHeartbeatMs!,
     workerId: p.workerId,
     schedule: p.schedule,
+    httpPort: p.httpPort,
+    httpHost: p.httpHost!,
   });
-}
-
-function isCommand(command: string): command is Command {
-  return (COMMANDS as readonly string[]).includes(command);
-}
-
-function parseFlags(args: string[]) {
-  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {
-    account: { type: "string", multiple: true },
-    resume: { type: "boolean" },
-    json: { type: "boolean" },
-    help: { type: "boolean" },
-  };
-  for (const setting of Object.values(SETTINGS)) {
-    options[setting.flag] = { type: "boolean" in setting ? "boolean" : "string" };
-  }
-  try {
-    const result = parseArgs({ args, options, allowPositionals: true, strict: true });
-    if (result.values.help) result.positionals.unshift("help");
-    return result;
-  } catch (error) {
-    const message = errorMessage(error);
-    const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? "arguments";
-    throw new ConfigError(flag, message.split(". ")[0]!.replace(/^Option '[^']+' /, ""));
-  }
 }
 
 /** The environment account's password; with a file, only if one is set (accounts may not need it). */

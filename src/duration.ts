@@ -37,6 +37,14 @@ export function parseRateLimit(text: string): RateLimit | undefined {
   return { count, windowMs };
 }
 
+/** Formats a rate limit as `parseRateLimit` reads it: `10/60s`, `5/1500ms`. */
+export function formatRateLimit(limit: RateLimit): string {
+  const window = limit.windowMs % 1_000 === 0
+    ? `${limit.windowMs / 1_000}s`
+    : `${limit.windowMs}ms`;
+  return `${limit.count}/${window}`;
+}
+
 /** Formats milliseconds for people: `850ms`, `12.3s`, `4m05s`, `1h02m`. */
 export function formatDuration(ms: number): string {
   if (ms < 1_000) return `${Math.round(ms)}ms`;

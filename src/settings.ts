@@ -1,6 +1,12 @@
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
-import { lacksUnit, MAX_TIMER_MS, parseDuration, parseRateLimit } from "./duration.ts";
+import {
+  lacksUnit,
+  MAX_TIMER_MS,
+  parseDuration,
+  parseRateLimit,
+  type RateLimit,
+} from "./duration.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -63,6 +69,19 @@ export const rateLimitSchema = z.string().transform((text, ctx) => {
   return limit;
 });
 
+/** The limit of `rate_limit: "auto"` while the platform advertises none. */
+export const AUTO_RATE_LIMIT: Readonly<RateLimit> = Object.freeze({ count: 10, windowMs: 60_000 });
+
+/** `auto` (follow the limit the platform advertises) or `N/duration` (a ceiling). */
+export const rateLimitSettingSchema = z.string().transform((text, ctx): RateLimit | "auto" => {
+  if (text.trim().toLowerCase() === "auto") return "auto";
+  const result = rateLimitSchema.safeParse(text);
+  if (result.success) return result.data;
+  const message = result.error.issues[0]?.message ?? "invalid";
+  ctx.addIssue({ code: "custom", message: message.replace(/^expected /, "expected auto or ") });
+  return z.NEVER;
+});
+
 /**
  * An http(s) base URL without credentials, its trailing slashes dropped. Messages never repeat
  * the URL: it may hold a password.
@@ -122,6 +141,12 @@ export const workerIdSchema = z.string().regex(
   "expected 1-60 letters, digits, '.', '_', '@', ':' or '-'",
 );
 
+/** Where the live endpoint listens: an IP address or a host name. */
+export const hostSchema = z.string().trim().regex(
+  /^(\[[\da-fA-F:.]+\]|[\w.:-]{1,253})$/,
+  "expected an IP address or host name such as 127.0.0.1 or 0.0.0.0",
+).transform((host) => host.replace(/^\[(.*)\]$/, "$1"));
+
 /** Each setting: its environment variable, its flag, its default and its schema. */
 export const SETTINGS = {
   apiUrl: {
@@ -141,8 +166,8 @@ export const SETTINGS = {
   rateLimit: {
     env: "AD_PLATFORM_RATE_LIMIT",
     flag: "rate-limit",
-    fallback: "10/60s",
-    schema: rateLimitSchema,
+    fallback: "auto",
+    schema: rateLimitSettingSchema,
   },
   requestTimeoutMs: {
     env: "AD_PLATFORM_REQUEST_TIMEOUT",
@@ -278,4 +303,6 @@ export const SETTINGS = {
   },
   workerId: { env: "SYNC_WORKER_ID", flag: "worker-id", schema: workerIdSchema },
   schedule: { env: "SYNC_SCHEDULE", flag: "schedule", schema: scheduleSchema },
+  httpPort: { env: "SYNC_HTTP_PORT", flag: "http-port", schema: whole(0, 65_535) },
+  httpHost: { env: "SYNC_HTTP_HOST", flag: "http-host", fallback: "127.0.0.1", schema: hostSchema },
 } as const;

@@ -1,169 +1,147 @@
 import type { Config } from "./config.ts";
 import { type Checkpoint, openCheckpoint } from "./store/checkpoint.ts";
+import type { RunRecord } from "./store/checkpoint_types.ts";
 import { openPgCheckpoint } from "./store/pg_checkpoint.ts";
-import { recentRuns } from "./store/run_history.ts";
-import { openDatabase } from "./store/database.ts";
+import { recentRuns, type RunHistoryRow } from "./store/run_history.ts";
+import { type Database, openDatabase } from "./store/database.ts";
 import { acquireRunLock } from "./store/run_lock.ts";
-import type { RunRecord as HistoryRow } from "./sync/run_summary.ts";
 import { checkpointPath } from "./sync/state_dir.ts";
-import { errorMessage } from "./errors.ts";
-import { accountQueueStates, formatQueueState, type QueueState } from "./queue/queue_state.ts";
+import { accountQueueStates } from "./queue/queue_state.ts";
+import { type AccountStatus, formatStatusTable, type RunSource } from "./report/status_table.ts";
 
-/** One run as `status` shows it: the checkpoint's progress joined with its `sync_runs` row. */
-export interface RunStatus {
-  run_id: string;
-  account: string;
-  status: string;
-  started_at: string;
-  updated_at: string;
-  pages_done: number;
-  pages_total: number | null;
-  campaigns_total: number | null;
-  synced: number;
-  rejected: number;
-  failed: number;
-  requests: number | null;
-  duration_ms: number | null;
-  last_error: string | null;
-  /** The account's job in the workers' queue: queued, running, retrying, failed, done; null without one. */
-  queue_state?: QueueState["state"] | null;
-  /** The worker running the account's job now. */
-  queue_worker?: string | null;
-}
+export type { AccountStatus, RunSource } from "./report/status_table.ts";
 
-/** How many of the latest runs to search for each configured account's latest one. */
-const RUNS_SEARCHED_PER_ACCOUNT = 50;
+/** Runs searched in a checkpoint for each account's latest. */
+const RUNS_SEARCHED = 1_000;
+
+/** What one source of runs gave: each account's latest run, as a row. */
+type Found = Map<string, AccountStatus>;
 
 /**
- * Describes the latest runs of the state dir: progress from the checkpoint, counts from
- * `sync_runs` when the database can be read (the embedded one only while no sync holds it).
- * With several accounts configured, one row per account: its latest run.
+ * One truth per account from the state dir and the database the settings point at: its latest
+ * run (from this state dir's checkpoint, or from the server's, where workers keep theirs), with
+ * counts from `sync_runs` and its job in the queue. A database that cannot be read is an error.
  */
-export async function runStatusCommand(config: Readonly<Config>, limit = 10): Promise<string> {
-  const path = checkpointPath(config.stateDir);
-  const exists = await Deno.stat(path).then(() => true, () => false);
-  // Workers keep their runs in the server: without a local checkpoint, read theirs.
-  if (!exists && config.databaseUrl) return await workersStatus(config, limit);
-  if (!exists) {
-    return config.json ? "[]" : `No runs yet: ${path} does not exist.`;
-  }
+export async function runStatusCommand(config: Readonly<Config>): Promise<string> {
   const notes: string[] = [];
+  const local = await readLocalRuns(config, notes);
+  const server = config.databaseUrl ? await readServer(config, [...local.keys()]) : undefined;
+  const latest = new Map(local);
+  // The newest run of each account wins, whichever source holds it.
+  for (const row of [...(server?.runs.values() ?? []), ...(server?.elsewhere ?? [])]) {
+    const mine = latest.get(row.account);
+    if (!mine || (mine.started_at ?? "") < (row.started_at ?? "")) latest.set(row.account, row);
+  }
+  const configured = config.accountsFile ? config.accounts.map((a) => a.clientId) : [];
+  const queued = [...(server?.queue.keys() ?? [])];
+  const accounts = [...new Set([...configured, ...latest.keys(), ...queued])];
+  const rows = accounts.map((account) => {
+    const row = latest.get(account) ?? neverRun(account);
+    if (!server) return row;
+    const state = server.queue.get(account);
+    return { ...row, queue_state: state?.state ?? null, queue_worker: state?.worker ?? null };
+  });
+  if (config.json) return JSON.stringify(rows);
+  const where = [`sync: ${checkpointPath(config.stateDir)}`];
+  if (server) where.push(`worker, sync_runs and queue: ${server.label}`);
+  if (rows.length === 0) return `No runs yet (looked in ${where.join("; ")}).`;
+  return [
+    formatStatusTable(rows, server !== undefined),
+    "",
+    `Runs from ${where.join("; ")}.`,
+    ...notes,
+  ].join("\n");
+}
+
+/** The latest run of each account in this state dir's checkpoint, if there is one. */
+async function readLocalRuns(config: Readonly<Config>, notes: string[]): Promise<Found> {
+  const path = checkpointPath(config.stateDir);
+  if (!(await Deno.stat(path).then(() => true, () => false))) return new Map();
   let lock: { release(): void } | undefined;
   try {
     lock = acquireRunLock(config.stateDir);
   } catch {
-    notes.push("A sync is running now.");
+    notes.push("A sync is running now on this state dir.");
   }
   try {
-    const accounts = config.accounts.length > 1 ? config.accounts.map((a) => a.clientId) : [];
-    const searched = accounts.length > 0 ? accounts.length * RUNS_SEARCHED_PER_ACCOUNT : limit;
-    const history = await readHistory(config, lock !== undefined, searched).catch((error) => {
-      notes.push(`Run history unavailable: ${errorMessage(error)}`);
-      return [] as HistoryRow[];
-    });
-    const open = () => openCheckpoint(path);
-    const rows = await readCheckpoint(open, searched, history, lock !== undefined, accounts);
-    const queue = await readQueueStates(config, rows.map((row) => row.account)).catch((error) => {
-      notes.push(`Queue state unavailable: ${errorMessage(error)}`);
-      return new Map<string, QueueState>();
-    });
-    if (queue.size > 0) {
-      for (const row of rows) {
-        const state = queue.get(row.account);
-        row.queue_state = state?.state ?? null;
-        row.queue_worker = state?.worker ?? null;
-      }
-    }
-    if (accounts.length > 0) {
-      const never = accounts.filter((account) => !rows.some((row) => row.account === account));
-      if (never.length > 0) notes.push(`No run yet of: ${never.join(", ")}`);
-    }
-    if (config.json) return JSON.stringify(rows);
-    return [formatTable(rows), ...notes].join("\n");
+    // The embedded database belongs to a running sync: its counts wait until it ends.
+    const history = config.databaseUrl || lock
+      ? await withDatabase(config, (db) => readHistory(db))
+      : [];
+    return await latestPerAccount(() => openCheckpoint(path), history, "sync", !!lock);
   } finally {
     lock?.release();
   }
 }
 
-/** The runs of the workers, from the checkpoint in the server, with each account's queue state. */
-async function workersStatus(config: Readonly<Config>, limit: number): Promise<string> {
-  const db = await openDatabase({ url: config.databaseUrl, stateDir: config.stateDir });
-  try {
-    const accounts = config.accounts.length > 1 ? config.accounts.map((a) => a.clientId) : [];
-    const searched = accounts.length > 0 ? accounts.length * RUNS_SEARCHED_PER_ACCOUNT : limit;
-    const history = await recentRuns(db.sql, searched).catch(() => [] as HistoryRow[]);
+/** The workers' runs (the checkpoint in the server) and every account's job in the queue. */
+async function readServer(config: Readonly<Config>, known: readonly string[]) {
+  return await withDatabase(config, async (db) => {
+    const history = await readHistory(db);
     const open = () => openPgCheckpoint(db.sql, { where: db.label });
-    // A run marked running in the server may well be running on a worker: shown as it is.
-    const rows = await readCheckpoint(open, searched, history, false, accounts).catch(
-      () => [] as RunStatus[],
-    );
-    const queue = await accountQueueStates(db.sql, rows.map((row) => row.account));
-    for (const row of rows) {
-      row.queue_state = queue.get(row.account)?.state ?? null;
-      row.queue_worker = queue.get(row.account)?.worker ?? null;
-    }
-    if (config.json) return JSON.stringify(rows);
-    const never = accounts.filter((account) => !rows.some((row) => row.account === account));
-    const notes = never.length > 0 ? [`No run yet of: ${never.join(", ")}`] : [];
-    return [formatTable(rows), ...notes].join("\n");
-  } finally {
-    await db.close();
-  }
+    const runs = await latestPerAccount(open, history, "worker", false).catch((error) => {
+      if (isMissingTable(error)) return new Map() as Found;
+      throw error;
+    });
+    const accounts = [
+      ...new Set([...config.accounts.map((a) => a.clientId), ...known, ...runs.keys()]),
+    ];
+    const queue = await accountQueueStates(db.sql, accounts);
+    return { runs, queue, label: db.label, elsewhere: fromHistory(history) };
+  });
 }
 
-/** Each account's job in the workers' queue; only a server database holds one. */
-async function readQueueStates(
-  config: Readonly<Config>,
-  accounts: readonly string[],
-): Promise<Map<string, QueueState>> {
-  if (!config.databaseUrl || accounts.length === 0) return new Map();
+async function withDatabase<T>(config: Readonly<Config>, fn: (db: Database) => Promise<T>) {
   const db = await openDatabase({ url: config.databaseUrl, stateDir: config.stateDir });
   try {
-    return await accountQueueStates(db.sql, [...new Set(accounts)]);
+    return await fn(db);
   } finally {
     await db.close();
   }
 }
 
-async function readHistory(
-  config: Readonly<Config>,
-  lockHeld: boolean,
-  limit: number,
-): Promise<HistoryRow[]> {
-  if (!config.databaseUrl && !lockHeld) return []; // the embedded database belongs to the sync
-  const db = await openDatabase({ url: config.databaseUrl, stateDir: config.stateDir });
+/** `sync_runs`, where the counts of finished runs live; none before the first migration. */
+async function readHistory(db: Database): Promise<RunHistoryRow[]> {
   try {
-    return await recentRuns(db.sql, limit);
-  } catch {
-    return []; // not migrated yet: no history
-  } finally {
-    await db.close();
+    return await recentRuns(db.sql, RUNS_SEARCHED);
+  } catch (error) {
+    if (isMissingTable(error)) return [];
+    throw error;
   }
 }
 
-/** The checkpoint's latest runs; with `accounts`, the latest run of each, in their order. */
-async function readCheckpoint(
+/** PostgreSQL's "undefined table": nothing was ever written there (or through a wrapper's cause). */
+function isMissingTable(error: unknown): boolean {
+  for (let e = error; e; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: string }).code === "42P01") return true;
+  }
+  return false;
+}
+
+/** Each account's latest run in one checkpoint, as a row. */
+async function latestPerAccount(
   open: () => Checkpoint,
-  limit: number,
-  history: HistoryRow[],
+  history: RunHistoryRow[],
+  source: RunSource,
   noSyncRunning: boolean,
-  accounts: readonly string[],
-): Promise<RunStatus[]> {
+): Promise<Found> {
   const checkpoint = open();
   try {
-    const latest = await checkpoint.latestRuns(limit);
-    const runs = accounts.length === 0
-      ? latest
-      : accounts.flatMap((account) => latest.find((run) => run.account === account) ?? []);
-    return await Promise.all(runs.map(async (run) => {
+    const found: Found = new Map();
+    const latest = new Map<string, RunRecord>();
+    for (const run of await checkpoint.latestRuns(RUNS_SEARCHED)) {
+      if (!latest.has(run.account)) latest.set(run.account, run);
+    }
+    for (const run of latest.values()) {
       const progress = await checkpoint.progress(run.runId);
       const row = history.find((h) => h.run_id === run.runId);
-      // A run still marked running while nobody holds the lock died without a word (kill -9).
+      // A local run still marked running while nobody holds the lock died without a word.
       const status = run.status === "running" && noSyncRunning ? "interrupted" : run.status;
-      return {
-        run_id: run.runId,
+      found.set(run.account, {
         account: run.account,
+        run_id: run.runId,
         status,
+        source,
         started_at: new Date(run.startedAt).toISOString(),
         updated_at: new Date(run.updatedAt).toISOString(),
         pages_done: progress.pagesDone,
@@ -175,54 +153,75 @@ async function readCheckpoint(
         requests: row?.requests ?? null,
         duration_ms: row?.duration_ms ?? null,
         last_error: run.lastError,
-      };
-    }));
+        ...rateLimitOf(row),
+      });
+    }
+    return found;
   } finally {
     await checkpoint.close();
   }
 }
 
-function formatTable(rows: RunStatus[]): string {
-  if (rows.length === 0) return "No runs yet.";
-  const of = (done: number, total: number | null) => `${done}/${total ?? "?"}`;
-  const queued = rows.some((r) => r.queue_state !== undefined);
-  const queueCell = (r: RunStatus) =>
-    queued
-      ? [
-        formatQueueState(
-          r.queue_state
-            ? { state: r.queue_state, worker: r.queue_worker ?? null, tries: 0 }
-            : undefined,
-        ) || "-",
-      ]
-      : [];
-  const table = [
-    [
-      "RUN",
-      "ACCOUNT",
-      "STATUS",
-      ...(queued ? ["QUEUE"] : []),
-      "PAGES",
-      "CAMPAIGNS",
-      "REJECTED",
-      "FAILED",
-      "UPDATED",
-      "ERROR",
-    ],
-    ...rows.map((r) => [
-      r.run_id,
-      r.account,
-      r.status,
-      ...queueCell(r),
-      of(r.pages_done, r.pages_total),
-      of(r.synced + r.rejected, r.campaigns_total),
-      String(r.rejected),
-      String(r.failed),
-      r.updated_at.replace("T", " ").replace(/\.\d+Z$/, "Z"),
-      r.last_error ?? "",
-    ]),
-  ];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  return table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd())
-    .join("\n");
+/**
+ * Each account's latest run in `sync_runs`, as a row: a sync that ran from another state dir
+ * (another machine) is known there only. Checkpoint rows of the same run win over these.
+ */
+function fromHistory(history: RunHistoryRow[]): AccountStatus[] {
+  const seen = new Set<string>();
+  const rows: AccountStatus[] = [];
+  for (const run of history) {
+    if (!run.account || seen.has(run.account)) continue;
+    seen.add(run.account);
+    const at = (date: Date | null) => date?.toISOString() ?? null;
+    rows.push({
+      ...neverRun(run.account),
+      run_id: run.run_id,
+      status: run.status ?? "running",
+      source: "sync_runs",
+      started_at: at(run.started_at),
+      updated_at: at(run.finished_at ?? run.started_at),
+      campaigns_total: run.campaigns_total,
+      synced: run.synced ?? 0,
+      rejected: run.rejected ?? 0,
+      failed: run.failed ?? 0,
+      requests: run.requests,
+      duration_ms: run.duration_ms,
+      last_error: run.last_error,
+      ...rateLimitOf(run),
+    });
+  }
+  return rows;
+}
+
+/** The limit a finished run's summary recorded (runs of older versions recorded none). */
+function rateLimitOf(
+  row: RunHistoryRow | undefined,
+): Pick<AccountStatus, "rate_limit" | "rate_limit_source"> {
+  const text = (value: unknown) => typeof value === "string" ? value : null;
+  return {
+    rate_limit: text(row?.summary?.rate_limit),
+    rate_limit_source: text(row?.summary?.rate_limit_source),
+  };
+}
+
+function neverRun(account: string): AccountStatus {
+  return {
+    account,
+    run_id: null,
+    status: "never run",
+    source: null,
+    started_at: null,
+    updated_at: null,
+    pages_done: 0,
+    pages_total: null,
+    campaigns_total: null,
+    synced: 0,
+    rejected: 0,
+    failed: 0,
+    requests: null,
+    duration_ms: null,
+    last_error: null,
+    rate_limit: null,
+    rate_limit_source: null,
+  };
 }

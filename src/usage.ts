@@ -1,53 +1,182 @@
-/** The text `adsync --help` prints. */
-export const USAGE = `adsync: copy every ad campaign of client accounts into PostgreSQL
+import type { Command } from "./config.ts";
+import { SETTINGS } from "./settings.ts";
 
-Usage:
-  deno task sync [flags]            sync the accounts (same as: main.ts sync)
-  deno run -A main.ts status [--json]   show recent runs, their progress and queue state
-  deno run -A main.ts worker        take account-sync jobs from the queue until SIGTERM
-  deno run -A main.ts enqueue [--account ID]... [--json]   queue every (or some) account once
-  deno run -A main.ts help          this text
+type SettingKey = keyof typeof SETTINGS;
 
-Sync flags (each overrides its environment variable):
-  --resume                 continue the latest unfinished run from its checkpoint
-  --json                   print the run summary as one JSON object, the last line on stdout
-  --account ID             sync only this account of the accounts file (repeatable)
-  --allow-mass-delete      SYNC_ALLOW_MASS_DELETE     [false] allow marking over half deleted
-  --accounts-file PATH     SYNC_ACCOUNTS_FILE         [none: the one account below] JSON accounts
-  --account-concurrency N  SYNC_ACCOUNT_CONCURRENCY   [all] accounts in progress at once
-  --api-url URL            AD_PLATFORM_API_URL        [http://localhost:3001]
-  --email EMAIL            AD_PLATFORM_EMAIL          (required)
-  --password-file PATH     AD_PLATFORM_PASSWORD_FILE  (or AD_PLATFORM_PASSWORD; required)
-  --client-id ID           AD_PLATFORM_CLIENT_ID      [default]
-  --rate-limit N/DUR       AD_PLATFORM_RATE_LIMIT     [10/60s]
-  --request-timeout DUR    AD_PLATFORM_REQUEST_TIMEOUT [15s] at most 10m
-  --list-timeout DUR       AD_PLATFORM_LIST_TIMEOUT   [5s, at most the request timeout] list requests
-  --page-size N            AD_PLATFORM_PAGE_SIZE      [100] a smaller platform cap is learnt
-  --max-in-flight N        AD_PLATFORM_MAX_IN_FLIGHT  [512] ceiling on requests in flight per host
-  --pacing MODE            SYNC_PACING                [smooth] one request every window/N, or burst
-  --database-url URL       DATABASE_URL               [embedded PostgreSQL in the state dir]
-  --database-timeout DUR   SYNC_DATABASE_TIMEOUT      [30s] deadline of one database operation
-  --database-outage DUR    SYNC_DATABASE_OUTAGE       [1m] ride out an unreachable database
-  --state-dir DIR          SYNC_STATE_DIR             [.adsync]
-  --log-level LEVEL        LOG_LEVEL                  [info] debug|info|warning|error
-  --log-format FORMAT      LOG_FORMAT                 [pretty on a terminal, else json]
-  --concurrency N          SYNC_CONCURRENCY           [the rate limit's N, at most 20]
-  --max-pages N            SYNC_MAX_PAGES             [1000]
-  --max-attempts N         SYNC_MAX_ATTEMPTS          [5] per sync, login; list requests get twice
-  --retry-backoff DUR      SYNC_RETRY_BACKOFF         [500ms] first backoff ceiling, doubling
-  --retry-backoff-max DUR  SYNC_RETRY_BACKOFF_MAX     [10s] largest backoff ceiling
-  --max-duration DUR       SYNC_MAX_DURATION          [none] stop, resumable, exit 75; <= 576h
-  --metrics-file PATH      SYNC_METRICS_FILE          [none] Prometheus textfile
-  --resume-max-age DUR     SYNC_RESUME_MAX_AGE        [24h]
-  --shutdown-grace DUR     SYNC_SHUTDOWN_GRACE        [5s]
+/** How one setting reads in the help: its value's name, its default as words, one line of text. */
+interface SettingHelp {
+  arg?: string;
+  /** Shown instead of the setting's fallback, when that needs words. */
+  default?: string;
+  text: string;
+}
 
-Worker flags (worker and enqueue need DATABASE_URL, a PostgreSQL server):
-  --worker-accounts N      SYNC_WORKER_ACCOUNTS       [10] accounts one worker runs at once
-  --worker-heartbeat DUR   SYNC_WORKER_HEARTBEAT      [30s] >= 10s; a silent job is taken over
-  --worker-id ID           SYNC_WORKER_ID             [hostname-pid] shown by status
-  --schedule CRON          SYNC_SCHEDULE              [unset: keep] cron (UTC) queueing all
-                                                      accounts each tick; off removes it
+/**
+ * Words for the settings of {@linkcode SETTINGS}. A setting missing here still shows in the help
+ * (its flag, variable and default), so a new setting is never left out.
+ */
+const SETTING_HELP: Partial<Record<SettingKey, SettingHelp>> = {
+  apiUrl: { arg: "URL", text: "the Ad Platform's base URL" },
+  email: { arg: "EMAIL", default: "required", text: "login email" },
+  passwordFile: {
+    arg: "PATH",
+    default: "or AD_PLATFORM_PASSWORD",
+    text: "file holding the password (one is required)",
+  },
+  clientId: { arg: "ID", text: "sent as X-Client-ID and stored as each row's account" },
+  rateLimit: {
+    arg: "N/DUR|auto",
+    default: "auto",
+    text: "auto: as advertised, else 10/60s; N/DUR: a ceiling",
+  },
+  requestTimeoutMs: { arg: "DUR", text: "deadline of one request; at most 10m" },
+  listTimeoutMs: { arg: "DUR", default: "5s", text: "deadline of a list request" },
+  pageSize: { arg: "N", text: "records per page (1-1000); a smaller cap is learnt" },
+  accountsFile: { arg: "PATH", default: "unset", text: "JSON file listing many accounts" },
+  accountConcurrency: { arg: "N", default: "all", text: "accounts in progress at once" },
+  maxInFlight: { arg: "N", text: "ceiling on requests in flight to one platform host" },
+  pacing: { arg: "MODE", text: "smooth: one request every window/N; burst: N at once" },
+  databaseUrl: {
+    arg: "URL",
+    default: "embedded",
+    text: "postgres:// server; unset: PGlite under the state dir",
+  },
+  databaseTimeoutMs: { arg: "DUR", text: "deadline of one database operation" },
+  databaseOutageMs: { arg: "DUR", text: "how long a run rides out a lost database" },
+  stateDir: { arg: "DIR", text: "checkpoint, lock and embedded database" },
+  logLevel: { arg: "LEVEL", text: "debug, info, warning or error" },
+  logFormat: { arg: "FORMAT", default: "pretty on a terminal", text: "pretty or json" },
+  concurrency: { arg: "N", default: "N of the rate limit, <= 20", text: "requests in flight" },
+  maxPages: { arg: "N", text: "hard cap on pages listed" },
+  maxAttempts: { arg: "N", text: "tries per request; list requests get twice as many" },
+  retryBackoffMs: { arg: "DUR", text: "first backoff ceiling, doubling each try" },
+  retryBackoffMaxMs: { arg: "DUR", text: "largest backoff ceiling" },
+  maxDurationMs: { arg: "DUR", default: "none", text: "stop (resumable, exit 75); <= 576h" },
+  metricsFile: { arg: "PATH", default: "none", text: "Prometheus textfile written at the end" },
+  resumeMaxAgeMs: { arg: "DUR", text: "oldest checkpoint --resume continues" },
+  shutdownGraceMs: { arg: "DUR", text: "time for requests in flight after a stop" },
+  allowMassDelete: { text: "allow marking over half of an account deleted" },
+  httpPort: {
+    arg: "N",
+    default: "none",
+    text: "serve /metrics, /healthz, /readyz; 0: a free port",
+  },
+  httpHost: { arg: "HOST", text: "the endpoint's address" },
+  workerAccounts: { arg: "N", text: "accounts one worker runs at once" },
+  workerHeartbeatMs: { arg: "DUR", text: ">= 10s; a job silent this long is taken over" },
+  workerId: { arg: "ID", default: "hostname-pid", text: "the worker's name in status and logs" },
+  schedule: { arg: "CRON", default: "keep", text: "cron (UTC) queueing every account; off" },
+};
 
-Durations need a unit: ms, s, m or h (15s, 2m); each has a maximum (see README).
-Exit codes: 0 all synced, 2 some failed or rejected, 1 fatal, 130 SIGINT, 143 SIGTERM,
-75 --max-duration (130/143/75 resume with --resume).`;
+/** Settings only a worker reads. */
+const WORKER_ONLY: readonly string[] = [
+  "workerAccounts",
+  "workerHeartbeatMs",
+  "workerId",
+  "schedule",
+];
+/** What `status` and `enqueue` read; every other command reads every setting of its kind. */
+const STATUS_KEYS: readonly string[] = ["accountsFile", "databaseUrl", "stateDir", "logLevel"];
+const ENQUEUE_KEYS: readonly string[] = ["accountsFile", "databaseUrl", "logLevel", "logFormat"];
+
+/** The flags that are not settings, per command. */
+const OWN_FLAGS: Record<Exclude<Command, "help">, Array<[string, string]>> = {
+  sync: [
+    ["--resume", "continue the account's latest run if it is unfinished"],
+    ["--json", "print the summary as one JSON object, stdout's last line"],
+    ["--account ID", "sync only this account of the accounts file (repeatable)"],
+  ],
+  status: [
+    ["--json", "print the rows as one JSON array"],
+  ],
+  worker: [],
+  enqueue: [
+    ["--account ID", "queue only this account of the accounts file (repeatable)"],
+    ["--json", "print what was queued as one JSON object"],
+  ],
+};
+
+const SUMMARY: Record<Exclude<Command, "help">, { usage: string; text: string }> = {
+  sync: {
+    usage: "deno task sync [flags]      (or: deno run -A main.ts sync [flags])",
+    text: "Copies every campaign of the configured accounts into PostgreSQL, all at once.",
+  },
+  status: {
+    usage: "deno task status [flags]    (or: deno run -A main.ts status [flags])",
+    text: "Shows each account's latest run (local and workers') and its queue state,\n" +
+      "from the database and state dir the settings point at.",
+  },
+  worker: {
+    usage: "deno run -A main.ts worker [flags]",
+    text: "Takes account-sync jobs from the queue in DATABASE_URL until SIGTERM or Ctrl-C.",
+  },
+  enqueue: {
+    usage: "deno run -A main.ts enqueue [--account ID]... [flags]",
+    text: "Queues one sync job per account of the accounts file for the workers\n" +
+      "(never two for one account).",
+  },
+};
+
+const FOOTER = `Settings come from the environment (deno task sync and status also read .env);
+a flag overrides its variable. Durations need a unit: ms, s, m or h (15s, 2m).
+Exit codes: 0 all synced, 2 some failed or rejected, 1 fatal, 130 SIGINT,
+143 SIGTERM, 75 --max-duration (130, 143 and 75 continue with --resume).`;
+
+/** The text of `adsync --help` (no command) and `adsync help`. */
+export function topUsage(): string {
+  return `adsync: copy every ad campaign of client accounts into PostgreSQL
+
+Usage: deno task sync [flags]          sync every account (or: main.ts sync)
+       deno task status [flags]        each account's latest run and queue state
+       deno run -A main.ts worker      take sync jobs from the queue until SIGTERM
+       deno run -A main.ts enqueue     queue one job per account for the workers
+       deno run -A main.ts help [CMD]  this text, or CMD's flags (or: CMD --help)
+
+Run 'deno task sync --help' (or 'main.ts help CMD') for a command's settings.
+
+${FOOTER}`;
+}
+
+/** The help of one command: what it does, its own flags, then the settings it reads. */
+export function commandUsage(command: Exclude<Command, "help">): string {
+  const { usage, text } = SUMMARY[command];
+  const own = OWN_FLAGS[command].map(([flag, words]) => `  ${flag.padEnd(14)}${words}`);
+  const settings = settingRows(command);
+  return [
+    `Usage: ${usage}`,
+    "",
+    text,
+    ...(own.length > 0 ? ["", "Flags:", ...own] : []),
+    "",
+    "Settings (flag, environment variable [default]):",
+    ...settings,
+    "",
+    FOOTER,
+  ].join("\n");
+}
+
+/** Two lines per setting: flag, variable and default; then what it does. */
+function settingRows(command: Exclude<Command, "help">): string[] {
+  const keys = (Object.keys(SETTINGS) as SettingKey[]).filter((key) => {
+    if (command === "status") return STATUS_KEYS.includes(key);
+    if (command === "enqueue") return ENQUEUE_KEYS.includes(key);
+    if (command === "sync") return !WORKER_ONLY.includes(key);
+    return true;
+  });
+  if (command === "worker") {
+    keys.sort((a, b) => +!WORKER_ONLY.includes(a) - +!WORKER_ONLY.includes(b));
+  }
+  return keys.flatMap((key) => {
+    const setting = SETTINGS[key];
+    const help = SETTING_HELP[key];
+    const boolean = "boolean" in setting;
+    const arg = boolean ? "" : ` ${help?.arg ?? "VALUE"}`;
+    const fallback = help?.default ?? ("fallback" in setting ? setting.fallback : undefined);
+    const shown = fallback === undefined ? "" : ` [${fallback}]`;
+    const head = `  ${`--${setting.flag}${arg}`.padEnd(FLAG_WIDTH)} ${setting.env}${shown}`;
+    return help ? [head, `${" ".repeat(FLAG_WIDTH + 3)}${help.text}`] : [head];
+  });
+}
+
+/** Width of the flag column: the longest flag with its value's name. */
+const FLAG_WIDTH = 24;

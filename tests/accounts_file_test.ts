@@ -67,6 +67,7 @@ Deno.test("an accounts file resolves each account from its entry, then defaults,
       email: "ops@agency.example",
       password: "env-pw",
       rateLimit: { count: 10, windowMs: 60_000 },
+      rateLimitAuto: true,
       pageSize: 50,
     },
     {
@@ -75,6 +76,7 @@ Deno.test("an accounts file resolves each account from its entry, then defaults,
       email: "x@globex.example",
       password: "globex-pw",
       rateLimit: { count: 20, windowMs: 60_000 },
+      rateLimitAuto: false,
       pageSize: 50,
     },
   ]);
@@ -106,7 +108,7 @@ Deno.test("an accounts file names the file, the entry and the field of a bad val
   assert.equal(
     error.message,
     `SYNC_ACCOUNTS_FILE: ${FILE}: accounts[2] (globex).rate_limit: ` +
-      "expected N/duration such as 10/60s",
+      "expected auto or N/duration such as 10/60s",
   );
   assert.equal(
     loadError({ accounts: [{ client_id: "acme", page_size: 0 }] }, {
@@ -117,7 +119,7 @@ Deno.test("an accounts file names the file, the entry and the field of a bad val
   assert.equal(
     loadError({ accounts: [{ client_id: "acme", rate_limit: "10/60" }] }).message,
     `SYNC_ACCOUNTS_FILE: ${FILE}: accounts[0] (acme).rate_limit: ` +
-      "expected N/duration such as 10/60s: the window needs a unit (ms, s, m or h)",
+      "expected auto or N/duration such as 10/60s: the window needs a unit (ms, s, m or h)",
   );
 });
 
@@ -308,4 +310,20 @@ Deno.test("an accounts file is read from disk by default", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("an accounts file sets rate_limit auto or a ceiling per account, over the environment's", () => {
+  const config = load({
+    defaults: { rate_limit: "auto" },
+    accounts: [{ client_id: "acme" }, { client_id: "globex", rate_limit: "5/1s" }],
+  }, { env: { AD_PLATFORM_RATE_LIMIT: "20/1m" } });
+  assert.deepEqual(config.accounts.map((a) => [a.clientId, a.rateLimit, a.rateLimitAuto]), [
+    ["acme", { count: 10, windowMs: 60_000 }, true],
+    ["globex", { count: 5, windowMs: 1_000 }, false],
+  ]);
+  const silent = load({ accounts: [{ client_id: "acme" }] }, {
+    env: { AD_PLATFORM_RATE_LIMIT: "20/1m" },
+  });
+  assert.deepEqual(silent.accounts[0]?.rateLimit, { count: 20, windowMs: 60_000 });
+  assert.equal(silent.accounts[0]?.rateLimitAuto, false, "the environment's ceiling");
 });

@@ -47,7 +47,19 @@ Deno.test("loadConfig lets flags override the environment", () => {
 Deno.test("loadConfig names the environment variable that is wrong", () => {
   const error = configError({ ...baseEnv, AD_PLATFORM_RATE_LIMIT: "ten per minute" });
   assert.equal(error.setting, "AD_PLATFORM_RATE_LIMIT");
-  assert.match(error.message, /^AD_PLATFORM_RATE_LIMIT: expected N\/duration/);
+  assert.match(error.message, /^AD_PLATFORM_RATE_LIMIT: expected auto or N\/duration/);
+});
+
+Deno.test("loadConfig follows the advertised rate limit by default and with auto; a set one is a ceiling", () => {
+  for (const env of [baseEnv, { ...baseEnv, AD_PLATFORM_RATE_LIMIT: "AUTO" }]) {
+    const config = loadConfig(env, []);
+    assert.equal(config.rateLimitAuto, true);
+    assert.deepEqual(config.rateLimit, { count: 10, windowMs: 60_000 }, "until one is advertised");
+    assert.equal(config.accounts[0]?.rateLimitAuto, true);
+  }
+  const configured = loadConfig(baseEnv, ["--rate-limit", "5/1s"]);
+  assert.equal(configured.rateLimitAuto, false);
+  assert.deepEqual(configured.accounts[0]?.rateLimit, { count: 5, windowMs: 1_000 });
 });
 
 Deno.test("loadConfig names the flag that is wrong", () => {
@@ -125,7 +137,7 @@ Deno.test("the CLI refuses an unparsable API URL with one line, exit 1 and no cr
 Deno.test("loadConfig requires a unit on every duration", () => {
   assert.equal(
     configError({ ...baseEnv, AD_PLATFORM_RATE_LIMIT: "10/60" }).message,
-    "AD_PLATFORM_RATE_LIMIT: expected N/duration such as 10/60s: " +
+    "AD_PLATFORM_RATE_LIMIT: expected auto or N/duration such as 10/60s: " +
       "the window needs a unit (ms, s, m or h)",
   );
   assert.equal(
@@ -266,6 +278,7 @@ Deno.test("loadConfig without an accounts file syncs the environment's one accou
     email: "ops@example.com",
     password: "pw-123",
     rateLimit: { count: 10, windowMs: 60_000 },
+    rateLimitAuto: true,
     pageSize: 25,
   }]);
   assert.ok(Object.isFrozen(config.accounts));
@@ -310,5 +323,24 @@ Deno.test("loadConfig refuses a backoff cap below the first backoff, naming both
   assert.equal(
     configError({ ...baseEnv, SYNC_RETRY_BACKOFF: "0ms" }).message,
     "SYNC_RETRY_BACKOFF: must be more than zero",
+  );
+});
+
+Deno.test("loadConfig serves no endpoint unless a port is set, and binds it to localhost", () => {
+  const none = loadConfig(baseEnv, []);
+  assert.equal(none.httpPort, undefined);
+  assert.equal(none.httpHost, "127.0.0.1");
+  const env = { ...baseEnv, SYNC_HTTP_PORT: "9464", SYNC_HTTP_HOST: "0.0.0.0" };
+  const fromEnv = loadConfig(env, []);
+  assert.deepEqual([fromEnv.httpPort, fromEnv.httpHost], [9464, "0.0.0.0"]);
+  const fromFlags = loadConfig(env, ["--http-port", "0", "--http-host", "[::1]"]);
+  assert.deepEqual([fromFlags.httpPort, fromFlags.httpHost], [0, "::1"]);
+  assert.equal(
+    configError({ ...baseEnv, SYNC_HTTP_PORT: "65536" }).message,
+    "SYNC_HTTP_PORT: must be from 0 to 65535",
+  );
+  assert.match(
+    configError(baseEnv, ["--http-host", "a b"]).message,
+    /^--http-host: expected an IP/,
   );
 });

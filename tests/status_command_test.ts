@@ -13,7 +13,7 @@ Deno.test("status shows nothing before the first run", async () => {
   const stateDir = await Deno.makeTempDir({ prefix: "adsync_status_" });
   try {
     const text = await runStatusCommand(loadConfig({ SYNC_STATE_DIR: stateDir }, ["status"]));
-    assert.match(text, /^No runs yet: .*checkpoint\.sqlite does not exist\.$/);
+    assert.match(text, /^No runs yet \(looked in sync: .*checkpoint\.sqlite\)\.$/);
   } finally {
     await Deno.remove(stateDir, { recursive: true });
   }
@@ -51,9 +51,16 @@ serverTest("status reports the latest runs with their progress and counts", asyn
       assert.equal(row.synced, 12);
       assert.equal(row.campaigns_total, 12);
       assert.equal(row.requests, summary.requests);
+      assert.equal(row.source, "sync");
       const table = await runStatusCommand(loadConfig(env, ["status"]));
-      assert.match(table, /^RUN\s+ACCOUNT\s+STATUS/);
-      assert.match(table, new RegExp(`${summary.run_id}\\s+default\\s+ok\\s+2/2\\s+12/12`));
+      assert.match(table, /^ACCOUNT\s+STATUS\s+SOURCE\s+QUEUE\s+CAMPAIGNS\s+FAILED\s+LIMIT/);
+      assert.match(
+        table,
+        new RegExp(`^default\\s+ok\\s+sync\\s+-\\s+12/12\\s.*${summary.run_id}$`, "m"),
+      );
+      assert.equal(row.rate_limit, "50/1s");
+      assert.equal(row.rate_limit_source, "configured");
+      assert.match(table, /\s50\/1s configured\s/);
     });
   } finally {
     await mock.close();
@@ -94,11 +101,16 @@ serverTest("status with an accounts file shows each account's latest run", async
       const second = await runSyncCommand(loadConfig(env, ["sync", "--account", "acme"]));
       await accounts(["acme", "globex", "initech"]);
       const rows = JSON.parse(await runStatusCommand(loadConfig(env, ["status", "--json"])));
-      assert.deepEqual(rows.map((row: { account: string }) => row.account), ["acme", "globex"]);
+      assert.deepEqual(rows.map((row: { account: string }) => row.account), [
+        "acme",
+        "globex",
+        "initech",
+      ]);
       assert.equal(rows[0].run_id, second.run_id, "acme's row is its latest run");
       assert.equal(rows[1].synced, 12);
+      assert.equal(rows[2].status, "never run");
       const table = await runStatusCommand(loadConfig(env, ["status"]));
-      assert.match(table, /^No run yet of: initech$/m);
+      assert.match(table, /^initech\s+never run\s+-\s+-/m);
     });
   } finally {
     await mock.close();

@@ -4,6 +4,7 @@ import { createHostGate, type HostGate } from "./host_gate.ts";
 import { createRateLimiter, type Pacing, type RateLimiter } from "./rate_limiter.ts";
 import { countOutcome, createRequestStats, type RequestStats } from "./request_stats.ts";
 import { createTokenManager, type Credentials, type TokenManager } from "./token_manager.ts";
+import { createLimitLearner, type LimitLearner } from "./limit_learner.ts";
 
 /** One client account at the platform: who we are, how we log in, and how fast we may go. */
 export interface Account {
@@ -13,6 +14,8 @@ export interface Account {
   baseUrl: string;
   tokens: TokenManager;
   limiter: RateLimiter;
+  /** Teaches the limiter the limit the platform's answers advertise. */
+  limits: LimitLearner;
   stats: RequestStats;
   /** Bounds the requests in flight to the platform's host, shared with the other accounts there. */
   hostGate: HostGate;
@@ -24,7 +27,12 @@ export interface AccountOptions {
   baseUrl: string;
   clientId: string;
   credentials: Credentials;
+  /** The configured limit: a ceiling, or with `rateLimitAuto` the limit until one is advertised. */
   rateLimit: RateLimit;
+  /** `rate_limit: "auto"`: follow the limit the platform advertises, above `rateLimit` too. @default false */
+  rateLimitAuto?: boolean;
+  /** The limit the platform advertised to the account's last run, to start from. @default none */
+  advertisedBefore?: RateLimit;
   /** The fetch to log in with. @default globalThis.fetch */
   fetch?: typeof fetch;
   /** Time source. @default systemClock */
@@ -55,7 +63,7 @@ export function createAccount(options: AccountOptions): Account {
     options;
   const stats = createRequestStats();
   const hostGate = options.hostGate ?? createHostGate();
-  return {
+  return withLimitLearner({
     clientId,
     baseUrl,
     tokens: createTokenManager(baseUrl, credentials, {
@@ -84,5 +92,13 @@ export function createAccount(options: AccountOptions): Account {
     }),
     stats,
     hostGate,
-  };
+  }, options);
+}
+
+/** Completes an account with the learner that teaches its limiter what the platform advertises. */
+function withLimitLearner(account: Omit<Account, "limits">, options: AccountOptions): Account {
+  const { rateLimitAuto: auto, clock, advertisedBefore } = options;
+  const limits = createLimitLearner(account.limiter, { auto, clock });
+  if (advertisedBefore) limits.recall(advertisedBefore);
+  return { ...account, limits };
 }

@@ -85,6 +85,16 @@ export interface RateLimiter {
   readonly waitedMs: number;
   /** The rate limit it enforces. */
   readonly limit: RateLimit;
+  /**
+   * Enforces `next` from now on (the platform advertised it); every send still known, including
+   * the `history` it started with, counts against the new window.
+   */
+  adopt(next: RateLimit): void;
+  /**
+   * Trusts the platform's count when it is stricter than ours: at most `remaining` more requests
+   * leave before `resetAt` (epoch ms).
+   */
+  trustRemaining(remaining: number, resetAt: number): void;
 }
 
 /**
@@ -258,8 +268,41 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     get waitedMs() {
       return waitedMs + (waitStart !== undefined && waiting > 0 ? clock.now() - waitStart : 0);
     },
-    limit,
+    get limit() {
+      return limit;
+    },
+    adopt(next) {
+      limit = { ...next };
+      if (options.marginMs === undefined) marginMs = defaultMarginMs(limit.windowMs);
+      for (const at of unknownSends(history, sends)) insert({ at, sent: true });
+    },
+    trustRemaining(remaining, resetAt) {
+      const now = clock.now();
+      const held = sends.filter((s) => !s.sent || s.at > now - limit.windowMs).length;
+      const unknown = limit.count - held - remaining;
+      if (unknown <= 0) return; // our own count is as strict, and knows each send's time
+      // Requests someone else sent (or the platform counts otherwise): they leave at its reset.
+      const at = Math.min(now, resetAt - limit.windowMs);
+      for (let i = 0; i < unknown; i++) insert({ at, sent: true });
+      if (remaining <= 0) heldUntil = Math.max(heldUntil, resetAt);
+    },
   };
+}
+
+/** The margin of a window when none is set: 2% of it, from 50 ms to 500 ms. */
+function defaultMarginMs(windowMs: number): number {
+  return Math.min(500, Math.max(50, windowMs * 0.02));
+}
+
+/** The sends of `history` not among `sends` yet (one for one: two sends may share a time). */
+function unknownSends(history: readonly number[], sends: readonly Send[]): number[] {
+  const known = new Map<number, number>();
+  for (const send of sends) if (send.sent) known.set(send.at, (known.get(send.at) ?? 0) + 1);
+  return history.filter((at) => {
+    const left = known.get(at) ?? 0;
+    if (left > 0) known.set(at, left - 1);
+    return left === 0;
+  });
 }
 
 interface Send {

@@ -23,6 +23,8 @@ export interface SendOptions {
   now?: () => number;
   /** Called once per request with its outcome (`"200"`, `"503"`, `"timeout"`, `"network"`). @default no-op */
   onOutcome?: (outcome: string) => void;
+  /** Called with the headers of every answer, whatever its status, as soon as they arrive. @default no-op */
+  onHeaders?: (headers: Headers) => void;
 }
 
 /** A 2xx answer: its status and its body, parsed as JSON. */
@@ -53,6 +55,7 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
       redirect: "manual",
       signal: wire ? AbortSignal.any([wire, deadlineSignal]) : deadlineSignal,
     });
+    options.onHeaders?.(response.headers);
     text = await response.text();
   } catch (error) {
     if (wire?.aborted) throw wire.reason;
@@ -91,11 +94,7 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
     });
   }
   const retryAfter = status === 429 ? retryAfterMs(response, parseLoose(text), now()) : undefined;
-  throw new HttpError(`${fail}: ${statusLine}`, {
-    status,
-    url,
-    retryAfterMs: retryAfter,
-  });
+  throw new HttpError(`${fail}: ${statusLine}`, { status, url, retryAfterMs: retryAfter });
 }
 
 /** A timer fired this much after its time means this process was busy, not the platform slow. */
@@ -166,7 +165,18 @@ function parseLoose(text: string): unknown {
   }
 }
 
+/** What went wrong on the wire, in a few words: Deno's fetch hides it in the cause. */
 function describeNetworkError(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  const text = error instanceof Error
+    ? [error.message, error.cause instanceof Error ? error.cause.message : ""].join(" ")
+    : String(error);
+  if (/connection refused/i.test(text)) return "connection refused";
+  if (/dns error|failed to lookup|name or service not known/i.test(text)) return "host not found";
+  if (/connection reset/i.test(text)) return "connection reset";
+  if (/certificate|tls/i.test(text)) return `TLS error (${text.trim()})`;
+  return error instanceof Error && error.cause instanceof Error
+    ? error.cause.message
+    : error instanceof Error
+    ? error.message
+    : String(error);
 }

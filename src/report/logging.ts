@@ -186,18 +186,20 @@ function prettyFormatter(colors: boolean): TextFormatter {
     timestamp: "time",
     icons: false,
     categoryWidth: 24,
-    properties: true,
+    // One line per event: what a person needs is in the message; JSON lines carry every property.
+    properties: false,
     // A wrapped line could split a secret where redaction cannot see it.
     wordWrap: false,
   });
-  // Properties already shown in the message are not repeated underneath, nor the run's
-  // identity: a terminal shows one run, named on its first line; JSON lines carry it always.
+  // Many accounts run at once: every line of a run starts with its account, unless it names it.
+  // Values read as in a sentence (no quotes around strings, an error as its message).
   return (record) => {
-    const shown = new Set([...placeholderList(record.rawMessage), "run_id", "account"]);
-    const properties = Object.fromEntries(
-      Object.entries(record.properties).filter(([key]) => !shown.has(key)),
-    );
-    return pretty({ ...record, properties });
+    const account = record.properties.account;
+    const named = placeholderList(record.rawMessage).includes("account");
+    const prefix = typeof account === "string" && !named ? `${account}: ` : "";
+    const text = record.message.map((part, i) => i % 2 === 0 ? part : sentenceValue(part))
+      .join("");
+    return pretty({ ...record, message: [prefix + text] });
   };
 }
 
@@ -215,6 +217,18 @@ function formatJson(record: LogRecord): string {
     message: record.message.map((part, i) => i % 2 === 0 ? part : renderValue(part)).join(""),
     properties: record.properties,
   }) + "\n";
+}
+
+/** A value as a pretty line shows it: an error as its message and its causes', on one line. */
+function sentenceValue(value: unknown): string {
+  if (!(value instanceof Error)) return renderValue(value);
+  const causes: string[] = [];
+  for (let cause = value.cause; cause !== undefined && causes.length < 5;) {
+    causes.push(cause instanceof Error ? cause.message : String(cause));
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  const text = [value.message, ...causes.map((c) => `caused by: ${c}`)].join("; ");
+  return text.replaceAll("\n", " ");
 }
 
 function renderValue(value: unknown): string {

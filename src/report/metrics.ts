@@ -1,5 +1,11 @@
 import { basename, dirname, join } from "node:path";
-import type { RunSummary } from "../sync/run_summary.ts";
+import { Counter, Gauge, Registry } from "prom-client";
+import { parseRateLimit } from "../duration.ts";
+import { RUN_COUNTERS, RUN_STATUSES } from "../run_counters.ts";
+import type { RunTotals, SyncSummary } from "../run_summary.ts";
+
+/** Every metric name starts with this. */
+export const METRIC_PREFIX = "adsync_";
 
 /** One row of request outcomes. */
 export interface RequestCount {
@@ -9,119 +15,125 @@ export interface RequestCount {
   count: number;
 }
 
-/** Everything the metrics file says about one account's last run. */
+/** Everything the metrics say about one account's last run. */
 export interface MetricsSnapshot {
-  summary: RunSummary;
+  /** Its summary: the totals, and the rate limit when the summary has one. */
+  summary: RunTotals & Partial<Pick<SyncSummary, "rate_limit" | "rate_limit_source">>;
   account: string;
   requests: RequestCount[];
   /** When a run last finished with status `ok` (Unix seconds); `null` if never. */
   lastSuccessUnix: number | null;
 }
 
+/** Options of {@linkcode createRunMetrics} and {@linkcode renderMetrics}. */
+export interface RunMetricsOptions {
+  /** Labels put first on every series, such as the worker's name. @default {} */
+  labels?: Readonly<Record<string, string>>;
+}
+
+/** The metrics of each account's last run, registered once and updated before each reading. */
+export interface RunMetrics {
+  /** Replaces every series with those of `accounts` (one series per account). */
+  update(accounts: readonly MetricsSnapshot[]): void;
+}
+
 type Labels = Record<string, string>;
+type Family = { metric: Gauge | Counter; samples: (m: MetricsSnapshot, own: Labels) => Sample[] };
 type Sample = [labels: Labels, value: number];
 
-const STATUSES: RunSummary["status"][] = ["ok", "partial", "interrupted", "failed"];
-
 /**
- * Renders every account's snapshot in the Prometheus text exposition format (version 0.0.4):
- * each metric once, with one series per account (labelled `account`).
+ * Registers on `registry` the metrics of each account's last run: one family per counter of
+ * {@linkcode RUN_COUNTERS} (requests broken down by endpoint and outcome), the duration, the
+ * status and the time of the last success, each series labelled `account`.
  */
-export function renderMetrics(accounts: readonly MetricsSnapshot[]): string {
-  const each = (value: (m: MetricsSnapshot) => number): Sample[] =>
-    accounts.map((m): Sample => [{ account: m.account }, value(m)]);
-  const blocks = [
-    metric(
-      "campaigns_listed",
+export function createRunMetrics(registry: Registry, options: RunMetricsOptions = {}): RunMetrics {
+  const constant = options.labels ?? {};
+  const family = (
+    kind: "gauge" | "counter",
+    name: string,
+    help: string,
+    extraLabels: string[],
+    samples: Family["samples"],
+  ): Family => {
+    const config = {
+      name: `${METRIC_PREFIX}${name}`,
+      help,
+      labelNames: [...Object.keys(constant), "account", ...extraLabels],
+      registers: [registry],
+    };
+    return { metric: kind === "gauge" ? new Gauge(config) : new Counter(config), samples };
+  };
+  const families = [
+    ...RUN_COUNTERS.map(({ key, metric, type, help }) =>
+      key === "requests"
+        ? family(type, metric, help, ["endpoint", "status"], requestSamples)
+        : family(type, metric, help, [], (m, own) => [[own, m.summary[key]]])
+    ),
+    family("gauge", "run_duration_seconds", "Duration of the last run.", [], (m, own) => [
+      [own, m.summary.duration_ms / 1_000],
+    ]),
+    family(
       "gauge",
-      "Campaigns the platform listed in the last run.",
-      each((m) => m.summary.campaigns_total),
-    ),
-    metric(
-      "campaigns_synced",
-      "gauge",
-      "Campaigns synced in the last run.",
-      each((m) => m.summary.synced),
-    ),
-    metric(
-      "campaigns_skipped",
-      "gauge",
-      "Campaigns already done before a resume.",
-      each((m) => m.summary.skipped),
-    ),
-    metric(
-      "campaigns_failed",
-      "gauge",
-      "Campaigns that failed in the last run.",
-      each((m) => m.summary.failed),
-    ),
-    metric(
-      "campaigns_rejected",
-      "gauge",
-      "Campaigns refused by validation in the last run.",
-      each((m) => m.summary.rejected),
-    ),
-    metric(
-      "campaigns_deleted",
-      "gauge",
-      "Stored campaigns marked deleted in the last run: the platform no longer lists them.",
-      each((m) => m.summary.deleted ?? 0),
-    ),
-    metric(
-      "requests_total",
-      "counter",
-      "Requests to the platform in the last run, by endpoint and outcome.",
-      accounts.flatMap((m) => requestSamples(m.account, m.requests)),
-    ),
-    metric(
-      "rate_limited_total",
-      "counter",
-      "429 answers in the last run.",
-      each((m) => m.summary.rate_limited),
-    ),
-    metric(
-      "retries_total",
-      "counter",
-      "Requests repeated in the last run.",
-      each((m) => m.summary.retries),
-    ),
-    metric(
-      "timeouts_total",
-      "counter",
-      "Requests that timed out in the last run.",
-      each((m) => m.summary.timeouts),
-    ),
-    metric(
-      "token_refreshes_total",
-      "counter",
-      "Access tokens fetched in the last run.",
-      each((m) => m.summary.token_refreshes),
-    ),
-    metric(
-      "run_duration_seconds",
-      "gauge",
-      "Duration of the last run.",
-      each((m) => m.summary.duration_ms / 1_000),
-    ),
-    metric(
       "run_status",
-      "gauge",
       "1 for the status the last run ended with, 0 for the others.",
-      accounts.flatMap((m) =>
-        STATUSES.map((status): Sample => [
-          { account: m.account, status },
+      ["status"],
+      (m, own) =>
+        RUN_STATUSES.map((status): Sample => [
+          { ...own, status },
           status === m.summary.status ? 1 : 0,
-        ])
-      ),
+        ]),
     ),
-    metric(
-      "last_success_timestamp_seconds",
+    family(
       "gauge",
+      "rate_limit_requests",
+      "Requests the account's rate-limit window allows in its last run, labelled by where the limit came from.",
+      ["source"],
+      (m, own) => limitSamples(m, own, (limit) => limit.count),
+    ),
+    family(
+      "gauge",
+      "rate_limit_window_seconds",
+      "Length of the account's rate-limit window in its last run, labelled by where the limit came from.",
+      ["source"],
+      (m, own) => limitSamples(m, own, (limit) => limit.windowMs / 1_000),
+    ),
+    family(
+      "gauge",
+      "last_success_timestamp_seconds",
       "Unix time of the last run that synced every campaign; 0 if none.",
-      each((m) => m.lastSuccessUnix ?? 0),
+      [],
+      (m, own) => [[own, m.lastSuccessUnix ?? 0]],
     ),
   ];
-  return blocks.join("");
+  return {
+    update(accounts) {
+      for (const { metric, samples } of families) {
+        metric.reset();
+        for (const snapshot of accounts) {
+          for (
+            const [labels, value] of samples(snapshot, { ...constant, account: snapshot.account })
+          ) {
+            // A counter only adds: rows of one endpoint and status add up into one series.
+            if (metric instanceof Counter) metric.inc(labels, value);
+            else metric.set(labels, value);
+          }
+        }
+      }
+    },
+  };
+}
+
+/**
+ * Renders every account's last run in the Prometheus text exposition format (version 0.0.4):
+ * each metric once, with one series per account (labelled `account`).
+ */
+export function renderMetrics(
+  accounts: readonly MetricsSnapshot[],
+  options: RunMetricsOptions = {},
+): Promise<string> {
+  const registry = new Registry();
+  createRunMetrics(registry, options).update(accounts);
+  return registry.metrics();
 }
 
 /** Writes the file atomically (temp file in the same directory, then rename), as node_exporter's textfile collector requires. */
@@ -137,35 +149,21 @@ export async function writeMetricsFile(path: string, text: string): Promise<void
   }
 }
 
-/** Escapes a label value: backslash, double quote and newline. */
-function escapeLabelValue(value: string): string {
-  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+function limitSamples(
+  m: MetricsSnapshot,
+  own: Labels,
+  value: (limit: { count: number; windowMs: number }) => number,
+): Sample[] {
+  const limit = m.summary.rate_limit === undefined
+    ? undefined
+    : parseRateLimit(m.summary.rate_limit);
+  if (!limit) return [];
+  return [[{ ...own, source: m.summary.rate_limit_source ?? "configured" }, value(limit)]];
 }
 
-function requestSamples(account: string, rows: RequestCount[]): Sample[] {
-  // Two rows for one endpoint and status would be a duplicate series: add them up.
-  const totals = new Map<string, Sample>();
-  for (const { endpoint, status, count } of rows) {
-    const key = `${endpoint}\n${status}`;
-    const sample = totals.get(key);
-    if (sample) sample[1] += count;
-    else totals.set(key, [{ account, endpoint, status }, count]);
-  }
-  return [...totals.values()];
-}
-
-function metric(name: string, type: "gauge" | "counter", help: string, samples: Sample[]): string {
-  const full = `adsync_${name}`;
-  let text = `# HELP ${full} ${help}\n# TYPE ${full} ${type}\n`;
-  for (const [labels, value] of samples) {
-    const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
-    text += `${full}{${pairs.join(",")}} ${formatValue(value)}\n`;
-  }
-  return text;
-}
-
-function formatValue(value: number): string {
-  if (Number.isNaN(value)) return "NaN";
-  if (!Number.isFinite(value)) return value > 0 ? "+Inf" : "-Inf";
-  return String(value);
+function requestSamples(m: MetricsSnapshot, own: Labels): Sample[] {
+  return m.requests.map(({ endpoint, status, count }): Sample => [
+    { ...own, endpoint, status },
+    count,
+  ]);
 }

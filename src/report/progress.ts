@@ -55,20 +55,24 @@ export interface Progress {
 const CLEAR_LINE = "\r\x1b[2K";
 
 /**
- * Renders a snapshot as one compact line; unknown totals show as `?`. A many-account line
- * starts with the accounts done and leaves out the rate-limit wait, which is per account.
+ * Renders a snapshot as one compact line, the ETA first; unknown totals show as `?`. A
+ * many-account line leaves out the rate-limit wait, which is per account. Given `columns`, the
+ * least needed parts are left out until the line fits (never cut mid-word).
  */
-export function formatProgress(s: ProgressSnapshot): string {
+export function formatProgress(s: ProgressSnapshot, columns = Infinity): string {
   const many = s.accountsTotal !== undefined && s.accountsTotal > 1;
-  return [
+  // Most needed first: the last ones go first when the line is too long.
+  const parts = [
+    `ETA ${s.etaMs === null ? "?" : formatDuration(s.etaMs)}`,
+    `campaigns ${s.campaignsDone}/${s.campaignsTotal ?? "?"}`,
     ...(many ? [`accounts ${s.accountsDone ?? 0}/${s.accountsTotal}`] : []),
     `pages ${s.pagesDone}/${s.pagesTotal ?? "?"}`,
-    `campaigns ${s.campaignsDone}/${s.campaignsTotal ?? "?"}`,
-    `in flight ${s.inFlight}`,
-    ...(many ? [] : [`rate-limit wait ${formatDuration(s.rateWaitMs)}`]),
+    ...(many ? [] : [`rate-limit wait ${formatDuration(s.rateWaitMs)} in all`]),
     `retries ${s.retries}`,
-    `ETA ${s.etaMs === null ? "?" : formatDuration(s.etaMs)}`,
-  ].join(" · ");
+    `in flight ${s.inFlight}`,
+  ];
+  while (parts.length > 1 && parts.join(" · ").length > columns) parts.pop();
+  return parts.join(" · ");
 }
 
 /**
@@ -135,9 +139,9 @@ export function startProgress(options: ProgressOptions): Progress {
 
   const tick = () => {
     const current = snapshot();
-    const line = formatProgress(current);
-    if (mode === "log") log(line, current);
-    else write(CLEAR_LINE + fitToTerminal(line));
+    if (mode === "log") log(formatProgress(current), current);
+    // A wrapped line cannot be redrawn in place: one column is kept for the cursor.
+    else write(CLEAR_LINE + formatProgress(current, terminalColumns() - 1));
   };
 
   const loop = async () => {
@@ -164,13 +168,11 @@ export function startProgress(options: ProgressOptions): Progress {
   };
 }
 
-/** Cuts the line to the terminal width, since a wrapped line cannot be redrawn in place. */
-function fitToTerminal(line: string): string {
-  let columns: number;
+/** The terminal's width, or 100 when it cannot be read. */
+function terminalColumns(): number {
   try {
-    columns = Deno.consoleSize().columns;
+    return Deno.consoleSize().columns || 100;
   } catch {
-    return line;
+    return 100;
   }
-  return columns > 1 && line.length >= columns ? line.slice(0, columns - 2) + "…" : line;
 }

@@ -1,28 +1,29 @@
 import { formatDuration } from "../duration.ts";
-import type { RunSummary } from "../sync/run_summary.ts";
+import { RUN_COUNTERS, type RunStatus } from "../run_counters.ts";
+import type { RunSummary, RunTotals, SyncReport, SyncSummary } from "../run_summary.ts";
 
-const STATUS_TEXT: Record<RunSummary["status"], string> = {
+const STATUS_TEXT: Record<RunStatus, string> = {
   ok: "ok (every campaign synced)",
   partial: "partial (some campaigns failed or were rejected)",
   interrupted: "interrupted (resume with --resume)",
   failed: "failed",
 };
 
-/** Renders the summary as an aligned table for a terminal: status first, then counts, then duration. */
-export function formatSummary(s: RunSummary & { drift?: Record<string, number> }): string {
-  const counts: Array<[string, number]> = [
-    ["campaigns", s.campaigns_total],
-    ["synced", s.synced],
-    ["skipped", s.skipped],
-    ["failed", s.failed],
-    ["rejected", s.rejected],
-    ["deleted", s.deleted ?? 0],
-    ["requests", s.requests],
-    ["rate limited", s.rate_limited],
-    ["retries", s.retries],
-    ["timeouts", s.timeouts],
-    ["token refreshes", s.token_refreshes],
-  ];
+/** What the tables read of one account's summary: the drift and the error only when present. */
+type SummaryRows = RunSummary & Partial<Pick<SyncSummary, "last_error">> & {
+  drift?: Partial<SyncSummary["drift"]>;
+};
+
+/**
+ * Renders the summary as an aligned table for a terminal: status first, then counts, then
+ * duration, and the error that ended the run, wrapped to `columns`.
+ */
+export function formatSummary(s: SummaryRows, options: ReportOptions = {}): string {
+  const { columns = 100 } = options;
+  const counts = RUN_COUNTERS.map(({ key, label }): [string, number] => [
+    label ?? key.replaceAll("_", " "),
+    s[key] ?? 0,
+  ]);
   const numberWidth = Math.max(...counts.map(([, n]) => String(n).length));
   const rows: Array<[string, string]> = [
     ["status", STATUS_TEXT[s.status] ?? String(s.status)],
@@ -32,40 +33,61 @@ export function formatSummary(s: RunSummary & { drift?: Record<string, number> }
     ...driftRow(s.drift),
   ];
   const labelWidth = Math.max(...rows.map(([label]) => label.length));
-  return rows.map(([label, value]) => `${label.padEnd(labelWidth)}  ${value}`).join("\n");
+  const error = s.last_error ? [["error", s.last_error] as [string, string]] : [];
+  return [...rows, ...error].flatMap(([label, value]) => {
+    const head = `${label.padEnd(labelWidth)}  `;
+    if (head.length + value.length <= columns) return [head + value];
+    const [first, ...more] = wrap(value, columns, " ".repeat(head.length));
+    return [head + first!.trimStart(), ...more];
+  }).join("\n");
 }
 
 /** A row naming the listing's drift, when there was any. */
-function driftRow(drift: Record<string, number> | undefined): Array<[string, string]> {
-  const seen = Object.entries(drift ?? {}).filter(([, n]) => n > 0);
+function driftRow(drift: Record<string, number | undefined> | undefined): Array<[string, string]> {
+  const seen = Object.entries(drift ?? {}).filter(([, n]) => (n ?? 0) > 0);
   if (seen.length === 0) return [];
   return [["drift", seen.map(([what, n]) => `${what.replaceAll("_", " ")} ${n}`).join(", ")]];
 }
 
-/** What {@linkcode formatReport} needs of a run over one or many accounts. */
-export interface ReportView extends Omit<RunSummary, "run_id"> {
-  run_id?: string;
-  drift?: Record<string, number>;
-  accounts: ReadonlyArray<RunSummary & { account: string; last_error?: string }>;
+/** What {@linkcode formatReport} reads of a {@linkcode SyncReport}. */
+type ReportRows = Omit<SyncReport, "accounts" | "drift"> & {
+  drift?: SummaryRows["drift"];
+  accounts: ReadonlyArray<SummaryRows & Pick<SyncSummary, "account">>;
+};
+
+/** Options of {@linkcode formatReport}. */
+export interface ReportOptions {
+  /** The terminal's width: columns that do not fit are left out, errors wrap. @default 100 */
+  columns?: number;
 }
 
-/** Columns of the per-account table: header, and how to read the value from a row. */
-const COLUMNS: Array<[string, Exclude<keyof RunSummary, "run_id" | "status" | "duration_ms">]> = [
-  ["CAMPAIGNS", "campaigns_total"],
-  ["SYNCED", "synced"],
-  ["SKIPPED", "skipped"],
-  ["FAILED", "failed"],
-  ["REJECTED", "rejected"],
-  ["DELETED", "deleted"],
-  ["REQUESTS", "requests"],
-  ["429", "rate_limited"],
-  ["RETRIES", "retries"],
-  ["TIMEOUTS", "timeouts"],
-  ["REFRESHES", "token_refreshes"],
-];
+type Row = RunTotals & { run_id?: string };
+
+interface Column {
+  header: string;
+  cell: (row: Row) => string;
+  numeric?: boolean;
+  rank: number;
+}
+
+/**
+ * Columns of the per-account table, most needed first: the last ones are left out when the
+ * table would not fit (`--json` has them all). The counters' columns come from {@linkcode RUN_COUNTERS}.
+ */
+const COLUMNS: Column[] = ([
+  { header: "STATUS", cell: (r) => r.status, rank: 0 },
+  { header: "DURATION", cell: (r) => formatDuration(r.duration_ms), rank: 5 },
+  ...RUN_COUNTERS.map(({ key, header, rank }): Column => ({
+    header,
+    cell: (r) => String(r[key] ?? 0),
+    numeric: true,
+    rank: rank ?? Number.MAX_SAFE_INTEGER - 1,
+  })),
+  { header: "RUN", cell: (r) => r.run_id ?? "", rank: Number.MAX_SAFE_INTEGER },
+] satisfies Column[]).sort((a, b) => a.rank - b.rank);
 
 /** Where each status goes: what needs a person first, then what `--resume` continues. */
-const LISTING_ORDER: Record<RunSummary["status"], number> = {
+const LISTING_ORDER: Record<RunStatus, number> = {
   failed: 0,
   partial: 1,
   interrupted: 2,
@@ -74,50 +96,77 @@ const LISTING_ORDER: Record<RunSummary["status"], number> = {
 
 /**
  * Renders a run's report: one account as {@linkcode formatSummary} always did; many as a status
- * line, then one row per account (problems first) and a totals row.
+ * line, then one row per account (problems first, each error under its row) and a totals row,
+ * with as many columns as fit in `columns`.
  */
-export function formatReport(report: ReportView): string {
+export function formatReport(report: ReportRows, options: ReportOptions = {}): string {
+  const { columns = 100 } = options;
   const { accounts } = report;
   if (accounts.length <= 1) {
     const only = accounts[0];
-    return formatSummary({ ...report, run_id: report.run_id ?? only?.run_id ?? "" });
+    return formatSummary({ ...report, run_id: report.run_id ?? only?.run_id ?? "" }, options);
   }
   const counts = new Map<string, number>();
   for (const account of accounts) counts.set(account.status, (counts.get(account.status) ?? 0) + 1);
   const breakdown = Object.keys(LISTING_ORDER).filter((status) => counts.has(status))
     .map((status) => `${counts.get(status)} ${status}`).join(", ");
   const ordered = problemsFirst(accounts);
-  const line = (
-    name: string,
-    s: Omit<RunSummary, "run_id">,
-    run: string,
-    error: string,
-  ): string[] => [
-    name,
-    s.status,
-    ...COLUMNS.map(([, field]) => String(s[field])),
-    formatDuration(s.duration_ms),
-    run,
-    error,
+  const rows: Array<{ name: string; row: Row; error?: string }> = [
+    ...ordered.map((a) => ({ name: a.account, row: a, error: a.last_error })),
+    { name: "total", row: { ...report, run_id: "" } },
   ];
-  const table = [
-    ["ACCOUNT", "STATUS", ...COLUMNS.map(([header]) => header), "DURATION", "RUN", "ERROR"],
-    ...ordered.map((a) => line(a.account, a, a.run_id, a.last_error ?? "")),
-    line("total", report, "", ""),
-  ];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  const numeric = (i: number) => i >= 2 && i < 2 + COLUMNS.length;
-  const rendered = table.map((row) =>
-    row.map((cell, i) => numeric(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))
-      .join("  ").trimEnd()
-  );
+  const table = fitColumns(rows.map((r) => r.name), rows.map((r) => r.row), columns);
+  const rendered = table.lines.flatMap((line, i) => {
+    const error = i === 0 ? undefined : rows[i - 1]!.error;
+    return error ? [line, ...wrap(`error: ${error}`, columns, "  ")] : [line];
+  });
+  const left = table.dropped > 0 ? [`(${table.dropped} more columns with --json or wider)`] : [];
   const headline = `status  ${STATUS_TEXT[report.status] ?? String(report.status)} · ` +
     `${accounts.length} accounts: ${breakdown}`;
-  return [headline, "", ...rendered].join("\n");
+  return [...wrap(headline, columns, ""), "", ...rendered, ...left].join("\n");
+}
+
+/** The table with as many columns as fit, from the most needed; how many were left out. */
+function fitColumns(names: string[], rows: Row[], columns: number) {
+  const nameWidth = Math.max("ACCOUNT".length, ...names.map((n) => n.length));
+  let kept = COLUMNS.length;
+  const cells = COLUMNS.map((c) => [c.header, ...rows.map(c.cell)]);
+  const widths = cells.map((column) => Math.max(...column.map((cell) => cell.length)));
+  const total = (n: number) => nameWidth + widths.slice(0, n).reduce((a, w) => a + 2 + w, 0);
+  while (kept > 2 && total(kept) > columns) kept--;
+  const lines = ["ACCOUNT", ...names].map((name, r) =>
+    [
+      name.padEnd(nameWidth),
+      ...COLUMNS.slice(0, kept).map((c, i) =>
+        c.numeric ? cells[i]![r]!.padStart(widths[i]!) : cells[i]![r]!.padEnd(widths[i]!)
+      ),
+    ].join("  ").trimEnd()
+  );
+  return { lines, dropped: COLUMNS.length - kept };
+}
+
+/** Splits text into lines of at most `columns` characters at spaces, each after `indent`. */
+export function wrap(text: string, columns: number, indent: string): string[] {
+  const room = Math.max(20, columns - indent.length);
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > room) {
+      lines.push(indent + line);
+      line = "";
+    }
+    line = line ? `${line} ${word}` : word;
+    while (line.length > room) {
+      lines.push(indent + line.slice(0, room));
+      line = line.slice(room);
+    }
+  }
+  if (line) lines.push(indent + line);
+  return lines;
 }
 
 /** Accounts ordered problems first (failed, partial, interrupted, then ok), otherwise as given. */
-export function problemsFirst<T extends Pick<RunSummary, "status">>(list: readonly T[]): T[] {
+export function problemsFirst<T extends Pick<RunTotals, "status">>(list: readonly T[]): T[] {
   return list
     .map((item, index) => ({ item, index }))
     .sort((a, b) =>

@@ -102,8 +102,8 @@ export function prepareStatements(db: DatabaseSync) {
     totals: q("UPDATE runs SET total = ?, pages_total = ?, updated_at = ? WHERE run_id = ?"),
     finish: q("UPDATE runs SET status = ?, last_error = ?, updated_at = ? WHERE run_id = ?"),
     getRun: q("SELECT * FROM runs WHERE run_id = ?"),
-    unfinished: q(`SELECT * FROM runs WHERE account = ? AND status <> 'ok'
-      ORDER BY started_at DESC, rowid DESC LIMIT 1`),
+    unfinished: q(`SELECT * FROM (SELECT * FROM runs WHERE account = ?
+      ORDER BY started_at DESC, rowid DESC LIMIT 1) WHERE status <> 'ok'`),
     latest: q("SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?"),
     savePage: q(`INSERT INTO pages (run_id, page, records, total, has_more) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (run_id, page) DO UPDATE SET records = excluded.records,

@@ -1,4 +1,5 @@
 /** The checkpoint's shapes, shared by the store and its schema. */
+import type { RunStatus } from "../run_counters.ts";
 
 /** One sync run as the checkpoint remembers it. */
 export interface RunRecord {
@@ -10,7 +11,7 @@ export interface RunRecord {
   startedAt: number;
   /** Epoch milliseconds of the last write touching this run. */
   updatedAt: number;
-  status: "running" | "ok" | "partial" | "interrupted" | "failed";
+  status: "running" | RunStatus;
   total: number | null;
   pagesTotal: number | null;
   /** The page size the platform capped `limit` to, once learnt; pages are planned with it. */
@@ -73,7 +74,10 @@ export interface Checkpoint {
   createRun(
     run: { runId: string; account: string; apiUrl: string; pageSize: number; startedAt: number },
   ): Promise<void>;
-  /** Latest run of this account whose status is not "ok" (running/interrupted/partial/failed). */
+  /**
+   * The account's latest run when it is unfinished (running, interrupted, partial or failed);
+   * undefined when its latest run ended ok (older unfinished runs are superseded) or it has none.
+   */
   latestUnfinished(account: string): Promise<RunRecord | undefined>;
   /** The most recent runs of any account, newest first. */
   latestRuns(limit: number): Promise<RunRecord[]>;

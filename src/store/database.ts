@@ -1,3 +1,4 @@
+import { getLogger } from "@logtape/logtape";
 import { join } from "node:path";
 import postgres from "postgres";
 import { StoreError } from "../errors.ts";
@@ -43,6 +44,8 @@ export interface Database {
 }
 
 const SERVER_POOL_SIZE = 4;
+
+const log = getLogger(["adsync", "store"]);
 
 /** Opens the server at `url`, or the embedded PGlite when there is none; throws StoreError. */
 export function openDatabase(options: DatabaseOptions): Promise<Database> {
@@ -146,6 +149,12 @@ async function openEmbedded(stateDir: string, timeoutMs: number): Promise<Databa
   try {
     const stat = await Deno.stat(dataDir).catch(() => null);
     if (stat && !stat.isDirectory) throw fail("it exists and is not a directory");
+    if (!(await Deno.stat(join(dataDir, "PG_VERSION")).then(() => true, () => false))) {
+      // The first start takes seconds of silence otherwise.
+      log.info("Creating the embedded PostgreSQL in {dataDir} (first run: a few seconds)", {
+        dataDir,
+      });
+    }
 
     const worker = new Worker(new URL("./embedded_worker.ts", import.meta.url).href, {
       type: "module",

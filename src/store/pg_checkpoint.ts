@@ -88,8 +88,10 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
     latestUnfinished: (account) =>
       read("runs", async () => {
         const rows = await sql`
-          select * from checkpoint_runs where account = ${account} and status <> 'ok'
-          order by started_at desc, seq desc limit 1
+          select * from (
+            select * from checkpoint_runs where account = ${account}
+            order by started_at desc, seq desc limit 1
+          ) latest where status <> 'ok'
         `;
         return rows[0] === undefined ? undefined : runFromRow(rows[0]);
       }),

@@ -2,7 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import type postgres from "postgres";
 import { type Clock, systemClock } from "../clock.ts";
 import type { AccountSettings, Config } from "../config.ts";
-import { errorMessage } from "../errors.ts";
+import { errorMessage, NetworkError, TimeoutError } from "../errors.ts";
 import { type Account, createAccount } from "../platform/account.ts";
 import type { HostGates } from "../platform/host_gate.ts";
 import { createPlatformClient } from "../platform/platform_client.ts";
@@ -10,13 +10,15 @@ import { outcomeRows } from "../platform/request_stats.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { RequestCount } from "../report/metrics.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
-import { recordRunEnd, recordRunStart } from "../store/run_history.ts";
+import { lastAdvertisedLimit, recordRunEnd, recordRunStart } from "../store/run_history.ts";
+import { parseRateLimit, type RateLimit } from "../duration.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import type { DatabaseGuard } from "../store/database_guard.ts";
 import { NO_DRIFT } from "./catalog.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
 import { startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
-import { summarize, type SyncSummary } from "./summary.ts";
+import { summarize } from "./summary.ts";
+import type { SyncSummary } from "../run_summary.ts";
 
 const log = getLogger(["adsync", "run"]);
 
@@ -90,8 +92,7 @@ export async function runAccount(
       }).finally(leaveGate);
       const summary = summarize(runId, platform, result, clock.now() - startedAt);
       await checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
-      const end = { ...summary, lastError: summary.last_error };
-      await guard.once("record the run end in", () => recordRunEnd(sql, end)).catch((error) =>
+      await guard.once("record the run end in", () => recordRunEnd(sql, summary)).catch((error) =>
         log.error("Cannot record the run in sync_runs: {error}", { error: errorMessage(error) })
       );
       logEnd(summary);
@@ -151,6 +152,8 @@ async function openAccount(
     clientId,
     credentials: { email: settings.email, password: settings.password },
     rateLimit,
+    rateLimitAuto: settings.rateLimitAuto,
+    advertisedBefore: await advertisedBefore(shared, clientId),
     fetch: options.fetch,
     clock: options.clock,
     timeoutMs: config.requestTimeoutMs,
@@ -185,7 +188,8 @@ async function syncAccount(
   try {
     await account.tokens.get(options.signal); // wrong credentials end the run before any work
   } catch (error) {
-    return emptyResult(options.signal?.aborted ? { interrupted: true } : { fatal: error });
+    if (options.signal?.aborted) return emptyResult({ interrupted: true });
+    return emptyResult({ fatal: withPlatformHint(error, config) });
   }
   const sync = await startSync({ ...job, account: account.clientId, client }, {
     pageSize: settings.pageSize,
@@ -225,6 +229,18 @@ export function progressSnapshot(p: SyncProgress, account: Account, now: number)
   };
 }
 
+/** The limit the platform advertised to the account's last run; none if unknown or unreadable. */
+async function advertisedBefore(
+  shared: SharedResources,
+  account: string,
+): Promise<RateLimit | undefined> {
+  const text = await shared.guard.once(
+    "read the last advertised limit from",
+    () => lastAdvertisedLimit(shared.sql, account),
+  ).catch(() => undefined); // a convenience: page 1 tells it again
+  return text === undefined ? undefined : parseRateLimit(text);
+}
+
 /** One line per account at the end: enough for an operator of a hundred accounts at info level. */
 function logEnd(summary: SyncSummary): void {
   const { drift: _, last_error, ...counts } = summary;
@@ -241,10 +257,21 @@ function logEnd(summary: SyncSummary): void {
   }
 }
 
+/** A login that found no platform at the URL: say what to check, in the same line. */
+function withPlatformHint(error: unknown, config: Readonly<Config>): unknown {
+  if (!(error instanceof NetworkError) && !(error instanceof TimeoutError)) return error;
+  const setting = config.accountsFile
+    ? `api_url in ${config.accountsFile} or AD_PLATFORM_API_URL`
+    : "AD_PLATFORM_API_URL";
+  const hint = `(is the platform running? check ${setting})`;
+  return new NetworkError(`${error.message} ${hint}`, { url: error.url }, { cause: error });
+}
+
 /** An account that never got to send a request, for the summary of a run that could not start. */
 function idleAccount(settings: AccountSettings): Account {
-  const { clientId, apiUrl: baseUrl, email, password, rateLimit } = settings;
-  return createAccount({ baseUrl, clientId, credentials: { email, password }, rateLimit });
+  const { clientId, apiUrl: baseUrl, email, password, rateLimit, rateLimitAuto } = settings;
+  const credentials = { email, password };
+  return createAccount({ baseUrl, clientId, credentials, rateLimit, rateLimitAuto });
 }
 
 function emptyResult(end: { interrupted?: boolean; fatal?: unknown }): SyncResult {

@@ -18,29 +18,24 @@ export interface RunSelectionOptions {
 }
 
 /**
- * Picks the run to continue with `--resume`, or explains why a new one starts: a checkpoint
- * too old, from another API URL or page size, or (without `--resume`) left behind unfinished.
+ * Picks the run to continue with `--resume`: the account's latest run, only if it is unfinished
+ * (an older one is superseded by whatever ran after it). Says why when a resume asked for does
+ * not happen: nothing unfinished, or a checkpoint too old, from another API URL or page size.
+ * Without `--resume` a new run starts, silently.
  */
 export async function chooseRun(
-  checkpoint: Pick<Checkpoint, "latestUnfinished" | "latestRuns">,
+  checkpoint: Pick<Checkpoint, "latestUnfinished">,
   options: RunSelectionOptions,
 ): Promise<RunChoice> {
   const { resume, account, apiUrl, pageSize, maxAgeMs, now } = options;
+  if (!resume) return { kind: "new" };
   const unfinished = await checkpoint.latestUnfinished(account);
-  if (!resume) {
-    if (!unfinished) return { kind: "new" };
+  if (!unfinished) {
     return {
       kind: "new",
-      note: `Starting a new run; run ${unfinished.runId} (${unfinished.status}) is left ` +
-        `unfinished: pass --resume to continue it instead`,
+      note: `Nothing to resume: account ${account} has no run, or its latest run ended ok; ` +
+        "starting a new run",
     };
-  }
-  if (!unfinished) {
-    const other = (await checkpoint.latestRuns(1))[0];
-    const why = other && other.account !== account && other.status !== "ok"
-      ? `the latest unfinished run (${other.runId}) belongs to account ${other.account}`
-      : `no unfinished run of account ${account}`;
-    return { kind: "new", note: `Nothing to resume: ${why}; starting a new run` };
   }
   const reason = unfinished.apiUrl !== apiUrl
     ? `it synced from ${unfinished.apiUrl}, not ${apiUrl}`

@@ -1,24 +1,8 @@
 import type { Account } from "../platform/account.ts";
-import type { RunSummary } from "./run_summary.ts";
+import { formatRateLimit } from "../duration.ts";
+import type { RunSummary, SyncSummary } from "../run_summary.ts";
 import type { SyncResult } from "./run_sync.ts";
 import { errorMessage } from "../errors.ts";
-
-/** The summary of a sync run: the SPEC's fields plus the account, the listing's drift and, if it failed, why. */
-export interface SyncSummary extends RunSummary {
-  account: string;
-  /** Where the platform's listing disagreed with itself (all zero on a clean run). */
-  drift: {
-    duplicates: number;
-    conflicting: number;
-    missing: number;
-    has_more_mismatches: number;
-    total_changes: number;
-    /** Records cut from pages that held more than the `limit` asked for. */
-    truncated: number;
-  };
-  /** Why the run failed, when it did. */
-  last_error?: string;
-}
 
 /** Why a run was told to stop early; each has its own exit code. */
 export type StopReason = "SIGINT" | "SIGTERM" | "max-duration";
@@ -67,6 +51,8 @@ export function summarize(
       total_changes: result.drift.totalChanges,
       truncated: result.drift.truncated,
     },
+    rate_limit: formatRateLimit(account.limiter.limit),
+    rate_limit_source: account.limits.source,
     ...(result.fatal !== undefined ? { last_error: errorMessage(result.fatal) } : {}),
   };
 }

@@ -5,15 +5,18 @@ import type { Config } from "../config.ts";
 import { errorMessage } from "../errors.ts";
 import { createHostGates } from "../platform/host_gate.ts";
 import { watchLoopLag } from "../platform/loop_lag.ts";
-import { renderMetrics, writeMetricsFile } from "../report/metrics.ts";
+import type { HttpEndpoint } from "../report/http_endpoint.ts";
+import { type MetricsSnapshot, renderMetrics, writeMetricsFile } from "../report/metrics.ts";
 import { combineProgress, type ProgressSnapshot, startProgress } from "../report/progress.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { type Database, openDatabase } from "../store/database.ts";
 import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard.ts";
 import { migrate } from "../store/migrations.ts";
 import { type AccountOutcome, runAccount } from "./account_run.ts";
+import { startSyncEndpoint } from "./sync_endpoint.ts";
 import { openStateDir } from "./state_dir.ts";
-import { type SyncReport, totalize } from "./totals.ts";
+import type { SyncReport } from "../run_summary.ts";
+import { totalize } from "./totals.ts";
 
 const log = getLogger(["adsync", "run"]);
 
@@ -39,6 +42,8 @@ interface Tracked {
   done: boolean;
   runId?: string;
   snapshot?: () => ProgressSnapshot;
+  /** Its run, once ended, as the live metrics show it. */
+  ended?: MetricsSnapshot;
 }
 
 /**
@@ -70,6 +75,7 @@ export async function runSyncCommand(
       const shared = { config, sql: db.sql, guard, checkpoint: state.checkpoint, hostGates };
       const stopWatching = watchLoopLag(hostGates.noteStall);
       const tracked: Tracked[] = config.accounts.map((a) => ({ account: a.clientId, done: false }));
+      const endpoint = serveEndpoint(config, db, tracked);
       const progress = showProgress(tracked, options, clock);
       const slot = pLimit(config.accountConcurrency);
       if (config.accounts.length > 1) {
@@ -88,11 +94,12 @@ export async function runSyncCommand(
               clock,
               onProgress: (live) => Object.assign(track, live),
             })
-          ).finally(() => track.done = true);
+          ).then((outcome) => ended(track, outcome, clock)).finally(() => track.done = true);
         }));
       } finally {
         progress?.stop();
         stopWatching();
+        await endpoint?.close();
       }
       const report = totalize(outcomes.map((o) => o.summary), clock.now() - startedAt);
       if (config.metricsFile) await writeMetrics(config.metricsFile, outcomes, state.checkpoint);
@@ -141,6 +148,29 @@ export async function openGuardedDatabase(
   }
 }
 
+/** The live endpoint, when `--http-port` asks for one. */
+function serveEndpoint(
+  config: Readonly<Config>,
+  db: Database,
+  tracked: readonly Tracked[],
+): HttpEndpoint | undefined {
+  return startSyncEndpoint(config, {
+    accounts: () =>
+      tracked.map((t) => ({ running: t.runId !== undefined && !t.done, snapshot: t.snapshot })),
+    finished: () => tracked.flatMap((t) => t.ended ? [t.ended] : []),
+    sql: db.sql,
+    label: db.label,
+  });
+}
+
+/** Keeps an ended account's run for the live metrics; a run that ended ok is its last success. */
+function ended(track: Tracked, outcome: AccountOutcome, clock: Clock): AccountOutcome {
+  const { summary, requests } = outcome;
+  const lastSuccessUnix = summary.status === "ok" ? Math.floor(clock.now() / 1_000) : null;
+  track.ended = { summary, account: summary.account, requests, lastSuccessUnix };
+  return outcome;
+}
+
 /** The live progress line: one account's own, or all accounts added up. */
 function showProgress(tracked: Tracked[], options: SyncCommandOptions, clock: Clock) {
   const mode = options.progress ?? "off";
@@ -171,7 +201,7 @@ async function writeMetrics(
   checkpoint: Checkpoint,
 ): Promise<void> {
   const recent = await checkpoint.latestRuns(RUNS_SEARCHED_PER_ACCOUNT * outcomes.length);
-  const text = renderMetrics(outcomes.map(({ summary, requests }) => {
+  const text = await renderMetrics(outcomes.map(({ summary, requests }) => {
     const lastOk = recent.find((run) => run.account === summary.account && run.status === "ok");
     return {
       summary,

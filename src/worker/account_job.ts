@@ -64,6 +64,12 @@ export async function runAccountJob(
   }
   const settings = context.accounts.get(account);
   if (!settings) {
+    const file = shared.config.accountsFile ?? "(none: only the AD_PLATFORM_* account)";
+    log.error(
+      "Job {job}: account {account} is not in the accounts file {file} of worker {worker}; " +
+        "add it there (and restart the worker) or stop queueing it",
+      { ...properties, file },
+    );
     throw new AccountJobError(
       `Cannot run account ${account}: it is not in the accounts file of worker ${workerId}`,
     );

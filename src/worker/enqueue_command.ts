@@ -25,6 +25,16 @@ export async function runEnqueueCommand(config: Readonly<Config>): Promise<Enque
   }
 }
 
+/**
+ * A word of caution when `enqueue` has no accounts file: it queues the environment's account,
+ * which a worker runs only if its own accounts file lists it (or it has none either).
+ */
+export function enqueueWarning(config: Readonly<Config>): string | undefined {
+  if (config.accountsFile !== undefined) return undefined;
+  return `adsync: SYNC_ACCOUNTS_FILE is unset: queueing the environment's account ` +
+    `'${config.clientId}'; workers run it only if their accounts file lists it`;
+}
+
 /** The lines `enqueue` prints: what it queued and what it skipped, or one JSON object. */
 export function formatEnqueueResult(result: EnqueueResult, json: boolean): string {
   if (json) return JSON.stringify(result);

@@ -11,7 +11,8 @@ import { openPgCheckpoint } from "../store/pg_checkpoint.ts";
 import type { SharedResources } from "../sync/account_run.ts";
 import { openGuardedDatabase, poolSizeFor } from "../sync/sync_command.ts";
 import { type AccountJob, runAccountJob } from "./account_job.ts";
-import { createWorkerMetrics } from "./worker_metrics.ts";
+import { startWorkerEndpoint, type WorkerEndpoint } from "./worker_endpoint.ts";
+import { createWorkerMetrics, type WorkerMetrics } from "./worker_metrics.ts";
 
 const log = getLogger(["adsync", "worker"]);
 
@@ -68,7 +69,16 @@ export async function runWorkerCommand(
     clock,
     signal: options.wireSignal ?? signal,
   });
+  const metrics = createWorkerMetrics(workerId, config.metricsFile);
+  let endpoint: WorkerEndpoint | undefined;
   try {
+    endpoint = startWorkerEndpoint(config, {
+      workerId,
+      metrics,
+      sql: db.sql,
+      label: db.label,
+      signal,
+    });
     const shared: SharedResources = {
       // A worker always resumes an account's latest unfinished run, wherever it ran.
       config: { ...config, resume: true },
@@ -79,8 +89,10 @@ export async function runWorkerCommand(
       checkpoint: openPgCheckpoint(db.sql, { where: db.label }),
       hostGates: createHostGates(),
     };
-    return await work(config, workerId, shared, { ...options, clock, signal, pollMs, url });
+    const live = { metrics, endpoint };
+    return await work(config, workerId, shared, { ...options, clock, signal, pollMs, url, live });
   } finally {
+    await endpoint?.close();
     await db.close();
   }
 }
@@ -89,9 +101,14 @@ async function work(
   config: Readonly<Config>,
   workerId: string,
   shared: SharedResources,
-  options: WorkerCommandOptions & { signal: AbortSignal; pollMs: number; url: string },
+  options: WorkerCommandOptions & {
+    signal: AbortSignal;
+    pollMs: number;
+    url: string;
+    live: { metrics: WorkerMetrics; endpoint: WorkerEndpoint | undefined };
+  },
 ): Promise<WorkerReport> {
-  const { signal } = options;
+  const { signal, live: { metrics, endpoint } } = options;
   const boss = await openQueue(options.url, {
     heartbeatMs: config.workerHeartbeatMs,
     applicationName: `adsync queue ${workerId}`,
@@ -101,7 +118,6 @@ async function work(
   try {
     await applySchedule(boss, config.schedule);
     const accounts = new Map(config.accounts.map((a) => [a.clientId, a]));
-    const metrics = createWorkerMetrics(workerId, config.metricsFile);
     const pollingIntervalSeconds = Math.max(0.5, options.pollMs / 1_000);
     await boss.work(TICK_QUEUE, { pollingIntervalSeconds }, async () => {
       const ids = config.accounts.map((a) => a.clientId);
@@ -120,12 +136,13 @@ async function work(
     }, (jobs: JobWithMetadata<SyncJobData>[]) => {
       const handling = Promise.all(jobs.map((job: AccountJob) => {
         report.jobs++;
+        const tracked = metrics.track();
         return runAccountJob(job, {
           boss,
           workerId,
           accounts,
           shared,
-          run: { ...options, clock: options.clock, signal },
+          run: { ...options, clock: options.clock, signal, onProgress: tracked.onProgress },
           lockRetryMs: config.workerHeartbeatMs,
           onOutcome: ({ summary, requests }) =>
             metrics.record({
@@ -134,11 +151,12 @@ async function work(
               requests,
               lastSuccessUnix: summary.status === "ok" ? Math.floor(Date.now() / 1_000) : null,
             }),
-        });
+        }).finally(tracked.end);
       })).then((outputs) => outputs[0]);
       inFlight.add(handling);
       return handling.finally(() => inFlight.delete(handling));
     });
+    endpoint?.polling(boss);
     log.info("Worker {worker} takes up to {accounts} accounts at once", {
       worker: workerId,
       accounts: config.workerAccounts,
@@ -151,6 +169,7 @@ async function work(
       worker: workerId,
       count: inFlight.size,
     });
+    endpoint?.polling(undefined);
     await Promise.allSettled([boss.offWork(SYNC_QUEUE, { wait: false }), boss.offWork(TICK_QUEUE)]);
     await Promise.allSettled([...inFlight]);
     return report;

@@ -1,6 +1,8 @@
 import { getLogger } from "@logtape/logtape";
 import { errorMessage } from "../errors.ts";
+import { type LiveAccount, liveFromProgress, type LiveMetrics } from "../report/live_metrics.ts";
 import { type MetricsSnapshot, renderMetrics, writeMetricsFile } from "../report/metrics.ts";
+import type { ProgressSnapshot } from "../report/progress.ts";
 
 const log = getLogger(["adsync", "worker"]);
 
@@ -9,32 +11,53 @@ const log = getLogger(["adsync", "worker"]);
  * series labelled with the `worker` as well as the `account`, so the files of several workers
  * can be collected side by side.
  */
-export function renderWorkerMetrics(worker: string, accounts: readonly MetricsSnapshot[]): string {
-  const label = `worker="${worker.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
-  return renderMetrics(accounts).split("\n").map((line) => {
-    if (line === "" || line.startsWith("#")) return line;
-    const brace = line.indexOf("{");
-    return brace < 0
-      ? line.replace(" ", `{${label}} `)
-      : `${line.slice(0, brace + 1)}${label},${line.slice(brace + 1)}`;
-  }).join("\n");
+export function renderWorkerMetrics(
+  worker: string,
+  accounts: readonly MetricsSnapshot[],
+): Promise<string> {
+  return renderMetrics(accounts, { labels: { worker } });
 }
 
-/** Keeps the latest snapshot per account and rewrites the worker's metrics file after each job. */
-export function createWorkerMetrics(worker: string, path: string | undefined) {
+/** A job's account while it runs, as the worker's live metrics follow it. */
+export interface TrackedJob {
+  /** Receives the run's progress reader (the `onProgress` of its run). */
+  onProgress(live: { snapshot?: () => ProgressSnapshot }): void;
+  /** The job has ended, whatever its outcome. */
+  end(): void;
+}
+
+/** What a worker knows of its runs, for its metrics file and its live endpoint. */
+export interface WorkerMetrics {
+  /** Records an account's finished run and rewrites the file (one write at a time). */
+  record(snapshot: MetricsSnapshot): Promise<void>;
+  /** Follows a job from its start to its end. */
+  track(): TrackedJob;
+  /** The latest run of every account this worker ran. */
+  runs(): MetricsSnapshot[];
+  /** The jobs in progress, added up. */
+  live(): Omit<LiveMetrics, "queue">;
+}
+
+/**
+ * Keeps the latest snapshot per account, rewrites the worker's metrics file after each job (when
+ * `path` is set), and follows the jobs in progress.
+ */
+export function createWorkerMetrics(worker: string, path: string | undefined): WorkerMetrics {
   const latest = new Map<string, MetricsSnapshot>();
+  const running = new Set<LiveAccount>();
   let writing = Promise.resolve();
   return {
-    /** Records an account's finished run and rewrites the file (one write at a time). */
-    record(snapshot: MetricsSnapshot): Promise<void> {
+    record(snapshot) {
       const previous = latest.get(snapshot.account);
       latest.set(snapshot.account, {
         ...snapshot,
         lastSuccessUnix: snapshot.lastSuccessUnix ?? previous?.lastSuccessUnix ?? null,
       });
       if (!path) return Promise.resolve();
-      const text = renderWorkerMetrics(worker, [...latest.values()]);
-      writing = writing.then(() => writeMetricsFile(path, text)).catch((error) =>
+      const accounts = [...latest.values()];
+      writing = writing.then(async () =>
+        writeMetricsFile(path, await renderWorkerMetrics(worker, accounts))
+      ).catch((error) =>
         log.error("Cannot write the metrics file {path}: {error}", {
           path,
           error: errorMessage(error),
@@ -42,5 +65,15 @@ export function createWorkerMetrics(worker: string, path: string | undefined) {
       );
       return writing;
     },
+    track() {
+      const job: LiveAccount = { running: true };
+      running.add(job);
+      return {
+        onProgress: ({ snapshot }) => job.snapshot = snapshot ?? job.snapshot,
+        end: () => running.delete(job),
+      };
+    },
+    runs: () => [...latest.values()],
+    live: () => liveFromProgress(running),
   };
 }

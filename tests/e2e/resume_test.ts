@@ -207,3 +207,26 @@ e2e(
     await assert.rejects(Deno.stat(lock), Deno.errors.NotFound, "the lock is released");
   },
 );
+
+e2e(
+  "After a failed run and a later ok run, --resume starts afresh instead of resurrecting the failed one",
+  { mock: { campaigns: 20 } },
+  async (s) => {
+    const failed = await s.run(["--json"], {
+      AD_PLATFORM_PASSWORD: "wrong",
+      SYNC_MAX_ATTEMPTS: "1",
+    });
+    assert.equal(failed.code, 1, explain(failed));
+    const failedId = String(summaryOf(failed).run_id);
+    const fine = await s.run(["--json"]);
+    assert.equal(fine.code, 0, explain(fine));
+    assert.doesNotMatch(fine.stderr, /left unfinished|pass --resume/, "no warning about old runs");
+    const resumed = await s.run(["--json", "--resume"]);
+    assert.equal(resumed.code, 0, explain(resumed));
+    const summary = summaryOf(resumed);
+    assert.notEqual(summary.run_id, failedId, "the failed run is not continued");
+    assert.notEqual(summary.run_id, summaryOf(fine).run_id);
+    assert.equal(summary.skipped, 0);
+    logNote(resumed, /^Nothing to resume: account default has no run, or its latest run ended ok/);
+  },
+);

@@ -101,7 +101,7 @@ Deno.test("Refused credentials end the run with one line that shows no secret", 
       LOG_LEVEL: "info",
     });
     assert.equal(code, 1);
-    assert.match(output, /adsync: Cannot log in at .*refused the credentials \(401\)/);
+    assert.match(output, /Cannot log in to .*refused the credentials \(401\)/);
     assert.doesNotMatch(output, /\n\s+at /, "no stack trace below debug level");
     assertNoSecret(output, "the output");
   } finally {

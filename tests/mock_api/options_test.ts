@@ -39,6 +39,9 @@ Deno.test("parseMockArgs reads every flag, with durations in ms, s, m and h", ()
     "--past-end-records",
     "--client=acme=a@acme.example:pw:with:colons",
     "--client=globex=x@globex.example:pw2",
+    "--advertise=x-ratelimit",
+    "--client-rate-limit=acme=5/60s",
+    "--client-rate-limit=globex=20/1s",
   ]);
   assert.deepEqual(options, {
     ...MOCK_API_DEFAULTS,
@@ -59,6 +62,11 @@ Deno.test("parseMockArgs reads every flag, with durations in ms, s, m and h", ()
     clients: {
       acme: { email: "a@acme.example", password: "pw:with:colons" },
       globex: { email: "x@globex.example", password: "pw2" },
+    },
+    advertise: "x-ratelimit",
+    clientRateLimits: {
+      acme: { count: 5, windowMs: 60_000 },
+      globex: { count: 20, windowMs: 1_000 },
     },
   });
 });
@@ -85,6 +93,14 @@ Deno.test("parseMockArgs refuses a bad value with one line naming the flag", () 
     [["--client", "acme"], "--client: expected ID=EMAIL:PASSWORD"],
     [["--client", "acme=a@b.c"], "--client: expected ID=EMAIL:PASSWORD"],
     [["--client", "a=b:c", "--client", "a=d:e"], "--client: a is given twice"],
+    [["--advertise", "headers"], "--advertise: expected none, ietf, x-ratelimit or garbage"],
+    [["--client-rate-limit", "acme"], "--client-rate-limit: expected ID=N/duration"],
+    [["--client-rate-limit", "acme=5"], "--client-rate-limit: expected ID=N/duration"],
+    [["--client-rate-limit", "=5/1s"], "--client-rate-limit: expected ID=N/duration"],
+    [
+      ["--client-rate-limit", "a=5/1s", "--client-rate-limit", "a=6/1s"],
+      "--client-rate-limit: a is given twice",
+    ],
   ];
   for (const [args, start] of cases) {
     assert.throws(() => parseMockArgs(args), (error: unknown) => {

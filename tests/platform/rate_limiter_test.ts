@@ -173,6 +173,70 @@ Deno.test("RateLimiter widens its margin after an unexpected 429, up to a tenth 
   assert.equal(limiter.marginMs, 6_000);
 });
 
+Deno.test("RateLimiter.adopt paces at the advertised limit from then on, counting earlier sends", async () => {
+  const clock = createFakeClock(0);
+  const limiter = createRateLimiter(limit, { clock, marginMs: 0 });
+  (await limiter.acquire()).sent(); // page 1, before the answer advertised 20 per second
+  limiter.adopt({ count: 20, windowMs: 1_000 });
+  assert.deepEqual(limiter.limit, { count: 20, windowMs: 1_000 });
+  const { admitted, done } = queue(limiter, 39, clock);
+  await clock.runAll();
+  await done;
+  assert.equal(admitted.filter((at) => at === 0).length, 19, "19 more in page 1's window");
+  const all = [0, ...admitted];
+  for (let i = 20; i < all.length; i++) {
+    assert.ok(all[i]! - all[i - 20]! >= 1_000, `request ${i} too early`);
+  }
+  assert.equal(all.at(-1), 1_000, "40 requests in two windows of 20");
+});
+
+Deno.test("RateLimiter.adopt counts an earlier run's sends against a larger quota", async () => {
+  const clock = createFakeClock(100_000);
+  const history = Array.from({ length: 15 }, (_, i) => 90_000 + i);
+  const limiter = createRateLimiter(limit, { clock, marginMs: 0, history });
+  limiter.adopt({ count: 20, windowMs: 60_000 });
+  const { admitted, done } = queue(limiter, 6, clock);
+  await clock.runAll();
+  await done;
+  assert.deepEqual(admitted, [100_000, 100_000, 100_000, 100_000, 100_000, 150_000]);
+});
+
+Deno.test("RateLimiter.trustRemaining holds back to what the platform says is left, not more", async () => {
+  const clock = createFakeClock(0);
+  const limiter = createRateLimiter(limit, { clock, marginMs: 0 });
+  for (let i = 0; i < 2; i++) (await limiter.acquire()).sent();
+  limiter.trustRemaining(9, 60_000); // looser than our own count of 8 left: ignored
+  limiter.trustRemaining(3, 20_000);
+  const { admitted, done } = queue(limiter, 4, clock);
+  await clock.runAll();
+  await done;
+  assert.deepEqual(admitted, [0, 0, 0, 20_000]);
+});
+
+Deno.test("RateLimiter.trustRemaining of 0 holds every request until the reset", async () => {
+  const clock = createFakeClock(0);
+  const limiter = createRateLimiter(limit, { clock, marginMs: 0 });
+  limiter.trustRemaining(0, 45_000);
+  const { admitted, done } = queue(limiter, 1, clock);
+  await clock.runAll();
+  await done;
+  assert.deepEqual(admitted, [45_000]);
+});
+
+Deno.test("RateLimiter.trustRemaining of 0 with a coarse reset does not hold a limiter that is as strict", async () => {
+  const clock = createFakeClock(0);
+  const limiter = createRateLimiter(limit, { clock, marginMs: 0 });
+  const { done } = queue(limiter, 10, clock);
+  await done;
+  await clock.tick(20_000);
+  // The platform rounds its reset up to a whole second: 41 s, where our own count says 40 s.
+  limiter.trustRemaining(0, 61_000);
+  const next = queue(limiter, 1, clock);
+  await clock.runAll();
+  await next.done;
+  assert.deepEqual(next.admitted, [60_000]);
+});
+
 Deno.test("RateLimiter lets a request leave only once its send time is persisted", async () => {
   const clock = createFakeClock(0);
   let persisted!: () => void;

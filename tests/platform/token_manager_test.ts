@@ -67,7 +67,7 @@ Deno.test("TokenManager throws AuthError naming the status when credentials are 
     assert.ok(error instanceof AuthError);
     assert.equal(
       error.message,
-      "Cannot log in at http://mock.test/auth/token: the platform refused the credentials (401)",
+      "Cannot log in to http://mock.test for account default: the platform refused the credentials (401)",
     );
     return true;
   });
@@ -97,7 +97,7 @@ Deno.test("TokenManager retries a login answered 502, and sends its client id", 
     const retried: string[] = [];
     const tokens = tinyTokens(server.url, { onRetry: (error) => void retried.push(error.message) });
     assert.equal(await tokens.get(), "second-try");
-    assert.deepEqual(retried, [`Cannot log in at ${server.url}/auth/token: 502 Bad Gateway`]);
+    assert.deepEqual(retried, [`Cannot log in to ${server.url} for account acme: 502 Bad Gateway`]);
     assert.deepEqual(server.received.map((r) => r.line), Array(2).fill("POST /auth/token"));
     assert.deepEqual(server.received.map((r) => r.headers.get("x-client-id")), ["acme", "acme"]);
   } finally {
@@ -128,7 +128,7 @@ Deno.test("TokenManager takes a refusal of the credentials as final, after one r
     assert.ok(error instanceof AuthError);
     assert.equal(
       error.message,
-      `Cannot log in at ${server.url}/auth/token: the platform refused the credentials (403)`,
+      `Cannot log in to ${server.url} for account acme: the platform refused the credentials (403)`,
     );
     assert.equal(server.received.length, 1);
   } finally {
@@ -159,7 +159,7 @@ Deno.test("TokenManager gives up on a login after its attempts", async () => {
     assert.ok(error instanceof HttpError);
     assert.equal(
       error.message,
-      `Cannot log in at ${server.url}/auth/token: 503 Service Unavailable`,
+      `Cannot log in to ${server.url} for account acme: 503 Service Unavailable`,
     );
     assert.equal(server.received.length, 3);
   } finally {

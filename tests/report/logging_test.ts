@@ -154,18 +154,41 @@ Deno.test("LogTape's own meta messages stay out of the output", async () => {
   assert.deepEqual(lines.map((line) => JSON.parse(line).category), ["adsync.test"]);
 });
 
-Deno.test("Pretty lines show the level and message, not the run context every line repeats", async () => {
+Deno.test("Pretty lines name the account, one line per event, without the properties", async () => {
   const lines = await capture(
     { level: "info", format: "pretty" },
     () =>
       withRunContext({ run_id: "run-7", account: "acme" }, () => {
         log.warn("Rate limit reached, waiting {seconds}s", { seconds: 12, page: 3 });
+        log.info("Run {run_id} ended ok: {synced} synced", {
+          run_id: "run-7",
+          synced: 100,
+          skipped: 0,
+          requests: 110,
+          retries: 3,
+        });
+        log.info("Job {job} started: account {account}", { job: 1, account: "acme" });
       }),
   );
-  const text = lines.join("\n");
-  assert.match(text, /warning/);
-  assert.match(text, /Rate limit reached, waiting 12s/);
-  assert.match(text, /page: 3/);
-  assert.doesNotMatch(text, /run-7|acme/);
-  assert.ok(!text.includes("\x1b["), "no ANSI escapes when writing to a capture");
+  assert.equal(lines.length, 3, lines.join("\n"));
+  assert.match(lines[0]!, /warning.*acme: Rate limit reached, waiting 12s$/);
+  assert.match(lines[1]!, /acme: Run run-7 ended ok: 100 synced$/);
+  assert.match(
+    lines[2]!,
+    /Job 1 started: account acme$/,
+    "an account the message names is not repeated",
+  );
+  assert.ok(!lines.join("").includes("\x1b["), "no ANSI escapes when writing to a capture");
+});
+
+Deno.test("JSON lines keep every property of the run's end", async () => {
+  const lines = await capture(
+    { level: "info", format: "json" },
+    () =>
+      withRunContext({ run_id: "run-7", account: "acme" }, () => {
+        log.info("Run {run_id} ended ok: {synced} synced", { synced: 100, requests: 110 });
+      }),
+  );
+  const { properties } = JSON.parse(lines[0]!);
+  assert.deepEqual(properties, { run_id: "run-7", account: "acme", synced: 100, requests: 110 });
 });

@@ -19,17 +19,28 @@ const base: ProgressSnapshot = {
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-Deno.test("formatProgress shows done and total pages, campaigns, waits, retries and ETA", () => {
+Deno.test("formatProgress shows the ETA first, then campaigns, pages, the total wait and retries", () => {
   assert.equal(
     formatProgress(base),
-    "pages 4/10 · campaigns 37/100 · in flight 3 · rate-limit wait 2m10s · retries 2 · ETA 6m40s",
+    "ETA 6m40s · campaigns 37/100 · pages 4/10 · rate-limit wait 2m10s in all · retries 2 · " +
+      "in flight 3",
   );
+});
+
+Deno.test("At 80 columns the progress line keeps its ETA and leaves out the least needed parts", () => {
+  const line = formatProgress({ ...base, campaignsDone: 1037, campaignsTotal: 10000 }, 79);
+  assert.ok(line.length <= 79, line);
+  assert.equal(
+    line,
+    "ETA 6m40s · campaigns 1037/10000 · pages 4/10 · rate-limit wait 2m10s in all",
+  );
+  assert.equal(formatProgress(base, 12), "ETA 6m40s");
 });
 
 Deno.test("formatProgress shows ? for totals and an ETA not known yet", () => {
   const line = formatProgress({ ...base, pagesTotal: null, campaignsTotal: null, etaMs: null });
-  assert.match(line, /pages 4\/\? · campaigns 37\/\? · /);
-  assert.match(line, /ETA \?$/);
+  assert.match(line, /campaigns 37\/\? · pages 4\/\? · /);
+  assert.match(line, /^ETA \? · /);
 });
 
 Deno.test("In log mode the progress line is logged every interval until stop()", async () => {
@@ -89,10 +100,10 @@ Deno.test("Progress stops quietly when reading the state fails", async () => {
   assert.deepEqual(writes, ["\r\x1b[2K"]);
 });
 
-Deno.test("A many-account line starts with the accounts done and leaves out the per-account wait", () => {
+Deno.test("A many-account line shows the accounts done and leaves out the per-account wait", () => {
   assert.equal(
     formatProgress({ ...base, accountsDone: 3, accountsTotal: 20 }),
-    "accounts 3/20 · pages 4/10 · campaigns 37/100 · in flight 3 · retries 2 · ETA 6m40s",
+    "ETA 6m40s · campaigns 37/100 · accounts 3/20 · pages 4/10 · retries 2 · in flight 3",
   );
   assert.equal(
     formatProgress({ ...base, accountsDone: 0, accountsTotal: 1 }),

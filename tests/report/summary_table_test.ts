@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { formatReport, formatSummary, problemsFirst } from "../../src/report/summary_table.ts";
-import type { RunSummary } from "../../src/sync/run_summary.ts";
+import type { RunSummary } from "../../src/run_summary.ts";
 
 const base: RunSummary = {
   run_id: "run-2024-01",
@@ -89,39 +89,73 @@ Deno.test("A one-account report prints exactly the one-account summary table", (
   assert.equal(formatReport({ ...summary, accounts: [summary] }), formatSummary(summary));
 });
 
-Deno.test("A many-account table lists problems first, one row per account, then the totals", () => {
-  const accounts = [
+const manyAccounts = {
+  ...base,
+  status: "failed" as const,
+  campaigns_total: 300,
+  synced: 298,
+  failed: 2,
+  requests: 393,
+  duration_ms: 800_000,
+  accounts: [
     { ...base, run_id: "run-a", account: "acme" },
     {
       ...base,
       run_id: "run-b",
       account: "globex",
       status: "failed" as const,
-      last_error: "Login refused",
+      last_error: "Cannot log in to http://localhost:3001 for account globex: the platform " +
+        "refused the credentials (401)",
     },
     { ...base, run_id: "run-c", account: "initech", status: "partial" as const, failed: 2 },
-  ];
-  const text = formatReport({
-    ...base,
-    status: "failed",
-    campaigns_total: 300,
-    synced: 298,
-    failed: 2,
-    requests: 393,
-    duration_ms: 800_000,
-    accounts,
-  });
-  const lines = text.split("\n");
+  ],
+};
+
+Deno.test("A many-account table lists problems first, one row per account, then the totals", () => {
+  const lines = formatReport(manyAccounts, { columns: 160 }).split("\n");
   assert.match(lines[0]!, /^status\s+failed · 3 accounts: 1 failed, 1 partial, 1 ok$/);
   assert.equal(lines[1], "");
-  assert.match(lines[2]!, /^ACCOUNT\s+STATUS\s+CAMPAIGNS\s+SYNCED/);
-  const names = lines.slice(3).map((line) => line.split(/\s+/)[0]);
-  assert.deepEqual(names, ["globex", "initech", "acme", "total"]);
-  assert.match(lines[3]!, /^globex\s+failed\s+100\s+100\s.*run-b\s+Login refused$/);
-  assert.match(lines[6]!, /^total\s+failed\s+300\s+298\s+0\s+2\s+0\s+0\s+393\s.*13m20s$/);
+  assert.match(lines[2]!, /^ACCOUNT\s+STATUS\s+CAMPAIGNS\s+SYNCED\s+FAILED/);
+  const rows = lines.slice(3).filter((line) => !line.startsWith(" "));
+  assert.deepEqual(rows.map((line) => line.split(/\s+/)[0]), [
+    "globex",
+    "initech",
+    "acme",
+    "total",
+  ]);
+  assert.match(lines[3]!, /^globex\s+failed\s+100\s+100\s.*run-b$/);
+  assert.match(
+    lines[4]!,
+    /^ {2}error: Cannot log in to .*\(401\)$/,
+    "the error sits under its row",
+  );
+  assert.match(rows[3]!, /^total\s+failed\s+300\s+298\s+2\s+0\s+13m20s\s+393/);
   // Counts are right-aligned: each row's numbers end in the same columns as the header's.
   const end = lines[2]!.indexOf("CAMPAIGNS") + "CAMPAIGNS".length;
-  for (const line of lines.slice(3)) assert.match(line[end - 1]!, /\d/);
+  for (const line of rows) assert.match(line[end - 1]!, /\d/);
+});
+
+Deno.test("At 80 columns the many-account table fits: fewer columns, errors wrapped under rows", () => {
+  const text = formatReport(manyAccounts, { columns: 80 });
+  for (const line of text.split("\n")) assert.ok(line.length <= 80, `too wide: ${line}`);
+  assert.match(text, /^ACCOUNT\s+STATUS\s+CAMPAIGNS\s+SYNCED\s+FAILED\s+REJECTED\s+DURATION/m);
+  assert.match(text, /^ {2}error: Cannot log in to http:\/\/localhost:3001 for account globex:/m);
+  assert.match(text, /^ {2}\S.*\(401\)$/m, "the rest of the error on the next line");
+  assert.match(text, /more columns with --json or wider\)$/);
+});
+
+Deno.test("At 80 columns a one-account summary wraps its error under the value column", () => {
+  const text = formatSummary({
+    ...base,
+    status: "failed",
+    last_error: "Cannot log in to http://localhost:3001 for account default: connection " +
+      "refused (is the platform running? check AD_PLATFORM_API_URL)",
+  }, { columns: 80 });
+  const lines = text.split("\n");
+  for (const line of lines) assert.ok(line.length <= 80, `too wide: ${line}`);
+  const error = lines.findIndex((line) => line.startsWith("error"));
+  assert.match(lines[error]!, /^error\s+Cannot log in to/);
+  assert.match(lines[error + 1]!, /^ {17}\S/, "the rest lines up under the value");
 });
 
 Deno.test("Problems are listed first: failed, partial, interrupted, then ok, else in file order", () => {
@@ -134,4 +168,25 @@ Deno.test("Problems are listed first: failed, partial, interrupted, then ok, els
     { status: "partial" as const, id: 6 },
   ];
   assert.deepEqual(problemsFirst(list).map((item) => item.id), [5, 3, 6, 2, 1, 4]);
+});
+
+Deno.test("A wide many-account table shows every counter, the most needed first", () => {
+  const [header] = formatReport(manyAccounts, { columns: 400 }).split("\n").slice(2);
+  assert.deepEqual(header!.split(/\s+/), [
+    "ACCOUNT",
+    "STATUS",
+    "CAMPAIGNS",
+    "SYNCED",
+    "FAILED",
+    "REJECTED",
+    "DURATION",
+    "REQUESTS",
+    "429",
+    "SKIPPED",
+    "DELETED",
+    "RETRIES",
+    "TIMEOUTS",
+    "REFRESHES",
+    "RUN",
+  ]);
 });

@@ -186,7 +186,7 @@ contract("Checkpoint bumps updatedAt on every write touching a run", async ({ ch
 }, { now: () => clock });
 
 contract(
-  "Checkpoint latestUnfinished skips finished runs and returns the newest",
+  "Checkpoint latestUnfinished offers only an account's latest run, and only if unfinished",
   async ({ checkpoint }) => {
     await checkpoint.createRun({ ...baseRun, runId: "old", startedAt: 1_000 });
     await checkpoint.createRun({ ...baseRun, runId: "mid", startedAt: 2_000 });
@@ -194,8 +194,10 @@ contract(
     await checkpoint.createRun({ ...baseRun, runId: "other", account: "globex", startedAt: 4_000 });
     await checkpoint.finishRun("old", "interrupted");
     await checkpoint.finishRun("mid", "failed", "Database unreachable");
+    assert.equal((await checkpoint.latestUnfinished("acme"))?.runId, "new");
     await checkpoint.finishRun("new", "ok");
-    assert.equal((await checkpoint.latestUnfinished("acme"))?.runId, "mid");
+    // The ok run supersedes the older unfinished ones: nothing of acme's is left to resume.
+    assert.equal(await checkpoint.latestUnfinished("acme"), undefined);
     assert.equal((await checkpoint.latestUnfinished("globex"))?.status, "running");
     assert.equal(await checkpoint.latestUnfinished("nobody"), undefined);
     assert.deepEqual((await checkpoint.latestRuns(2)).map((r) => r.runId), ["other", "new"]);

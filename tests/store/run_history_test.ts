@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
-import { recentRuns, recordRunEnd, recordRunStart } from "../../src/store/run_history.ts";
-import type { RunSummary } from "../../src/sync/run_summary.ts";
+import {
+  lastAdvertisedLimit,
+  recentRuns,
+  recordRunEnd,
+  recordRunStart,
+} from "../../src/store/run_history.ts";
+import type { RunSummary } from "../../src/run_summary.ts";
 import { withEachDatabase } from "./_helpers.ts";
 
 const SUMMARY: RunSummary = {
@@ -32,7 +37,7 @@ withEachDatabase("A run's start and end round-trip through sync_runs", async ({ 
   assert.equal(running?.status, "running");
   assert.equal(running?.finished_at, null);
 
-  await recordRunEnd(db.sql, { ...SUMMARY, lastError: "Cannot fetch page 3: 503" });
+  await recordRunEnd(db.sql, { ...SUMMARY, last_error: "Cannot fetch page 3: 503" });
 
   const [run] = await recentRuns(db.sql);
   assert.ok(run?.finished_at instanceof Date);
@@ -43,7 +48,7 @@ withEachDatabase("A run's start and end round-trip through sync_runs", async ({ 
     started_at: startedAt,
     finished_at: null,
     last_error: "Cannot fetch page 3: 503",
-    summary: SUMMARY,
+    summary: { ...SUMMARY, last_error: "Cannot fetch page 3: 503" },
   });
 });
 
@@ -69,3 +74,36 @@ withEachDatabase("recentRuns lists the newest runs first, up to the limit", asyn
   const runs = await recentRuns(db.sql, 2);
   assert.deepEqual(runs.map((run) => run.run_id), ["run-3", "run-2"]);
 });
+
+withEachDatabase(
+  "lastAdvertisedLimit gives the limit the account's latest run was advertised",
+  async ({ db }) => {
+    const end = async (runId: string, account: string, rate_limit: string, source: string) => {
+      await recordRunStart(db.sql, { runId, account, apiUrl: "http://x", startedAt: new Date() });
+      await recordRunEnd(db.sql, {
+        ...SUMMARY,
+        run_id: runId,
+        rate_limit,
+        rate_limit_source: source,
+      } as RunSummary);
+    };
+    assert.equal(await lastAdvertisedLimit(db.sql, "acme"), undefined, "no run yet");
+    await end("run-a", "acme", "20/1s", "advertised");
+    await end("run-b", "globex", "5/60s", "advertised");
+    assert.equal(await lastAdvertisedLimit(db.sql, "acme"), "20/1s");
+    assert.equal(await lastAdvertisedLimit(db.sql, "globex"), "5/60s");
+    await end("run-c", "acme", "10/1s", "configured");
+    assert.equal(await lastAdvertisedLimit(db.sql, "acme"), undefined, "the latest run's word");
+    await recordRunStart(db.sql, {
+      runId: "run-d",
+      account: "globex",
+      apiUrl: "http://x",
+      startedAt: new Date(),
+    });
+    assert.equal(
+      await lastAdvertisedLimit(db.sql, "globex"),
+      "5/60s",
+      "a running run says nothing",
+    );
+  },
+);

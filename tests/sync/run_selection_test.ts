@@ -41,15 +41,26 @@ async function withRuns(
   }
 }
 
-Deno.test("--resume continues the latest unfinished run of the account", async () => {
+Deno.test("--resume continues the account's latest run when it is unfinished", async () => {
   await withRuns([
-    { runId: "old", at: 90 * HOUR, status: "interrupted" },
+    { runId: "old", at: 90 * HOUR, status: "failed" },
     { runId: "newer", at: 95 * HOUR, status: "interrupted" },
-    { runId: "done", at: 96 * HOUR, status: "ok" },
   ], async (choose) => {
     const choice = await choose({});
     assert.equal(choice.kind, "resume");
     assert.equal(choice.kind === "resume" && choice.run.runId, "newer");
+  });
+});
+
+Deno.test("--resume never resurrects a run that a later ok run superseded", async () => {
+  await withRuns([
+    { runId: "older", at: 90 * HOUR, status: "interrupted" },
+    { runId: "failed", at: 95 * HOUR, status: "failed" },
+    { runId: "done", at: 96 * HOUR, status: "ok" },
+  ], async (choose) => {
+    const choice = await choose({});
+    assert.equal(choice.kind, "new");
+    assert.match(choice.kind === "new" ? choice.note ?? "" : "", /latest run ended ok/);
   });
 });
 
@@ -79,19 +90,17 @@ Deno.test("--resume does not continue a run from another API URL or page size", 
   );
 });
 
-Deno.test("--resume names the account an unfinished run belongs to", async () => {
+Deno.test("--resume ignores another account's unfinished run", async () => {
   await withRuns([{ runId: "theirs", at: 99 * HOUR, account: "globex" }], async (choose) => {
     const choice = await choose({});
     assert.equal(choice.kind, "new");
-    assert.match(choice.kind === "new" ? choice.note ?? "" : "", /belongs to account globex/);
+    assert.match(choice.kind === "new" ? choice.note ?? "" : "", /account acme has no run/);
   });
 });
 
-Deno.test("A run without --resume says which unfinished run it leaves behind", async () => {
-  await withRuns([{ runId: "left", at: 99 * HOUR }], async (choose) => {
-    const choice = await choose({ resume: false });
-    assert.equal(choice.kind, "new");
-    assert.match(choice.kind === "new" ? choice.note ?? "" : "", /run left \(running\)/);
+Deno.test("A run without --resume starts afresh without a warning about older runs", async () => {
+  await withRuns([{ runId: "left", at: 99 * HOUR, status: "failed" }], async (choose) => {
+    assert.deepEqual(await choose({ resume: false }), { kind: "new" });
   });
 });
 

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
-import type { RunSummary } from "../../src/sync/run_summary.ts";
-import { exitCodeFor } from "../../src/sync/summary.ts";
+import type { RunSummary, SyncSummary } from "../../src/run_summary.ts";
+import { exitCodeFor, summarize } from "../../src/sync/summary.ts";
+import { NO_DRIFT } from "../../src/sync/catalog.ts";
+import { acmeAccount } from "../_fixtures.ts";
 
 const summary = (status: RunSummary["status"]) => ({ status }) as RunSummary;
 
@@ -17,3 +19,39 @@ Deno.test("A run that finished its work despite a stop request exits as finished
   assert.equal(exitCodeFor(summary("ok"), "SIGINT"), 0);
   assert.equal(exitCodeFor(summary("partial"), "SIGTERM"), 2);
 });
+
+Deno.test("The summary says the rate limit in force and where it came from", () => {
+  const result = {
+    total: 0,
+    pagesTotal: 0,
+    pagesDone: 0,
+    synced: 0,
+    skipped: 0,
+    failed: 0,
+    rejected: 0,
+    deleted: 0,
+    queued: 0,
+    drift: NO_DRIFT,
+    interrupted: false,
+    fatal: undefined,
+  };
+  const configured = acmeAccount({ rateLimit: { count: 10, windowMs: 60_000 } });
+  assert.deepEqual(
+    pick(summarize("run-1", configured, result, 0)),
+    { rate_limit: "10/60s", rate_limit_source: "configured" },
+  );
+  const auto = acmeAccount({ rateLimit: { count: 10, windowMs: 60_000 }, rateLimitAuto: true });
+  assert.deepEqual(
+    pick(summarize("run-2", auto, result, 0)),
+    { rate_limit: "10/60s", rate_limit_source: "default" },
+  );
+  auto.limits.observe(new Headers({ "RateLimit-Policy": '"default";q=20;w=1' }));
+  assert.deepEqual(
+    pick(summarize("run-3", auto, result, 0)),
+    { rate_limit: "20/1s", rate_limit_source: "advertised" },
+  );
+});
+
+function pick({ rate_limit, rate_limit_source }: SyncSummary) {
+  return { rate_limit, rate_limit_source };
+}

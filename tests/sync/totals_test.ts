@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { SyncSummary } from "../../src/sync/summary.ts";
+import type { SyncSummary } from "../../src/run_summary.ts";
 import { exitCodeFor } from "../../src/sync/summary.ts";
 import { overallStatus, totalize } from "../../src/sync/totals.ts";
 
@@ -27,6 +27,8 @@ const base: SyncSummary = {
     total_changes: 0,
     truncated: 0,
   },
+  rate_limit: "10/60s",
+  rate_limit_source: "configured",
 };
 
 const globex: SyncSummary = {

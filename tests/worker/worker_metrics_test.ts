@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { renderWorkerMetrics } from "../../src/worker/worker_metrics.ts";
-import type { RunSummary } from "../../src/sync/run_summary.ts";
+import type { ProgressSnapshot } from "../../src/report/progress.ts";
+import { createWorkerMetrics, renderWorkerMetrics } from "../../src/worker/worker_metrics.ts";
+import type { RunSummary } from "../../src/run_summary.ts";
 
 const summary = {
   run_id: "r1",
@@ -19,8 +20,19 @@ const summary = {
   duration_ms: 1_500,
 } as RunSummary;
 
-Deno.test("A worker's metrics carry the worker and the account on every series", () => {
-  const text = renderWorkerMetrics('box"1', [
+const progress: ProgressSnapshot = {
+  pagesDone: 0,
+  pagesTotal: null,
+  campaignsDone: 0,
+  campaignsTotal: null,
+  inFlight: 0,
+  rateWaitMs: 0,
+  retries: 0,
+  etaMs: null,
+};
+
+Deno.test("A worker's metrics carry the worker and the account on every series", async () => {
+  const text = await renderWorkerMetrics('box"1', [
     { summary, account: "acme", requests: [], lastSuccessUnix: 100 },
   ]);
   const series = text.split("\n").filter((line) => line && !line.startsWith("#"));
@@ -29,4 +41,63 @@ Deno.test("A worker's metrics carry the worker and the account on every series",
     assert.match(line, /^adsync_\w+\{worker="box\\"1",account="acme"/);
   }
   assert.match(text, /^adsync_campaigns_synced\{worker="box\\"1",account="acme"\} 3$/m);
+});
+
+Deno.test("A worker's live numbers follow its jobs from their start to their end", () => {
+  const metrics = createWorkerMetrics("box-1", undefined);
+  assert.deepEqual(metrics.live(), {
+    accountsInProgress: 0,
+    requestsInFlight: 0,
+    rateLimitWaitMs: 0,
+  });
+  const first = metrics.track();
+  const second = metrics.track();
+  first.onProgress({});
+  first.onProgress({ snapshot: () => ({ ...progress, inFlight: 2, rateWaitMs: 500 }) });
+  second.onProgress({ snapshot: () => ({ ...progress, inFlight: 3, rateWaitMs: 250 }) });
+  assert.deepEqual(metrics.live(), {
+    accountsInProgress: 2,
+    requestsInFlight: 5,
+    rateLimitWaitMs: 750,
+  });
+  first.end();
+  assert.deepEqual(metrics.live(), {
+    accountsInProgress: 1,
+    requestsInFlight: 3,
+    rateLimitWaitMs: 250,
+  });
+  second.end();
+  assert.equal(metrics.live().accountsInProgress, 0);
+});
+
+Deno.test("A worker keeps each account's latest run and its last success across runs", async () => {
+  const metrics = createWorkerMetrics("box-1", undefined);
+  await metrics.record({ summary, account: "acme", requests: [], lastSuccessUnix: 100 });
+  const failed = { ...summary, status: "failed" as const };
+  await metrics.record({ summary: failed, account: "acme", requests: [], lastSuccessUnix: null });
+  assert.deepEqual(metrics.runs(), [
+    { summary: failed, account: "acme", requests: [], lastSuccessUnix: 100 },
+  ]);
+});
+
+Deno.test("The worker's metrics file ends with the latest run of every account it ran", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/adsync-worker.prom`;
+    const metrics = createWorkerMetrics("box-1", path);
+    await Promise.all([
+      metrics.record({ summary, account: "acme", requests: [], lastSuccessUnix: 100 }),
+      metrics.record({
+        summary: { ...summary, synced: 2 },
+        account: "globex",
+        requests: [],
+        lastSuccessUnix: 100,
+      }),
+    ]);
+    const text = await Deno.readTextFile(path);
+    assert.match(text, /^adsync_campaigns_synced\{worker="box-1",account="acme"\} 3$/m);
+    assert.match(text, /^adsync_campaigns_synced\{worker="box-1",account="globex"\} 2$/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,0 +1,130 @@
+import { parseArgs } from "node:util";
+import { ConfigError, errorMessage } from "./errors.ts";
+import { SETTINGS } from "./settings.ts";
+
+/** What adsync was asked to do. */
+export type Command = "sync" | "status" | "worker" | "enqueue" | "help";
+
+const COMMANDS: readonly Command[] = ["sync", "status", "worker", "enqueue", "help"];
+
+function isCommand(command: string): command is Command {
+  return (COMMANDS as readonly string[]).includes(command);
+}
+
+/** What the command line asks for before any setting is read: which command, and whether help. */
+export interface CommandLine {
+  /** The command named (`sync` when none is); for `help CMD`, CMD. */
+  command: Exclude<Command, "help">;
+  /** `--help`, `-h` or `help` was given: print the help of `command` (or of all, see `named`). */
+  help: boolean;
+  /** Whether a command was named: `--help` alone describes every command. */
+  named: boolean;
+}
+
+/**
+ * Reads the command and the help flags; throws {@linkcode ConfigError} for an unknown command,
+ * a stray argument or an unknown flag, naming it. Help wins over every other flag's value.
+ */
+export function readCommandLine(args: string[]): CommandLine {
+  const wantsHelp = args.some((arg) => arg === "--help" || arg === "-h");
+  const positionals = wantsHelp
+    ? args.filter((arg) => !arg.startsWith("-")).slice(0, 2)
+    : parseFlags(args).positionals;
+  if (positionals[0] === "help") {
+    const topic = positionals[1];
+    if (topic !== undefined && (!isCommand(topic) || topic === "help")) {
+      throw new ConfigError("help", `unknown command '${topic}' (expected ${COMMAND_LIST})`);
+    }
+    return { command: (topic ?? "sync") as CommandLine["command"], help: true, named: !!topic };
+  }
+  if (!wantsHelp) parseFlags(args); // unknown flags, stray arguments
+  const command = commandOf(positionals.slice(0, wantsHelp ? 1 : undefined));
+  return {
+    command: command === "help" ? "sync" : command,
+    help: wantsHelp || command === "help",
+    named: positionals[0] !== undefined && command !== "help",
+  };
+}
+
+const COMMAND_LIST = "sync, status, worker, enqueue or help";
+
+/** The command the positionals name (`sync` when none); throws for anything else. */
+export function commandOf(positionals: string[]): Command {
+  const command = positionals[0] ?? "sync";
+  if (!isCommand(command)) {
+    throw new ConfigError("command", `unknown command '${command}' (expected ${COMMAND_LIST})`);
+  }
+  if (positionals.length > 1) {
+    throw new ConfigError(
+      positionals[1]!,
+      `unexpected argument after '${command}'; every setting is a --flag`,
+    );
+  }
+  return command;
+}
+
+/** Every flag of every command, parsed strictly: an unknown flag throws a one-line ConfigError. */
+export function parseFlags(args: string[]) {
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; multiple?: boolean; short?: string }
+  > = {
+    account: { type: "string", multiple: true },
+    resume: { type: "boolean" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  };
+  for (const setting of Object.values(SETTINGS)) {
+    options[setting.flag] = { type: "boolean" in setting ? "boolean" : "string" };
+  }
+  try {
+    const result = parseArgs({ args, options, allowPositionals: true, strict: true });
+    if (result.values.help) result.positionals.unshift("help");
+    return result;
+  } catch (error) {
+    throw flagError(error, Object.keys(options));
+  }
+}
+
+/** One line naming the bad flag and what to do: a typo gets the closest flag. */
+function flagError(error: unknown, names: readonly string[]): ConfigError {
+  const message = errorMessage(error);
+  const code = (error as { code?: string }).code;
+  const flag = /'(-[^'= ]+)/.exec(message)?.[1] ?? "arguments";
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const near = closest(flag.replace(/^-+/, ""), names);
+    const hint = near ? `did you mean --${near}? ` : "";
+    return new ConfigError(flag, `unknown flag (${hint}--help lists them)`);
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    const missing = message.includes("argument missing");
+    return new ConfigError(
+      flag,
+      missing ? "expects a value (--help lists them)" : "takes no value",
+    );
+  }
+  return new ConfigError(flag, `${message.split(". ")[0]!.replace(/^Option '[^']+' /, "")}`);
+}
+
+/** The name nearest to `typo` by edit distance, if it is near enough to be a typo. */
+function closest(typo: string, names: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of names) {
+    const distance = editDistance(typo, name);
+    if (!best || distance < best.distance) best = { name, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(typo.length / 3)) ? best.name : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

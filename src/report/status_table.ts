@@ -1,0 +1,91 @@
+import { formatQueueState, type QueueState } from "../queue/queue_state.ts";
+import { RUN_COUNTERS, type RunCounters } from "../run_counters.ts";
+
+/**
+ * Where a run was found: this state dir's checkpoint (`sync`), the server's (`worker`), or only
+ * the database's `sync_runs` (`sync_runs`: a sync from another state dir).
+ */
+export type RunSource = "sync" | "worker" | "sync_runs";
+
+/** One account as `status` shows it: its latest run, wherever it ran, and its queue state. */
+export interface AccountStatus {
+  account: string;
+  /** Null when the account never ran (it may be queued). */
+  run_id: string | null;
+  /** The run's status; `never run` when there is none. */
+  status: string;
+  source: RunSource | null;
+  started_at: string | null;
+  updated_at: string | null;
+  pages_done: number;
+  pages_total: number | null;
+  /** Null until the platform has told the run its total. */
+  campaigns_total: RunCounters["campaigns_total"] | null;
+  synced: RunCounters["synced"];
+  rejected: RunCounters["rejected"];
+  failed: RunCounters["failed"];
+  /** Null until the run has ended (counted in `sync_runs`). */
+  requests: RunCounters["requests"] | null;
+  duration_ms: number | null;
+  last_error: string | null;
+  /** The rate limit in force at the run's end (`10/60s`); null before it ended. */
+  rate_limit: string | null;
+  /** Where that limit came from: configured, advertised or default. */
+  rate_limit_source: string | null;
+  /** The account's job in the workers' queue; null without one, absent without a server. */
+  queue_state?: QueueState["state"] | null;
+  /** The worker running the account's job now. */
+  queue_worker?: string | null;
+}
+
+/** A counter's header, as every table of the run's counters spells it. */
+function header(key: keyof RunCounters): string {
+  return RUN_COUNTERS.find((counter) => counter.key === key)?.header ?? key.toUpperCase();
+}
+
+/** The columns of the table; a new one (a lease holder, say) is one more entry. */
+const COLUMNS: Array<{ header: string; cell: (r: AccountStatus) => string; queue?: true }> = [
+  { header: "ACCOUNT", cell: (r) => r.account },
+  { header: "STATUS", cell: (r) => r.status },
+  { header: "SOURCE", cell: (r) => r.source ?? "-" },
+  {
+    header: "QUEUE",
+    queue: true,
+    cell: (r) =>
+      formatQueueState(
+        r.queue_state
+          ? { state: r.queue_state, worker: r.queue_worker ?? null, tries: 0 }
+          : undefined,
+      ) || "-",
+  },
+  {
+    header: header("campaigns_total"),
+    cell: (r) => (r.run_id ? `${r.synced + r.rejected}/${r.campaigns_total ?? "?"}` : "-"),
+  },
+  { header: header("failed"), cell: (r) => (r.run_id ? String(r.failed) : "-") },
+  {
+    header: "LIMIT",
+    cell: (r) => r.rate_limit ? `${r.rate_limit} ${r.rate_limit_source ?? ""}`.trimEnd() : "-",
+  },
+  {
+    header: "UPDATED",
+    cell: (r) => r.updated_at?.replace("T", " ").replace(/\.\d+Z$/, "Z") ?? "-",
+  },
+  { header: "RUN", cell: (r) => r.run_id ?? "-" },
+];
+
+/** One row per account, its error (if any) on the line under it. */
+export function formatStatusTable(rows: AccountStatus[], withQueue: boolean): string {
+  const columns = COLUMNS.filter((c) => withQueue || !c.queue);
+  const cells = [columns.map((c) => c.header), ...rows.map((r) => columns.map((c) => c.cell(r)))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  const line = (row: string[]) =>
+    row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [
+    line(cells[0]!),
+    ...rows.flatMap((
+      r,
+      i,
+    ) => [line(cells[i + 1]!), ...(r.last_error ? [`  error: ${r.last_error}`] : [])]),
+  ].join("\n");
+}

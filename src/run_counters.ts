@@ -1,0 +1,142 @@
+/**
+ * The counters of one sync run and the one table that names them. A leaf module: `store`,
+ * `report`, `platform` and `sync` all read it, and it imports nothing.
+ */
+
+/** How a run ended. */
+export type RunStatus = "ok" | "partial" | "interrupted" | "failed";
+
+/** Every status, in the order the metrics list them. */
+export const RUN_STATUSES: readonly RunStatus[] = ["ok", "partial", "interrupted", "failed"];
+
+/** What one run counts; every field adds up across accounts. */
+export interface RunCounters {
+  /** Campaigns the platform listed. */
+  campaigns_total: number;
+  synced: number;
+  /** Campaigns already done before a resume. */
+  skipped: number;
+  failed: number;
+  rejected: number;
+  /** Stored campaigns marked deleted because the complete listing no longer holds them. */
+  deleted: number;
+  requests: number;
+  rate_limited: number;
+  retries: number;
+  timeouts: number;
+  token_refreshes: number;
+}
+
+/** One counter: its field, its column in the table of accounts, and its metric. */
+export interface RunCounter {
+  key: keyof RunCounters;
+  /** The row's label in the one-account summary table. @default the key, its underscores spaces */
+  label?: string;
+  /** The column header in the per-account table. */
+  header: string;
+  /**
+   * The column's place in the per-account table, most needed first: the columns that do not fit
+   * go from the end. The table's own columns sit among them (status 0, duration 5, run last).
+   * @default after every ranked counter
+   */
+  rank?: number;
+  /** The metric name, without the `adsync_` prefix. */
+  metric: string;
+  /** The metric's type: a gauge for what a run found, a counter for what it did. */
+  type: "gauge" | "counter";
+  /** The metric's HELP text. */
+  help: string;
+}
+
+/** The run's counters, in the order the summary, the table and the metrics show them. */
+export const RUN_COUNTERS: readonly RunCounter[] = [
+  {
+    key: "campaigns_total",
+    label: "campaigns",
+    header: "CAMPAIGNS",
+    rank: 1,
+    metric: "campaigns_listed",
+    type: "gauge",
+    help: "Campaigns the platform listed in the last run.",
+  },
+  {
+    key: "synced",
+    header: "SYNCED",
+    rank: 2,
+    metric: "campaigns_synced",
+    type: "gauge",
+    help: "Campaigns synced in the last run.",
+  },
+  {
+    key: "skipped",
+    header: "SKIPPED",
+    rank: 8,
+    metric: "campaigns_skipped",
+    type: "gauge",
+    help: "Campaigns already done before a resume.",
+  },
+  {
+    key: "failed",
+    header: "FAILED",
+    rank: 3,
+    metric: "campaigns_failed",
+    type: "gauge",
+    help: "Campaigns that failed in the last run.",
+  },
+  {
+    key: "rejected",
+    header: "REJECTED",
+    rank: 4,
+    metric: "campaigns_rejected",
+    type: "gauge",
+    help: "Campaigns refused by validation in the last run.",
+  },
+  {
+    key: "deleted",
+    header: "DELETED",
+    rank: 9,
+    metric: "campaigns_deleted",
+    type: "gauge",
+    help: "Stored campaigns marked deleted in the last run: the platform no longer lists them.",
+  },
+  {
+    key: "requests",
+    header: "REQUESTS",
+    rank: 6,
+    metric: "requests_total",
+    type: "counter",
+    help: "Requests to the platform in the last run, by endpoint and outcome.",
+  },
+  {
+    key: "rate_limited",
+    header: "429",
+    rank: 7,
+    metric: "rate_limited_total",
+    type: "counter",
+    help: "429 answers in the last run.",
+  },
+  {
+    key: "retries",
+    header: "RETRIES",
+    rank: 10,
+    metric: "retries_total",
+    type: "counter",
+    help: "Requests repeated in the last run.",
+  },
+  {
+    key: "timeouts",
+    header: "TIMEOUTS",
+    rank: 11,
+    metric: "timeouts_total",
+    type: "counter",
+    help: "Requests that timed out in the last run.",
+  },
+  {
+    key: "token_refreshes",
+    header: "REFRESHES",
+    rank: 12,
+    metric: "token_refreshes_total",
+    type: "counter",
+    help: "Access tokens fetched in the last run.",
+  },
+];

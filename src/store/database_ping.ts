@@ -1,0 +1,36 @@
+import type postgres from "postgres";
+
+/** Options of {@linkcode pingDatabase}. */
+export interface PingOptions {
+  /** How long the database may take to answer. @default 2_000 */
+  timeoutMs?: number;
+}
+
+/**
+ * Whether the database answers `select 1` within the deadline: what a readiness probe asks. Never
+ * throws.
+ */
+export async function pingDatabase(sql: postgres.Sql, options: PingOptions = {}): Promise<boolean> {
+  const { timeoutMs = 2_000 } = options;
+  return await answerWithin(sql`select 1`.then(() => true), timeoutMs) ?? false;
+}
+
+/**
+ * What `query` resolves to, or `undefined` when it fails or is still pending after `timeoutMs`
+ * (a frozen server never answers; the query is then left to settle on its own).
+ */
+export async function answerWithin<T>(
+  query: Promise<T>,
+  timeoutMs: number,
+): Promise<T | undefined> {
+  const answer = query.catch(() => undefined);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) =>
+    timer = setTimeout(() => resolve(undefined), timeoutMs)
+  );
+  try {
+    return await Promise.race([answer, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,30 @@
+import assert from "node:assert/strict";
+import { readCommandLine } from "../src/command_line.ts";
+
+Deno.test("readCommandLine finds help in every form, before any setting is read", () => {
+  for (const args of [["sync", "--help"], ["sync", "-h"], ["help", "sync"]]) {
+    assert.deepEqual(readCommandLine(args), { command: "sync", help: true, named: true });
+  }
+  assert.deepEqual(readCommandLine(["--help"]), { command: "sync", help: true, named: false });
+  assert.deepEqual(readCommandLine(["help"]), { command: "sync", help: true, named: false });
+  assert.deepEqual(readCommandLine(["worker", "--bogus", "-h"]), {
+    command: "worker",
+    help: true,
+    named: true,
+  });
+  assert.deepEqual(readCommandLine(["status", "--json"]), {
+    command: "status",
+    help: false,
+    named: true,
+  });
+});
+
+Deno.test("readCommandLine names an unknown flag and the nearest known one", () => {
+  assert.throws(
+    () => readCommandLine(["sync", "--acount", "acme"]),
+    /^ConfigError: --acount: unknown flag \(did you mean --account\? --help lists them\)$/,
+  );
+  assert.throws(() => readCommandLine(["--zzzzzz"]), /--zzzzzz: unknown flag \(--help lists/);
+  assert.throws(() => readCommandLine(["help", "nope"]), /unknown command 'nope'/);
+  assert.throws(() => readCommandLine(["sync", "--page-size"]), /--page-size: expects a value/);
+});

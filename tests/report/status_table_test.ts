@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { type AccountStatus, formatStatusTable } from "../../src/report/status_table.ts";
+
+const row: AccountStatus = {
+  account: "acme",
+  run_id: "20261202T010618Z-f2e70eb4",
+  status: "failed",
+  source: "sync",
+  started_at: "2026-12-02T01:06:18.000Z",
+  updated_at: "2026-12-02T01:06:39.123Z",
+  pages_done: 0,
+  pages_total: null,
+  campaigns_total: null,
+  synced: 0,
+  rejected: 0,
+  failed: 0,
+  requests: 0,
+  duration_ms: 12,
+  last_error: "Cannot log in to http://localhost:3001 for account acme: connection refused",
+  rate_limit: "10/60s",
+  rate_limit_source: "default",
+};
+
+Deno.test("The status table shows one row per account, its error under it", () => {
+  const lines = formatStatusTable([row], false).split("\n");
+  assert.match(
+    lines[0]!,
+    /^ACCOUNT\s+STATUS\s+SOURCE\s+CAMPAIGNS\s+FAILED\s+LIMIT\s+UPDATED\s+RUN$/,
+  );
+  assert.match(
+    lines[1]!,
+    /^acme\s+failed\s+sync\s+0\/\?\s+0\s+10\/60s default\s+2026-12-02 01:06:39Z\s+20261202T/,
+  );
+  assert.equal(lines[2], `  error: ${row.last_error}`);
+});
+
+Deno.test("With a server, a QUEUE column; an account that never ran is a row of its own", () => {
+  const never: AccountStatus = {
+    ...row,
+    account: "globex",
+    run_id: null,
+    status: "never run",
+    source: null,
+    updated_at: null,
+    last_error: null,
+    queue_state: "queued",
+    queue_worker: null,
+    rate_limit: null,
+    rate_limit_source: null,
+  };
+  const running = { ...row, status: "running", last_error: null, queue_state: "running" as const };
+  const text = formatStatusTable([{ ...running, queue_worker: "w1" }, never], true);
+  assert.match(text, /^ACCOUNT\s+STATUS\s+SOURCE\s+QUEUE\s+CAMPAIGNS/);
+  assert.match(text, /^acme\s+running\s+sync\s+running on w1\s/m);
+  assert.match(text, /^globex\s+never run\s+-\s+queued\s+-\s+-\s+-\s+-\s+-$/m);
+});

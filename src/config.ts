@@ -223,7 +223,7 @@ function resolveAccounts(
   const { env, readTextFile, file, needsPlatform } = sources;
   const withPassword = needsPlatform && file === undefined;
   const { own, password } = envAccount(settings, { env, readTextFile, withPassword });
-  const picked = Array.isArray(values.account) ? values.account : [];
+  const picked: unknown[] = Array.isArray(values.account) ? values.account : [];
   const only = [...new Set(picked.filter((id) => typeof id === "string"))];
   if (file !== undefined) {
     const accounts = loadAccountsFile(file, { ...own, password }, {

@@ -23,6 +23,7 @@ export interface Config {
   password: string;
   /** `AD_PLATFORM_CLIENT_ID`: the environment's account. */
   clientId: string;
+  /** The deadline of a request; as every plan's `request.timeoutMs`, like the retry settings below. */
   requestTimeoutMs: number;
   /** The deadline of a list request: `AD_PLATFORM_LIST_TIMEOUT`, else 5 s or the request timeout if shorter. */
   listTimeoutMs: number;

@@ -50,13 +50,13 @@ const COMMAND_LIST = "sync, status, worker, enqueue or help";
 
 /** The command the positionals name (`sync` when none); throws for anything else. */
 export function commandOf(positionals: string[]): Command {
-  const command = positionals[0] ?? "sync";
+  const [command = "sync", extra] = positionals;
   if (!isCommand(command)) {
     throw new ConfigError("command", `unknown command '${command}' (expected ${COMMAND_LIST})`);
   }
-  if (positionals.length > 1) {
+  if (extra !== undefined) {
     throw new ConfigError(
-      positionals[1]!,
+      extra,
       `unexpected argument after '${command}'; every setting is a --flag`,
     );
   }

@@ -15,10 +15,9 @@ import { checkWritablePaths } from "./src/preflight.ts";
 import { addSecret, configureLogging } from "./src/report/logging.ts";
 import { formatReport } from "./src/report/summary_table.ts";
 import { runStatusCommand } from "./src/status_command.ts";
-import type { RunSummary } from "./src/sync/run_summary.ts";
+import type { RunSummary, SyncReport } from "./src/run_summary.ts";
 import { exitCodeFor, type StopReason } from "./src/sync/summary.ts";
 import { runSyncCommand } from "./src/sync/sync_command.ts";
-import type { SyncReport } from "./src/sync/totals.ts";
 import { commandUsage, topUsage } from "./src/usage.ts";
 import {
   enqueueWarning,

@@ -30,8 +30,16 @@ export interface RunCounters {
 /** One counter: its field, its column in the table of accounts, and its metric. */
 export interface RunCounter {
   key: keyof RunCounters;
+  /** The row's label in the one-account summary table. @default the key, its underscores spaces */
+  label?: string;
   /** The column header in the per-account table. */
   header: string;
+  /**
+   * The column's place in the per-account table, most needed first: the columns that do not fit
+   * go from the end. The table's own columns sit among them (status 0, duration 5, run last).
+   * @default after every ranked counter
+   */
+  rank?: number;
   /** The metric name, without the `adsync_` prefix. */
   metric: string;
   /** The metric's type: a gauge for what a run found, a counter for what it did. */
@@ -44,7 +52,9 @@ export interface RunCounter {
 export const RUN_COUNTERS: readonly RunCounter[] = [
   {
     key: "campaigns_total",
+    label: "campaigns",
     header: "CAMPAIGNS",
+    rank: 1,
     metric: "campaigns_listed",
     type: "gauge",
     help: "Campaigns the platform listed in the last run.",
@@ -52,6 +62,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
   {
     key: "synced",
     header: "SYNCED",
+    rank: 2,
     metric: "campaigns_synced",
     type: "gauge",
     help: "Campaigns synced in the last run.",
@@ -59,6 +70,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
   {
     key: "skipped",
     header: "SKIPPED",
+    rank: 8,
     metric: "campaigns_skipped",
     type: "gauge",
     help: "Campaigns already done before a resume.",
@@ -66,6 +78,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
   {
     key: "failed",
     header: "FAILED",
+    rank: 3,
     metric: "campaigns_failed",
     type: "gauge",
     help: "Campaigns that failed in the last run.",
@@ -73,6 +86,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
   {
     key: "rejected",
     header: "REJECTED",
+    rank: 4,
     metric: "campaigns_rejected",
     type: "gauge",
     help: "Campaigns refused by validation in the last run.",
@@ -80,6 +94,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
   {
     key: "deleted",
     header: "DELETED",
+    rank: 9,
     metric: "campaigns_deleted",
     type: "gauge",
     help: "Stored campaigns marked deleted in the last run: the platform no longer lists them.",
@@ -87,6 +102,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
   {
     key: "requests",
     header: "REQUESTS",
+    rank: 6,
     metric: "requests_total",
     type: "counter",
     help: "Requests to the platform in the last run, by endpoint and outcome.",
@@ -94,6 +110,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
   {
     key: "rate_limited",
     header: "429",
+    rank: 7,
     metric: "rate_limited_total",
     type: "counter",
     help: "429 answers in the last run.",
@@ -101,6 +118,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
   {
     key: "retries",
     header: "RETRIES",
+    rank: 10,
     metric: "retries_total",
     type: "counter",
     help: "Requests repeated in the last run.",
@@ -108,6 +126,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
   {
     key: "timeouts",
     header: "TIMEOUTS",
+    rank: 11,
     metric: "timeouts_total",
     type: "counter",
     help: "Requests that timed out in the last run.",
@@ -115,6 +134,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
   {
     key: "token_refreshes",
     header: "REFRESHES",
+    rank: 12,
     metric: "token_refreshes_total",
     type: "counter",
     help: "Access tokens fetched in the last run.",

@@ -2,10 +2,9 @@ import type { Config } from "./config.ts";
 import { type Checkpoint, openCheckpoint } from "./store/checkpoint.ts";
 import type { RunRecord } from "./store/checkpoint_types.ts";
 import { openPgCheckpoint } from "./store/pg_checkpoint.ts";
-import { recentRuns } from "./store/run_history.ts";
+import { recentRuns, type RunHistoryRow } from "./store/run_history.ts";
 import { type Database, openDatabase } from "./store/database.ts";
 import { acquireRunLock } from "./store/run_lock.ts";
-import type { RunRecord as HistoryRow } from "./sync/run_summary.ts";
 import { checkpointPath } from "./sync/state_dir.ts";
 import { accountQueueStates } from "./queue/queue_state.ts";
 import { type AccountStatus, formatStatusTable, type RunSource } from "./report/status_table.ts";
@@ -102,7 +101,7 @@ async function withDatabase<T>(config: Readonly<Config>, fn: (db: Database) => P
 }
 
 /** `sync_runs`, where the counts of finished runs live; none before the first migration. */
-async function readHistory(db: Database): Promise<HistoryRow[]> {
+async function readHistory(db: Database): Promise<RunHistoryRow[]> {
   try {
     return await recentRuns(db.sql, RUNS_SEARCHED);
   } catch (error) {
@@ -122,7 +121,7 @@ function isMissingTable(error: unknown): boolean {
 /** Each account's latest run in one checkpoint, as a row. */
 async function latestPerAccount(
   open: () => Checkpoint,
-  history: HistoryRow[],
+  history: RunHistoryRow[],
   source: RunSource,
   noSyncRunning: boolean,
 ): Promise<Found> {
@@ -167,7 +166,7 @@ async function latestPerAccount(
  * Each account's latest run in `sync_runs`, as a row: a sync that ran from another state dir
  * (another machine) is known there only. Checkpoint rows of the same run win over these.
  */
-function fromHistory(history: HistoryRow[]): AccountStatus[] {
+function fromHistory(history: RunHistoryRow[]): AccountStatus[] {
   const seen = new Set<string>();
   const rows: AccountStatus[] = [];
   for (const run of history) {
@@ -196,13 +195,12 @@ function fromHistory(history: HistoryRow[]): AccountStatus[] {
 
 /** The limit a finished run's summary recorded (runs of older versions recorded none). */
 function rateLimitOf(
-  row: HistoryRow | undefined,
+  row: RunHistoryRow | undefined,
 ): Pick<AccountStatus, "rate_limit" | "rate_limit_source"> {
-  const summary = row?.summary as { rate_limit?: unknown; rate_limit_source?: unknown } | null;
   const text = (value: unknown) => typeof value === "string" ? value : null;
   return {
-    rate_limit: text(summary?.rate_limit),
-    rate_limit_source: text(summary?.rate_limit_source),
+    rate_limit: text(row?.summary?.rate_limit),
+    rate_limit_source: text(row?.summary?.rate_limit_source),
   };
 }
 

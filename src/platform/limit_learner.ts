@@ -3,15 +3,9 @@ import { type Clock, systemClock } from "../clock.ts";
 import { formatRateLimit, type RateLimit } from "../duration.ts";
 import { readAdvertisedLimit } from "./advertised_limit.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
+import type { RateLimitSource } from "../run_summary.ts";
 
 const log = getLogger(["adsync", "limits"]);
-
-/**
- * Where the limit in force came from: the account's `rate_limit` (a ceiling the platform may
- * only lower), the platform's headers, or the default of `rate_limit: "auto"` while the platform
- * advertises nothing.
- */
-export type RateLimitSource = "configured" | "advertised" | "default";
 
 /** Options for {@linkcode createLimitLearner}. */
 export interface LimitLearnerOptions {

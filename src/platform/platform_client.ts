@@ -1,24 +1,26 @@
 import { getLogger } from "@logtape/logtape";
 import type { z } from "zod";
 import { type Clock, systemClock } from "../clock.ts";
-import {
-  AuthError,
-  errorMessage,
-  HttpError,
-  InvalidAnswerError,
-  NetworkError,
-  TimeoutError,
-} from "../errors.ts";
+import { AuthError, HttpError, InvalidAnswerError } from "../errors.ts";
 import type { Account } from "./account.ts";
-import { countOutcome } from "./request_stats.ts";
-import { withRetries } from "./retry.ts";
+import {
+  type ApiEndpoint,
+  type ApiRequest,
+  type AttemptSettings,
+  type CallSignals,
+  sendAttempt,
+} from "./api_attempt.ts";
+import { holdMs } from "./failure.ts";
+import { retry, type RetryOptions } from "./retry.ts";
 import {
   type CampaignPage,
   campaignPageSchema,
   describeIssues,
   syncResultSchema,
 } from "./schemas.ts";
-import { send, withoutCredentials } from "./send.ts";
+import { withoutCredentials } from "./send.ts";
+
+export type { CallSignals } from "./api_attempt.ts";
 
 const log = getLogger(["adsync", "http"]);
 
@@ -48,24 +50,8 @@ export interface PlatformClientOptions {
   backoffBaseMs?: number;
   /** Largest backoff ceiling in ms. @default 10_000 */
   backoffCapMs?: number;
-  /** Longest 429 wait honoured, in ms. @default 120_000 */
-  maxRetryAfterMs?: number;
-  /** 429 answers tolerated for one request before it fails. @default 5 */
-  max429?: number;
   /** Source of randomness for jitter, in [0, 1). @default Math.random */
   random?: () => number;
-}
-
-/**
- * Signals that end a request: `signal` stops starting work (waits for a slot, a token or a
- * backoff), `wireSignal` cuts a request already sent. An attempt on the wire when only `signal`
- * fires runs to its end, and its result is returned.
- */
-export interface CallSignals {
-  /** Stops waiting for a slot, a token or a backoff; nothing new is sent after it. */
-  signal?: AbortSignal;
-  /** Cuts a request already sent. @default never */
-  wireSignal?: AbortSignal;
 }
 
 /** The two rate-limited calls a sync makes. */
@@ -81,6 +67,41 @@ export function createPlatformClient(
   account: Account,
   options: PlatformClientOptions = {},
 ): PlatformClient {
+  const settings = clientSettings(options);
+  function call<T>(
+    endpoint: ApiEndpoint,
+    path: string,
+    what: string,
+    schema: z.ZodType<T>,
+    signals: CallSignals = {},
+  ): Promise<T> {
+    const url = new URL(path, account.baseUrl).href;
+    const method = endpoint === "list" ? "GET" : "POST";
+    return request(account, { endpoint, url, method, what, signals }, schema, settings);
+  }
+  return {
+    listCampaigns(page, limit, signals) {
+      const path = `/api/campaigns?page=${page}&limit=${limit}`;
+      return call("list", path, `fetch page ${page}`, campaignPageSchema, signals);
+    },
+    async syncCampaign(id, signals) {
+      const path = `/api/campaigns/${encodeURIComponent(id)}/sync`;
+      const result = await call("sync", path, `sync ${id}`, syncResultSchema, signals);
+      return result.synced_at;
+    },
+  };
+}
+
+/** A client's settings, each endpoint's deadline and attempts resolved. */
+interface ClientSettings {
+  fetch: typeof fetch | undefined;
+  clock: Clock;
+  policy: Record<ApiEndpoint, { timeoutMs: number; maxAttempts: number }>;
+  backoff: Pick<RetryOptions, "backoffBaseMs" | "backoffCapMs" | "random">;
+}
+
+/** Applies the defaults of {@linkcode PlatformClientOptions}, in one place. */
+function clientSettings(options: PlatformClientOptions): ClientSettings {
   const {
     fetch,
     clock = systemClock,
@@ -88,156 +109,97 @@ export function createPlatformClient(
     maxAttempts = 5,
     backoffBaseMs = 500,
     backoffCapMs = 10_000,
-    maxRetryAfterMs = 120_000,
-    max429 = 5,
     random = Math.random,
   } = options;
   const { listTimeoutMs = timeoutMs, listMaxAttempts = 2 * maxAttempts } = options;
-  const { tokens, limiter, stats } = account;
-  const policy = {
-    list: { timeoutMs: listTimeoutMs, maxAttempts: listMaxAttempts },
-    sync: { timeoutMs, maxAttempts },
-  } as const;
+  return {
+    fetch,
+    clock,
+    policy: {
+      list: { timeoutMs: listTimeoutMs, maxAttempts: listMaxAttempts },
+      sync: { timeoutMs, maxAttempts },
+    },
+    backoff: { backoffBaseMs, backoffCapMs, random },
+  };
+}
 
-  /** Sends once through the limiter; replays itself after a 401 (once) or a 429 (bounded). */
-  async function attempt(
-    endpoint: "list" | "sync",
-    url: string,
-    method: string,
-    what: string,
-    s: CallSignals,
-  ) {
-    let refreshed = false;
-    for (let refused = 0;;) {
-      await tokens.get(s.signal); // log in before taking a slot: logins are not rate limited
-      const departure = await limiter.acquire(s.signal);
-      let token: string;
-      let leave: () => void;
-      try {
-        // The token may have aged past its margin while we waited for the slot.
-        token = await tokens.get(s.signal);
-        // Room at the host last: a login needs room too, and must not wait behind us. A list
-        // request goes ahead of queued syncs: the account's syncs cannot start before its listing.
-        leave = await account.hostGate.enter(s.signal, endpoint === "list" ? "ahead" : "behind");
-      } catch (error) {
-        departure.cancel();
-        throw error;
-      }
-      try {
-        // Stamped as it leaves, however long the host gate held it, and persisted before it
-        // leaves: a crash right after must not let the next run forget it.
-        await departure.sent();
-      } catch (error) {
-        leave();
-        // It never left: retried like a request that found no network.
-        throw new NetworkError(
-          `Cannot ${what}: cannot record its send time (${errorMessage(error)})`,
-          { url: withoutCredentials(url) },
-          { cause: error },
-        );
-      }
-      stats.requests++;
-      stats.inFlight++;
-      const sentAt = clock.now();
-      try {
-        const headers = { authorization: `Bearer ${token}`, "x-client-id": account.clientId };
-        return await send({ url, method, headers, what, signal: s.wireSignal }, {
-          fetch,
-          timeoutMs: policy[endpoint].timeoutMs,
-          now: clock.now,
-          onHeaders: account.limits.observe,
-          onOutcome: (outcome) => {
-            countOutcome(stats, endpoint, outcome);
-            // A page is answered at once: its round trip bounds how late requests arrive.
-            if (endpoint === "list" && isStatus(outcome)) {
-              account.hostGate.arrivalDelay.observe(sentAt, clock.now());
-            }
-          },
-        });
-      } catch (error) {
-        if (error instanceof TimeoutError) stats.timeouts++;
-        if (!(error instanceof HttpError)) throw error;
-        if (error.status === 401 && !refreshed) {
-          refreshed = true;
-          log.debug("Token refused on {url}; logging in again", { url: error.url });
-          tokens.invalidate(token);
-          continue;
-        }
-        if (error.status === 401) {
-          throw new AuthError(`Cannot ${what}: the platform refused a fresh token (401)`, {
-            cause: error,
-            url: error.url,
-          });
-        }
-        if (error.status === 429) {
-          stats.rateLimited++;
-          const waitMs = Math.min(maxRetryAfterMs, error.retryAfterMs ?? limiter.limit.windowMs);
-          limiter.holdUntil(clock.now() + waitMs);
-          limiter.widenMargin();
-          log.warn("Rate limited on {url}; holding the account for {waitMs} ms", {
-            url: error.url,
-            waitMs,
-            marginMs: limiter.marginMs,
-          });
-          if (++refused < max429) continue;
-        }
-        throw error;
-      } finally {
-        stats.inFlight--;
-        leave();
-      }
-    }
-  }
-
-  async function call<T>(
-    endpoint: "list" | "sync",
-    path: string,
-    method: string,
-    what: string,
-    schema: z.ZodType<T>,
-    s: CallSignals = {},
-  ): Promise<T> {
-    const url = new URL(path, account.baseUrl).href;
-    return await withRetries(async () => {
-      const answer = await attempt(endpoint, url, method, what, s);
-      const parsed = schema.safeParse(answer.body);
-      if (parsed.success) return parsed.data;
-      throw new InvalidAnswerError(
-        `Cannot ${what}: unexpected answer (${describeIssues(parsed.error)})`,
-        { url: withoutCredentials(url), status: answer.status },
-      );
-    }, {
+/**
+ * Makes `call` until its answer is valid or a failure is final, each failure handled as
+ * {@linkcode retry} classifies it: retried after a backoff, replayed with a new token after a
+ * 401 (once), replayed after holding the account on a 429 (a few times).
+ */
+async function request<T>(
+  account: Account,
+  call: ApiRequest,
+  schema: z.ZodType<T>,
+  settings: ClientSettings,
+): Promise<T> {
+  const { clock, fetch } = settings;
+  const { maxAttempts, timeoutMs } = settings.policy[call.endpoint];
+  const attempt: AttemptSettings = { fetch, clock, timeoutMs };
+  try {
+    return await retry(async () => parse(call, schema, await sendAttempt(account, call, attempt)), {
       clock,
-      maxAttempts: policy[endpoint].maxAttempts,
-      backoffBaseMs,
-      backoffCapMs,
-      random,
-      signal: s.signal,
+      maxAttempts,
+      ...settings.backoff,
+      signal: call.signals.signal,
       onRetry: (error, attemptNumber, delayMs) => {
-        stats.retries++;
+        account.stats.retries++;
         log.debug("{message}; retry {attempt} in {delayMs} ms", {
           message: error.message,
           attempt: attemptNumber,
           delayMs,
         });
       },
+      onRefresh: (error) => {
+        log.debug("Token refused on {url}; logging in again", { url: error.url });
+        if (call.token !== undefined) account.tokens.invalidate(call.token);
+      },
+      // A 429 met before the request left is its login's, and final: the login is not limited.
+      onHold: (error) => call.token !== undefined && holdAccount(account, clock, error),
     });
+  } catch (error) {
+    throw refusedToken(error, call.what);
   }
-
-  return {
-    listCampaigns(page, limit, signals) {
-      const path = `/api/campaigns?page=${page}&limit=${limit}`;
-      return call("list", path, "GET", `fetch page ${page}`, campaignPageSchema, signals);
-    },
-    async syncCampaign(id, signals) {
-      const path = `/api/campaigns/${encodeURIComponent(id)}/sync`;
-      const result = await call("sync", path, "POST", `sync ${id}`, syncResultSchema, signals);
-      return result.synced_at;
-    },
-  };
 }
 
-/** Whether a request's outcome is an answer (a status), not a timeout or a network failure. */
-export function isStatus(outcome: string): boolean {
-  return /^\d{3}$/.test(outcome);
+/** The answer's body as `schema` promises it, or an {@linkcode InvalidAnswerError}. */
+function parse<T>(
+  call: ApiRequest,
+  schema: z.ZodType<T>,
+  answer: { status: number; body: unknown },
+): T {
+  const parsed = schema.safeParse(answer.body);
+  if (parsed.success) return parsed.data;
+  throw new InvalidAnswerError(
+    `Cannot ${call.what}: unexpected answer (${describeIssues(parsed.error)})`,
+    { url: withoutCredentials(call.url), status: answer.status },
+  );
+}
+
+/** After a 429: holds the account for the wait asked (else a window) and widens its margin. */
+function holdAccount(account: Account, clock: Clock, error: HttpError): true {
+  const { stats, limiter } = account;
+  stats.rateLimited++;
+  const waitMs = holdMs(error, limiter.limit.windowMs);
+  limiter.holdUntil(clock.now() + waitMs);
+  limiter.widenMargin();
+  log.warn("Rate limited on {url}; holding the account for {waitMs} ms", {
+    url: error.url,
+    waitMs,
+    marginMs: limiter.marginMs,
+  });
+  return true;
+}
+
+/**
+ * A 401 that ends the retries came after a refresh (the only 401 {@linkcode retry} gives up on
+ * here): the platform refused a fresh token, which no retry can mend.
+ */
+function refusedToken(error: unknown, what: string): unknown {
+  if (!(error instanceof HttpError) || error.status !== 401) return error;
+  return new AuthError(`Cannot ${what}: the platform refused a fresh token (401)`, {
+    cause: error,
+    url: error.url,
+  });
 }

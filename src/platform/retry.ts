@@ -1,8 +1,8 @@
-import pRetry from "p-retry";
 import { type Clock, systemClock } from "../clock.ts";
-import { HttpError, NetworkError, TimeoutError } from "../errors.ts";
+import { type HttpError, TimeoutError } from "../errors.ts";
+import { classifyFailure, MAX_HOLDS } from "./failure.ts";
 
-/** How failed attempts are repeated: the same for logins and for the API calls. */
+/** How failed attempts are repeated: the same loop for logins and for the API calls. */
 export interface RetryOptions {
   /** Time source and sleeper for backoff. @default systemClock */
   clock?: Clock;
@@ -18,15 +18,17 @@ export interface RetryOptions {
   signal?: AbortSignal;
   /** Called before each backoff, with the error and the wait. @default no-op */
   onRetry?: (error: Error, attempt: number, delayMs: number) => void;
-}
-
-/**
- * Whether repeating a request can help: a 5xx, a timeout or a network failure. Never a 2xx
- * (an invalid answer is the platform's word), a redirect or another 4xx.
- */
-export function isRetryable(error: unknown): boolean {
-  if (error instanceof HttpError) return error.status >= 500 && error.status < 600;
-  return error instanceof TimeoutError || error instanceof NetworkError;
+  /**
+   * Called on a 401 (`"refresh"`) to forget the refused token; the attempt is then sent again
+   * at once, once: a second 401 is fatal. @default none: a 401 is fatal
+   */
+  onRefresh?: (error: HttpError) => void;
+  /**
+   * Called on every 429 (`"hold"`) to hold the account for the wait asked; returns whether it
+   * did. A held attempt is sent again at once, up to {@linkcode MAX_HOLDS} answers in all; a 429
+   * not held is fatal. @default none: a 429 is fatal
+   */
+  onHold?: (error: HttpError) => boolean;
 }
 
 /** Full jitter: a random wait below an exponentially growing ceiling. */
@@ -40,11 +42,13 @@ export function backoffDelay(
 }
 
 /**
- * Runs `attempt` until it succeeds, fails in a way retrying cannot help, or has used its attempts.
- * A backoff follows each failed attempt, except a timeout (it already waited its deadline).
- * The stop signal only ends waits between attempts: a result that arrives is always returned.
+ * Runs `attempt` until it succeeds or fails in a way the budgets or {@linkcode classifyFailure}
+ * say is final: a `"retry"` failure is retried after a backoff (none after a timeout: it already
+ * waited its deadline) up to `maxAttempts` attempts; a `"refresh"` or a `"hold"` sends the same
+ * attempt again, and each retry starts those two budgets anew. The stop signal only ends waits
+ * between attempts: a result that arrives is always returned.
  */
-export async function withRetries<T>(
+export async function retry<T>(
   attempt: (attemptNumber: number) => Promise<T>,
   options: RetryOptions = {},
 ): Promise<T> {
@@ -55,22 +59,28 @@ export async function withRetries<T>(
     backoffCapMs = 10_000,
     random = Math.random,
     signal,
-    onRetry = () => {},
   } = options;
-  return await pRetry(attempt, {
-    retries: Math.max(0, maxAttempts - 1),
-    minTimeout: 0,
-    maxTimeout: 0,
-    // No `signal` here on purpose: p-retry would drop a result that arrives after a stop.
-    shouldRetry: ({ error }) => isRetryable(error),
-    onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-      if (!isRetryable(error) || retriesLeft === 0) return;
-      // A timed-out attempt already waited its whole deadline: its retry does not wait again.
+  const { onRetry = () => {}, onRefresh, onHold } = options;
+  let failed = 0;
+  let again = { refreshed: false, holds: 0 };
+  for (;;) {
+    try {
+      return await attempt(failed + 1);
+    } catch (error) {
+      const kind = classifyFailure(error, again);
+      if (kind === "refresh" && onRefresh) {
+        again.refreshed = true;
+        onRefresh(error as HttpError);
+        continue;
+      }
+      if (kind === "hold" && onHold?.(error as HttpError) && ++again.holds < MAX_HOLDS) continue;
+      if (kind !== "retry" || ++failed >= maxAttempts) throw error;
       const delayMs = error instanceof TimeoutError
         ? 0
-        : backoffDelay(attemptNumber, backoffBaseMs, backoffCapMs, random);
-      onRetry(error, attemptNumber, delayMs);
+        : backoffDelay(failed, backoffBaseMs, backoffCapMs, random);
+      onRetry(error as Error, failed, delayMs);
       await clock.sleep(delayMs, signal);
-    },
-  });
+      again = { refreshed: false, holds: 0 };
+    }
+  }
 }

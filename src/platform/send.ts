@@ -94,11 +94,7 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
     });
   }
   const retryAfter = status === 429 ? retryAfterMs(response, parseLoose(text), now()) : undefined;
-  throw new HttpError(`${fail}: ${statusLine}`, {
-    status,
-    url,
-    retryAfterMs: retryAfter,
-  });
+  throw new HttpError(`${fail}: ${statusLine}`, { status, url, retryAfterMs: retryAfter });
 }
 
 /** A timer fired this much after its time means this process was busy, not the platform slow. */

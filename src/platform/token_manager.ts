@@ -2,7 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../clock.ts";
 import { AuthError, HttpError, InvalidAnswerError } from "../errors.ts";
 import { createHostGate, type HostGate } from "./host_gate.ts";
-import { type RetryOptions, withRetries } from "./retry.ts";
+import { retry, type RetryOptions } from "./retry.ts";
 import { describeIssues, tokenSchema } from "./schemas.ts";
 import { send, withoutCredentials } from "./send.ts";
 
@@ -14,8 +14,11 @@ export interface Credentials {
   password: string;
 }
 
+/** How a login is retried: a refused login is never replayed, only one that found no answer. */
+type LoginRetryOptions = Omit<RetryOptions, "signal" | "clock" | "onRefresh" | "onHold">;
+
 /** Options for {@linkcode createTokenManager}. */
-export interface TokenManagerOptions extends Omit<RetryOptions, "signal" | "clock"> {
+export interface TokenManagerOptions extends LoginRetryOptions {
   /** The fetch to log in with. @default globalThis.fetch */
   fetch?: typeof fetch;
   /** Time source, and sleeper for the backoff between login attempts. @default systemClock */
@@ -118,7 +121,7 @@ export function createTokenManager(
 
   function login(signal?: AbortSignal): Promise<string> {
     const { maxAttempts, backoffBaseMs, backoffCapMs, random } = options;
-    return withRetries(() => attempt(signal), {
+    return retry(() => attempt(signal), {
       clock,
       maxAttempts,
       backoffBaseMs,

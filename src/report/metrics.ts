@@ -1,7 +1,8 @@
 import { basename, dirname, join } from "node:path";
 import { Counter, Gauge, Registry } from "prom-client";
 import { parseRateLimit } from "../duration.ts";
-import { RUN_COUNTERS, RUN_STATUSES, type RunCounters, type RunStatus } from "../run_counters.ts";
+import { RUN_COUNTERS, RUN_STATUSES } from "../run_counters.ts";
+import type { RunTotals, SyncSummary } from "../run_summary.ts";
 
 /** Every metric name starts with this. */
 export const METRIC_PREFIX = "adsync_";
@@ -14,19 +15,10 @@ export interface RequestCount {
   count: number;
 }
 
-/** What the metrics read of a run's summary: its counters, status and duration. */
-export interface RunTotals extends RunCounters {
-  status: RunStatus;
-  duration_ms: number;
-  /** The rate limit in force at the end, such as `10/60s`; absent for a run that never started. */
-  rate_limit?: string;
-  /** Where that limit came from: `configured`, `advertised` or `default`. */
-  rate_limit_source?: string;
-}
-
 /** Everything the metrics say about one account's last run. */
 export interface MetricsSnapshot {
-  summary: RunTotals;
+  /** Its summary: the totals, and the rate limit when the summary has one. */
+  summary: RunTotals & Partial<Pick<SyncSummary, "rate_limit" | "rate_limit_source">>;
   account: string;
   requests: RequestCount[];
   /** When a run last finished with status `ok` (Unix seconds); `null` if never. */

@@ -1,4 +1,5 @@
 import { formatQueueState, type QueueState } from "../queue/queue_state.ts";
+import { RUN_COUNTERS, type RunCounters } from "../run_counters.ts";
 
 /**
  * Where a run was found: this state dir's checkpoint (`sync`), the server's (`worker`), or only
@@ -18,11 +19,13 @@ export interface AccountStatus {
   updated_at: string | null;
   pages_done: number;
   pages_total: number | null;
-  campaigns_total: number | null;
-  synced: number;
-  rejected: number;
-  failed: number;
-  requests: number | null;
+  /** Null until the platform has told the run its total. */
+  campaigns_total: RunCounters["campaigns_total"] | null;
+  synced: RunCounters["synced"];
+  rejected: RunCounters["rejected"];
+  failed: RunCounters["failed"];
+  /** Null until the run has ended (counted in `sync_runs`). */
+  requests: RunCounters["requests"] | null;
   duration_ms: number | null;
   last_error: string | null;
   /** The rate limit in force at the run's end (`10/60s`); null before it ended. */
@@ -33,6 +36,11 @@ export interface AccountStatus {
   queue_state?: QueueState["state"] | null;
   /** The worker running the account's job now. */
   queue_worker?: string | null;
+}
+
+/** A counter's header, as every table of the run's counters spells it. */
+function header(key: keyof RunCounters): string {
+  return RUN_COUNTERS.find((counter) => counter.key === key)?.header ?? key.toUpperCase();
 }
 
 /** The columns of the table; a new one (a lease holder, say) is one more entry. */
@@ -51,10 +59,10 @@ const COLUMNS: Array<{ header: string; cell: (r: AccountStatus) => string; queue
       ) || "-",
   },
   {
-    header: "CAMPAIGNS",
+    header: header("campaigns_total"),
     cell: (r) => (r.run_id ? `${r.synced + r.rejected}/${r.campaigns_total ?? "?"}` : "-"),
   },
-  { header: "FAILED", cell: (r) => (r.run_id ? String(r.failed) : "-") },
+  { header: header("failed"), cell: (r) => (r.run_id ? String(r.failed) : "-") },
   {
     header: "LIMIT",
     cell: (r) => r.rate_limit ? `${r.rate_limit} ${r.rate_limit_source ?? ""}`.trimEnd() : "-",

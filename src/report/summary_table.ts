@@ -1,35 +1,29 @@
 import { formatDuration } from "../duration.ts";
-import type { RunSummary } from "../sync/run_summary.ts";
+import { RUN_COUNTERS, type RunStatus } from "../run_counters.ts";
+import type { RunSummary, RunTotals, SyncReport, SyncSummary } from "../run_summary.ts";
 
-const STATUS_TEXT: Record<RunSummary["status"], string> = {
+const STATUS_TEXT: Record<RunStatus, string> = {
   ok: "ok (every campaign synced)",
   partial: "partial (some campaigns failed or were rejected)",
   interrupted: "interrupted (resume with --resume)",
   failed: "failed",
 };
 
+/** What the tables read of one account's summary: the drift and the error only when present. */
+type SummaryRows = RunSummary & Partial<Pick<SyncSummary, "last_error">> & {
+  drift?: Partial<SyncSummary["drift"]>;
+};
+
 /**
  * Renders the summary as an aligned table for a terminal: status first, then counts, then
  * duration, and the error that ended the run, wrapped to `columns`.
  */
-export function formatSummary(
-  s: RunSummary & { drift?: Record<string, number>; last_error?: string },
-  options: ReportOptions = {},
-): string {
+export function formatSummary(s: SummaryRows, options: ReportOptions = {}): string {
   const { columns = 100 } = options;
-  const counts: Array<[string, number]> = [
-    ["campaigns", s.campaigns_total],
-    ["synced", s.synced],
-    ["skipped", s.skipped],
-    ["failed", s.failed],
-    ["rejected", s.rejected],
-    ["deleted", s.deleted ?? 0],
-    ["requests", s.requests],
-    ["rate limited", s.rate_limited],
-    ["retries", s.retries],
-    ["timeouts", s.timeouts],
-    ["token refreshes", s.token_refreshes],
-  ];
+  const counts = RUN_COUNTERS.map(({ key, label }): [string, number] => [
+    label ?? key.replaceAll("_", " "),
+    s[key] ?? 0,
+  ]);
   const numberWidth = Math.max(...counts.map(([, n]) => String(n).length));
   const rows: Array<[string, string]> = [
     ["status", STATUS_TEXT[s.status] ?? String(s.status)],
@@ -49,18 +43,17 @@ export function formatSummary(
 }
 
 /** A row naming the listing's drift, when there was any. */
-function driftRow(drift: Record<string, number> | undefined): Array<[string, string]> {
-  const seen = Object.entries(drift ?? {}).filter(([, n]) => n > 0);
+function driftRow(drift: Record<string, number | undefined> | undefined): Array<[string, string]> {
+  const seen = Object.entries(drift ?? {}).filter(([, n]) => (n ?? 0) > 0);
   if (seen.length === 0) return [];
   return [["drift", seen.map(([what, n]) => `${what.replaceAll("_", " ")} ${n}`).join(", ")]];
 }
 
-/** What {@linkcode formatReport} needs of a run over one or many accounts. */
-export interface ReportView extends Omit<RunSummary, "run_id"> {
-  run_id?: string;
-  drift?: Record<string, number>;
-  accounts: ReadonlyArray<RunSummary & { account: string; last_error?: string }>;
-}
+/** What {@linkcode formatReport} reads of a {@linkcode SyncReport}. */
+type ReportRows = Omit<SyncReport, "accounts" | "drift"> & {
+  drift?: SummaryRows["drift"];
+  accounts: ReadonlyArray<SummaryRows & Pick<SyncSummary, "account">>;
+};
 
 /** Options of {@linkcode formatReport}. */
 export interface ReportOptions {
@@ -68,31 +61,33 @@ export interface ReportOptions {
   columns?: number;
 }
 
-type Row = Omit<RunSummary, "run_id"> & { run_id?: string };
+type Row = RunTotals & { run_id?: string };
+
+interface Column {
+  header: string;
+  cell: (row: Row) => string;
+  numeric?: boolean;
+  rank: number;
+}
 
 /**
  * Columns of the per-account table, most needed first: the last ones are left out when the
- * table would not fit (`--json` has them all).
+ * table would not fit (`--json` has them all). The counters' columns come from {@linkcode RUN_COUNTERS}.
  */
-const COLUMNS: Array<{ header: string; cell: (row: Row) => string; numeric?: boolean }> = [
-  { header: "STATUS", cell: (r) => r.status },
-  { header: "CAMPAIGNS", cell: (r) => String(r.campaigns_total), numeric: true },
-  { header: "SYNCED", cell: (r) => String(r.synced), numeric: true },
-  { header: "FAILED", cell: (r) => String(r.failed), numeric: true },
-  { header: "REJECTED", cell: (r) => String(r.rejected), numeric: true },
-  { header: "DURATION", cell: (r) => formatDuration(r.duration_ms) },
-  { header: "REQUESTS", cell: (r) => String(r.requests), numeric: true },
-  { header: "429", cell: (r) => String(r.rate_limited), numeric: true },
-  { header: "SKIPPED", cell: (r) => String(r.skipped), numeric: true },
-  { header: "DELETED", cell: (r) => String(r.deleted ?? 0), numeric: true },
-  { header: "RETRIES", cell: (r) => String(r.retries), numeric: true },
-  { header: "TIMEOUTS", cell: (r) => String(r.timeouts), numeric: true },
-  { header: "REFRESHES", cell: (r) => String(r.token_refreshes), numeric: true },
-  { header: "RUN", cell: (r) => r.run_id ?? "" },
-];
+const COLUMNS: Column[] = ([
+  { header: "STATUS", cell: (r) => r.status, rank: 0 },
+  { header: "DURATION", cell: (r) => formatDuration(r.duration_ms), rank: 5 },
+  ...RUN_COUNTERS.map(({ key, header, rank }): Column => ({
+    header,
+    cell: (r) => String(r[key] ?? 0),
+    numeric: true,
+    rank: rank ?? Number.MAX_SAFE_INTEGER - 1,
+  })),
+  { header: "RUN", cell: (r) => r.run_id ?? "", rank: Number.MAX_SAFE_INTEGER },
+] satisfies Column[]).sort((a, b) => a.rank - b.rank);
 
 /** Where each status goes: what needs a person first, then what `--resume` continues. */
-const LISTING_ORDER: Record<RunSummary["status"], number> = {
+const LISTING_ORDER: Record<RunStatus, number> = {
   failed: 0,
   partial: 1,
   interrupted: 2,
@@ -104,7 +99,7 @@ const LISTING_ORDER: Record<RunSummary["status"], number> = {
  * line, then one row per account (problems first, each error under its row) and a totals row,
  * with as many columns as fit in `columns`.
  */
-export function formatReport(report: ReportView, options: ReportOptions = {}): string {
+export function formatReport(report: ReportRows, options: ReportOptions = {}): string {
   const { columns = 100 } = options;
   const { accounts } = report;
   if (accounts.length <= 1) {
@@ -171,7 +166,7 @@ export function wrap(text: string, columns: number, indent: string): string[] {
 }
 
 /** Accounts ordered problems first (failed, partial, interrupted, then ok), otherwise as given. */
-export function problemsFirst<T extends Pick<RunSummary, "status">>(list: readonly T[]): T[] {
+export function problemsFirst<T extends Pick<RunTotals, "status">>(list: readonly T[]): T[] {
   return list
     .map((item, index) => ({ item, index }))
     .sort((a, b) =>

@@ -1,4 +1,5 @@
 /** The checkpoint's shapes, shared by the store and its schema. */
+import type { RunStatus } from "../run_counters.ts";
 
 /** One sync run as the checkpoint remembers it. */
 export interface RunRecord {
@@ -10,7 +11,7 @@ export interface RunRecord {
   startedAt: number;
   /** Epoch milliseconds of the last write touching this run. */
   updatedAt: number;
-  status: "running" | "ok" | "partial" | "interrupted" | "failed";
+  status: "running" | RunStatus;
   total: number | null;
   pagesTotal: number | null;
   /** The page size the platform capped `limit` to, once learnt; pages are planned with it. */

@@ -1,5 +1,21 @@
 import type postgres from "postgres";
-import type { RunRecord, RunSummary } from "../sync/run_summary.ts";
+import { RUN_COUNTERS, type RunCounters, type RunStatus } from "../run_counters.ts";
+import type { RunSummary, SyncSummary } from "../run_summary.ts";
+
+/** A row of `sync_runs`; counters are null while the run has not ended. */
+export type RunHistoryRow = { [K in keyof RunCounters]: RunCounters[K] | null } & {
+  run_id: string;
+  account: string | null;
+  api_url: string | null;
+  /** `running` until the run ends, then the summary's status. */
+  status: RunStatus | "running" | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+  duration_ms: number | null;
+  last_error: string | null;
+  /** The whole summary; runs of older versions recorded no drift or rate limit. */
+  summary: (RunSummary & Partial<SyncSummary>) | null;
+};
 
 /** The start of a run, recorded before its first request. */
 export interface RunStart {
@@ -23,39 +39,34 @@ export async function recordRunStart(sql: postgres.Sql, run: RunStart): Promise<
   `;
 }
 
-/** Records how a run ended, with its whole summary; works even if its start was not recorded. */
+/**
+ * Records how a run ended: its counters in their columns (one per {@linkcode RUN_COUNTERS}), its
+ * error, and the whole summary as `--json` prints it; works even if its start was not recorded.
+ */
 export async function recordRunEnd(
   sql: postgres.Sql,
-  end: RunSummary & { lastError?: string },
+  summary: RunSummary & Partial<Pick<SyncSummary, "last_error">>,
 ): Promise<void> {
-  const { lastError, ...s } = end; // s: the summary alone, as --json prints it
+  const row = {
+    run_id: summary.run_id,
+    status: summary.status,
+    finished_at: sql`now()`,
+    ...Object.fromEntries(RUN_COUNTERS.map(({ key }) => [key, summary[key]])),
+    duration_ms: summary.duration_ms,
+    last_error: summary.last_error ?? null,
+    summary: sql.json(summary as unknown as postgres.JSONValue),
+  };
+  const columns = Object.keys(row);
+  // Every column but the key takes the new value when the run's start row is already there.
+  const update = Object.fromEntries(
+    columns.filter((column) => column !== "run_id")
+      .map((column) => [column, sql`excluded.${sql(column)}`]),
+  );
+  // postgres.js takes fragments (`now()`, `excluded.x`) as helper values; its types do not say so.
+  const values = (object: object) => object as Record<string, postgres.ParameterOrJSON<never>>;
   await sql`
-    insert into sync_runs (
-      run_id, status, finished_at, campaigns_total, synced, skipped, failed, rejected, deleted,
-      requests, rate_limited, retries, timeouts, token_refreshes, duration_ms, last_error, summary
-    ) values (
-      ${s.run_id}, ${s.status}, now(), ${s.campaigns_total}, ${s.synced}, ${s.skipped},
-      ${s.failed}, ${s.rejected}, ${s.deleted}, ${s.requests}, ${s.rate_limited}, ${s.retries}, ${s.timeouts},
-      ${s.token_refreshes}, ${s.duration_ms}, ${lastError ?? null},
-      ${sql.json(s as unknown as postgres.JSONValue)}
-    )
-    on conflict (run_id) do update set
-      status = excluded.status,
-      finished_at = excluded.finished_at,
-      campaigns_total = excluded.campaigns_total,
-      synced = excluded.synced,
-      skipped = excluded.skipped,
-      failed = excluded.failed,
-      rejected = excluded.rejected,
-      deleted = excluded.deleted,
-      requests = excluded.requests,
-      rate_limited = excluded.rate_limited,
-      retries = excluded.retries,
-      timeouts = excluded.timeouts,
-      token_refreshes = excluded.token_refreshes,
-      duration_ms = excluded.duration_ms,
-      last_error = excluded.last_error,
-      summary = excluded.summary
+    insert into sync_runs ${sql(values(row), columns)}
+    on conflict (run_id) do update set ${sql(values(update))}
   `;
 }
 
@@ -78,7 +89,7 @@ export async function lastAdvertisedLimit(
 }
 
 /** The latest runs, newest first. */
-export async function recentRuns(sql: postgres.Sql, limit = 10): Promise<RunRecord[]> {
+export async function recentRuns(sql: postgres.Sql, limit = 10): Promise<RunHistoryRow[]> {
   const rows = await sql<RunRow[]>`
     select * from sync_runs
     order by coalesce(started_at, finished_at) desc nulls last, run_id desc
@@ -88,7 +99,7 @@ export async function recentRuns(sql: postgres.Sql, limit = 10): Promise<RunReco
 }
 
 // bigint comes back as a string: postgres.js will not guess whether it fits a double.
-type RunRow = Omit<RunRecord, "duration_ms"> & { duration_ms: string | null };
+type RunRow = Omit<RunHistoryRow, "duration_ms"> & { duration_ms: string | null };
 
 function toNumber(value: string | null): number | null {
   return value === null ? null : Number(value);

@@ -17,7 +17,8 @@ import type { DatabaseGuard } from "../store/database_guard.ts";
 import { NO_DRIFT } from "./catalog.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
 import { startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
-import { summarize, type SyncSummary } from "./summary.ts";
+import { summarize } from "./summary.ts";
+import type { SyncSummary } from "../run_summary.ts";
 
 const log = getLogger(["adsync", "run"]);
 
@@ -89,8 +90,7 @@ export async function runAccount(
       });
       const summary = summarize(runId, platform, result, clock.now() - startedAt);
       await checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
-      const end = { ...summary, lastError: summary.last_error };
-      await guard.once("record the run end in", () => recordRunEnd(sql, end)).catch((error) =>
+      await guard.once("record the run end in", () => recordRunEnd(sql, summary)).catch((error) =>
         log.error("Cannot record the run in sync_runs: {error}", { error: errorMessage(error) })
       );
       logEnd(summary);

@@ -8,7 +8,7 @@ import { markDeleted } from "../store/deletions.ts";
 import { type Catalog, createCatalog, type Drift } from "./catalog.ts";
 import { type Listing, recordsOnPage, runPager } from "./pager.ts";
 import { createPipeline, type PipelineOptions } from "./pipeline.ts";
-import { createTally, type Tally } from "./tally.ts";
+import { createTally, type Tally, type TallyCounts } from "./tally.ts";
 
 const log = getLogger(["adsync", "sync"]);
 
@@ -35,19 +35,11 @@ export interface SyncOptions extends Omit<PipelineOptions, "onFatal"> {
   allowMassDelete?: boolean;
 }
 
-/** Where a sync stands, for progress and the summary. */
-export interface SyncProgress {
+/** Where a sync stands, for progress and the summary: the tally's counts and the listing's size. */
+export interface SyncProgress extends Omit<TallyCounts, "undone"> {
+  /** Campaigns the listing holds; `null` until the platform has said. */
   total: number | null;
   pagesTotal: number | null;
-  pagesDone: number;
-  synced: number;
-  skipped: number;
-  failed: number;
-  rejected: number;
-  /** Stored campaigns marked deleted after a complete listing. */
-  deleted: number;
-  /** Campaigns known but not finished yet (queued, waiting or in flight). */
-  queued: number;
 }
 
 /** How a sync ended. */

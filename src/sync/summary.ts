@@ -1,30 +1,8 @@
 import type { Account } from "../platform/account.ts";
-import type { RateLimitSource } from "../platform/limit_learner.ts";
 import { formatRateLimit } from "../duration.ts";
-import type { RunSummary } from "./run_summary.ts";
+import type { RunSummary, SyncSummary } from "../run_summary.ts";
 import type { SyncResult } from "./run_sync.ts";
 import { errorMessage } from "../errors.ts";
-
-/** The summary of a sync run: the SPEC's fields plus the account, the listing's drift and, if it failed, why. */
-export interface SyncSummary extends RunSummary {
-  account: string;
-  /** Where the platform's listing disagreed with itself (all zero on a clean run). */
-  drift: {
-    duplicates: number;
-    conflicting: number;
-    missing: number;
-    has_more_mismatches: number;
-    total_changes: number;
-    /** Records cut from pages that held more than the `limit` asked for. */
-    truncated: number;
-  };
-  /** Why the run failed, when it did. */
-  last_error?: string;
-  /** The rate limit in force at the end, such as `10/60s`. */
-  rate_limit: string;
-  /** Where it came from: the account's `rate_limit`, the platform's headers, or auto's default. */
-  rate_limit_source: RateLimitSource;
-}
 
 /** Why a run was told to stop early; each has its own exit code. */
 export type StopReason = "SIGINT" | "SIGTERM" | "max-duration";

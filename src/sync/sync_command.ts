@@ -14,7 +14,8 @@ import { migrate } from "../store/migrations.ts";
 import { type AccountOutcome, runAccount } from "./account_run.ts";
 import { startSyncEndpoint } from "./sync_endpoint.ts";
 import { openStateDir } from "./state_dir.ts";
-import { type SyncReport, totalize } from "./totals.ts";
+import type { SyncReport } from "../run_summary.ts";
+import { totalize } from "./totals.ts";
 
 const log = getLogger(["adsync", "run"]);
 

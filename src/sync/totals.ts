@@ -1,29 +1,11 @@
-import { RUN_COUNTERS, type RunCounters } from "../run_counters.ts";
-import type { RunSummary } from "./run_summary.ts";
-import type { SyncSummary } from "./summary.ts";
-
-/**
- * What one `sync` reports: with one account, that account's summary as today; with many, the
- * totals under the same field names. Either way `accounts` holds every account's summary.
- */
-export interface SyncReport extends Omit<RunSummary, "run_id"> {
-  /** The run id, when the report covers one account. */
-  run_id?: string;
-  /** The account, when the report covers one account. */
-  account?: string;
-  /** The listing's drift, when the report covers one account. */
-  drift?: SyncSummary["drift"];
-  /** Why the run failed, when the report covers one account and it failed. */
-  last_error?: string;
-  /** Every account's summary, in the order the accounts were configured. */
-  accounts: SyncSummary[];
-}
+import { RUN_COUNTERS, type RunCounters, type RunStatus } from "../run_counters.ts";
+import type { SyncReport, SyncSummary } from "../run_summary.ts";
 
 /** Counters that add up across accounts: all of them. */
 const SUMMED = RUN_COUNTERS.map((counter) => counter.key);
 
 /** How much each status weighs in the overall status. */
-const SEVERITY: Record<RunSummary["status"], number> = {
+const SEVERITY: Record<RunStatus, number> = {
   interrupted: 3,
   failed: 2,
   partial: 1,
@@ -34,8 +16,8 @@ const SEVERITY: Record<RunSummary["status"], number> = {
  * The status of many accounts together: interrupted when any was stopped; else failed when any
  * could not run; else partial when any is partial; else ok.
  */
-export function overallStatus(statuses: readonly RunSummary["status"][]): RunSummary["status"] {
-  let worst: RunSummary["status"] = "ok";
+export function overallStatus(statuses: readonly RunStatus[]): RunStatus {
+  let worst: RunStatus = "ok";
   for (const status of statuses) if (SEVERITY[status] > SEVERITY[worst]) worst = status;
   return worst;
 }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { type MockApiOptions, serveMockApi } from "../../mock-api/server.ts";
 import { loadConfig } from "../../src/config.ts";
 import { runSyncCommand } from "../../src/sync/sync_command.ts";
-import type { SyncSummary } from "../../src/sync/summary.ts";
+import type { SyncSummary } from "../../src/run_summary.ts";
 import { MOCK_CREDENTIALS } from "../_fixtures.ts";
 import { freshDatabase, serverTest } from "./_cli.ts";
 

@@ -420,3 +420,81 @@ Deno.test("PlatformClient records list requests' round trips on the host gate, n
   assert.equal(delay.recentMaxMs(clock.now(), 1_000), 0);
   api.close();
 });
+
+/** A client of account "acme" whose API answers every list request with `answer()`. */
+function refusing(answer: () => Response, client: PlatformClientOptions = {}) {
+  return setup(
+    {},
+    client,
+    (fetch) => (input, init) =>
+      String(input).includes("/api/") ? Promise.resolve(answer()) : fetch(input, init),
+  );
+}
+
+Deno.test("PlatformClient fails with AuthError when the platform refuses a fresh token", async () => {
+  const { api, account, platform } = refusing(() =>
+    Response.json({ error: "Invalid token" }, { status: 401 })
+  );
+  const error = await platform.listCampaigns(1, 10).catch((e) => e);
+  assert.ok(error instanceof AuthError, String(error));
+  assert.equal(error.message, "Cannot fetch page 1: the platform refused a fresh token (401)");
+  assert.ok(error.cause instanceof HttpError);
+  assert.equal(account.stats.requests, 2, "the first answer 401 is replayed once");
+  assert.equal(account.tokens.refreshes, 1);
+  assert.equal(account.stats.retries, 0);
+  api.close();
+});
+
+Deno.test("PlatformClient fails a request on its fifth 429 in a row, holding the account each time", async () => {
+  const { api, account, platform } = refusing(() =>
+    Response.json({ retry_after: 0 }, { status: 429, headers: { "retry-after": "0" } })
+  );
+  const error = await platform.listCampaigns(1, 10).catch((e) => e);
+  assert.ok(error instanceof HttpError, String(error));
+  assert.equal(error.message, "Cannot fetch page 1: 429 Too Many Requests");
+  assert.equal(account.stats.requests, 5);
+  assert.equal(account.stats.rateLimited, 5);
+  assert.equal(account.stats.retries, 0, "a 429 is held, not retried");
+  api.close();
+});
+
+Deno.test("PlatformClient holds the account two minutes at most, whatever wait a 429 asks", async () => {
+  const clock = createFakeClock(0);
+  let refusals = 1;
+  const api = createMockApi({ ...quiet, rateLimit: { count: 1000, windowMs: 60_000 } });
+  const inner = handlerFetch(api.handler);
+  const fetch: typeof globalThis.fetch = (input, init) =>
+    String(input).includes("/api/") && refusals-- > 0
+      ? Promise.resolve(new Response("{}", { status: 429, headers: { "retry-after": "3600" } }))
+      : inner(input, init);
+  const account = acmeAccount({ fetch, clock, rateLimit: { count: 1000, windowMs: 60_000 } });
+  const platform = createPlatformClient(account, { fetch, clock });
+  const listing = platform.listCampaigns(1, 10);
+  while (account.stats.rateLimited === 0) await settle();
+  await clock.tick(119_999);
+  assert.equal(account.stats.requests, 1, "still held");
+  await clock.tick(1);
+  assert.equal(account.stats.requests, 2, "sent again when the two minutes are over");
+  assert.equal((await listing).data.length, 10);
+  api.close();
+});
+
+Deno.test("PlatformClient fails a request whose new login is answered 429, without holding the account", async () => {
+  let logins = 0;
+  const { api, account, platform } = setup({}, {}, (fetch) => (input, init) => {
+    const path = new URL(String(input)).pathname;
+    if (path === "/auth/token" && ++logins > 1) {
+      return Promise.resolve(new Response("{}", { status: 429, headers: { "retry-after": "0" } }));
+    }
+    if (path.startsWith("/api/")) return Promise.resolve(new Response("{}", { status: 401 }));
+    return fetch(input, init);
+  });
+  const error = await platform.listCampaigns(1, 10).catch((e) => e);
+  assert.ok(error instanceof HttpError, String(error));
+  assert.equal(error.status, 429);
+  assert.match(error.message, /^Cannot log in .*: 429 Too Many Requests$/);
+  assert.equal(logins, 2);
+  assert.equal(account.stats.requests, 1);
+  assert.equal(account.stats.rateLimited, 0, "a login's 429 is not the account's");
+  api.close();
+});

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { formatReport, formatSummary, problemsFirst } from "../../src/report/summary_table.ts";
-import type { RunSummary } from "../../src/sync/run_summary.ts";
+import type { RunSummary } from "../../src/run_summary.ts";
 
 const base: RunSummary = {
   run_id: "run-2024-01",
@@ -168,4 +168,25 @@ Deno.test("Problems are listed first: failed, partial, interrupted, then ok, els
     { status: "partial" as const, id: 6 },
   ];
   assert.deepEqual(problemsFirst(list).map((item) => item.id), [5, 3, 6, 2, 1, 4]);
+});
+
+Deno.test("A wide many-account table shows every counter, the most needed first", () => {
+  const [header] = formatReport(manyAccounts, { columns: 400 }).split("\n").slice(2);
+  assert.deepEqual(header!.split(/\s+/), [
+    "ACCOUNT",
+    "STATUS",
+    "CAMPAIGNS",
+    "SYNCED",
+    "FAILED",
+    "REJECTED",
+    "DURATION",
+    "REQUESTS",
+    "429",
+    "SKIPPED",
+    "DELETED",
+    "RETRIES",
+    "TIMEOUTS",
+    "REFRESHES",
+    "RUN",
+  ]);
 });

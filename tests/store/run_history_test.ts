@@ -5,7 +5,7 @@ import {
   recordRunEnd,
   recordRunStart,
 } from "../../src/store/run_history.ts";
-import type { RunSummary } from "../../src/sync/run_summary.ts";
+import type { RunSummary } from "../../src/run_summary.ts";
 import { withEachDatabase } from "./_helpers.ts";
 
 const SUMMARY: RunSummary = {
@@ -37,7 +37,7 @@ withEachDatabase("A run's start and end round-trip through sync_runs", async ({ 
   assert.equal(running?.status, "running");
   assert.equal(running?.finished_at, null);
 
-  await recordRunEnd(db.sql, { ...SUMMARY, lastError: "Cannot fetch page 3: 503" });
+  await recordRunEnd(db.sql, { ...SUMMARY, last_error: "Cannot fetch page 3: 503" });
 
   const [run] = await recentRuns(db.sql);
   assert.ok(run?.finished_at instanceof Date);
@@ -48,7 +48,7 @@ withEachDatabase("A run's start and end round-trip through sync_runs", async ({ 
     started_at: startedAt,
     finished_at: null,
     last_error: "Cannot fetch page 3: 503",
-    summary: SUMMARY,
+    summary: { ...SUMMARY, last_error: "Cannot fetch page 3: 503" },
   });
 });
 

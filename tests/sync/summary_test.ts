@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { RunSummary } from "../../src/sync/run_summary.ts";
-import { exitCodeFor, summarize, type SyncSummary } from "../../src/sync/summary.ts";
+import type { RunSummary, SyncSummary } from "../../src/run_summary.ts";
+import { exitCodeFor, summarize } from "../../src/sync/summary.ts";
 import { NO_DRIFT } from "../../src/sync/catalog.ts";
 import { acmeAccount } from "../_fixtures.ts";
 

@@ -10,7 +10,7 @@ import { loadConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/store/database.ts";
 import { exitCodeFor } from "../../src/sync/summary.ts";
 import { poolSizeFor, runSyncCommand } from "../../src/sync/sync_command.ts";
-import type { SyncReport } from "../../src/sync/totals.ts";
+import type { SyncReport } from "../../src/run_summary.ts";
 import { serverTest } from "../e2e/_cli.ts";
 import { withFreshServerDatabase } from "../store/_helpers.ts";
 import { MOCK_CREDENTIALS } from "../_fixtures.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { SyncSummary } from "../../src/sync/summary.ts";
+import type { SyncSummary } from "../../src/run_summary.ts";
 import { exitCodeFor } from "../../src/sync/summary.ts";
 import { overallStatus, totalize } from "../../src/sync/totals.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { ProgressSnapshot } from "../../src/report/progress.ts";
 import { createWorkerMetrics, renderWorkerMetrics } from "../../src/worker/worker_metrics.ts";
-import type { RunSummary } from "../../src/sync/run_summary.ts";
+import type { RunSummary } from "../../src/run_summary.ts";
 
 const summary = {
   run_id: "r1",

@@ -1,0 +1,142 @@
+import type { Clock } from "../clock.ts";
+import { errorMessage, NetworkError } from "../errors.ts";
+import type { Account } from "./account.ts";
+import { countOutcome } from "./request_stats.ts";
+import { type Answer, send, withoutCredentials } from "./send.ts";
+
+/**
+ * Signals that end a request: `signal` stops starting work (waits for a slot, a token or a
+ * backoff), `wireSignal` cuts a request already sent. An attempt on the wire when only `signal`
+ * fires runs to its end, and its result is returned.
+ */
+export interface CallSignals {
+  /** Stops waiting for a slot, a token or a backoff; nothing new is sent after it. */
+  signal?: AbortSignal;
+  /** Cuts a request already sent. @default never */
+  wireSignal?: AbortSignal;
+}
+
+/** The rate-limited endpoints a sync calls. */
+export type ApiEndpoint = "list" | "sync";
+
+/** One call to the platform's API, as its attempts share it. */
+export interface ApiRequest {
+  endpoint: ApiEndpoint;
+  /** Absolute URL. */
+  url: string;
+  method: string;
+  /** What the request does, for messages: "fetch page 3" gives "Cannot fetch page 3: …". */
+  what: string;
+  signals: CallSignals;
+  /**
+   * The token the latest attempt carried, the one to forget if the platform refuses it; unset
+   * until the attempt leaves, so a failure before (a login's) is told from the platform's answer.
+   */
+  token?: string;
+}
+
+/** How one attempt is sent. */
+export interface AttemptSettings {
+  /** The fetch to send with; undefined for globalThis.fetch. */
+  fetch: typeof fetch | undefined;
+  /** Time source of the send stamps and round trips. */
+  clock: Clock;
+  /** Deadline of the attempt, headers and body, in ms. */
+  timeoutMs: number;
+}
+
+/**
+ * Sends `request` once, in its turn (a live token, a slot of the limiter, room at the host), and
+ * counts it in the account's stats. Returns a 2xx's answer; throws what {@linkcode send} throws, or why it never left.
+ */
+export async function sendAttempt(
+  account: Account,
+  request: ApiRequest,
+  settings: AttemptSettings,
+): Promise<Answer> {
+  request.token = undefined;
+  const { token, leave } = await takeTurn(account, request);
+  request.token = token;
+  const { stats } = account;
+  stats.requests++;
+  stats.inFlight++;
+  try {
+    return await exchange(account, request, token, settings);
+  } finally {
+    stats.inFlight--;
+    leave();
+  }
+}
+
+/**
+ * Waits for the request's turn: a live token, a slot of the account's limiter, then room at the
+ * host; stamps its send time. Returns its token and the function that gives the room back.
+ */
+async function takeTurn(
+  account: Account,
+  request: ApiRequest,
+): Promise<{ token: string; leave: () => void }> {
+  const { tokens, limiter, hostGate } = account;
+  const { signal } = request.signals;
+  await tokens.get(signal); // log in before taking a slot: logins are not rate limited
+  const departure = await limiter.acquire(signal);
+  let token: string;
+  let leave: () => void;
+  try {
+    // The token may have aged past its margin while we waited for the slot.
+    token = await tokens.get(signal);
+    // Room at the host last: a login needs room too, and must not wait behind us. A list
+    // request goes ahead of queued syncs: the account's syncs cannot start before its listing.
+    leave = await hostGate.enter(signal, request.endpoint === "list" ? "ahead" : "behind");
+  } catch (error) {
+    departure.cancel();
+    throw error;
+  }
+  try {
+    // Stamped as it leaves, however long the host gate held it, and persisted before it
+    // leaves: a crash right after must not let the next run forget it.
+    await departure.sent();
+  } catch (error) {
+    leave();
+    // It never left: retried like a request that found no network.
+    throw new NetworkError(
+      `Cannot ${request.what}: cannot record its send time (${errorMessage(error)})`,
+      { url: withoutCredentials(request.url) },
+      { cause: error },
+    );
+  }
+  return { token, leave };
+}
+
+/** The request on the wire, with its token; every outcome counted as it comes. */
+function exchange(
+  account: Account,
+  request: ApiRequest,
+  token: string,
+  settings: AttemptSettings,
+): Promise<Answer> {
+  const { stats, hostGate } = account;
+  const { clock } = settings;
+  const { endpoint, url, method, what } = request;
+  const sentAt = clock.now();
+  const headers = { authorization: `Bearer ${token}`, "x-client-id": account.clientId };
+  return send({ url, method, headers, what, signal: request.signals.wireSignal }, {
+    fetch: settings.fetch,
+    timeoutMs: settings.timeoutMs,
+    now: clock.now,
+    onHeaders: account.limits.observe,
+    onOutcome: (outcome) => {
+      countOutcome(stats, endpoint, outcome);
+      if (outcome === "timeout") stats.timeouts++;
+      // A page is answered at once: its round trip bounds how late requests arrive.
+      if (endpoint === "list" && isStatus(outcome)) {
+        hostGate.arrivalDelay.observe(sentAt, clock.now());
+      }
+    },
+  });
+}
+
+/** Whether a request's outcome is an answer (a status), not a timeout or a network failure. */
+export function isStatus(outcome: string): boolean {
+  return /^\d{3}$/.test(outcome);
+}

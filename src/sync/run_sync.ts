@@ -129,7 +129,7 @@ export async function startSync(
     if (listing.fatal !== undefined) failRun(listing.fatal);
     await pipeline.drain();
     const missing = countMissing(listing, catalog, maxPages, tally);
-    const drift = { ...catalog.drift(Infinity), missing, truncated: listing.truncated };
+    const drift = { ...catalog.drift(), missing, truncated: listing.truncated };
     logDrift(drift, listing);
     const undone = tally.snapshot().undone + listing.undone;
     const interrupted = fatalError === undefined && undone > 0;

@@ -80,8 +80,9 @@ export async function runWorkerCommand(
       signal,
     });
     const shared: SharedResources = {
-      // A worker always resumes an account's latest unfinished run, wherever it ran.
-      config: { ...config, resume: true },
+      // Its config resumes (config.resume and every plan's): a worker always continues an
+      // account's latest unfinished run, wherever it ran.
+      config,
       sql: db.sql,
       guard,
       // In the server, not on this machine: whichever worker takes an account next resumes its

@@ -13,18 +13,16 @@ import { poolSizeFor, runSyncCommand } from "../../src/sync/sync_command.ts";
 import type { SyncReport } from "../../src/run_summary.ts";
 import { serverTest } from "../e2e/_cli.ts";
 import { withSharedServerDatabase } from "../store/_helpers.ts";
-import { MOCK_CREDENTIALS } from "../_fixtures.ts";
+import { CALM_MOCK, MOCK_CREDENTIALS } from "../_fixtures.ts";
 
 const SERVER_URL = Deno.env.get("TEST_DATABASE_URL");
 
 /** A fast, honest platform: these tests are about accounts, not faults. */
 const CALM: Partial<MockApiOptions> = {
+  ...CALM_MOCK,
   rateLimit: { count: 20, windowMs: 1_000 },
-  errorRate: 0,
-  hangRate: 0,
   syncDelayMs: 5,
   campaigns: 12,
-  seed: 7,
 };
 
 interface Scenario {

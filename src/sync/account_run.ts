@@ -2,7 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import type postgres from "postgres";
 import { type Clock, systemClock } from "../clock.ts";
 import type { AccountSettings, Config } from "../config.ts";
-import { errorMessage } from "../errors.ts";
+import { errorMessage, StoreError } from "../errors.ts";
 import { type Account, createAccount } from "../platform/account.ts";
 import type { HostGates } from "../platform/host_gate.ts";
 import { createPlatformClient } from "../platform/platform_client.ts";
@@ -13,6 +13,8 @@ import type { ProgressSnapshot } from "../report/progress.ts";
 import { recordRunEnd, recordRunStart } from "../store/run_history.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import type { DatabaseGuard } from "../store/database_guard.ts";
+import type { LeaseHolder } from "../store/account_lease.ts";
+import type { AccountLeases, HeldAccount } from "../store/lease_keeper.ts";
 import { NO_DRIFT } from "./catalog.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
 import { startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
@@ -31,6 +33,17 @@ export interface SharedResources {
   guard: DatabaseGuard;
   checkpoint: Checkpoint;
   hostGates: HostGates;
+  /**
+   * The account leases in a PostgreSQL server: each run holds its account's lease and records
+   * every send through it (and the server's send log). @default none: the embedded database's
+   * state-dir lock already excludes other processes
+   */
+  leases?: AccountLeases;
+  /**
+   * The checkpoint is the server's (a worker's): its send log is the one the leases record
+   * into, and a run always resumes, so starting a new one is no news. @default false
+   */
+  checkpointInServer?: boolean;
 }
 
 /** Options for {@linkcode runAccount}. */
@@ -47,6 +60,11 @@ export interface AccountRunOptions {
   onToken?: (token: string) => void;
   /** Called once the account's run is chosen and again when its sync starts. @default no-op */
   onProgress?: (live: { runId: string; snapshot?: () => ProgressSnapshot }) => void;
+  /**
+   * The account's lease, already taken by the caller (a worker's job). @default taken here from
+   * `shared.leases` when there are leases, and released at the end
+   */
+  lease?: HeldAccount;
 }
 
 /** How one account's run ended: its summary and its requests by endpoint and outcome. */
@@ -66,7 +84,36 @@ export async function runAccount(
   shared: SharedResources,
   options: AccountRunOptions = {},
 ): Promise<AccountOutcome> {
+  if (options.lease || !shared.leases) return await runHeld(settings, shared, options);
   const { clock = systemClock } = options;
+  const account = settings.clientId;
+  let lease: HeldAccount | LeaseHolder;
+  try {
+    lease = await shared.leases.hold(account);
+  } catch (error) {
+    return notRun(settings, error, clock.now(), clock);
+  }
+  if (!("fence" in lease)) {
+    const reason = new StoreError(
+      `Cannot drive account ${account}: ${lease.holder} drives it now; not started`,
+    );
+    return notRun(settings, reason, clock.now(), clock);
+  }
+  try {
+    return await runHeld(settings, shared, { ...options, lease });
+  } finally {
+    await lease.release();
+  }
+}
+
+async function runHeld(
+  settings: AccountSettings,
+  shared: SharedResources,
+  options: AccountRunOptions,
+): Promise<AccountOutcome> {
+  const { clock = systemClock, lease } = options;
+  // A lost lease stops the run as a stop signal would: resumably, sending nothing more.
+  if (lease) options = { ...options, signal: anySignal(options.signal, lease.signal) };
   const { config, sql, guard, checkpoint } = shared;
   const startedAt = clock.now();
   let runId = "";
@@ -75,7 +122,8 @@ export async function runAccount(
     runId = picked.runId;
     return await withRunContext({ run_id: runId, account: settings.clientId }, async () => {
       options.onProgress?.({ runId });
-      if (picked.note) log.warn(picked.note);
+      if (picked.note && !(shared.checkpointInServer && !picked.resumed)) log.warn(picked.note);
+      else if (picked.note) log.debug(picked.note);
       log.info(picked.resumed ? "Resuming run {runId}" : "Starting run {runId}", { runId });
       const { clientId: account, apiUrl } = settings;
       const start = { runId, account, apiUrl, startedAt: new Date(startedAt) };
@@ -86,7 +134,10 @@ export async function runAccount(
         ...options,
         clock,
       });
-      const summary = summarize(runId, platform, result, clock.now() - startedAt);
+      const summary = withLeaseLoss(
+        summarize(runId, platform, result, clock.now() - startedAt),
+        lease,
+      );
       await checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
       const end = { ...summary, lastError: summary.last_error };
       await guard.once("record the run end in", () => recordRunEnd(sql, end)).catch((error) =>
@@ -98,18 +149,40 @@ export async function runAccount(
   } catch (error) {
     // Only what prevents this account's run from starting or ending lands here (checkpoint,
     // database); the engine reports its own failures in its result.
-    const summary = {
-      ...summarize(runId, idleAccount(settings), emptyResult({ fatal: error }), 0),
-      duration_ms: Math.round(clock.now() - startedAt),
-    };
+    const outcome = notRun(settings, error, startedAt, clock, runId);
     if (runId) {
-      await checkpoint.finishRun(runId, "failed", summary.last_error ?? null).catch(() => {
+      await checkpoint.finishRun(runId, "failed", outcome.summary.last_error ?? null).catch(() => {
         // The checkpoint itself is what failed: the summary says why.
       });
     }
-    withRunContext({ run_id: runId, account: settings.clientId }, () => logEnd(summary));
-    return { summary, requests: [] };
+    return outcome;
   }
+}
+
+/** The failed outcome of an account whose run could not start or end, logged. */
+function notRun(
+  settings: AccountSettings,
+  error: unknown,
+  startedAt: number,
+  clock: Clock,
+  runId = "",
+): AccountOutcome {
+  const summary = {
+    ...summarize(runId, idleAccount(settings), emptyResult({ fatal: error }), 0),
+    duration_ms: Math.round(clock.now() - startedAt),
+  };
+  withRunContext({ run_id: runId, account: settings.clientId }, () => logEnd(summary));
+  return { summary, requests: [] };
+}
+
+/** A run its lost lease interrupted says so. */
+function withLeaseLoss(summary: SyncSummary, lease: HeldAccount | undefined): SyncSummary {
+  if (!lease?.signal.aborted || summary.status !== "interrupted") return summary;
+  return { ...summary, last_error: errorMessage(lease.signal.reason) };
+}
+
+function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
+  return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
 }
 
 /** Resumes the run the checkpoint offers, or records a new one; says why when it does not resume. */
@@ -142,8 +215,14 @@ async function openAccount(
   now: number,
 ): Promise<Account> {
   const { clientId, rateLimit } = settings;
-  const { config, checkpoint } = shared;
-  const history = await checkpoint.recentSends(clientId, now - rateLimit.windowMs - 1_000);
+  const { config, checkpoint, leases } = shared;
+  const since = now - rateLimit.windowMs - 1_000;
+  const history = await checkpoint.recentSends(clientId, since);
+  if (leases && !shared.checkpointInServer) {
+    // Another process (a worker) may have driven the account last: its sends are in the server.
+    history.push(...await leases.recentSends(clientId, since));
+  }
+  const lease = options.lease;
   return createAccount({
     baseUrl: settings.apiUrl,
     clientId,
@@ -155,8 +234,13 @@ async function openAccount(
     maxAttempts: config.maxAttempts,
     backoffBaseMs: config.retryBackoffMs,
     backoffCapMs: config.retryBackoffMaxMs,
-    history,
-    onSend: (at) => checkpoint.recordSend(clientId, at),
+    history: [...new Set(history)],
+    onSend: lease === undefined
+      ? (at) => checkpoint.recordSend(clientId, at)
+      : shared.checkpointInServer
+      ? (at) => lease.fence(at) // records the send in the checkpoint's own log
+      : async (at) =>
+        void await Promise.all([lease.fence(at), checkpoint.recordSend(clientId, at)]),
     onToken: options.onToken,
     hostGate: shared.hostGates.forUrl(settings.apiUrl),
   });

@@ -9,6 +9,7 @@ import { combineProgress, type ProgressSnapshot, startProgress } from "../report
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { type Database, openDatabase } from "../store/database.ts";
 import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard.ts";
+import { createAccountLeases } from "../store/lease_keeper.ts";
 import { migrate } from "../store/migrations.ts";
 import { type AccountOutcome, runAccount } from "./account_run.ts";
 import { openStateDir } from "./state_dir.ts";
@@ -70,6 +71,14 @@ export async function runSyncCommand(
         guard,
         checkpoint: state.checkpoint,
         hostGates: createHostGates(),
+        // In a server, workers may drive the same accounts: each run holds its account's lease.
+        leases: db.kind === "server"
+          ? createAccountLeases(db.sql, guard, {
+            holder: syncHolder(),
+            ttlMs: config.workerHeartbeatMs,
+            clock,
+          })
+          : undefined,
       };
       const tracked: Tracked[] = config.accounts.map((a) => ({ account: a.clientId, done: false }));
       const progress = showProgress(tracked, options, clock);
@@ -104,6 +113,11 @@ export async function runSyncCommand(
   } finally {
     await state.close();
   }
+}
+
+/** How a sync names itself as an account's lease holder: `sync on <host>-<pid>`. */
+function syncHolder(): string {
+  return `sync on ${Deno.hostname()}-${Deno.pid}`;
 }
 
 /**

@@ -21,11 +21,13 @@ export interface SyncSummary extends RunSummary {
 }
 
 /** Why a run was told to stop early; each has its own exit code. */
-export type StopReason = "SIGINT" | "SIGTERM" | "max-duration";
+export type StopReason = "SIGINT" | "SIGTERM" | "SIGHUP" | "max-duration";
 
 const STOP_EXIT_CODES: Record<StopReason, number> = {
   SIGINT: 130,
   SIGTERM: 143,
+  // 128 + 1, as a shell reports a process that SIGHUP ended, though this one stopped gracefully.
+  SIGHUP: 129,
   "max-duration": 75,
 };
 

@@ -25,6 +25,8 @@ export interface RunStatus {
   requests: number | null;
   duration_ms: number | null;
   last_error: string | null;
+  /** Campaigns not marked deleted: a mass deletion refused (see `--allow-mass-delete`). */
+  deletions_withheld: number;
   /** The account's job in the workers' queue: queued, running, retrying, failed, done; null without one. */
   queue_state?: QueueState["state"] | null;
   /** The worker running the account's job now. */
@@ -175,6 +177,7 @@ async function readCheckpoint(
         requests: row?.requests ?? null,
         duration_ms: row?.duration_ms ?? null,
         last_error: run.lastError,
+        deletions_withheld: row?.summary?.deletions_withheld ?? 0,
       };
     }));
   } finally {
@@ -219,7 +222,8 @@ function formatTable(rows: RunStatus[]): string {
       String(r.rejected),
       String(r.failed),
       r.updated_at.replace("T", " ").replace(/\.\d+Z$/, "Z"),
-      r.last_error ?? "",
+      r.last_error ??
+        (r.deletions_withheld ? `${r.deletions_withheld} deletions withheld (mass deletion)` : ""),
     ]),
   ];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));

@@ -333,6 +333,7 @@ function emptyResult(end: { interrupted?: boolean; fatal?: unknown }): SyncResul
     failed: 0,
     rejected: 0,
     deleted: 0,
+    withheld: 0,
     queued: 0,
     drift: NO_DRIFT,
     interrupted: end.interrupted ?? false,

@@ -10,6 +10,11 @@ export interface RunSummary {
   rejected: number;
   /** Stored campaigns marked deleted because the complete listing no longer holds them. */
   deleted: number;
+  /**
+   * Stored campaigns not marked deleted although the complete listing lacks them: a mass
+   * deletion refused (over half of the live ones) without `--allow-mass-delete`.
+   */
+  deletions_withheld: number;
   requests: number;
   rate_limited: number;
   retries: number;

@@ -46,6 +46,8 @@ export interface SyncProgress {
   rejected: number;
   /** Stored campaigns marked deleted after a complete listing. */
   deleted: number;
+  /** Stored campaigns not marked deleted: a mass deletion refused. */
+  withheld: number;
   /** Campaigns known but not finished yet (queued, waiting or in flight). */
   queued: number;
 }
@@ -150,6 +152,7 @@ export async function startSync(
   async function markGone(ids: string[]): Promise<void> {
     const outcome = await markDeleted(sql, account, ids, { allowMassDelete });
     tally.deleted(outcome.deleted);
+    tally.withheld(outcome.withheld);
     if (outcome.withheld > 0) {
       log.warn(
         "Not marking {withheld} of {live} stored campaigns deleted: the listing lacks more than " +

@@ -55,6 +55,7 @@ export function summarize(
     failed: result.failed,
     rejected: result.rejected,
     deleted: result.deleted,
+    deletions_withheld: result.withheld,
     requests: account.stats.requests,
     rate_limited: account.stats.rateLimited,
     retries: account.stats.retries,

@@ -26,6 +26,7 @@ const SUMMED = [
   "failed",
   "rejected",
   "deleted",
+  "deletions_withheld",
   "requests",
   "rate_limited",
   "retries",

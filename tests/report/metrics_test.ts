@@ -12,6 +12,7 @@ const base: MetricsSnapshot = {
     failed: 3,
     rejected: 2,
     deleted: 4,
+    deletions_withheld: 0,
     requests: 131,
     rate_limited: 0,
     retries: 21,

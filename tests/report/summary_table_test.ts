@@ -11,6 +11,7 @@ const base: RunSummary = {
   failed: 0,
   rejected: 0,
   deleted: 0,
+  deletions_withheld: 0,
   requests: 131,
   rate_limited: 0,
   retries: 21,

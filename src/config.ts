@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import type { z } from "zod";
-import { type AccountSettings, loadAccountsFile } from "./accounts_file.ts";
+import { type AccountSettings, loadAccountsFile, printable } from "./accounts_file.ts";
 import type { RateLimit } from "./duration.ts";
 import { ConfigError, errorMessage } from "./errors.ts";
 import { readSecretFile } from "./secret_file.ts";
@@ -174,7 +174,7 @@ export function loadConfig(
     if (unknown !== undefined) {
       throw new ConfigError(
         "--account",
-        `unknown account '${unknown}' (the only account is '${own.clientId}' ` +
+        `unknown account '${printable(unknown)}' (the only account is '${own.clientId}' ` +
           "from AD_PLATFORM_CLIENT_ID; list more in SYNC_ACCOUNTS_FILE)",
       );
     }

@@ -309,3 +309,32 @@ Deno.test("an accounts file is read from disk by default", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("An accounts file that starts with a byte order mark parses", () => {
+  const config = load(`\uFEFF${JSON.stringify({ accounts: [{ client_id: "acme" }] })}`);
+  assert.deepEqual(config.accounts.map((a) => a.clientId), ["acme"]);
+});
+
+Deno.test("A client_id holding a newline or an escape is never echoed raw", () => {
+  const forged = "acme\nadsync: all accounts synced\u001b[2K";
+  const messages = [
+    loadError({ accounts: [{ client_id: forged }] }).message,
+    loadError({ accounts: [{ client_id: "acme" }] }, { args: ["--account", forged] }).message,
+    (() => {
+      try {
+        loadConfig({ ...baseEnv, SYNC_ACCOUNTS_FILE: "" } as Record<string, string>, [
+          "--account",
+          forged,
+        ]);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "";
+    })(),
+  ];
+  for (const message of messages) {
+    assert.ok(message.length > 0);
+    assert.doesNotMatch(message, /[\n\u001b]/, `raw control character in: ${message}`);
+    assert.match(message, /acme\\nadsync: all accounts synced\\u001b\[2K/);
+  }
+});

@@ -15,10 +15,10 @@ import type { Checkpoint } from "../store/checkpoint.ts";
 import type { DatabaseGuard } from "../store/database_guard.ts";
 import type { LeaseHolder } from "../store/account_lease.ts";
 import type { AccountLeases, HeldAccount } from "../store/lease_keeper.ts";
-import { NO_DRIFT } from "./catalog.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
 import { startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
 import { summarize, type SyncSummary } from "./summary.ts";
+import { anySignal, emptyResult, logEnd, noteLevel, notRun, withLeaseLoss } from "./run_outcome.ts";
 
 const log = getLogger(["adsync", "run"]);
 
@@ -122,8 +122,7 @@ async function runHeld(
     runId = picked.runId;
     return await withRunContext({ run_id: runId, account: settings.clientId }, async () => {
       options.onProgress?.({ runId });
-      if (picked.note && !(shared.checkpointInServer && !picked.resumed)) log.warn(picked.note);
-      else if (picked.note) log.debug(picked.note);
+      if (picked.note) log[noteLevel(picked, shared)](picked.note);
       log.info(picked.resumed ? "Resuming run {runId}" : "Starting run {runId}", { runId });
       const { clientId: account, apiUrl } = settings;
       const start = { runId, account, apiUrl, startedAt: new Date(startedAt) };
@@ -157,32 +156,6 @@ async function runHeld(
     }
     return outcome;
   }
-}
-
-/** The failed outcome of an account whose run could not start or end, logged. */
-function notRun(
-  settings: AccountSettings,
-  error: unknown,
-  startedAt: number,
-  clock: Clock,
-  runId = "",
-): AccountOutcome {
-  const summary = {
-    ...summarize(runId, idleAccount(settings), emptyResult({ fatal: error }), 0),
-    duration_ms: Math.round(clock.now() - startedAt),
-  };
-  withRunContext({ run_id: runId, account: settings.clientId }, () => logEnd(summary));
-  return { summary, requests: [] };
-}
-
-/** A run its lost lease interrupted says so. */
-function withLeaseLoss(summary: SyncSummary, lease: HeldAccount | undefined): SyncSummary {
-  if (!lease?.signal.aborted || summary.status !== "interrupted") return summary;
-  return { ...summary, last_error: errorMessage(lease.signal.reason) };
-}
-
-function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
-  return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
 }
 
 /** Resumes the run the checkpoint offers, or records a new one; says why when it does not resume. */
@@ -298,45 +271,5 @@ export function progressSnapshot(p: SyncProgress, account: Account, now: number)
     etaMs: p.pagesTotal === null
       ? null
       : Math.max(0, account.limiter.finishTimeFor(requestsLeft) - now),
-  };
-}
-
-/** One line per account at the end: enough for an operator of a hundred accounts at info level. */
-function logEnd(summary: SyncSummary): void {
-  const { drift: _, last_error, ...counts } = summary;
-  const properties = last_error === undefined ? counts : { ...counts, error: last_error };
-  if (summary.status === "failed") {
-    log.error("Run {run_id} failed: {error}", properties);
-  } else if (summary.status === "ok") {
-    log.info("Run {run_id} ended ok: {synced} synced, {skipped} skipped", properties);
-  } else {
-    log.warn(
-      "Run {run_id} ended {status}: {synced} synced, {failed} failed, {rejected} rejected",
-      properties,
-    );
-  }
-}
-
-/** An account that never got to send a request, for the summary of a run that could not start. */
-function idleAccount(settings: AccountSettings): Account {
-  const { clientId, apiUrl: baseUrl, email, password, rateLimit } = settings;
-  return createAccount({ baseUrl, clientId, credentials: { email, password }, rateLimit });
-}
-
-function emptyResult(end: { interrupted?: boolean; fatal?: unknown }): SyncResult {
-  return {
-    total: null,
-    pagesTotal: null,
-    pagesDone: 0,
-    synced: 0,
-    skipped: 0,
-    failed: 0,
-    rejected: 0,
-    deleted: 0,
-    withheld: 0,
-    queued: 0,
-    drift: NO_DRIFT,
-    interrupted: end.interrupted ?? false,
-    fatal: end.fatal,
   };
 }

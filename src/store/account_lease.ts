@@ -30,6 +30,8 @@ export interface TakeLeaseOptions {
   ttlMs: number;
   /** The token to take it with. @default a new random UUID */
   token?: string;
+  /** Takes it from this holder even unlapsed: one known to be gone. @default none */
+  replacing?: string;
 }
 
 /**
@@ -41,14 +43,14 @@ export async function takeLease(
   account: string,
   options: TakeLeaseOptions,
 ): Promise<TakenLease | LeaseHolder> {
-  const { holder, ttlMs, token = crypto.randomUUID() } = options;
+  const { holder, ttlMs, token = crypto.randomUUID(), replacing = null } = options;
   const [row] = await sql<{ token: string; now: string }[]>`
     insert into account_leases as l (account, holder, token, taken_at, expires_at)
     values (${account}, ${holder}, ${token}, now(),
       now() + ${ttlMs}::double precision * interval '1 millisecond')
     on conflict (account) do update set holder = excluded.holder, token = excluded.token,
       taken_at = excluded.taken_at, expires_at = excluded.expires_at
-    where l.expires_at <= now() or l.token = excluded.token
+    where l.expires_at <= now() or l.token = excluded.token or l.holder = ${replacing}
     returning l.token, (extract(epoch from now()) * 1000)::float8 as now`;
   if (row) return { token: row.token, databaseNow: Number(row.now) };
   const [other] = await sql<{ holder: string; left: number }[]>`

@@ -16,8 +16,8 @@ const log = getLogger(["adsync", "store"]);
 export interface HeldAccount {
   readonly account: string;
   /**
-   * Aborted when the lease is lost: another process took it, or the database stayed away past
-   * the outage bound. The run must then stop (resumably) and send nothing more.
+   * Aborted when the lease is lost: another process took it (after it lapsed, say during a long
+   * database outage). The run must then stop (resumably) and send nothing more.
    */
   readonly signal: AbortSignal;
   /**
@@ -25,6 +25,12 @@ export interface HeldAccount {
    * statement; rejects (and aborts `signal`) when the lease is another's: the request must not leave.
    */
   fence(at: number): Promise<void>;
+  /**
+   * Records a send in the server's send log (renewing the lease) without holding the request
+   * back: for a `sync`, whose own checkpoint is what its requests wait for, so that it goes on
+   * through a database outage as before. A lease found lost aborts `signal`.
+   */
+  noteSend(at: number): void;
   /** Stops renewing and gives the lease up; safe to call twice. */
   release(): Promise<void>;
 }
@@ -47,6 +53,11 @@ export interface AccountLeasesOptions {
   clock?: Clock;
   /** Sends older than this (relative to the newest) are pruned from the log. @default 86_400_000 */
   sendRetentionMs?: number;
+  /**
+   * Whether a holder is known to be gone (a process of this machine that no longer runs), so
+   * that its lease is taken at once instead of when it lapses. @default never
+   */
+  isGone?: (holder: string) => boolean;
 }
 
 /** The largest difference between our clock and the database's that goes without a warning. */
@@ -78,10 +89,21 @@ export function createAccountLeases(
 
   async function hold(account: string): Promise<HeldAccount | LeaseHolder> {
     const before = clock.now();
-    const taken = await guard.retrying(
+    let taken = await guard.retrying(
       `take the lease of account ${account} in`,
       () => takeLease(sql, account, { holder, ttlMs }),
     );
+    if (!("token" in taken) && options.isGone?.(taken.holder)) {
+      const replacing = taken.holder;
+      log.info("Taking the lease of account {account} from {holder}: that process is gone", {
+        account,
+        holder: replacing,
+      });
+      taken = await guard.retrying(
+        `take the lease of account ${account} in`,
+        () => takeLease(sql, account, { holder, ttlMs, replacing }),
+      );
+    }
     if (!("token" in taken)) return taken;
     checkSkew(before, taken.databaseNow, clock.now());
     return keep(account, taken.token);
@@ -116,8 +138,9 @@ export function createAccountLeases(
             () => fenceSend(sql, account, token, ttlMs),
           );
           if (!ours) lose(await takenBy());
-        } catch (error) {
-          lose(error as Error); // the database stayed away past the outage bound
+        } catch {
+          // The database stayed away past the outage bound: nobody could take the lease meanwhile,
+          // so keep it and try again; the next renewal that reaches the database decides.
         }
       }
     };
@@ -127,9 +150,11 @@ export function createAccountLeases(
       signal: lost.signal,
       async fence(at) {
         if (lost.signal.aborted) throw lost.signal.reason;
+        // The time of the attempt that lands, not of the first: a request held back by an outage
+        // leaves when the database is back, and the next holder's limiter must see it then.
         const ours = await guard.retrying(
           "record a request in",
-          () => fenceSend(sql, account, token, ttlMs, at),
+          () => fenceSend(sql, account, token, ttlMs, Math.max(at, clock.now())),
         );
         if (!ours) {
           lose(await takenBy());
@@ -143,6 +168,15 @@ export function createAccountLeases(
               and at < ${at - sendRetentionMs}`,
           ).catch(() => {}); // pruning can wait for the next hundred
         }
+      },
+      noteSend(at) {
+        if (lost.signal.aborted || released.signal.aborted) return;
+        // One attempt: during an outage the sync's own writes wait and report it; a send missing
+        // from the server's log only matters to a worker taking the account within a window.
+        guard.once("record a request in", () => fenceSend(sql, account, token, ttlMs, at))
+          .then(async (ours) => {
+            if (!ours) lose(await takenBy());
+          }, () => {});
       },
       async release() {
         if (released.signal.aborted) return;

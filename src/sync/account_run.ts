@@ -139,7 +139,7 @@ async function runHeld(
       );
       await checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
       const end = { ...summary, lastError: summary.last_error };
-      await guard.once("record the run end in", () => recordRunEnd(sql, end)).catch((error) =>
+      await guard.retrying("record the run end in", () => recordRunEnd(sql, end)).catch((error) =>
         log.error("Cannot record the run in sync_runs: {error}", { error: errorMessage(error) })
       );
       logEnd(summary);
@@ -212,8 +212,11 @@ async function openAccount(
       ? (at) => checkpoint.recordSend(clientId, at)
       : shared.checkpointInServer
       ? (at) => lease.fence(at) // records the send in the checkpoint's own log
-      : async (at) =>
-        void await Promise.all([lease.fence(at), checkpoint.recordSend(clientId, at)]),
+      : (at) => {
+        // A sync's requests wait for its own checkpoint only, as they did before leases.
+        lease.noteSend(at);
+        return checkpoint.recordSend(clientId, at);
+      },
     onToken: options.onToken,
     hostGate: shared.hostGates.forUrl(settings.apiUrl),
   });

@@ -75,6 +75,7 @@ export async function runSyncCommand(
         leases: db.kind === "server"
           ? createAccountLeases(db.sql, guard, {
             holder: syncHolder(),
+            isGone: isGoneSync,
             ttlMs: config.workerHeartbeatMs,
             clock,
           })
@@ -118,6 +119,21 @@ export async function runSyncCommand(
 /** How a sync names itself as an account's lease holder: `sync on <host>-<pid>`. */
 function syncHolder(): string {
   return `sync on ${Deno.hostname()}-${Deno.pid}`;
+}
+
+/**
+ * True for a sync of this machine that no longer runs (killed, or stopped while the database was
+ * away and could not release its leases). A reused pid counts as running: its leases then lapse.
+ */
+function isGoneSync(holder: string): boolean {
+  const match = /^sync on (.+)-(\d+)$/.exec(holder);
+  if (!match || match[1] !== Deno.hostname() || Number(match[2]) === Deno.pid) return false;
+  try {
+    Deno.statSync(`/proc/${match[2]}`);
+    return false;
+  } catch (error) {
+    return error instanceof Deno.errors.NotFound;
+  }
 }
 
 /**

@@ -163,7 +163,25 @@ Deno.test("Workers ride out a PostgreSQL restart longer than their heartbeat: al
       new Map(accounts.map((a) => [a, CAMPAIGNS])),
     );
     const { again, rateLimited } = repeats(fleet.mock.log);
-    assert.equal(rateLimited, 0, "429s from the platform");
+    const limited = fleet.mock.log.filter((e) => e.status === 429);
+    const said = (account: string) =>
+      workers.flatMap((w) =>
+        logRecords(w.stderr()).filter((r) =>
+          (r.properties as { account?: string })?.account === account
+        ).map((r) => `${r.timestamp} ${r.message}`)
+      );
+    assert.equal(
+      rateLimited,
+      0,
+      `429s from the platform: ${JSON.stringify(limited)}\n${
+        said(limited[0]?.client ?? "").join("\n")
+      }\n` +
+        JSON.stringify(
+          fleet.mock.log.filter((e) => e.client === limited[0]?.client).map((
+            e,
+          ) => [e.at, e.status, e.path]),
+        ),
+    );
     for (const account of accounts) {
       const allowed = caught.has(account) ? CONCURRENCY : 0;
       assert.ok(

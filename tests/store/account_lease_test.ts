@@ -103,3 +103,24 @@ Deno.test("A lease outlives the end of every session: it is a row, not a session
     assert.equal(renewed, true);
   });
 });
+
+Deno.test("takeLease takes an unlapsed lease only from the holder it is told is gone", async () => {
+  await withTwoPools(async (one, two) => {
+    assert.ok(
+      "token" in await takeLease(one, "acme", { holder: "sync on box-1-41", ttlMs: 30_000 }),
+    );
+    const wrong = await takeLease(two, "acme", {
+      holder: "sync on box-1-42",
+      ttlMs: 30_000,
+      replacing: "sync on box-1-40",
+    });
+    assert.ok(!("token" in wrong));
+    const right = await takeLease(two, "acme", {
+      holder: "sync on box-1-42",
+      ttlMs: 30_000,
+      replacing: "sync on box-1-41",
+    });
+    assert.ok("token" in right);
+    assert.deepEqual([...await accountLeaseHolders(one, ["acme"])], [["acme", "sync on box-1-42"]]);
+  });
+});

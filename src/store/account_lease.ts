@@ -65,7 +65,7 @@ export async function takeLease(
 
 /**
  * Renews the lease for `ttlMs` more if it is still ours (even lapsed: while the token is ours,
- * nobody else took it in between), and records the send at `sentAt` (epoch ms) in
+ * nobody else took it in between), and records the sends at `sentAt` (epoch ms, one or many) in
  * `checkpoint_sends` with it when given. False when the lease is another's or gone.
  */
 export async function fenceSend(
@@ -73,9 +73,10 @@ export async function fenceSend(
   account: string,
   token: string,
   ttlMs: number,
-  sentAt?: number,
+  sentAt?: number | readonly number[],
 ): Promise<boolean> {
-  if (sentAt === undefined) {
+  const times = sentAt === undefined ? [] : typeof sentAt === "number" ? [sentAt] : [...sentAt];
+  if (times.length === 0) {
     const rows = await sql`
       update account_leases set expires_at = now() + ${ttlMs}::double precision * interval '1 millisecond'
       where account = ${account} and token = ${token} returning 1`;
@@ -86,7 +87,8 @@ export async function fenceSend(
       update account_leases set expires_at = now() + ${ttlMs}::double precision * interval '1 millisecond'
       where account = ${account} and token = ${token} returning account
     )
-    insert into checkpoint_sends (account, at) select account, ${sentAt} from renewed
+    insert into checkpoint_sends (account, at)
+    select r.account, s.at from renewed r, unnest(${times}::bigint[]) as s(at)
     returning 1`;
   return rows.count > 0;
 }

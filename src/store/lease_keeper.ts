@@ -26,9 +26,9 @@ export interface HeldAccount {
    */
   fence(at: number): Promise<void>;
   /**
-   * Records a send in the server's send log (renewing the lease) without holding the request
-   * back: for a `sync`, whose own checkpoint is what its requests wait for, so that it goes on
-   * through a database outage as before. A lease found lost aborts `signal`.
+   * Notes a send for the server's send log without holding the request back: for a `sync`,
+   * whose own checkpoint is what its requests wait for, so that it goes on through a database
+   * outage as before. The sends noted go in with the next renewal (and the release).
    */
   noteSend(at: number): void;
   /** Stops renewing and gives the lease up; safe to call twice. */
@@ -62,6 +62,8 @@ export interface AccountLeasesOptions {
 
 /** The largest difference between our clock and the database's that goes without a warning. */
 const SKEW_WARNING_MS = 1_000;
+/** How long a run's end waits for its lease's release before leaving it to lapse. */
+const RELEASE_BOUND_MS = 2_000;
 /** Old sends are pruned once every this many fences. */
 const PRUNE_EVERY = 100;
 
@@ -111,6 +113,7 @@ export function createAccountLeases(
 
   function keep(account: string, token: string): HeldAccount {
     const lost = new AbortController();
+    let noted: number[] = [];
     const released = new AbortController();
     const lose = (reason: Error) => {
       if (lost.signal.aborted || released.signal.aborted) return;
@@ -132,13 +135,16 @@ export function createAccountLeases(
       while (!stop.aborted) {
         await clock.sleep(ttlMs / 3, stop).catch(() => {});
         if (stop.aborted) return;
+        const batch = noted;
+        noted = [];
         try {
           const ours = await guard.retrying(
             `renew the lease of account ${account} in`,
-            () => fenceSend(sql, account, token, ttlMs),
+            () => fenceSend(sql, account, token, ttlMs, batch),
           );
           if (!ours) lose(await takenBy());
         } catch {
+          noted = [...batch, ...noted];
           // The database stayed away past the outage bound: nobody could take the lease meanwhile,
           // so keep it and try again; the next renewal that reaches the database decides.
         }
@@ -170,23 +176,27 @@ export function createAccountLeases(
         }
       },
       noteSend(at) {
-        if (lost.signal.aborted || released.signal.aborted) return;
-        // One attempt: during an outage the sync's own writes wait and report it; a send missing
-        // from the server's log only matters to a worker taking the account within a window.
-        guard.once("record a request in", () => fenceSend(sql, account, token, ttlMs, at))
-          .then(async (ours) => {
-            if (!ours) lose(await takenBy());
-          }, () => {});
+        if (!lost.signal.aborted && !released.signal.aborted) noted.push(at);
       },
       async release() {
         if (released.signal.aborted) return;
         released.abort();
-        await renewing;
+        void renewing; // a renewal in flight may finish later: its token check keeps it harmless
         if (lost.signal.aborted) return;
-        await guard.retrying(
-          `release the lease of account ${account} in`,
-          () => releaseLease(sql, account, token),
-        ).catch((error) =>
+        // One bounded attempt: an unreleased lease lapses by itself, and a run's end must not
+        // wait out a database outage for it.
+        const release = guard.once(`release the lease of account ${account} in`, async () => {
+          if (noted.length > 0) await fenceSend(sql, account, token, ttlMs, noted);
+          await releaseLease(sql, account, token);
+        });
+        release.catch(() => {}); // may settle after the bound, when nobody listens any more
+        const bound = new AbortController();
+        await Promise.race([
+          release,
+          clock.sleep(RELEASE_BOUND_MS, bound.signal).then(() => {
+            throw new Error(`no answer within ${RELEASE_BOUND_MS / 1_000} s`);
+          }),
+        ]).finally(() => bound.abort()).catch((error) =>
           log.warn("Cannot release the lease of account {account} (it lapses by itself): {error}", {
             account,
             error: (error as Error).message,

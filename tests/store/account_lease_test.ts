@@ -6,7 +6,6 @@ import {
   releaseLease,
   takeLease,
 } from "../../src/store/account_lease.ts";
-import { createDatabaseGuard } from "../../src/store/database_guard.ts";
 import { migrate } from "../../src/store/migrations.ts";
 import { TEST_SERVER_URL } from "../_test_server.ts";
 import { withFreshServerDatabase } from "./_helpers.ts";
@@ -78,29 +77,6 @@ Deno.test("A lapsed lease is taken over, and the process that held it can no lon
     );
     await releaseLease(one, "acme", old.token); // a lease another took is left alone
     assert.deepEqual([...await accountLeaseHolders(one, ["acme"])], [["acme", "worker w2"]]);
-  });
-});
-
-Deno.test("A lease outlives the end of every session: it is a row, not a session", async () => {
-  await withTwoPools(async (one, two) => {
-    const lease = await takeLease(one, "acme", { holder: "worker w1", ttlMs: 30_000 });
-    assert.ok("token" in lease);
-    // Every session of the first process ends, as a restart ends them all.
-    await two`select pg_terminate_backend(pid) from pg_stat_activity
-      where datname = current_database() and pid <> pg_backend_pid()`;
-    // The first query on a pool whose sessions were cut meets CONNECTION_CLOSED: the guard retries.
-    const guard = createDatabaseGuard("PostgreSQL", { retryDelayMs: 10 });
-    const taken = await guard.retrying(
-      "take",
-      () => takeLease(two, "acme", { holder: "worker w2", ttlMs: 30_000 }),
-    );
-    assert.ok(!("token" in taken));
-    assert.equal(taken.holder, "worker w1");
-    const renewed = await guard.retrying(
-      "renew",
-      () => fenceSend(one, "acme", lease.token, 30_000),
-    );
-    assert.equal(renewed, true);
   });
 });
 

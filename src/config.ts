@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { type AccountPlan, planAccounts, requestPolicy } from "./account_plan.ts";
-import { type AccountSettings, loadAccountsFile } from "./accounts_file.ts";
+import { type AccountSettings, loadAccountsFile, printable } from "./accounts_file.ts";
 import { type Command, commandOf, parseFlags } from "./command_line.ts";
 import { ConfigError } from "./errors.ts";
 import { type EnvAccount, envAccount, envAccountPassword } from "./env_account.ts";
@@ -240,7 +240,7 @@ function resolveAccounts(
   if (unknown !== undefined) {
     throw new ConfigError(
       "--account",
-      `unknown account '${unknown}' (the only account is '${own.clientId}' ` +
+      `unknown account '${printable(unknown)}' (the only account is '${own.clientId}' ` +
         "from AD_PLATFORM_CLIENT_ID; list more in SYNC_ACCOUNTS_FILE)",
     );
   }

@@ -54,6 +54,7 @@ export const RUN_SUMMARY: RunSummary = {
   failed: 0,
   rejected: 0,
   deleted: 0,
+  deletions_withheld: 0,
   requests: 131,
   rate_limited: 0,
   retries: 21,

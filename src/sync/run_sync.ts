@@ -142,6 +142,7 @@ export async function startSync(
   async function markGone(ids: string[]): Promise<void> {
     const outcome = await markDeleted(sql, account, ids, { allowMassDelete });
     tally.deleted(outcome.deleted);
+    tally.withheld(outcome.withheld);
     if (outcome.withheld > 0) {
       log.warn(
         "Not marking {withheld} of {live} stored campaigns deleted: the listing lacks more than " +

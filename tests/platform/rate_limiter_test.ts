@@ -326,3 +326,29 @@ Deno.test("RateLimiter defaults its margin to 2% of the window, from 50 ms to 50
   assert.equal(createRateLimiter({ count: 10, windowMs: 3_000 }).marginMs, 60);
   assert.equal(createRateLimiter({ count: 10, windowMs: 60_000 }).marginMs, 500);
 });
+
+Deno.test("RateLimiter never forgets a send whose write outlasts later sends (a database outage)", async () => {
+  const clock = createFakeClock(0);
+  let release = () => {};
+  const slow = new Promise<void>((resolve) => release = resolve);
+  let writes = 0;
+  const limiter = createRateLimiter({ count: 2, windowMs: 1_000 }, {
+    clock,
+    marginMs: 0,
+    onSend: () => writes++ === 0 ? slow : undefined,
+  });
+  const late = (await limiter.acquire()).sent(); // its write hangs: the database is away
+  await (await limiter.acquire()).sent();
+  await clock.tick(5_000);
+  await (await limiter.acquire()).sent(); // at 5 000 s, while the first write still waits
+  release();
+  await late; // the first request leaves now, at 5 000 too
+  let admittedAt: number | undefined;
+  limiter.acquire().then(() => admittedAt = clock.now());
+  await clock.tick(999);
+  await settle();
+  assert.equal(admittedAt, undefined, "two requests left at 5 000: a third must wait a window");
+  await clock.tick(1);
+  await settle();
+  assert.equal(admittedAt, 6_000);
+});

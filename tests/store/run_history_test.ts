@@ -16,6 +16,7 @@ const SUMMARY: RunSummary = {
   failed: 2,
   rejected: 1,
   deleted: 3,
+  deletions_withheld: 0,
   requests: 123,
   duration_ms: 612_345,
 };

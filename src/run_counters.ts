@@ -106,6 +106,8 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
   },
   {
     key: "deletions_withheld",
+    // Beside `deleted` in the one-account table, and no wider than its longest label.
+    label: "withheld",
     header: "WITHHELD",
     rank: 13,
     metric: "campaigns_deletions_withheld",

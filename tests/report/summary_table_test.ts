@@ -173,6 +173,7 @@ Deno.test("A wide many-account table shows every counter, the most needed first"
     "RETRIES",
     "TIMEOUTS",
     "REFRESHES",
+    "WITHHELD",
     "RUN",
   ]);
 });

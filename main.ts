@@ -16,6 +16,7 @@ import { addSecret, configureLogging } from "./src/report/logging.ts";
 import { formatReport } from "./src/report/summary_table.ts";
 import { runStatusCommand } from "./src/status_command.ts";
 import type { RunSummary, SyncReport } from "./src/run_summary.ts";
+import { listenForStop } from "./src/stop_signals.ts";
 import { exitCodeFor, type StopReason } from "./src/sync/summary.ts";
 import { runSyncCommand } from "./src/sync/sync_command.ts";
 import { commandUsage, topUsage } from "./src/usage.ts";
@@ -75,70 +76,48 @@ async function main(): Promise<number> {
 const CLOSING_BOUND_MS = 5_000;
 
 /**
- * Runs the sync with signal handling: stop on the first signal, cut on the second or after the
- * grace period, and exit regardless once the cut is CLOSING_BOUND_MS old (or on a third signal).
+ * Runs the sync until it ends or a stop signal (SIGINT, SIGTERM, SIGHUP, `--max-duration`)
+ * stops it: see stop_signals.ts. Stopped, it saves its checkpoint and exits 130/143/129/75.
  */
 async function sync(config: Readonly<Config>): Promise<number> {
-  const stop = new AbortController();
-  const wire = new AbortController();
-  let stopReason: StopReason | undefined;
-  let graceTimer: ReturnType<typeof setTimeout> | undefined;
-  let closingTimer: ReturnType<typeof setTimeout> | undefined;
   // Last resort when something still waits on a database that does not answer: the checkpoint
   // (synchronous SQLite) is consistent between any two statements, so exiting here loses nothing.
-  const exitNow = () => {
+  const exitNow = (reason: StopReason) => {
     console.error(
-      `adsync: ${stopReason}: PostgreSQL did not answer in time; campaigns synced since its ` +
+      `adsync: ${reason}: PostgreSQL did not answer in time; campaigns synced since its ` +
         "last commit are not saved there but are kept in the checkpoint: --resume continues",
     );
-    Deno.exit(exitCodeFor({ status: "interrupted" } as RunSummary, stopReason));
+    Deno.exit(exitCodeFor({ status: "interrupted" } as RunSummary, reason));
   };
-  wire.signal.addEventListener("abort", () => {
-    closingTimer = setTimeout(exitNow, CLOSING_BOUND_MS);
+  const stop = listenForStop({
+    graceMs: config.shutdownGraceMs,
+    closingBoundMs: CLOSING_BOUND_MS,
+    maxDurationMs: config.maxDurationMs,
+    exitNow,
+    onStop(reason) {
+      const what = reason === "max-duration" ? "the --max-duration budget is spent" : reason;
+      const again = reason === "SIGINT" || reason === "max-duration"
+        ? "a second Ctrl-C"
+        : `a second ${reason}`;
+      // On a terminal, start below the live progress line instead of after it.
+      const fresh = Deno.stderr.isTerminal() ? "\n" : "";
+      console.error(
+        `${fresh}adsync: ${what}: finishing requests in flight (up to ${config.shutdownGraceMs} ms), ` +
+          `then saving the checkpoint; ${again} cuts them now`,
+      );
+    },
   });
-  const requestStop = (reason: StopReason) => {
-    if (wire.signal.aborted) return exitNow();
-    if (stop.signal.aborted) {
-      wire.abort(new DOMException(`${reason} received twice`, "AbortError"));
-      return;
-    }
-    stopReason = reason;
-    const what = reason === "max-duration" ? "the --max-duration budget is spent" : reason;
-    const again = reason === "SIGTERM" ? "a second SIGTERM" : "a second Ctrl-C";
-    // On a terminal, start below the live progress line instead of after it.
-    const fresh = Deno.stderr.isTerminal() ? "\n" : "";
-    console.error(
-      `${fresh}adsync: ${what}: finishing requests in flight (up to ${config.shutdownGraceMs} ms), ` +
-        `then saving the checkpoint; ${again} cuts them now`,
-    );
-    stop.abort(new DOMException(`Stopped by ${reason}`, "AbortError"));
-    graceTimer = setTimeout(
-      () => wire.abort(new DOMException("Grace period over", "AbortError")),
-      config.shutdownGraceMs,
-    );
-  };
-  const onSigint = () => requestStop("SIGINT");
-  const onSigterm = () => requestStop("SIGTERM");
-  Deno.addSignalListener("SIGINT", onSigint);
-  Deno.addSignalListener("SIGTERM", onSigterm);
-  const budgetTimer = config.maxDurationMs === undefined
-    ? undefined
-    : setTimeout(() => requestStop("max-duration"), config.maxDurationMs);
   try {
     const report = await runSyncCommand(config, {
       signal: stop.signal,
-      wireSignal: wire.signal,
+      wireSignal: stop.wireSignal,
       onToken: addSecret,
       progress: Deno.stderr.isTerminal() ? "tty" : "log",
     });
     printReport(config, report);
-    return exitCodeFor(report, stopReason);
+    return exitCodeFor(report, stop.reason());
   } finally {
-    clearTimeout(graceTimer);
-    clearTimeout(closingTimer);
-    clearTimeout(budgetTimer);
-    Deno.removeSignalListener("SIGINT", onSigint);
-    Deno.removeSignalListener("SIGTERM", onSigterm);
+    stop.dispose();
   }
 }
 
@@ -178,54 +157,36 @@ function terminalColumns(): number {
 }
 
 /**
- * Runs a worker until SIGTERM or SIGINT: then it takes no new job, stops its accounts (their
- * checkpoints saved) and hands their jobs back; requests still in flight get the grace period,
- * a second signal cuts them, and the process exits regardless CLOSING_BOUND_MS after the cut.
- * A worker that stopped this way exits 0: nothing is left for its caller to resume.
+ * Runs a worker until SIGTERM, SIGINT or SIGHUP: then it takes no new job, stops its accounts
+ * (their checkpoints saved) and hands their jobs back; requests still in flight get the grace
+ * period, a second signal cuts them, and the process exits regardless CLOSING_BOUND_MS after the
+ * cut. A worker that stopped this way exits 0: nothing is left for its caller to resume.
  */
 async function worker(config: Readonly<Config>): Promise<number> {
-  const stop = new AbortController();
-  const wire = new AbortController();
-  let graceTimer: ReturnType<typeof setTimeout> | undefined;
-  let closingTimer: ReturnType<typeof setTimeout> | undefined;
-  wire.signal.addEventListener("abort", () => {
-    closingTimer = setTimeout(() => {
+  const stop = listenForStop({
+    graceMs: config.shutdownGraceMs,
+    closingBoundMs: CLOSING_BOUND_MS,
+    exitNow() {
       console.error("adsync: worker: the database did not answer in time; exiting anyway");
       Deno.exit(1);
-    }, CLOSING_BOUND_MS);
+    },
+    onStop(signal) {
+      console.error(
+        `adsync: ${signal}: worker stops taking jobs and hands back the accounts in progress ` +
+          `(up to ${config.shutdownGraceMs} ms for requests in flight; a second ${signal} cuts them)`,
+      );
+    },
   });
-  const onSignal = (signal: Deno.Signal) => () => {
-    if (stop.signal.aborted) {
-      wire.abort(new DOMException(`${signal} received twice`, "AbortError"));
-      return;
-    }
-    console.error(
-      `adsync: ${signal}: worker stops taking jobs and hands back the accounts in progress ` +
-        `(up to ${config.shutdownGraceMs} ms for requests in flight; a second ${signal} cuts them)`,
-    );
-    stop.abort(new DOMException(`Stopped by ${signal}`, "AbortError"));
-    graceTimer = setTimeout(
-      () => wire.abort(new DOMException("Grace period over", "AbortError")),
-      config.shutdownGraceMs,
-    );
-  };
-  const onSigint = onSignal("SIGINT");
-  const onSigterm = onSignal("SIGTERM");
-  Deno.addSignalListener("SIGINT", onSigint);
-  Deno.addSignalListener("SIGTERM", onSigterm);
   try {
     const report = await runWorkerCommand(config, {
       signal: stop.signal,
-      wireSignal: wire.signal,
+      wireSignal: stop.wireSignal,
       onToken: addSecret,
     });
     console.error(`adsync: worker ${report.worker} stopped after ${report.jobs} jobs`);
     return 0;
   } finally {
-    clearTimeout(graceTimer);
-    clearTimeout(closingTimer);
-    Deno.removeSignalListener("SIGINT", onSigint);
-    Deno.removeSignalListener("SIGTERM", onSigterm);
+    stop.dispose();
   }
 }
 

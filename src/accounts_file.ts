@@ -108,7 +108,7 @@ export function loadAccountsFile(
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(text.replace(/^\uFEFF/, "")); // editors on Windows save UTF-8 with a BOM
   } catch (error) {
     // The parser's message quotes the text, which may hold a secret: keep only the position.
     const at = /line \d+ column \d+/.exec(String(error))?.[0];
@@ -151,10 +151,10 @@ export function loadAccountsFile(
   for (const id of only) {
     const index = seen.get(id);
     if (index === undefined) {
-      throw new ConfigError("--account", `unknown account '${id}' (not in ${path})`);
+      throw new ConfigError("--account", `unknown account '${printable(id)}' (not in ${path})`);
     }
     if (!enabled.includes(accounts[index]!)) {
-      throw new ConfigError("--account", `account '${id}' is disabled in ${path}`);
+      throw new ConfigError("--account", `account '${printable(id)}' is disabled in ${path}`);
     }
   }
   const kept = only.length === 0 ? enabled : enabled.filter((e) => only.includes(e.client_id));
@@ -219,6 +219,19 @@ function resolveCredentials(
   return { email, password: fallback.password() };
 }
 
+/**
+ * A client id as messages may show it: as it is when valid, else escaped as in JSON and cut, so
+ * that a newline or an escape sequence in it can never forge a line of our output.
+ */
+export function printable(id: string): string {
+  if (clientIdSchema.safeParse(id).success) return id;
+  const escaped = JSON.stringify(id.length > 40 ? `${id.slice(0, 40)}…` : id).slice(1, -1);
+  return escaped.replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** Names a place in the file: `accounts[2] (globex).rate_limit`. */
 function labeller(raw: unknown): (path: readonly PropertyKey[]) => string {
   const accounts = (raw as { accounts?: unknown })?.accounts;
@@ -227,7 +240,7 @@ function labeller(raw: unknown): (path: readonly PropertyKey[]) => string {
     for (const key of path) {
       if (typeof key === "number") {
         const id = Array.isArray(accounts) ? accounts[key]?.client_id : undefined;
-        text += `[${key}]${typeof id === "string" && id.length <= 100 ? ` (${id})` : ""}`;
+        text += `[${key}]${typeof id === "string" ? ` (${printable(id)})` : ""}`;
       } else text += `${text ? "." : ""}${String(key)}`;
     }
     return text;

@@ -19,7 +19,7 @@ const realTimers: TimerSource = {
   clearTimeout: (handle) => clearTimeout(handle as number),
 };
 
-/** The longest delay `setTimeout` holds: anything longer fires at once. */
+/** The longest delay `setTimeout` holds (2^31 - 1 ms, 24.8 days): anything longer fires at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**

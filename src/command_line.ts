@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { ConfigError, errorMessage } from "./errors.ts";
+import { ConfigError } from "./errors.ts";
 import { SETTINGS } from "./settings.ts";
 
 /** What adsync was asked to do. */
@@ -50,25 +50,27 @@ const COMMAND_LIST = "sync, status, worker, enqueue or help";
 
 /** The command the positionals name (`sync` when none); throws for anything else. */
 export function commandOf(positionals: string[]): Command {
-  const command = positionals[0] ?? "sync";
+  const [command = "sync", extra] = positionals;
   if (!isCommand(command)) {
     throw new ConfigError("command", `unknown command '${command}' (expected ${COMMAND_LIST})`);
   }
-  if (positionals.length > 1) {
+  if (extra !== undefined) {
     throw new ConfigError(
-      positionals[1]!,
+      extra,
       `unexpected argument after '${command}'; every setting is a --flag`,
     );
   }
   return command;
 }
 
-/** Every flag of every command, parsed strictly: an unknown flag throws a one-line ConfigError. */
-export function parseFlags(args: string[]) {
-  const options: Record<
-    string,
-    { type: "string" | "boolean"; multiple?: boolean; short?: string }
-  > = {
+type FlagOptions = Record<
+  string,
+  { type: "string" | "boolean"; multiple?: boolean; short?: string }
+>;
+
+/** Every flag of every command: the settings' flags and the few that are no setting. */
+function flagOptions(): FlagOptions {
+  const options: FlagOptions = {
     account: { type: "string", multiple: true },
     resume: { type: "boolean" },
     json: { type: "boolean" },
@@ -77,33 +79,43 @@ export function parseFlags(args: string[]) {
   for (const setting of Object.values(SETTINGS)) {
     options[setting.flag] = { type: "boolean" in setting ? "boolean" : "string" };
   }
-  try {
-    const result = parseArgs({ args, options, allowPositionals: true, strict: true });
-    if (result.values.help) result.positionals.unshift("help");
-    return result;
-  } catch (error) {
-    throw flagError(error, Object.keys(options));
-  }
+  return options;
 }
 
-/** One line naming the bad flag and what to do: a typo gets the closest flag. */
-function flagError(error: unknown, names: readonly string[]): ConfigError {
-  const message = errorMessage(error);
-  const code = (error as { code?: string }).code;
-  const flag = /'(-[^'= ]+)/.exec(message)?.[1] ?? "arguments";
-  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-    const near = closest(flag.replace(/^-+/, ""), names);
+/** Every flag of every command, parsed strictly: an unknown flag throws a one-line ConfigError. */
+export function parseFlags(args: string[]) {
+  const options = flagOptions();
+  // Not `strict`: its errors say what is wrong only in their text; the tokens say it as data.
+  const result = parseArgs({ args, options, allowPositionals: true, strict: false, tokens: true });
+  for (const token of result.tokens) {
+    if (token.kind === "option") checkFlag(token, options);
+  }
+  if (result.values.help) result.positionals.unshift("help");
+  return result;
+}
+
+/** Throws one line naming a flag that is unknown, lacks its value or has one it does not take. */
+function checkFlag(
+  token: { name: string; rawName: string; value?: string; inlineValue?: boolean },
+  options: FlagOptions,
+): void {
+  const option = Object.hasOwn(options, token.name) ? options[token.name] : undefined;
+  if (option === undefined) {
+    const near = closest(token.rawName.replace(/^-+/, ""), Object.keys(options));
     const hint = near ? `did you mean --${near}? ` : "";
-    return new ConfigError(flag, `unknown flag (${hint}--help lists them)`);
+    throw new ConfigError(token.rawName, `unknown flag (${hint}--help lists them)`);
   }
-  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-    const missing = message.includes("argument missing");
-    return new ConfigError(
-      flag,
-      missing ? "expects a value (--help lists them)" : "takes no value",
-    );
+  const flag = `--${token.name}`;
+  if (option.type === "boolean") {
+    if (token.value !== undefined) throw new ConfigError(flag, "takes no value");
+    return;
   }
-  return new ConfigError(flag, `${message.split(". ")[0]!.replace(/^Option '[^']+' /, "")}`);
+  if (token.value === undefined) throw new ConfigError(flag, "expects a value (--help lists them)");
+  // A separate value that looks like a flag most likely is the next flag: this one's value is
+  // missing. One that truly starts with '-' is attached with '='.
+  if (!token.inlineValue && token.value.startsWith("-") && token.value.length > 1) {
+    throw new ConfigError(flag, `expects a value (write ${flag}=VALUE for one starting with '-')`);
+  }
 }
 
 /** The name nearest to `typo` by edit distance, if it is near enough to be a typo. */

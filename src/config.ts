@@ -1,17 +1,15 @@
 import type { z } from "zod";
-import { type AccountSettings, loadAccountsFile } from "./accounts_file.ts";
+import { type AccountPlan, planAccounts, requestPolicy } from "./account_plan.ts";
+import { type AccountSettings, loadAccountsFile, printable } from "./accounts_file.ts";
 import { type Command, commandOf, parseFlags } from "./command_line.ts";
-import type { RateLimit } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
-import { readSecretFile } from "./secret_file.ts";
-import { AUTO_RATE_LIMIT, SETTINGS } from "./settings.ts";
+import { type EnvAccount, envAccount, envAccountPassword } from "./env_account.ts";
+import { SETTINGS } from "./settings.ts";
 
+export type { AccountPlan, RequestPolicy } from "./account_plan.ts";
 export type { AccountSettings } from "./accounts_file.ts";
 export type { Command } from "./command_line.ts";
 export { readCommandLine } from "./command_line.ts";
-
-/** The default deadline of a list request (never above the request timeout). */
-const DEFAULT_LIST_TIMEOUT_MS = 5_000;
 
 /** Log levels a user may ask for. */
 export type LogLevel = "debug" | "info" | "warning" | "error";
@@ -19,21 +17,20 @@ export type LogLevel = "debug" | "info" | "warning" | "error";
 /** Everything a run needs to know, validated once at start-up. */
 export interface Config {
   command: Command;
-  /** The environment's account (`AD_PLATFORM_*`): its platform URL. */
-  apiUrl: string;
+  /** The environment's account (`AD_PLATFORM_*`): its email, empty when unset. */
   email: string;
+  /** The environment's password; empty when the command needs none or, with a file, none is set. */
   password: string;
+  /** `AD_PLATFORM_CLIENT_ID`: the environment's account. */
   clientId: string;
-  /** The environment account's limit: its ceiling, or with {@linkcode rateLimitAuto} the limit until one is advertised. */
-  rateLimit: RateLimit;
-  /** `AD_PLATFORM_RATE_LIMIT=auto` (the default): follow the limit the platform advertises. */
-  rateLimitAuto: boolean;
+  /** The deadline of a request; as every plan's `request.timeoutMs`, like the retry settings below. */
   requestTimeoutMs: number;
   /** The deadline of a list request: `AD_PLATFORM_LIST_TIMEOUT`, else 5 s or the request timeout if shorter. */
   listTimeoutMs: number;
-  pageSize: number;
   /** The accounts to sync: enabled ones, filtered by `--account`, in file order. */
-  accounts: readonly AccountSettings[];
+  accounts: readonly Readonly<AccountSettings>[];
+  /** One plan per account of {@linkcode accounts}, in the same order: what its run is told. */
+  plans: readonly Readonly<AccountPlan>[];
   /** `SYNC_ACCOUNTS_FILE`; unset: the environment's account is the only one. */
   accountsFile: string | undefined;
   /** Accounts in progress at once: `SYNC_ACCOUNT_CONCURRENCY`, else all of them. */
@@ -64,6 +61,7 @@ export interface Config {
   shutdownGraceMs: number;
   /** Let a run mark more than half of an account's live campaigns deleted. */
   allowMassDelete: boolean;
+  /** `--resume`; always for `worker`, which resumes an account's latest unfinished run. */
   resume: boolean;
   json: boolean;
   /** Accounts one worker runs at once. */
@@ -89,7 +87,14 @@ export interface LoadConfigOptions {
 }
 
 type Settings = typeof SETTINGS;
-type Parsed = { [K in keyof Settings]: z.output<Settings[K]["schema"]> | undefined };
+type Key = keyof Settings;
+type Value<K extends Key> = z.output<Settings[K]["schema"]>;
+/** Each setting's value: one with a fallback always has one. */
+type Parsed = {
+  [K in Key]: Settings[K] extends { fallback: string } ? Value<K> : Value<K> | undefined;
+};
+type Flags = ReturnType<typeof parseFlags>["values"];
+type Env = Record<string, string | undefined>;
 
 /**
  * Reads settings from the environment, with flags overriding it, and validates them all.
@@ -101,152 +106,174 @@ type Parsed = { [K in keyof Settings]: z.output<Settings[K]["schema"]> | undefin
  * ```
  */
 export function loadConfig(
-  env: Record<string, string | undefined>,
+  env: Env,
   args: string[],
   options: LoadConfigOptions = {},
 ): Readonly<Config> {
   const { readTextFile = Deno.readTextFileSync, isTerminal = false } = options;
   const { values, positionals } = parseFlags(args);
   const command = commandOf(positionals);
-  const parsed = {} as Record<string, unknown>;
+  const settings = readSettings(values, env);
+  checkBackoff(settings, values);
+  const file = command === "help" ? undefined : settings.accountsFile;
+  const useFile = file !== undefined;
+  checkRequirements(command, settings, useFile);
+  const needsPlatform = command === "sync" || command === "worker";
+  const resolved = resolveAccounts(settings, values, { env, readTextFile, file, needsPlatform });
+  const accounts = Object.freeze(resolved.accounts.map((account) => Object.freeze(account)));
+  const request = Object.freeze(requestPolicy({
+    timeoutMs: settings.requestTimeoutMs,
+    listTimeoutMs: settings.listTimeoutMs,
+    maxAttempts: settings.maxAttempts,
+    backoffBaseMs: settings.retryBackoffMs,
+    backoffCapMs: settings.retryBackoffMaxMs,
+  }));
+  // A worker always resumes an account's latest unfinished run, wherever it ran.
+  const resume = values.resume === true || command === "worker";
+  return Object.freeze({
+    command,
+    email: resolved.own.email,
+    password: needsPlatform ? envAccountPassword(useFile, resolved.password) : "",
+    clientId: resolved.own.clientId,
+    accounts,
+    plans: planAccounts(accounts, request, resume),
+    accountsFile: file,
+    resume,
+    json: values.json === true,
+    requestTimeoutMs: request.timeoutMs,
+    listTimeoutMs: request.listTimeoutMs,
+    maxAttempts: request.maxAttempts,
+    retryBackoffMs: request.backoffBaseMs,
+    retryBackoffMaxMs: request.backoffCapMs,
+    concurrency: settings.concurrency ?? Math.min(resolved.own.rateLimit.count, 20),
+    logFormat: settings.logFormat ?? (isTerminal ? "pretty" : "json"),
+    ...processSettings(settings),
+    accountConcurrency: settings.accountConcurrency ?? Math.max(1, accounts.length),
+    maxInFlight: settings.maxInFlight!,
+    pacing: settings.pacing!,
+  });
+}
+
+/** The name a setting was given under: its flag when the command line set it, else its variable. */
+function nameOf(key: Key, values: Flags): string {
+  const value = values[SETTINGS[key].flag];
+  return typeof value === "string" || value === true
+    ? `--${SETTINGS[key].flag}`
+    : SETTINGS[key].env;
+}
+
+/** Every setting from its flag, else its variable, else its fallback; throws for the first bad one. */
+function readSettings(values: Flags, env: Env): Parsed {
+  const parsed: Record<string, unknown> = {};
   for (const [key, setting] of Object.entries(SETTINGS)) {
     const flagValue = values[setting.flag];
     const fromFlag = typeof flagValue === "string" || flagValue === true;
     const raw = fromFlag ? String(flagValue) : env[setting.env] || undefined;
-    const name = fromFlag ? `--${setting.flag}` : setting.env;
     const text = raw ?? ("fallback" in setting ? setting.fallback : undefined);
     if (text === undefined) continue;
     const result = (setting.schema as z.ZodType).safeParse(text);
-    if (!result.success) throw new ConfigError(name, result.error.issues[0]?.message ?? "invalid");
+    if (!result.success) {
+      throw new ConfigError(
+        nameOf(key as Key, values),
+        result.error.issues[0]?.message ?? "invalid",
+      );
+    }
     parsed[key] = result.data;
   }
-  const p = parsed as Parsed;
-  if (p.retryBackoffMaxMs! < p.retryBackoffMs!) {
-    const name = (key: "retryBackoffMs" | "retryBackoffMaxMs") =>
-      typeof values[SETTINGS[key].flag] === "string"
-        ? `--${SETTINGS[key].flag}`
-        : SETTINGS[key].env;
-    throw new ConfigError(
-      name("retryBackoffMaxMs"),
-      `must be at least ${name("retryBackoffMs")} (${p.retryBackoffMs} ms)`,
-    );
-  }
-  const fileSetting = typeof values["accounts-file"] === "string"
-    ? "--accounts-file"
-    : "SYNC_ACCOUNTS_FILE";
-  const needsPlatform = command === "sync" || command === "worker";
-  if ((command === "worker" || command === "enqueue") && p.databaseUrl === undefined) {
+  // Every key with a fallback was set above, and each value passed its own schema.
+  return parsed as Parsed;
+}
+
+/** The backoff cap may not sit below the first backoff. */
+function checkBackoff(settings: Parsed, values: Flags): void {
+  const { retryBackoffMs, retryBackoffMaxMs } = settings;
+  if (retryBackoffMaxMs >= retryBackoffMs) return;
+  throw new ConfigError(
+    nameOf("retryBackoffMaxMs", values),
+    `must be at least ${nameOf("retryBackoffMs", values)} (${retryBackoffMs} ms)`,
+  );
+}
+
+/** What the command cannot start without: a server for the queue, an email for the platform. */
+function checkRequirements(command: Command, settings: Parsed, useFile: boolean): void {
+  if ((command === "worker" || command === "enqueue") && settings.databaseUrl === undefined) {
     throw new ConfigError(
       "DATABASE_URL",
       `is required for ${command}: workers share their queue through a PostgreSQL server`,
     );
   }
-  const useFile = p.accountsFile !== undefined && command !== "help";
-  const email = p.email ?? "";
-  if (needsPlatform && !useFile && !email) {
+  const needsPlatform = command === "sync" || command === "worker";
+  if (needsPlatform && !useFile && !settings.email) {
     throw new ConfigError("AD_PLATFORM_EMAIL", "is required");
   }
-  let envPassword: string | undefined;
-  const password = () => envPassword ??= readPassword(env, p.passwordFile, readTextFile);
-  const rateLimitAuto = p.rateLimit === "auto";
-  const rateLimit = p.rateLimit === "auto" ? { ...AUTO_RATE_LIMIT } : p.rateLimit!;
-  const own: AccountSettings = {
-    clientId: p.clientId!,
-    apiUrl: p.apiUrl!,
-    email,
-    password: needsPlatform && !useFile ? password() : "",
-    rateLimit,
-    rateLimitAuto,
-    pageSize: p.pageSize!,
-  };
-  const picked = Array.isArray(values.account) ? values.account : [];
+}
+
+/** Where {@linkcode resolveAccounts} reads from, and what the command needs of the accounts. */
+interface AccountSources {
+  env: Env;
+  readTextFile: (path: string) => string;
+  /** `SYNC_ACCOUNTS_FILE`, unless the command is help; unset: the environment's account only. */
+  file: string | undefined;
+  /** The command talks to the platform, so it needs credentials. */
+  needsPlatform: boolean;
+}
+
+/**
+ * The environment's own account (`AD_PLATFORM_*`), and the accounts to sync: the file's enabled
+ * ones, or the environment's one, filtered by `--account`. The environment's password is read
+ * once, when first needed.
+ */
+function resolveAccounts(
+  settings: Parsed,
+  values: Flags,
+  sources: AccountSources,
+): EnvAccount & { accounts: AccountSettings[] } {
+  const { env, readTextFile, file, needsPlatform } = sources;
+  const withPassword = needsPlatform && file === undefined;
+  const { own, password } = envAccount(settings, { env, readTextFile, withPassword });
+  const picked: unknown[] = Array.isArray(values.account) ? values.account : [];
   const only = [...new Set(picked.filter((id) => typeof id === "string"))];
-  const accounts = useFile
-    ? loadAccountsFile(p.accountsFile!, { ...own, password }, {
-      setting: fileSetting,
+  if (file !== undefined) {
+    const accounts = loadAccountsFile(file, { ...own, password }, {
+      setting: nameOf("accountsFile", values),
       only,
       env,
       readTextFile,
       needsCredentials: needsPlatform,
-    })
-    : [own];
-  if (!useFile) {
-    const unknown = only.find((id) => id !== own.clientId);
-    if (unknown !== undefined) {
-      throw new ConfigError(
-        "--account",
-        `unknown account '${unknown}' (the only account is '${own.clientId}' ` +
-          "from AD_PLATFORM_CLIENT_ID; list more in SYNC_ACCOUNTS_FILE)",
-      );
-    }
+    });
+    return { own, accounts, password };
   }
-  return Object.freeze({
-    command,
-    apiUrl: own.apiUrl,
-    email,
-    password: needsPlatform ? envAccountPassword(useFile, password) : "",
-    clientId: own.clientId,
-    rateLimit,
-    rateLimitAuto,
-    requestTimeoutMs: p.requestTimeoutMs!,
-    listTimeoutMs: p.listTimeoutMs ?? Math.min(DEFAULT_LIST_TIMEOUT_MS, p.requestTimeoutMs!),
-    pageSize: own.pageSize,
-    accounts: Object.freeze(accounts.map((account) => Object.freeze(account))),
-    accountsFile: useFile ? p.accountsFile : undefined,
-    accountConcurrency: p.accountConcurrency ?? Math.max(1, accounts.length),
-    maxInFlight: p.maxInFlight!,
-    pacing: p.pacing!,
-    databaseUrl: p.databaseUrl,
-    databaseTimeoutMs: p.databaseTimeoutMs!,
-    databaseOutageMs: p.databaseOutageMs!,
-    stateDir: p.stateDir!,
-    logLevel: p.logLevel! as LogLevel,
-    logFormat: p.logFormat ?? (isTerminal ? "pretty" : "json"),
-    concurrency: p.concurrency ?? Math.min(rateLimit.count, 20),
-    maxPages: p.maxPages!,
-    maxAttempts: p.maxAttempts!,
-    retryBackoffMs: p.retryBackoffMs!,
-    retryBackoffMaxMs: p.retryBackoffMaxMs!,
-    maxDurationMs: p.maxDurationMs,
-    metricsFile: p.metricsFile,
-    resumeMaxAgeMs: p.resumeMaxAgeMs!,
-    shutdownGraceMs: p.shutdownGraceMs!,
-    allowMassDelete: p.allowMassDelete === true,
-    resume: values.resume === true,
-    json: values.json === true,
-    workerAccounts: p.workerAccounts!,
-    workerHeartbeatMs: p.workerHeartbeatMs!,
-    workerId: p.workerId,
-    schedule: p.schedule,
-    httpPort: p.httpPort,
-    httpHost: p.httpHost!,
-  });
+  const unknown = only.find((id) => id !== own.clientId);
+  if (unknown !== undefined) {
+    throw new ConfigError(
+      "--account",
+      `unknown account '${printable(unknown)}' (the only account is '${own.clientId}' ` +
+        "from AD_PLATFORM_CLIENT_ID; list more in SYNC_ACCOUNTS_FILE)",
+    );
+  }
+  return { own, accounts: [own], password };
 }
 
-/** The environment account's password; with a file, only if one is set (accounts may not need it). */
-function envAccountPassword(useFile: boolean, password: () => string): string {
-  if (!useFile) return password();
-  try {
-    return password();
-  } catch (error) {
-    if (error instanceof ConfigError) return "";
-    throw error;
-  }
-}
-
-function readPassword(
-  env: Record<string, string | undefined>,
-  file: string | undefined,
-  readTextFile: (path: string) => string,
-): string {
-  if (env.AD_PLATFORM_PASSWORD && file) {
-    throw new ConfigError("AD_PLATFORM_PASSWORD_FILE", "set it or AD_PLATFORM_PASSWORD, not both");
-  }
-  if (env.AD_PLATFORM_PASSWORD) return env.AD_PLATFORM_PASSWORD;
-  if (!file) {
-    throw new ConfigError("AD_PLATFORM_PASSWORD", "is required (or AD_PLATFORM_PASSWORD_FILE)");
-  }
-  return readSecretFile(file, readTextFile, (reason) => {
-    throw new ConfigError("AD_PLATFORM_PASSWORD_FILE", reason);
-  });
+/** The settings of the process as a whole, as read. */
+function processSettings(settings: Parsed) {
+  return {
+    accountConcurrency: settings.accountConcurrency,
+    databaseUrl: settings.databaseUrl,
+    databaseTimeoutMs: settings.databaseTimeoutMs,
+    databaseOutageMs: settings.databaseOutageMs,
+    stateDir: settings.stateDir,
+    logLevel: settings.logLevel,
+    maxPages: settings.maxPages,
+    maxDurationMs: settings.maxDurationMs,
+    metricsFile: settings.metricsFile,
+    resumeMaxAgeMs: settings.resumeMaxAgeMs,
+    shutdownGraceMs: settings.shutdownGraceMs,
+    allowMassDelete: settings.allowMassDelete,
+    workerAccounts: settings.workerAccounts,
+    workerHeartbeatMs: settings.workerHeartbeatMs,
+    workerId: settings.workerId,
+    schedule: settings.schedule,
+    httpPort: settings.httpPort,
+    httpHost: settings.httpHost,
+  } satisfies Partial<Config>;
 }

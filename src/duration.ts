@@ -1,8 +1,5 @@
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
-/** The longest delay `setTimeout` honours (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
  * Parses a duration such as `1500ms`, `15s`, `2m` or `1h` into milliseconds.
  * The unit is required: a bare number is refused, since `60` could mean seconds or milliseconds.

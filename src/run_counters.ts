@@ -20,6 +20,11 @@ export interface RunCounters {
   rejected: number;
   /** Stored campaigns marked deleted because the complete listing no longer holds them. */
   deleted: number;
+  /**
+   * Stored campaigns not marked deleted although the complete listing lacks them: a mass
+   * deletion refused (over half of the live ones) without `--allow-mass-delete`.
+   */
+  deletions_withheld: number;
   requests: number;
   rate_limited: number;
   retries: number;
@@ -98,6 +103,17 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
     metric: "campaigns_deleted",
     type: "gauge",
     help: "Stored campaigns marked deleted in the last run: the platform no longer lists them.",
+  },
+  {
+    key: "deletions_withheld",
+    // Beside `deleted` in the one-account table, and no wider than its longest label.
+    label: "withheld",
+    header: "WITHHELD",
+    rank: 13,
+    metric: "campaigns_deletions_withheld",
+    type: "gauge",
+    help:
+      "Stored campaigns the last run did not mark deleted: a mass deletion refused without --allow-mass-delete.",
   },
   {
     key: "requests",

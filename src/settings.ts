@@ -1,12 +1,7 @@
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
-import {
-  lacksUnit,
-  MAX_TIMER_MS,
-  parseDuration,
-  parseRateLimit,
-  type RateLimit,
-} from "./duration.ts";
+import { MAX_TIMER_MS } from "./clock.ts";
+import { lacksUnit, parseDuration, parseRateLimit, type RateLimit } from "./duration.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -153,7 +153,7 @@ async function latestPerAccount(
         requests: row?.requests ?? null,
         duration_ms: row?.duration_ms ?? null,
         last_error: run.lastError,
-        ...rateLimitOf(row),
+        ...fromSummary(row),
       });
     }
     return found;
@@ -187,20 +187,25 @@ function fromHistory(history: RunHistoryRow[]): AccountStatus[] {
       requests: run.requests,
       duration_ms: run.duration_ms,
       last_error: run.last_error,
-      ...rateLimitOf(run),
+      ...fromSummary(run),
     });
   }
   return rows;
 }
 
-/** The limit a finished run's summary recorded (runs of older versions recorded none). */
-function rateLimitOf(
+/**
+ * What a finished run's summary recorded beyond the counts: the limit in force and the deletions
+ * withheld (runs of older versions recorded neither).
+ */
+function fromSummary(
   row: RunHistoryRow | undefined,
-): Pick<AccountStatus, "rate_limit" | "rate_limit_source"> {
+): Pick<AccountStatus, "rate_limit" | "rate_limit_source" | "deletions_withheld"> {
   const text = (value: unknown) => typeof value === "string" ? value : null;
+  const withheld = row?.summary?.deletions_withheld;
   return {
     rate_limit: text(row?.summary?.rate_limit),
     rate_limit_source: text(row?.summary?.rate_limit_source),
+    deletions_withheld: typeof withheld === "number" ? withheld : 0,
   };
 }
 
@@ -223,5 +228,6 @@ function neverRun(account: string): AccountStatus {
     last_error: null,
     rate_limit: null,
     rate_limit_source: null,
+    deletions_withheld: 0,
   };
 }

@@ -4,6 +4,8 @@ import type { Clock } from "../src/clock.ts";
 export interface FakeClock extends Clock {
   /** Moves time forward by `ms`, waking every sleeper due on the way, in order. */
   tick(ms: number): Promise<void>;
+  /** Moves time forward by `ms` waking nobody, as a process too busy to run its timers does. */
+  stall(ms: number): void;
   /** Moves time to each pending wake-up in turn until no sleeper remains (at most `limit` steps). */
   runAll(limit?: number): Promise<void>;
   /** Sleepers not yet woken. */
@@ -61,6 +63,9 @@ export function createFakeClock(start = 1_700_000_000_000): FakeClock {
       const target = now + ms;
       while (await wakeDue(target));
       now = target;
+    },
+    stall(ms) {
+      now += ms;
     },
     async runAll(limit = 10_000) {
       for (let i = 0; i < limit && await wakeDue(Infinity); i++);

@@ -327,3 +327,33 @@ Deno.test("an accounts file sets rate_limit auto or a ceiling per account, over 
   assert.deepEqual(silent.accounts[0]?.rateLimit, { count: 20, windowMs: 60_000 });
   assert.equal(silent.accounts[0]?.rateLimitAuto, false, "the environment's ceiling");
 });
+
+Deno.test("An accounts file that starts with a byte order mark parses", () => {
+  const config = load(`\uFEFF${JSON.stringify({ accounts: [{ client_id: "acme" }] })}`);
+  assert.deepEqual(config.accounts.map((a) => a.clientId), ["acme"]);
+});
+
+Deno.test("A client_id holding a newline or an escape is never echoed raw", () => {
+  const forged = "acme\nadsync: all accounts synced\u001b[2K";
+  const messages = [
+    loadError({ accounts: [{ client_id: forged }] }).message,
+    loadError({ accounts: [{ client_id: "acme" }] }, { args: ["--account", forged] }).message,
+    (() => {
+      try {
+        loadConfig({ ...baseEnv, SYNC_ACCOUNTS_FILE: "" } as Record<string, string>, [
+          "--account",
+          forged,
+        ]);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "";
+    })(),
+  ];
+  for (const message of messages) {
+    assert.ok(message.length > 0);
+    // deno-lint-ignore no-control-regex -- the test looks for the raw characters
+    assert.doesNotMatch(message, /[\n\u001b]/, `raw control character in: ${message}`);
+    assert.match(message, /acme\\nadsync: all accounts synced\\u001b\[2K/);
+  }
+});

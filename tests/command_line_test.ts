@@ -28,3 +28,17 @@ Deno.test("readCommandLine names an unknown flag and the nearest known one", () 
   assert.throws(() => readCommandLine(["help", "nope"]), /unknown command 'nope'/);
   assert.throws(() => readCommandLine(["sync", "--page-size"]), /--page-size: expects a value/);
 });
+
+Deno.test("readCommandLine says which flag lacks its value and which takes none", () => {
+  assert.throws(
+    () => readCommandLine(["sync", "--api-url", "--email", "ops@example.com"]),
+    /^ConfigError: --api-url: expects a value \(write --api-url=VALUE for one starting with '-'\)$/,
+  );
+  assert.throws(
+    () => readCommandLine(["sync", "--page-size", "-5"]),
+    /--page-size: expects a value/,
+  );
+  assert.equal(readCommandLine(["sync", "--worker-id=-box"]).command, "sync");
+  assert.throws(() => readCommandLine(["--resume=yes"]), /^ConfigError: --resume: takes no value$/);
+  assert.throws(() => readCommandLine(["--help=1"]), /^ConfigError: --help: takes no value$/);
+});

@@ -19,11 +19,11 @@ function configError(env: Record<string, string>, args: string[] = []): ConfigEr
 Deno.test("loadConfig applies the documented defaults", () => {
   const config = loadConfig(baseEnv, []);
   assert.equal(config.command, "sync");
-  assert.equal(config.apiUrl, "http://localhost:3001");
+  assert.equal(config.accounts[0]?.apiUrl, "http://localhost:3001");
   assert.equal(config.clientId, "default");
-  assert.deepEqual(config.rateLimit, { count: 10, windowMs: 60_000 });
+  assert.deepEqual(config.accounts[0]?.rateLimit, { count: 10, windowMs: 60_000 });
   assert.equal(config.requestTimeoutMs, 15_000);
-  assert.equal(config.pageSize, 100);
+  assert.equal(config.accounts[0]?.pageSize, 100);
   assert.equal(config.databaseUrl, undefined);
   assert.equal(config.stateDir, ".adsync");
   assert.equal(config.logLevel, "info");
@@ -38,7 +38,7 @@ Deno.test("loadConfig lets flags override the environment", () => {
     { ...baseEnv, AD_PLATFORM_RATE_LIMIT: "10/60s", SYNC_STATE_DIR: "/tmp/a" },
     ["sync", "--rate-limit", "5/1s", "--state-dir", "/tmp/b", "--resume", "--json"],
   );
-  assert.deepEqual(config.rateLimit, { count: 5, windowMs: 1_000 });
+  assert.deepEqual(config.accounts[0]?.rateLimit, { count: 5, windowMs: 1_000 });
   assert.equal(config.stateDir, "/tmp/b");
   assert.equal(config.resume, true);
   assert.equal(config.json, true);
@@ -53,12 +53,15 @@ Deno.test("loadConfig names the environment variable that is wrong", () => {
 Deno.test("loadConfig follows the advertised rate limit by default and with auto; a set one is a ceiling", () => {
   for (const env of [baseEnv, { ...baseEnv, AD_PLATFORM_RATE_LIMIT: "AUTO" }]) {
     const config = loadConfig(env, []);
-    assert.equal(config.rateLimitAuto, true);
-    assert.deepEqual(config.rateLimit, { count: 10, windowMs: 60_000 }, "until one is advertised");
     assert.equal(config.accounts[0]?.rateLimitAuto, true);
+    assert.deepEqual(
+      config.accounts[0]?.rateLimit,
+      { count: 10, windowMs: 60_000 },
+      "until one is advertised",
+    );
   }
   const configured = loadConfig(baseEnv, ["--rate-limit", "5/1s"]);
-  assert.equal(configured.rateLimitAuto, false);
+  assert.equal(configured.accounts[0]?.rateLimitAuto, false);
   assert.deepEqual(configured.accounts[0]?.rateLimit, { count: 5, windowMs: 1_000 });
 });
 
@@ -197,7 +200,7 @@ Deno.test("loadConfig documents each duration's maximum in its message", () => {
     SYNC_DATABASE_OUTAGE: "24h",
   }, []);
   assert.equal(atLimits.requestTimeoutMs, 10 * 60_000);
-  assert.deepEqual(atLimits.rateLimit, { count: 10, windowMs: 24 * HOUR });
+  assert.deepEqual(atLimits.accounts[0]?.rateLimit, { count: 10, windowMs: 24 * HOUR });
   assert.equal(atLimits.databaseOutageMs, 24 * HOUR);
 });
 
@@ -343,4 +346,42 @@ Deno.test("loadConfig serves no endpoint unless a port is set, and binds it to l
     configError(baseEnv, ["--http-host", "a b"]).message,
     /^--http-host: expected an IP/,
   );
+});
+
+Deno.test("loadConfig gives each account one frozen plan: its settings, the request policy, resume", () => {
+  const file = JSON.stringify({
+    defaults: { email: "ops@example.com", password_env: "PW" },
+    accounts: [{ client_id: "acme" }, { client_id: "globex", page_size: 20 }],
+  });
+  const config = loadConfig(
+    { ...baseEnv, PW: "pw", SYNC_ACCOUNTS_FILE: "/etc/accounts.json", SYNC_MAX_ATTEMPTS: "3" },
+    ["--resume", "--request-timeout", "2s", "--retry-backoff", "100ms"],
+    { readTextFile: () => file },
+  );
+  assert.deepEqual(config.plans.map((plan) => plan.account), config.accounts);
+  assert.equal(config.plans[1]?.account, config.accounts[1], "the account itself, not a copy");
+  const request = {
+    timeoutMs: 2_000,
+    listTimeoutMs: 2_000,
+    maxAttempts: 3,
+    backoffBaseMs: 100,
+    backoffCapMs: 10_000,
+  };
+  for (const plan of config.plans) {
+    assert.deepEqual(plan.request, request);
+    assert.equal(plan.resume, true);
+    assert.ok(Object.isFrozen(plan) && Object.isFrozen(plan.request));
+  }
+  assert.ok(Object.isFrozen(config.plans));
+  assert.equal(loadConfig(baseEnv, []).plans[0]?.resume, false);
+});
+
+Deno.test("loadConfig makes a worker resume every account's latest unfinished run", () => {
+  const env = { ...baseEnv, DATABASE_URL: "postgres://localhost/adsync" };
+  for (const args of [["worker"], ["worker", "--resume"]]) {
+    const config = loadConfig(env, args);
+    assert.equal(config.resume, true);
+    assert.deepEqual(config.plans.map((plan) => plan.resume), [true]);
+  }
+  assert.equal(loadConfig(env, ["sync"]).resume, false);
 });

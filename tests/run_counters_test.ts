@@ -9,6 +9,7 @@ Deno.test("The table of counters names every counter once, with its column and i
     failed: 0,
     rejected: 0,
     deleted: 0,
+    deletions_withheld: 0,
     requests: 0,
     rate_limited: 0,
     retries: 0,

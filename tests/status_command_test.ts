@@ -5,7 +5,15 @@ import { runStatusCommand } from "../src/status_command.ts";
 import { runSyncCommand } from "../src/sync/sync_command.ts";
 import { withFreshServerDatabase } from "./store/_helpers.ts";
 import { serverTest } from "./e2e/_cli.ts";
-import { MOCK_CREDENTIALS } from "./_fixtures.ts";
+import { CALM_MOCK, MOCK_CREDENTIALS } from "./_fixtures.ts";
+
+/** A calm mock of 12 campaigns that lets 50 requests a second through. */
+const TWELVE_CAMPAIGNS = {
+  ...CALM_MOCK,
+  rateLimit: { count: 50, windowMs: 1_000 },
+  campaigns: 12,
+  seed: 3,
+};
 
 const SERVER_URL = Deno.env.get("TEST_DATABASE_URL");
 
@@ -21,14 +29,7 @@ Deno.test("status shows nothing before the first run", async () => {
 
 serverTest("status reports the latest runs with their progress and counts", async () => {
   assert.ok(SERVER_URL, "TEST_DATABASE_URL must name a PostgreSQL server for this test");
-  const mock = await serveMockApi({
-    rateLimit: { count: 50, windowMs: 1_000 },
-    errorRate: 0,
-    hangRate: 0,
-    syncDelayMs: 0,
-    campaigns: 12,
-    seed: 3,
-  });
+  const mock = await serveMockApi(TWELVE_CAMPAIGNS);
   const stateDir = await Deno.makeTempDir({ prefix: "adsync_status_" });
   try {
     await withFreshServerDatabase(SERVER_URL, async (databaseUrl) => {
@@ -70,14 +71,7 @@ serverTest("status reports the latest runs with their progress and counts", asyn
 
 serverTest("status with an accounts file shows each account's latest run", async () => {
   assert.ok(SERVER_URL, "TEST_DATABASE_URL must name a PostgreSQL server for this test");
-  const mock = await serveMockApi({
-    rateLimit: { count: 50, windowMs: 1_000 },
-    errorRate: 0,
-    hangRate: 0,
-    syncDelayMs: 0,
-    campaigns: 12,
-    seed: 3,
-  });
+  const mock = await serveMockApi(TWELVE_CAMPAIGNS);
   const stateDir = await Deno.makeTempDir({ prefix: "adsync_status_" });
   const accountsFile = `${stateDir}/accounts.json`;
   const accounts = (ids: string[]) =>

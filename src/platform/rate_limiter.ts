@@ -197,8 +197,10 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
       remove(left);
       throw error;
     }
-    const now = clock.now();
-    if (now > left.at && remove(left)) insert({ at: now, sent: true });
+    // Until now it counted as leaving any moment, so that no later send could push it out of
+    // the log however long the write took (a database outage): the limiter never forgets it.
+    remove(left);
+    insert({ at: Math.max(left.at, clock.now()), sent: true });
   }
 
   async function takeTurn(signal?: AbortSignal): Promise<Departure> {
@@ -217,7 +219,7 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
           settled = true;
           remove(send);
           if (leftAt === undefined) return Promise.resolve();
-          const left: Send = { at: Math.max(send.at, leftAt), sent: true };
+          const left: Send = { at: Math.max(send.at, leftAt), sent: false };
           insert(left);
           return persist(left);
         };

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from "node:http";
+import { type Clock, sleep } from "../clock.ts";
 import { HttpError, InvalidAnswerError, NetworkError, TimeoutError } from "../errors.ts";
 
 /** One request to the platform. */
@@ -21,6 +22,8 @@ export interface SendOptions {
   timeoutMs?: number;
   /** Time source, to read a `Retry-After` date. @default Date.now */
   now?: () => number;
+  /** Clock of the deadline. @default real timers on `performance.now()` */
+  clock?: Clock;
   /** Called once per request with its outcome (`"200"`, `"503"`, `"timeout"`, `"network"`). @default no-op */
   onOutcome?: (outcome: string) => void;
   /** Called with the headers of every answer, whatever its status, as soon as they arrive. @default no-op */
@@ -40,10 +43,10 @@ export interface Answer {
  */
 export async function send(request: SendRequest, options: SendOptions = {}): Promise<Answer> {
   const { fetch: fetchFn = globalThis.fetch, timeoutMs = 15_000, now = Date.now } = options;
-  const { onOutcome = () => {} } = options;
+  const { onOutcome = () => {}, clock = monotonicClock } = options;
   const url = withoutCredentials(request.url);
   const fail = `Cannot ${request.what}`;
-  const deadlineTimer = deadline(timeoutMs);
+  const deadlineTimer = deadline(timeoutMs, clock);
   const deadlineSignal = deadlineTimer.signal;
   const wire = request.signal;
   let response: Response;
@@ -100,6 +103,9 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
 /** A timer fired this much after its time means this process was busy, not the platform slow. */
 const STALL_MS = 20;
 
+/** Real timers on `performance.now()`, which a change of the wall clock cannot move. */
+const monotonicClock: Clock = { now: () => performance.now(), sleep };
+
 /**
  * An abort signal that fires `ms` from now, not counting the time this process was too busy to
  * run timers: a deadline timer that fires late (a long synchronous task, a garbage collection)
@@ -107,25 +113,28 @@ const STALL_MS = 20;
  * the process was busy is read, not cut and sent again. A request that truly hangs still ends
  * within twice its deadline.
  */
-export function deadline(ms: number): { signal: AbortSignal; clear(): void } {
+export function deadline(
+  ms: number,
+  clock: Clock = monotonicClock,
+): { signal: AbortSignal; clear(): void } {
   const controller = new AbortController();
-  let due = performance.now() + ms;
+  const cleared = new AbortController();
+  let due = clock.now() + ms;
   let grace = ms;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   // Cleared as the request ends, so it never keeps the process alive longer than the request.
-  const arm = (wait: number) => void (timer = setTimeout(check, wait));
+  const arm = (wait: number) => void clock.sleep(wait, cleared.signal).then(check, () => {});
   function check() {
-    const late = performance.now() - due;
+    const late = clock.now() - due;
     if (late > STALL_MS && grace > 0) {
       const wait = Math.min(late, grace);
       grace -= wait;
-      due = performance.now() + wait;
+      due = clock.now() + wait;
       return arm(wait);
     }
     controller.abort(new DOMException("Signal timed out.", "TimeoutError"));
   }
   arm(ms);
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+  return { signal: controller.signal, clear: () => cleared.abort() };
 }
 
 /** Reads a 429's wait from `Retry-After` (seconds or a date) or a `retry_after` body field. */

@@ -72,7 +72,7 @@ export async function openQueue(url: string, options: QueueOptions = {}): Promis
     cronMonitorIntervalSeconds: Math.min(superviseSeconds, 30),
     persistWarnings: false,
   });
-  boss.on("error", (error) => log.warn("Job queue: {error}", { error: errorMessage(error) }));
+  boss.on("error", createQueueErrorLog());
   await boss.start();
   try {
     await ensureQueue(boss, SYNC_QUEUE, heartbeatMs !== undefined, {
@@ -89,6 +89,45 @@ export async function openQueue(url: string, options: QueueOptions = {}): Promis
     throw error;
   }
   return boss;
+}
+
+/** A burst of queue errors closer together than this is one outage: logged once. */
+const QUIET_MS = 30_000;
+
+/**
+ * The handler of pg-boss's `error` events: during an outage pg-boss reports every failed poll,
+ * heartbeat and maintenance pass (some as plain objects); one line per burst says it, with a
+ * readable message, and the count of what was left unsaid goes with the next line.
+ */
+export function createQueueErrorLog(now: () => number = Date.now): (error: unknown) => void {
+  let last = -Infinity;
+  let unsaid = 0;
+  return (error) => {
+    const at = now();
+    const quiet = at - last >= QUIET_MS;
+    last = at;
+    if (!quiet) {
+      unsaid++;
+      return;
+    }
+    log.warn(
+      "Job queue: {error}; further queue errors are logged again once it has been quiet for {quiet} s",
+      { error: queueErrorMessage(error), quiet: QUIET_MS / 1_000, unsaid },
+    );
+    unsaid = 0;
+  };
+}
+
+/** pg-boss sometimes emits `{ ...error, message, stack }` rather than the Error itself. */
+export function queueErrorMessage(error: unknown): string {
+  if (error instanceof Error) return errorMessage(error);
+  const message = (error as { message?: unknown } | null)?.message;
+  if (typeof message === "string" && message) return message.replace(/\s+/g, " ").trim();
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
 }
 
 async function ensureQueue(

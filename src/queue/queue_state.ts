@@ -1,19 +1,19 @@
 import type postgres from "postgres";
-import { accountLockHolders } from "../store/account_lock.ts";
+import { accountLeaseHolders } from "../store/account_lease.ts";
 import { QUEUE_SCHEMA, SYNC_QUEUE } from "./queue.ts";
 
 /** An account's place in the job queue, as `status` shows it. */
 export interface QueueState {
   /** `queued`, `running`, `retrying`, `failed`, `done` or `cancelled`. */
   state: "queued" | "running" | "retrying" | "failed" | "done" | "cancelled";
-  /** The worker driving the account now (the holder of its lock), when running. */
+  /** Who drives the account now (the holder of its lease), when running: a worker id, or `sync on …`. */
   worker: string | null;
   /** Tries spent on the current job. */
   tries: number;
 }
 
-/** The prefix of a worker's connection name; what follows is its worker id. */
-export const WORKER_APPLICATION_PREFIX = "adsync worker ";
+/** The prefix of a worker's name as the holder of an account's lease; what follows is its id. */
+export const WORKER_HOLDER_PREFIX = "worker ";
 
 const STATES: Record<string, QueueState["state"]> = {
   created: "queued",
@@ -26,7 +26,7 @@ const STATES: Record<string, QueueState["state"]> = {
 
 /**
  * Each account's current job (queued, retrying or running), else its latest finished one, with
- * the worker that holds the account's lock. Empty when no worker ever created the queue.
+ * the worker (or sync) that holds the account's lease. Empty when no worker ever created the queue.
  */
 export async function accountQueueStates(
   sql: postgres.Sql,
@@ -44,11 +44,11 @@ export async function accountQueueStates(
     if ((error as { code?: string }).code === "42P01") return new Map(); // no queue yet
     throw error;
   }
-  const holders = await accountLockHolders(sql, accounts);
+  const holders = await accountLeaseHolders(sql, accounts);
   return new Map(rows.map((row) => {
     const holder = holders.get(row.account);
-    const worker = holder?.startsWith(WORKER_APPLICATION_PREFIX)
-      ? holder.slice(WORKER_APPLICATION_PREFIX.length)
+    const worker = holder?.startsWith(WORKER_HOLDER_PREFIX)
+      ? holder.slice(WORKER_HOLDER_PREFIX.length)
       : holder ?? null;
     const state = STATES[row.state] ?? "queued";
     return [row.account, { state, worker: state === "running" ? worker : null, tries: row.tries }];

@@ -32,6 +32,8 @@ export interface AccountStatus {
   rate_limit: string | null;
   /** Where that limit came from: configured, advertised or default. */
   rate_limit_source: string | null;
+  /** Stored campaigns the run did not mark deleted: a mass deletion refused. */
+  deletions_withheld: RunCounters["deletions_withheld"];
   /** The account's job in the workers' queue; null without one, absent without a server. */
   queue_state?: QueueState["state"] | null;
   /** The worker running the account's job now. */
@@ -86,6 +88,19 @@ export function formatStatusTable(rows: AccountStatus[], withQueue: boolean): st
     ...rows.flatMap((
       r,
       i,
-    ) => [line(cells[i + 1]!), ...(r.last_error ? [`  error: ${r.last_error}`] : [])]),
+    ) => [line(cells[i + 1]!), ...notesOf(r)]),
   ].join("\n");
+}
+
+/** The lines under an account's row: its error, and a mass deletion it refused. */
+function notesOf(r: AccountStatus): string[] {
+  return [
+    ...(r.last_error ? [`  error: ${r.last_error}`] : []),
+    ...(r.deletions_withheld > 0
+      ? [
+        `  note: ${r.deletions_withheld} deletions withheld (mass deletion): ` +
+        "--allow-mass-delete marks them",
+      ]
+      : []),
+  ];
 }

@@ -30,7 +30,7 @@ export interface Reject {
 }
 
 /**
- * Inserts or updates the account's campaigns in one transaction; when an id repeats, its last
+ * Inserts or updates the account's campaigns in one statement; when an id repeats, its last
  * record wins.
  */
 export async function upsertCampaigns(
@@ -56,25 +56,29 @@ export async function upsertCampaigns(
   }));
   if (records.length === 0) return;
 
-  await sql.begin(async (tx) => {
-    for (let start = 0; start < records.length; start += MAX_ROWS_PER_STATEMENT) {
-      const chunk = records.slice(start, start + MAX_ROWS_PER_STATEMENT);
-      await tx`
-        insert into campaigns ${tx(chunk, CAMPAIGN_COLUMNS)}
-        on conflict (account, id) do update set
-          name = excluded.name,
-          status = excluded.status,
-          budget = excluded.budget,
-          impressions = excluded.impressions,
-          clicks = excluded.clicks,
-          conversions = excluded.conversions,
-          created_at = excluded.created_at,
-          synced_at = excluded.synced_at,
-          updated_at = now(),
-          deleted_at = null
-      `;
-    }
-  });
+  // One statement whatever the count (the rows travel as one jsonb parameter), never
+  // `sql.begin`: postgres.js crashes the process when a transaction's connection drops under
+  // it (porsager/postgres#1208), and one statement is all or nothing by itself.
+  await sql`
+    insert into campaigns (${sql([...CAMPAIGN_COLUMNS])})
+    select r.account, r.id, r.name, r.status, r.budget, r.impressions, r.clicks, r.conversions,
+      r.created_at, r.synced_at
+    from jsonb_to_recordset(${sql.json(records)}) as r(
+      account text, id text, name text, status text, budget numeric, impressions bigint,
+      clicks bigint, conversions bigint, created_at timestamptz, synced_at timestamptz
+    )
+    on conflict (account, id) do update set
+      name = excluded.name,
+      status = excluded.status,
+      budget = excluded.budget,
+      impressions = excluded.impressions,
+      clicks = excluded.clicks,
+      conversions = excluded.conversions,
+      created_at = excluded.created_at,
+      synced_at = excluded.synced_at,
+      updated_at = now(),
+      deleted_at = null
+  `;
 }
 
 /** Stores refused records; storing the same refusal twice keeps one row. */

@@ -64,11 +64,18 @@ const TRANSIENT_CODES = new Set([
   "40P01", // deadlock_detected
 ]);
 
+const PG_CONNECTION_LOST =
+  /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/;
+
 /** True when `error` means the database is unreachable for now, so a retry may succeed. */
 export function isTransient(error: unknown): boolean {
   if (error instanceof NoAnswer) return true;
   const code = (error as { code?: unknown })?.code;
-  if (typeof code !== "string") return false;
+  if (typeof code !== "string") {
+    // node-postgres (pg-boss's driver) says a dropped connection in words only.
+    const message = (error as { message?: unknown })?.message;
+    return typeof message === "string" && PG_CONNECTION_LOST.test(message);
+  }
   return TRANSIENT_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code); // class 08: connection exception
 }
 

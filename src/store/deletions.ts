@@ -30,27 +30,30 @@ export async function markDeleted(
   const { allowMassDelete = false } = options;
   // The ids travel as one jsonb array: one parameter however long the listing.
   const listed = sql.json([...listedIds]);
-  return await sql.begin(async (tx) => {
-    // The row locks keep a concurrent upsert from reviving a row between the count and the mark.
-    const rows = await tx<{ id: string; listed: boolean }[]>`
+  // One statement, never `sql.begin` (postgres.js crashes the process when a transaction's
+  // connection drops under it, porsager/postgres#1208); its row locks keep a concurrent upsert
+  // from reviving a row between the count and the mark.
+  const [row] = await sql<{ live: number; absent: number; deleted: number }[]>`
+    with live as (
       select id, id in (select jsonb_array_elements_text(${listed})) as listed
       from campaigns
       where account = ${account} and deleted_at is null
       for update
-    `;
-    const live = rows.length;
-    const absent = rows.filter((row) => !row.listed).map((row) => row.id);
-    if (absent.length === 0) return { deleted: 0, withheld: 0, live };
-    if (absent.length * 2 > live && !allowMassDelete) {
-      return { deleted: 0, withheld: absent.length, live };
-    }
-    const marked = await tx`
+    ), counts as (
+      select count(*)::int as live, (count(*) filter (where not listed))::int as absent from live
+    ), marked as (
       update campaigns set deleted_at = now()
       where account = ${account} and deleted_at is null
-        and id in (select jsonb_array_elements_text(${tx.json(absent)}))
-    `;
-    return { deleted: marked.count, withheld: 0, live };
-  });
+        and id in (select id from live where not listed)
+        and ((select absent from counts) * 2 <= (select live from counts) or ${allowMassDelete})
+      returning 1
+    )
+    select (select live from counts) as live, (select absent from counts) as absent,
+      (select count(*)::int from marked) as deleted
+  `;
+  const { live = 0, absent = 0, deleted = 0 } = row ?? {};
+  const refused = absent > 0 && absent * 2 > live && !allowMassDelete;
+  return { deleted, withheld: refused ? absent : 0, live };
 }
 
 /** Ids of the account's campaigns marked deleted, sorted. */

@@ -159,6 +159,30 @@ export const MIGRATIONS: readonly Migration[] = [
       (sql) => sql`create index checkpoint_sends_by_account on checkpoint_sends (account, at)`,
     ],
   },
+  {
+    version: 4,
+    name: "account leases: one holder per account across sync, workers and restarts",
+    statements: [
+      // Expiry on the database's clock, so that holders on machines whose clocks differ agree.
+      (sql) =>
+        sql`
+          create table account_leases (
+            account text primary key,
+            holder text not null,
+            token text not null,
+            taken_at timestamptz not null,
+            expires_at timestamptz not null
+          )
+        `,
+    ],
+  },
+  {
+    version: 5,
+    name: "count the deletions a run withheld (a refused mass deletion)",
+    statements: [
+      (sql) => sql`alter table sync_runs add column deletions_withheld int`,
+    ],
+  },
 ];
 
 /**

@@ -1,6 +1,7 @@
 import type postgres from "postgres";
 import { errorMessage } from "../errors.ts";
 import { CheckpointError } from "./checkpoint.ts";
+import type { DatabaseGuard } from "./database_guard.ts";
 import {
   type Checkpoint,
   type DoneOutcome,
@@ -16,7 +17,15 @@ export interface PgCheckpointOptions {
   sendRetentionMs?: number;
   /** Where the checkpoint lives, for messages (never the URL: it may hold a password). @default "PostgreSQL" */
   where?: string;
+  /**
+   * Deadlines and outage retries of every statement (each one is idempotent), so that a run
+   * rides out a database restart. @default none: one attempt, no deadline
+   */
+  guard?: DatabaseGuard;
 }
+
+/** One attempt, no deadline: for `status` and tests. */
+const UNGUARDED: Pick<DatabaseGuard, "retrying"> = { retrying: (_action, op) => op() };
 
 /** recordSend prunes old send times once every this many inserts, to keep it one INSERT. */
 const PRUNE_EVERY = 100;
@@ -25,27 +34,34 @@ const PRUNE_EVERY = 100;
  * The checkpoint in PostgreSQL (the `checkpoint_*` tables of migration 3, which the caller has
  * applied), so that a run, its pages and its account's send log outlive the process and the
  * machine: another worker resumes exactly where a dead one stopped. Each call's writes are one
- * transaction; nothing is kept in memory. `close()` leaves `sql` open: it belongs to the caller.
+ * statement (data-modifying CTEs), never `sql.begin`: postgres.js crashes the process when a
+ * transaction's connection drops under it (its own rollback writes to a closed socket; see
+ * porsager/postgres#1208). Nothing is kept in memory. `close()` leaves `sql` open.
  */
 export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions = {}): Checkpoint {
   const { now = Date.now, sendRetentionMs = 86_400_000, where = "PostgreSQL" } = options;
+  const guard = options.guard ?? UNGUARDED;
   let sendsSincePrune = 0;
 
-  /** Runs one write statement; any failure rejects with a CheckpointError. */
+  /** Runs one idempotent write statement through the guard; failures reject with a CheckpointError. */
   async function once(action: string, fn: () => Promise<unknown>): Promise<void> {
     try {
-      await fn();
+      await guard.retrying(`${action} in checkpoint`, fn);
     } catch (error) {
-      const reason = errorMessage(error);
-      throw new CheckpointError(`Cannot ${action} in checkpoint ${where}: ${reason}`, {
-        cause: error,
-      });
+      const message = options.guard
+        ? errorMessage(error)
+        : `Cannot ${action} in checkpoint ${where}: ${errorMessage(error)}`;
+      throw new CheckpointError(message, { cause: error });
     }
   }
 
-  /** Runs the statements of `fn` as one transaction. */
-  const write = (action: string, fn: (tx: postgres.TransactionSql) => Promise<unknown>) =>
-    once(action, () => sql.begin(fn));
+  /** The statement that bumps a run's `updated_at` after the CTEs `before`; an unknown run fails. */
+  async function touchAfter(runId: string, before: postgres.PendingQuery<postgres.Row[]>) {
+    const rows = await sql`
+      with ${before}
+      update checkpoint_runs set updated_at = ${now()} where run_id = ${runId} returning 1`;
+    if (rows.count === 0) throw new Error(`unknown run ${runId}`);
+  }
 
   const prune = (account: string, before: number) =>
     once(
@@ -55,7 +71,7 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
 
   async function read<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      return await guard.retrying(`read ${what} from checkpoint`, fn);
     } catch (error) {
       throw new CheckpointError(
         `Cannot read ${what} from checkpoint ${where}: ${errorMessage(error)}`,
@@ -66,8 +82,8 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
     }
   }
 
-  /** Bumps a run's `updated_at`; an unknown run fails the transaction. */
-  async function touch(tx: postgres.TransactionSql | postgres.Sql, runId: string, set = {}) {
+  /** Bumps a run's `updated_at`, setting `set` with it; an unknown run fails. */
+  async function touch(tx: postgres.Sql, runId: string, set = {}) {
     const rows = await tx`
       update checkpoint_runs set ${tx({ ...set, updated_at: now() })}
       where run_id = ${runId} returning 1
@@ -120,21 +136,23 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
       );
     },
     savePage(runId, page) {
-      return write(`save page ${page.page} of run ${runId}`, async (tx) => {
-        const row = {
-          run_id: runId,
-          page: page.page,
-          records: JSON.stringify(page.records),
-          total: page.total,
-          has_more: page.hasMore,
-        };
-        await tx`
-          insert into checkpoint_pages ${tx(row)}
-          on conflict (run_id, page) do update set records = excluded.records,
-            total = excluded.total, has_more = excluded.has_more
-        `;
-        await touch(tx, runId);
-      });
+      const row = {
+        run_id: runId,
+        page: page.page,
+        records: JSON.stringify(page.records),
+        total: page.total,
+        has_more: page.hasMore,
+      };
+      return once(`save page ${page.page} of run ${runId}`, () =>
+        touchAfter(
+          runId,
+          sql`saved as (
+            insert into checkpoint_pages ${sql(row)}
+            on conflict (run_id, page) do update set records = excluded.records,
+              total = excluded.total, has_more = excluded.has_more
+            returning 1
+          )`,
+        ));
     },
     pages: (runId) =>
       read(`the pages of run ${runId}`, async () => {
@@ -150,19 +168,21 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
         }));
       }),
     markDone(runId, ids, outcome) {
-      return write(`mark ${ids.length} campaigns ${outcome} in run ${runId}`, async (tx) => {
-        if (ids.length > 0) {
-          const rows = [...new Set(ids)].map((id) => ({ run_id: runId, campaign_id: id, outcome }));
-          await tx`
-            insert into checkpoint_done ${tx(rows)}
+      const action = `mark ${ids.length} campaigns ${outcome} in run ${runId}`;
+      if (ids.length === 0) return once(action, () => touch(sql, runId));
+      const rows = [...new Set(ids)].map((id) => ({ run_id: runId, campaign_id: id, outcome }));
+      return once(action, () =>
+        touchAfter(
+          runId,
+          sql`done as (
+            insert into checkpoint_done ${sql(rows)}
             on conflict (run_id, campaign_id) do update set outcome = excluded.outcome
-          `;
-          await tx`
-            delete from checkpoint_failed where run_id = ${runId} and campaign_id in ${tx(ids)}
-          `;
-        }
-        await touch(tx, runId);
-      });
+            returning 1
+          ), cleared as (
+            delete from checkpoint_failed where run_id = ${runId} and campaign_id in ${sql(ids)}
+            returning 1
+          )`,
+        ));
     },
     done: (runId) =>
       read(`the finished campaigns of run ${runId}`, async () => {
@@ -172,14 +192,16 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
         return new Map(rows.map((row) => [String(row.campaign_id), row.outcome as DoneOutcome]));
       }),
     recordSynced(runId, id, syncedAt) {
-      return write(`record campaign ${id} synced in run ${runId}`, async (tx) => {
-        await tx`
-          insert into checkpoint_synced (run_id, campaign_id, synced_at)
-          values (${runId}, ${id}, ${syncedAt})
-          on conflict (run_id, campaign_id) do update set synced_at = excluded.synced_at
-        `;
-        await touch(tx, runId);
-      });
+      return once(`record campaign ${id} synced in run ${runId}`, () =>
+        touchAfter(
+          runId,
+          sql`synced as (
+            insert into checkpoint_synced (run_id, campaign_id, synced_at)
+            values (${runId}, ${id}, ${syncedAt})
+            on conflict (run_id, campaign_id) do update set synced_at = excluded.synced_at
+            returning 1
+          )`,
+        ));
     },
     syncedPending: (runId) =>
       read(`the synced campaigns of run ${runId}`, async () => {
@@ -193,14 +215,16 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
         return new Map(rows.map((row) => [String(row.campaign_id), String(row.synced_at)]));
       }),
     markFailed(runId, id, reason) {
-      return write(`mark campaign ${id} failed in run ${runId}`, async (tx) => {
-        await tx`
-          insert into checkpoint_failed (run_id, campaign_id, reason)
-          values (${runId}, ${id}, ${reason})
-          on conflict (run_id, campaign_id) do update set reason = excluded.reason
-        `;
-        await touch(tx, runId);
-      });
+      return once(`mark campaign ${id} failed in run ${runId}`, () =>
+        touchAfter(
+          runId,
+          sql`failed as (
+            insert into checkpoint_failed (run_id, campaign_id, reason)
+            values (${runId}, ${id}, ${reason})
+            on conflict (run_id, campaign_id) do update set reason = excluded.reason
+            returning 1
+          )`,
+        ));
     },
     finishRun(runId, status, lastError = null) {
       return once(

@@ -2,7 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import type postgres from "postgres";
 import { type Clock, systemClock } from "../clock.ts";
 import type { AccountSettings, Config } from "../config.ts";
-import { errorMessage, NetworkError, TimeoutError } from "../errors.ts";
+import { errorMessage, NetworkError, StoreError, TimeoutError } from "../errors.ts";
 import { type Account, createAccount } from "../platform/account.ts";
 import type { HostGates } from "../platform/host_gate.ts";
 import { createPlatformClient } from "../platform/platform_client.ts";
@@ -14,11 +14,13 @@ import { lastAdvertisedLimit, recordRunEnd, recordRunStart } from "../store/run_
 import { parseRateLimit, type RateLimit } from "../duration.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import type { DatabaseGuard } from "../store/database_guard.ts";
-import { NO_DRIFT } from "./catalog.ts";
+import type { LeaseHolder } from "../store/account_lease.ts";
+import type { AccountLeases, HeldAccount } from "../store/lease_keeper.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
 import { startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
 import { summarize } from "./summary.ts";
 import type { SyncSummary } from "../run_summary.ts";
+import { anySignal, emptyResult, logEnd, noteLevel, notRun, withLeaseLoss } from "./run_outcome.ts";
 
 const log = getLogger(["adsync", "run"]);
 
@@ -33,6 +35,17 @@ export interface SharedResources {
   guard: DatabaseGuard;
   checkpoint: Checkpoint;
   hostGates: HostGates;
+  /**
+   * The account leases in a PostgreSQL server: each run holds its account's lease and records
+   * every send through it (and the server's send log). @default none: the embedded database's
+   * state-dir lock already excludes other processes
+   */
+  leases?: AccountLeases;
+  /**
+   * The checkpoint is the server's (a worker's): its send log is the one the leases record
+   * into, and a run always resumes, so starting a new one is no news. @default false
+   */
+  checkpointInServer?: boolean;
 }
 
 /** Options for {@linkcode runAccount}. */
@@ -49,6 +62,11 @@ export interface AccountRunOptions {
   onToken?: (token: string) => void;
   /** Called once the account's run is chosen and again when its sync starts. @default no-op */
   onProgress?: (live: { runId: string; snapshot?: () => ProgressSnapshot }) => void;
+  /**
+   * The account's lease, already taken by the caller (a worker's job). @default taken here from
+   * `shared.leases` when there are leases, and released at the end
+   */
+  lease?: HeldAccount;
 }
 
 /** How one account's run ended: its summary and its requests by endpoint and outcome. */
@@ -68,7 +86,36 @@ export async function runAccount(
   shared: SharedResources,
   options: AccountRunOptions = {},
 ): Promise<AccountOutcome> {
+  if (options.lease || !shared.leases) return await runHeld(settings, shared, options);
   const { clock = systemClock } = options;
+  const account = settings.clientId;
+  let lease: HeldAccount | LeaseHolder;
+  try {
+    lease = await shared.leases.hold(account);
+  } catch (error) {
+    return notRun(settings, error, clock.now(), clock);
+  }
+  if (!("fence" in lease)) {
+    const reason = new StoreError(
+      `Cannot drive account ${account}: ${lease.holder} drives it now; not started`,
+    );
+    return notRun(settings, reason, clock.now(), clock);
+  }
+  try {
+    return await runHeld(settings, shared, { ...options, lease });
+  } finally {
+    await lease.release();
+  }
+}
+
+async function runHeld(
+  settings: AccountSettings,
+  shared: SharedResources,
+  options: AccountRunOptions,
+): Promise<AccountOutcome> {
+  const { clock = systemClock, lease } = options;
+  // A lost lease stops the run as a stop signal would: resumably, sending nothing more.
+  if (lease) options = { ...options, signal: anySignal(options.signal, lease.signal) };
   const { config, sql, guard, checkpoint } = shared;
   const startedAt = clock.now();
   let runId = "";
@@ -77,7 +124,7 @@ export async function runAccount(
     runId = picked.runId;
     return await withRunContext({ run_id: runId, account: settings.clientId }, async () => {
       options.onProgress?.({ runId });
-      if (picked.note) log.warn(picked.note);
+      if (picked.note) log[noteLevel(picked, shared)](picked.note);
       log.info(picked.resumed ? "Resuming run {runId}" : "Starting run {runId}", { runId });
       const { clientId: account, apiUrl } = settings;
       const start = { runId, account, apiUrl, startedAt: new Date(startedAt) };
@@ -90,9 +137,14 @@ export async function runAccount(
         ...options,
         clock,
       }).finally(leaveGate);
-      const summary = summarize(runId, platform, result, clock.now() - startedAt);
+      const summary = withLeaseLoss(
+        summarize(runId, platform, result, clock.now() - startedAt),
+        lease,
+      );
       await checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
-      await guard.once("record the run end in", () => recordRunEnd(sql, summary)).catch((error) =>
+      await guard.retrying("record the run end in", () => recordRunEnd(sql, summary)).catch((
+        error,
+      ) =>
         log.error("Cannot record the run in sync_runs: {error}", { error: errorMessage(error) })
       );
       logEnd(summary);
@@ -101,17 +153,13 @@ export async function runAccount(
   } catch (error) {
     // Only what prevents this account's run from starting or ending lands here (checkpoint,
     // database); the engine reports its own failures in its result.
-    const summary = {
-      ...summarize(runId, idleAccount(settings), emptyResult({ fatal: error }), 0),
-      duration_ms: Math.round(clock.now() - startedAt),
-    };
+    const outcome = notRun(settings, error, startedAt, clock, runId);
     if (runId) {
-      await checkpoint.finishRun(runId, "failed", summary.last_error ?? null).catch(() => {
+      await checkpoint.finishRun(runId, "failed", outcome.summary.last_error ?? null).catch(() => {
         // The checkpoint itself is what failed: the summary says why.
       });
     }
-    withRunContext({ run_id: runId, account: settings.clientId }, () => logEnd(summary));
-    return { summary, requests: [] };
+    return outcome;
   }
 }
 
@@ -145,8 +193,14 @@ async function openAccount(
   now: number,
 ): Promise<Account> {
   const { clientId, rateLimit } = settings;
-  const { config, checkpoint } = shared;
-  const history = await checkpoint.recentSends(clientId, now - rateLimit.windowMs - 1_000);
+  const { config, checkpoint, leases } = shared;
+  const since = now - rateLimit.windowMs - 1_000;
+  const history = await checkpoint.recentSends(clientId, since);
+  if (leases && !shared.checkpointInServer) {
+    // Another process (a worker) may have driven the account last: its sends are in the server.
+    history.push(...await leases.recentSends(clientId, since));
+  }
+  const lease = options.lease;
   return createAccount({
     baseUrl: settings.apiUrl,
     clientId,
@@ -160,8 +214,16 @@ async function openAccount(
     maxAttempts: config.maxAttempts,
     backoffBaseMs: config.retryBackoffMs,
     backoffCapMs: config.retryBackoffMaxMs,
-    history,
-    onSend: (at) => checkpoint.recordSend(clientId, at),
+    history: [...new Set(history)],
+    onSend: lease === undefined
+      ? (at) => checkpoint.recordSend(clientId, at)
+      : shared.checkpointInServer
+      ? (at) => lease.fence(at) // records the send in the checkpoint's own log
+      : (at) => {
+        // A sync's requests wait for its own checkpoint only, as they did before leases.
+        lease.noteSend(at);
+        return checkpoint.recordSend(clientId, at);
+      },
     onToken: options.onToken,
     hostGate: shared.hostGates.forUrl(settings.apiUrl),
     pacing: config.pacing,
@@ -241,22 +303,6 @@ async function advertisedBefore(
   return text === undefined ? undefined : parseRateLimit(text);
 }
 
-/** One line per account at the end: enough for an operator of a hundred accounts at info level. */
-function logEnd(summary: SyncSummary): void {
-  const { drift: _, last_error, ...counts } = summary;
-  const properties = last_error === undefined ? counts : { ...counts, error: last_error };
-  if (summary.status === "failed") {
-    log.error("Run {run_id} failed: {error}", properties);
-  } else if (summary.status === "ok") {
-    log.info("Run {run_id} ended ok: {synced} synced, {skipped} skipped", properties);
-  } else {
-    log.warn(
-      "Run {run_id} ended {status}: {synced} synced, {failed} failed, {rejected} rejected",
-      properties,
-    );
-  }
-}
-
 /** A login that found no platform at the URL: say what to check, in the same line. */
 function withPlatformHint(error: unknown, config: Readonly<Config>): unknown {
   if (!(error instanceof NetworkError) && !(error instanceof TimeoutError)) return error;
@@ -265,28 +311,4 @@ function withPlatformHint(error: unknown, config: Readonly<Config>): unknown {
     : "AD_PLATFORM_API_URL";
   const hint = `(is the platform running? check ${setting})`;
   return new NetworkError(`${error.message} ${hint}`, { url: error.url }, { cause: error });
-}
-
-/** An account that never got to send a request, for the summary of a run that could not start. */
-function idleAccount(settings: AccountSettings): Account {
-  const { clientId, apiUrl: baseUrl, email, password, rateLimit, rateLimitAuto } = settings;
-  const credentials = { email, password };
-  return createAccount({ baseUrl, clientId, credentials, rateLimit, rateLimitAuto });
-}
-
-function emptyResult(end: { interrupted?: boolean; fatal?: unknown }): SyncResult {
-  return {
-    total: null,
-    pagesTotal: null,
-    pagesDone: 0,
-    synced: 0,
-    skipped: 0,
-    failed: 0,
-    rejected: 0,
-    deleted: 0,
-    queued: 0,
-    drift: NO_DRIFT,
-    interrupted: end.interrupted ?? false,
-    fatal: end.fatal,
-  };
 }

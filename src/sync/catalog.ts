@@ -26,6 +26,9 @@ export interface Drift {
   truncated: number;
 }
 
+/** What the pages alone tell of the drift: everything but what went missing or was truncated. */
+export type ListingDrift = Omit<Drift, "missing" | "truncated">;
+
 /** A listing that agreed with itself. */
 export const NO_DRIFT: Readonly<Drift> = Object.freeze({
   duplicates: 0,
@@ -51,8 +54,8 @@ export interface Catalog {
   add(page: SavedPage, pageSize?: number): PageAdditions;
   /** The total the first page reported, if a page was added. */
   readonly total: number | undefined;
-  /** The drift seen so far; `missing` counts only once every page is in. */
-  drift(pagesExpected: number): Drift;
+  /** How the pages disagreed so far; the run adds what went missing and what was truncated. */
+  drift(): ListingDrift;
   /** Every valid campaign id listed so far. */
   ids(): string[];
   /** Records listed so far: distinct valid campaigns plus rejects. */
@@ -118,11 +121,7 @@ export function createCatalog(pageSize: number): Catalog {
     get total() {
       return total;
     },
-    drift(pagesExpected) {
-      const complete = total !== undefined && pages.size >= pagesExpected;
-      const missing = complete ? Math.max(0, total! - seen.size - rejected) : 0;
-      return { ...drift, missing, truncated: 0 };
-    },
+    drift: () => ({ ...drift }),
     ids: () => [...seen.keys()],
     get listed() {
       return seen.size + rejected;

@@ -129,7 +129,7 @@ export async function startSync(
     if (listing.fatal !== undefined) failRun(listing.fatal);
     await pipeline.drain();
     const missing = countMissing(listing, catalog, maxPages, tally);
-    const drift = { ...catalog.drift(Infinity), missing, truncated: listing.truncated };
+    const drift = { ...catalog.drift(), missing, truncated: listing.truncated };
     logDrift(drift, listing);
     const undone = tally.snapshot().undone + listing.undone;
     const interrupted = fatalError === undefined && undone > 0;
@@ -142,6 +142,7 @@ export async function startSync(
   async function markGone(ids: string[]): Promise<void> {
     const outcome = await markDeleted(sql, account, ids, { allowMassDelete });
     tally.deleted(outcome.deleted);
+    tally.withheld(outcome.withheld);
     if (outcome.withheld > 0) {
       log.warn(
         "Not marking {withheld} of {live} stored campaigns deleted: the listing lacks more than " +

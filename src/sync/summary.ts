@@ -5,11 +5,13 @@ import type { SyncResult } from "./run_sync.ts";
 import { errorMessage } from "../errors.ts";
 
 /** Why a run was told to stop early; each has its own exit code. */
-export type StopReason = "SIGINT" | "SIGTERM" | "max-duration";
+export type StopReason = "SIGINT" | "SIGTERM" | "SIGHUP" | "max-duration";
 
 const STOP_EXIT_CODES: Record<StopReason, number> = {
   SIGINT: 130,
   SIGTERM: 143,
+  // 128 + 1, as a shell reports a process that SIGHUP ended, though this one stopped gracefully.
+  SIGHUP: 129,
   "max-duration": 75,
 };
 
@@ -37,6 +39,7 @@ export function summarize(
     failed: result.failed,
     rejected: result.rejected,
     deleted: result.deleted,
+    deletions_withheld: result.withheld,
     requests: account.stats.requests,
     rate_limited: account.stats.rateLimited,
     retries: account.stats.retries,

@@ -11,6 +11,7 @@ import { combineProgress, type ProgressSnapshot, startProgress } from "../report
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { type Database, openDatabase } from "../store/database.ts";
 import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard.ts";
+import { createAccountLeases } from "../store/lease_keeper.ts";
 import { migrate } from "../store/migrations.ts";
 import { type AccountOutcome, runAccount } from "./account_run.ts";
 import { startSyncEndpoint } from "./sync_endpoint.ts";
@@ -72,7 +73,22 @@ export async function runSyncCommand(
     });
     try {
       const hostGates = createHostGates({ maxInFlight: config.maxInFlight });
-      const shared = { config, sql: db.sql, guard, checkpoint: state.checkpoint, hostGates };
+      const shared = {
+        config,
+        sql: db.sql,
+        guard,
+        checkpoint: state.checkpoint,
+        hostGates,
+        // In a server, workers may drive the same accounts: each run holds its account's lease.
+        leases: db.kind === "server"
+          ? createAccountLeases(db.sql, guard, {
+            holder: syncHolder(),
+            isGone: isGoneSync,
+            ttlMs: config.workerHeartbeatMs,
+            clock,
+          })
+          : undefined,
+      };
       const stopWatching = watchLoopLag(hostGates.noteStall);
       const tracked: Tracked[] = config.accounts.map((a) => ({ account: a.clientId, done: false }));
       const endpoint = serveEndpoint(config, db, tracked);
@@ -109,6 +125,26 @@ export async function runSyncCommand(
     }
   } finally {
     await state.close();
+  }
+}
+
+/** How a sync names itself as an account's lease holder: `sync on <host>-<pid>`. */
+function syncHolder(): string {
+  return `sync on ${Deno.hostname()}-${Deno.pid}`;
+}
+
+/**
+ * True for a sync of this machine that no longer runs (killed, or stopped while the database was
+ * away and could not release its leases). A reused pid counts as running: its leases then lapse.
+ */
+function isGoneSync(holder: string): boolean {
+  const match = /^sync on (.+)-(\d+)$/.exec(holder);
+  if (!match || match[1] !== Deno.hostname() || Number(match[2]) === Deno.pid) return false;
+  try {
+    Deno.statSync(`/proc/${match[2]}`);
+    return false;
+  } catch (error) {
+    return error instanceof Deno.errors.NotFound;
   }
 }
 

@@ -11,6 +11,11 @@ export interface TallyCounts {
   rejected: number;
   /** Stored campaigns marked deleted because the complete listing no longer holds them. */
   deleted: number;
+  /**
+   * Stored campaigns left live although the complete listing lacks them: over half of the
+   * account's live ones, a mass deletion refused without `--allow-mass-delete`.
+   */
+  withheld: number;
   /** Queued campaigns and pages left undone because the run was told to stop. */
   undone: number;
 }
@@ -40,6 +45,8 @@ export interface Tally {
   miss(count: number): void;
   /** Stored campaigns marked deleted. */
   deleted(count: number): void;
+  /** Stored campaigns not marked deleted: a mass deletion refused. */
+  withheld(count: number): void;
   snapshot(): TallyCounts;
 }
 
@@ -53,6 +60,7 @@ export function createTally(): Tally {
     failed: 0,
     rejected: 0,
     deleted: 0,
+    withheld: 0,
     undone: 0,
   };
   const dequeue = (count: number, to: "synced" | "failed" | "undone") => {
@@ -77,6 +85,7 @@ export function createTally(): Tally {
     reject: (count) => add("rejected", count),
     miss: (count) => add("failed", count),
     deleted: (count) => add("deleted", count),
+    withheld: (count) => add("withheld", count),
     snapshot: () => ({ ...c }),
   };
 }

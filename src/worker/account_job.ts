@@ -2,9 +2,8 @@ import { getLogger } from "@logtape/logtape";
 import type { PgBoss } from "pg-boss";
 import type { AccountSettings } from "../config.ts";
 import { handBack, type HeldJob } from "../queue/hand_back.ts";
-import type { SyncJobData } from "../queue/queue.ts";
-import { WORKER_APPLICATION_PREFIX } from "../queue/queue_state.ts";
-import { tryLockAccount } from "../store/account_lock.ts";
+import { SYNC_QUEUE, type SyncJobData } from "../queue/queue.ts";
+import { errorMessage } from "../errors.ts";
 import {
   type AccountOutcome,
   type AccountRunOptions,
@@ -27,41 +26,33 @@ export interface AccountJobContext {
   workerId: string;
   /** The accounts this worker has credentials for, by client id. */
   accounts: ReadonlyMap<string, AccountSettings>;
-  shared: SharedResources;
+  /** What the process shares, with its account leases. */
+  shared: SharedResources & { leases: NonNullable<SharedResources["leases"]> };
   /** Options of every account run; its `signal` is the worker's stop. */
   run: AccountRunOptions & { signal: AbortSignal };
-  /** A taken lock's job comes back after this long (the lease: the heartbeat). */
+  /** A job whose account another process holds comes back after at most this long. */
   lockRetryMs: number;
   /** Called with each finished run. @default no-op */
   onOutcome?: (outcome: AccountOutcome) => void | Promise<void>;
 }
 
-/** Thrown from the handler so that pg-boss fails the try: it is retried, then stays `failed`. */
-export class AccountJobError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "AccountJobError";
-  }
-}
-
 /**
- * Runs one account-sync job: takes the account's advisory lock (handing the job back for later
- * if another worker still holds it), runs the account (resuming its latest unfinished run),
- * releases the lock, and settles the job. A run stopped by the worker's own shutdown is handed
- * back for immediate pickup elsewhere; a failed run throws so that pg-boss retries it; an ok or
- * partial run completes the job with its summary as the output.
+ * Runs one account-sync job: takes the account's lease (handing the job back for later if
+ * another process holds it), runs the account (resuming its latest unfinished run), releases the
+ * lease, and settles the job itself through the database guard, so that a job whose run ended
+ * during a database outage still settles once the database is back. A run stopped by the
+ * worker's own shutdown, or by a lease lost to another process, is handed back; a failed run
+ * fails the try (pg-boss retries it); an ok or partial run completes the job with its summary.
  */
 export async function runAccountJob(
   job: AccountJob,
   context: AccountJobContext,
-): Promise<Record<string, unknown> | undefined> {
-  const { boss, workerId, shared, run } = context;
+): Promise<undefined> {
+  const { workerId, shared, run } = context;
   const account = job.data.account;
   const properties = { job: job.id, account, worker: workerId, try: job.retryCount + 1 };
-  if (run.signal.aborted) {
-    await handBack(boss, job, `worker ${workerId} is stopping`);
-    return undefined;
-  }
+  const settle = settler(job, context);
+  if (run.signal.aborted) return await settle.handBack(`worker ${workerId} is stopping`);
   const settings = context.accounts.get(account);
   if (!settings) {
     const file = shared.config.accountsFile ?? "(none: only the AD_PLATFORM_* account)";
@@ -70,35 +61,31 @@ export async function runAccountJob(
         "add it there (and restart the worker) or stop queueing it",
       { ...properties, file },
     );
-    throw new AccountJobError(
+    return await settle.fail(
       `Cannot run account ${account}: it is not in the accounts file of worker ${workerId}`,
     );
   }
-  const lock = await tryLockAccount(shared.sql, account, {
-    holder: `${WORKER_APPLICATION_PREFIX}${workerId}`,
-  });
-  if (!lock) {
-    log.warn("Job {job}: account {account} is still driven by another worker; retrying later", {
+  const lease = await shared.leases.hold(account).catch((error: Error) => error);
+  if (lease instanceof Error) return await settle.handBack(lease.message, context.lockRetryMs);
+  if (!("fence" in lease)) {
+    log.warn("Job {job}: account {account} is driven by {holder}; retrying later", {
       ...properties,
+      holder: lease.holder,
     });
-    await handBack(boss, job, "account locked by another worker", context.lockRetryMs);
-    return undefined;
+    const delay = Math.max(1_000, Math.min(context.lockRetryMs, lease.expiresInMs));
+    return await settle.handBack(`account driven by ${lease.holder}`, delay);
   }
-  let outcome: AccountOutcome;
   log.info("Job {job} started: account {account} on {worker} (try {try})", properties);
+  let outcome: AccountOutcome;
   try {
     outcome = await runAccount(settings, shared, {
       ...run,
+      lease,
       // The claim lost (taken over after a silence) stops the run as a shutdown would.
       signal: AbortSignal.any([run.signal, job.signal]),
     });
   } finally {
-    await lock.release().catch((error) =>
-      log.warn("Cannot release the lock of account {account}: {error}", {
-        ...properties,
-        error: String(error),
-      })
-    );
+    await lease.release();
   }
   const { summary } = outcome;
   await context.onOutcome?.(outcome);
@@ -110,17 +97,45 @@ export async function runAccountJob(
     run_id: summary.run_id,
   });
   if (summary.status === "interrupted") {
-    if (run.signal.aborted) {
-      await handBack(boss, job, `worker ${workerId} stopped`);
-      return undefined;
-    }
     if (job.signal.aborted) return undefined; // another worker has the job now
+    if (run.signal.aborted) return await settle.handBack(`worker ${workerId} stopped`);
+    if (lease.signal.aborted) {
+      return await settle.handBack(summary.last_error ?? "lease lost", context.lockRetryMs);
+    }
   }
   if (summary.status === "failed" || summary.status === "interrupted") {
-    throw new AccountJobError(
+    return await settle.fail(
       `Run ${summary.run_id} of account ${account} ${summary.status}: ` +
         (summary.last_error ?? "no reason given"),
     );
   }
-  return { ...summary, worker: workerId };
+  return await settle.complete({ ...summary, worker: workerId });
+}
+
+/**
+ * Settles this try of the job, fenced by its try count (a job another worker took over is left
+ * alone), retrying through a database outage. A try that cannot be settled at all is logged:
+ * pg-boss then fails it once its heartbeat is silent, and it is retried.
+ */
+function settler(job: AccountJob, context: AccountJobContext) {
+  const { boss, shared } = context;
+  const attempt = { id: job.id, retryCount: job.retryCount };
+  const guarded = async (what: string, op: () => Promise<unknown>): Promise<undefined> => {
+    try {
+      await shared.guard.retrying(`${what} job ${job.id} in`, op);
+    } catch (error) {
+      log.error("Cannot settle job {job}: {error}", { job: job.id, error: errorMessage(error) });
+    }
+    return undefined;
+  };
+  return {
+    handBack: (reason: string, delayMs = 0) =>
+      guarded("hand back", () => handBack(boss, job, reason, delayMs)),
+    fail: (message: string) => {
+      log.warn("Job {job} failed: {error}", { job: job.id, error: message });
+      return guarded("fail", () => boss.fail(SYNC_QUEUE, attempt, { error: message }));
+    },
+    complete: (output: Record<string, unknown>) =>
+      guarded("complete", () => boss.complete(SYNC_QUEUE, attempt, output)),
+  };
 }

@@ -8,9 +8,10 @@ import { enqueueAccounts } from "../queue/enqueue.ts";
 import { openQueue, SYNC_QUEUE, type SyncJobData, TICK_QUEUE } from "../queue/queue.ts";
 import { applySchedule } from "../queue/schedule.ts";
 import { openPgCheckpoint } from "../store/pg_checkpoint.ts";
-import type { SharedResources } from "../sync/account_run.ts";
+import { createAccountLeases } from "../store/lease_keeper.ts";
+import { WORKER_HOLDER_PREFIX } from "../queue/queue_state.ts";
 import { openGuardedDatabase, poolSizeFor } from "../sync/sync_command.ts";
-import { type AccountJob, runAccountJob } from "./account_job.ts";
+import { type AccountJob, type AccountJobContext, runAccountJob } from "./account_job.ts";
 import { startWorkerEndpoint, type WorkerEndpoint } from "./worker_endpoint.ts";
 import { createWorkerMetrics, type WorkerMetrics } from "./worker_metrics.ts";
 
@@ -47,7 +48,7 @@ export function workerIdOf(config: Readonly<Config>): string {
 /**
  * Runs a worker until `signal`: sets up what the process shares (database pool, migrations, host
  * gates, the checkpoint in PostgreSQL; no state dir), joins the job queue in the `DATABASE_URL` server, applies the schedule, and
- * runs up to `config.workerAccounts` account jobs at once, each under its account's advisory lock.
+ * runs up to `config.workerAccounts` account jobs at once, each under its account's lease.
  * On `signal` it stops taking jobs, stops the accounts in progress (their checkpoint saved) and
  * hands their jobs back for immediate pickup by another worker, then returns.
  */
@@ -61,8 +62,8 @@ export async function runWorkerCommand(
     throw new ConfigError("DATABASE_URL", "is required for worker: the queue lives in a server");
   }
   const workerId = workerIdOf(config);
-  // One connection per account for its advisory lock, besides the pool its writes share.
-  const poolSize = poolSizeFor(config.workerAccounts) + config.workerAccounts;
+  // Leases are rows, not connections: the accounts share one pool, whatever their number.
+  const poolSize = poolSizeFor(config.workerAccounts);
   const { db, guard } = await openGuardedDatabase(config, {
     url,
     poolSize,
@@ -79,15 +80,22 @@ export async function runWorkerCommand(
       label: db.label,
       signal,
     });
-    const shared: SharedResources = {
-      // A worker always resumes an account's latest unfinished run, wherever it ran.
-      config: { ...config, resume: true },
+    const shared: AccountJobContext["shared"] = {
+      // Its config resumes (config.resume and every plan's): a worker always continues an
+      // account's latest unfinished run, wherever it ran.
+      config,
       sql: db.sql,
       guard,
       // In the server, not on this machine: whichever worker takes an account next resumes its
       // run exactly, and primes its limiter with the sends of the worker before it.
-      checkpoint: openPgCheckpoint(db.sql, { where: db.label }),
+      checkpoint: openPgCheckpoint(db.sql, { where: db.label, guard }),
+      checkpointInServer: true,
       hostGates: createHostGates(),
+      leases: createAccountLeases(db.sql, guard, {
+        holder: `${WORKER_HOLDER_PREFIX}${workerId}`,
+        ttlMs: config.workerHeartbeatMs,
+        clock,
+      }),
     };
     const live = { metrics, endpoint };
     return await work(config, workerId, shared, { ...options, clock, signal, pollMs, url, live });
@@ -100,7 +108,7 @@ export async function runWorkerCommand(
 async function work(
   config: Readonly<Config>,
   workerId: string,
-  shared: SharedResources,
+  shared: AccountJobContext["shared"],
   options: WorkerCommandOptions & {
     signal: AbortSignal;
     pollMs: number;

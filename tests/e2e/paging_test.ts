@@ -4,15 +4,13 @@ import { type MockApiOptions, serveMockApi } from "../../mock-api/server.ts";
 import { loadConfig } from "../../src/config.ts";
 import { runSyncCommand } from "../../src/sync/sync_command.ts";
 import type { SyncSummary } from "../../src/run_summary.ts";
-import { MOCK_CREDENTIALS } from "../_fixtures.ts";
+import { CALM_MOCK, MOCK_CREDENTIALS } from "../_fixtures.ts";
 import { freshDatabase, serverTest } from "./_cli.ts";
 
 const CALM: Partial<MockApiOptions> = {
+  ...CALM_MOCK,
   rateLimit: { count: 50, windowMs: 1_000 },
-  errorRate: 0,
-  hangRate: 0,
   syncDelayMs: 5,
-  seed: 7,
 };
 
 /** Rewrites a list answer on its way to the sync, as a misbehaving platform would send it. */

@@ -1,17 +1,12 @@
 /** What the mock's suites share: a calm mock served for one test, and a JSON call to it. */
 import { type MockApiOptions, type ServedMockApi, serveMockApi } from "../../mock-api/server.ts";
-import { MOCK_CREDENTIALS } from "../_fixtures.ts";
+import { CALM_MOCK, MOCK_CREDENTIALS } from "../_fixtures.ts";
 
 /** The mock's default login. */
 export const { email: EMAIL, password: PASSWORD } = MOCK_CREDENTIALS;
 
 /** A calm mock: no failures, no sync delay, a fixed seed. */
-export const CALM: Partial<MockApiOptions> = {
-  errorRate: 0,
-  hangRate: 0,
-  syncDelayMs: 0,
-  seed: 7,
-};
+export const CALM: Partial<MockApiOptions> = CALM_MOCK;
 
 /** Serves a calm mock with `options` over it for the length of `test`. */
 export async function withMock(

@@ -13,10 +13,10 @@ import {
 import { createHostGate } from "../../src/platform/host_gate.ts";
 import { createMockApi, type MockApiOptions } from "../../mock-api/server.ts";
 import { createFakeClock, settle } from "../_fake_clock.ts";
-import { acmeAccount, handlerFetch } from "../_fixtures.ts";
+import { acmeAccount, CALM_MOCK, handlerFetch } from "../_fixtures.ts";
 import { endlessBody, serveTiny, tokenAnswer } from "./_serve.ts";
 
-const quiet = { errorRate: 0, hangRate: 0, syncDelayMs: 0, seed: 7 };
+const quiet = CALM_MOCK;
 
 /** A client of account "acme" talking to an in-process mock. */
 function setup(

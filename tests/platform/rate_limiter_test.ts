@@ -436,3 +436,29 @@ Deno.test("A smooth RateLimiter keeps the gap after a request that left late, wi
   await done;
   assert.deepEqual(admitted, Array.from({ length: 10 }, (_, i) => 30_000 + i * 6_000));
 });
+
+Deno.test("RateLimiter never forgets a send whose write outlasts later sends (a database outage)", async () => {
+  const clock = createFakeClock(0);
+  let release = () => {};
+  const slow = new Promise<void>((resolve) => release = resolve);
+  let writes = 0;
+  const limiter = createRateLimiter({ count: 2, windowMs: 1_000 }, {
+    clock,
+    marginMs: 0,
+    onSend: () => writes++ === 0 ? slow : undefined,
+  });
+  const late = (await limiter.acquire()).sent(); // its write hangs: the database is away
+  await (await limiter.acquire()).sent();
+  await clock.tick(5_000);
+  await (await limiter.acquire()).sent(); // at 5 000 s, while the first write still waits
+  release();
+  await late; // the first request leaves now, at 5 000 too
+  let admittedAt: number | undefined;
+  limiter.acquire().then(() => admittedAt = clock.now());
+  await clock.tick(999);
+  await settle();
+  assert.equal(admittedAt, undefined, "two requests left at 5 000: a third must wait a window");
+  await clock.tick(1);
+  await settle();
+  assert.equal(admittedAt, 6_000);
+});

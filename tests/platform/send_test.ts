@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { HttpError, InvalidAnswerError, NetworkError, TimeoutError } from "../../src/errors.ts";
 import { retryAfterMs, send, withoutCredentials } from "../../src/platform/send.ts";
+import { createFakeClock } from "../_fake_clock.ts";
 import { endlessBody, serveTiny } from "./_serve.ts";
 
 const request = (url: string, signal?: AbortSignal) => ({
@@ -121,14 +122,33 @@ Deno.test("withoutCredentials drops the user and password of a URL", () => {
   assert.equal(withoutCredentials("not a url"), "(an unparsable URL)");
 });
 
+/** A platform that holds its answer until the test lets it go, and says when a request came. */
+function heldPlatform() {
+  const arrived = Promise.withResolvers<void>();
+  const answer = Promise.withResolvers<Response>();
+  const server = serveTiny((req) => {
+    arrived.resolve();
+    req.signal.addEventListener("abort", () => answer.resolve(new Response(null, { status: 500 })));
+    return answer.promise;
+  });
+  return {
+    server,
+    arrived: arrived.promise,
+    answer: (response: Response) => answer.resolve(response),
+  };
+}
+
 Deno.test("send reads an answer that came while this process was too busy to run its deadline timer", async () => {
-  const server = serveTiny(() => Response.json({ ok: true }));
+  const { server, arrived, answer } = heldPlatform();
+  const clock = createFakeClock();
   try {
-    const sent = send(request(`${server.url}/api/campaigns`), { timeoutMs: 100 });
-    const until = performance.now() + 400;
-    while (performance.now() < until) {
-      // This process is busy (a long synchronous task): the deadline's timer cannot run.
-    }
+    const sent = send(request(`${server.url}/api/campaigns`), { timeoutMs: 100, clock })
+      .catch((error) => error);
+    await arrived;
+    clock.stall(400); // A long synchronous task: the deadline's timer cannot run.
+    await clock.tick(0); // Its timer runs at last, 300 ms late.
+    // Only now is the answer read, so a deadline that cut at its late timer fails here.
+    answer(Response.json({ ok: true }));
     assert.deepEqual(await sent, { status: 200, body: { ok: true } });
   } finally {
     await server.close();
@@ -136,23 +156,25 @@ Deno.test("send reads an answer that came while this process was too busy to run
 });
 
 Deno.test("send still ends a request that hangs through a busy spell, within twice its deadline", async () => {
-  const server = serveTiny((req) =>
-    new Promise((resolve) =>
-      req.signal.addEventListener("abort", () => resolve(new Response(null, { status: 500 })))
-    )
-  );
+  const { server, arrived, answer } = heldPlatform();
+  const clock = createFakeClock();
   try {
-    const started = performance.now();
-    const sent = send(request(`${server.url}/api/campaigns`), { timeoutMs: 100 }).catch((e) => e);
-    const until = performance.now() + 150;
-    while (performance.now() < until) {
-      // Busy: the deadline's timer fires 50 ms late and waits 50 ms more.
-    }
+    const started = clock.now();
+    let ended = false;
+    const sent = send(request(`${server.url}/api/campaigns`), { timeoutMs: 100, clock })
+      .catch((e) => e).finally(() => (ended = true));
+    await arrived;
+    clock.stall(150); // Busy: the deadline's timer fires 50 ms late and waits 50 ms more.
+    await clock.tick(49);
+    assert.equal(ended, false, "waits for the time it was busy");
+    await clock.tick(1);
+    assert.equal(clock.pending, 0, "its timer ran out at 200 ms and was not armed again");
     const error = await sent;
     assert.ok(error instanceof TimeoutError, String(error));
     assert.equal(error.message, "Cannot fetch page 3: no complete answer within 100 ms");
-    assert.ok(performance.now() - started >= 200, "waited for the time it was busy");
+    assert.equal(clock.now() - started, 200, "ends at twice its deadline");
   } finally {
+    answer(new Response(null, { status: 503 })); // unblocks the server if the test failed early
     await server.close();
   }
 });

@@ -5,9 +5,10 @@ import { openQueue, SYNC_QUEUE } from "../../src/queue/queue.ts";
 import {
   accountQueueStates,
   formatQueueState,
-  WORKER_APPLICATION_PREFIX,
+  WORKER_HOLDER_PREFIX,
 } from "../../src/queue/queue_state.ts";
-import { tryLockAccount } from "../../src/store/account_lock.ts";
+import { releaseLease, takeLease } from "../../src/store/account_lease.ts";
+import { migrate } from "../../src/store/migrations.ts";
 import { TEST_SERVER_URL } from "../_test_server.ts";
 import { withFreshServerDatabase } from "../store/_helpers.ts";
 
@@ -31,9 +32,12 @@ Deno.test("accountQueueStates tells queued, running on which worker, retrying an
       const fetched = await boss.fetch(SYNC_QUEUE, { batchSize: 3 });
       const byAccount = new Map(fetched.map((j) => [(j.data as { account: string }).account, j]));
       // Jobs come out in creation order: the first three accounts are active now.
-      const lock = await tryLockAccount(sql, "running", {
-        holder: `${WORKER_APPLICATION_PREFIX}box-7`,
+      await migrate(sql);
+      const lease = await takeLease(sql, "running", {
+        holder: `${WORKER_HOLDER_PREFIX}box-7`,
+        ttlMs: 30_000,
       });
+      assert.ok("token" in lease);
       await boss.fail(SYNC_QUEUE, byAccount.get("retrying")!.id);
       const failed = byAccount.get("failed")!;
       await boss.fail(SYNC_QUEUE, failed.id);
@@ -58,7 +62,7 @@ Deno.test("accountQueueStates tells queued, running on which worker, retrying an
         ["failed", "retrying"],
         "one of the two failed jobs ran out of tries",
       );
-      await lock!.release();
+      await releaseLease(sql, "running", lease.token);
     } finally {
       await sql.end();
       await boss.stop({ graceful: false, close: true });

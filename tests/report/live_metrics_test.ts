@@ -25,6 +25,7 @@ const finished: MetricsSnapshot = {
     failed: 0,
     rejected: 0,
     deleted: 0,
+    deletions_withheld: 0,
     requests: 14,
     rate_limited: 0,
     retries: 1,

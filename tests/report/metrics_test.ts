@@ -1,22 +1,17 @@
 import assert from "node:assert/strict";
 import { type MetricsSnapshot, renderMetrics, writeMetricsFile } from "../../src/report/metrics.ts";
+import { RUN_SUMMARY } from "../_fixtures.ts";
 import { parsePrometheus, valueOf } from "./_prometheus.ts";
 
 const base: MetricsSnapshot = {
   account: "acme",
   summary: {
+    ...RUN_SUMMARY,
     status: "partial",
-    campaigns_total: 100,
     synced: 95,
-    skipped: 0,
     failed: 3,
     rejected: 2,
     deleted: 4,
-    requests: 131,
-    rate_limited: 0,
-    retries: 21,
-    timeouts: 9,
-    token_refreshes: 1,
     duration_ms: 754_250,
   },
   requests: [

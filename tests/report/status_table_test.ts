@@ -19,6 +19,7 @@ const row: AccountStatus = {
   last_error: "Cannot log in to http://localhost:3001 for account acme: connection refused",
   rate_limit: "10/60s",
   rate_limit_source: "default",
+  deletions_withheld: 0,
 };
 
 Deno.test("The status table shows one row per account, its error under it", () => {
@@ -53,4 +54,14 @@ Deno.test("With a server, a QUEUE column; an account that never ran is a row of 
   assert.match(text, /^ACCOUNT\s+STATUS\s+SOURCE\s+QUEUE\s+CAMPAIGNS/);
   assert.match(text, /^acme\s+running\s+sync\s+running on w1\s/m);
   assert.match(text, /^globex\s+never run\s+-\s+queued\s+-\s+-\s+-\s+-\s+-$/m);
+});
+
+Deno.test("A refused mass deletion is a note under its account's row", () => {
+  const withheld = { ...row, status: "ok", last_error: null, deletions_withheld: 20 };
+  const lines = formatStatusTable([withheld], false).split("\n");
+  assert.equal(lines.length, 3);
+  assert.match(
+    lines[2]!,
+    /^ {2}note: 20 deletions withheld \(mass deletion\): --allow-mass-delete/,
+  );
 });

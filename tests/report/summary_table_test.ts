@@ -1,23 +1,9 @@
 import assert from "node:assert/strict";
 import { formatReport, formatSummary, problemsFirst } from "../../src/report/summary_table.ts";
 import type { RunSummary } from "../../src/run_summary.ts";
+import { RUN_SUMMARY } from "../_fixtures.ts";
 
-const base: RunSummary = {
-  run_id: "run-2024-01",
-  status: "ok",
-  campaigns_total: 100,
-  synced: 100,
-  skipped: 0,
-  failed: 0,
-  rejected: 0,
-  deleted: 0,
-  requests: 131,
-  rate_limited: 0,
-  retries: 21,
-  timeouts: 9,
-  token_refreshes: 1,
-  duration_ms: 754_000,
-};
+const base: RunSummary = { ...RUN_SUMMARY, run_id: "run-2024-01" };
 
 function rows(text: string): Map<string, string> {
   return new Map(
@@ -187,6 +173,7 @@ Deno.test("A wide many-account table shows every counter, the most needed first"
     "RETRIES",
     "TIMEOUTS",
     "REFRESHES",
+    "WITHHELD",
     "RUN",
   ]);
 });

@@ -5,18 +5,8 @@ import {
   type Reject,
   upsertCampaigns,
 } from "../../src/store/campaign_store.ts";
+import { HOSTILE_NAMES } from "../_fixtures.ts";
 import { campaign, withEachDatabase } from "./_helpers.ts";
-
-const HOSTILE_NAMES = [
-  `O'Brien's "quoted" campaign`,
-  `'); DROP TABLE campaigns; --`,
-  "back\\slash \\n \\x00 \\\\ trailing\\",
-  "emoji 🚀 family 👩‍👩‍👧 flag 🇫🇷",
-  "tab\tnewline\ncarriage\rreturn",
-  "$1 ${name} %s {{x}} ? :name",
-  "right-to-left \u202e override and zero\u200bwidth",
-  "long ".repeat(120) + "é",
-];
 
 withEachDatabase(
   "upsertCampaigns inserts campaigns, then updates them in place",

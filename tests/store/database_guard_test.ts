@@ -165,3 +165,9 @@ Deno.test("Restarts, refused connections and lost connections count as transient
     assert.equal(isTransient(Object.assign(new Error(String(code)), { code })), false, code);
   }
 });
+
+Deno.test("isTransient knows node-postgres's connection losses, which carry no code", () => {
+  assert.equal(isTransient(new Error("Connection terminated unexpectedly")), true);
+  assert.equal(isTransient({ message: "Connection terminated due to connection timeout" }), true);
+  assert.equal(isTransient(new Error('relation "x" does not exist')), false);
+});

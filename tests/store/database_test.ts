@@ -14,7 +14,7 @@ withEachDatabase("A closed database refuses queries and can be closed again", as
   await db.close();
   await assert.rejects(db.sql`select 1`);
   // The helper closes it a second time.
-}, { migrate: false });
+}, { migrate: false, ownDatabase: true });
 
 Deno.test("The embedded database keeps its data across a close and a reopen", async () => {
   await withTempDir(async (stateDir) => {

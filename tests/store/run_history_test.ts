@@ -6,22 +6,18 @@ import {
   recordRunStart,
 } from "../../src/store/run_history.ts";
 import type { RunSummary } from "../../src/run_summary.ts";
+import { RUN_SUMMARY } from "../_fixtures.ts";
 import { withEachDatabase } from "./_helpers.ts";
 
 const SUMMARY: RunSummary = {
-  run_id: "run-1",
+  ...RUN_SUMMARY,
   status: "partial",
-  campaigns_total: 100,
   synced: 97,
-  skipped: 0,
   failed: 2,
   rejected: 1,
   deleted: 3,
+  deletions_withheld: 0,
   requests: 123,
-  rate_limited: 0,
-  retries: 21,
-  timeouts: 9,
-  token_refreshes: 1,
   duration_ms: 612_345,
 };
 

@@ -20,6 +20,7 @@ const progress: SyncProgress = {
   failed: 1,
   rejected: 4,
   deleted: 0,
+  withheld: 0,
   queued: 50,
 };
 

@@ -30,6 +30,7 @@ Deno.test("The summary says the rate limit in force and where it came from", () 
     failed: 0,
     rejected: 0,
     deleted: 0,
+    withheld: 0,
     queued: 0,
     drift: NO_DRIFT,
     interrupted: false,

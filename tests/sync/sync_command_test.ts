@@ -12,19 +12,17 @@ import { exitCodeFor } from "../../src/sync/summary.ts";
 import { poolSizeFor, runSyncCommand } from "../../src/sync/sync_command.ts";
 import type { SyncReport } from "../../src/run_summary.ts";
 import { serverTest } from "../e2e/_cli.ts";
-import { withFreshServerDatabase } from "../store/_helpers.ts";
-import { MOCK_CREDENTIALS } from "../_fixtures.ts";
+import { withSharedServerDatabase } from "../store/_helpers.ts";
+import { CALM_MOCK, MOCK_CREDENTIALS } from "../_fixtures.ts";
 
 const SERVER_URL = Deno.env.get("TEST_DATABASE_URL");
 
 /** A fast, honest platform: these tests are about accounts, not faults. */
 const CALM: Partial<MockApiOptions> = {
+  ...CALM_MOCK,
   rateLimit: { count: 20, windowMs: 1_000 },
-  errorRate: 0,
-  hangRate: 0,
   syncDelayMs: 5,
   campaigns: 12,
-  seed: 7,
 };
 
 interface Scenario {
@@ -76,7 +74,7 @@ async function syncAccounts(
     if (scenario.embedded) await go(undefined);
     else {
       assert.ok(SERVER_URL, "TEST_DATABASE_URL must name a PostgreSQL server for this test");
-      await withFreshServerDatabase(SERVER_URL, go);
+      await withSharedServerDatabase(SERVER_URL, go);
     }
   } finally {
     await mock.close();

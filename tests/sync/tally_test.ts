@@ -20,6 +20,7 @@ Deno.test("Tally counts skipped, rejected, missing and deleted campaigns without
   tally.reject(2);
   tally.miss(4);
   tally.deleted(1);
+  tally.withheld(5);
   tally.pageDone();
   tally.pageUndone();
   assert.deepEqual(tally.snapshot(), {
@@ -30,6 +31,7 @@ Deno.test("Tally counts skipped, rejected, missing and deleted campaigns without
     failed: 4,
     rejected: 2,
     deleted: 1,
+    withheld: 5,
     undone: 1,
   });
 });

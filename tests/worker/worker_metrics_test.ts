@@ -3,7 +3,7 @@ import type { ProgressSnapshot } from "../../src/report/progress.ts";
 import { createWorkerMetrics, renderWorkerMetrics } from "../../src/worker/worker_metrics.ts";
 import type { RunSummary } from "../../src/run_summary.ts";
 
-const summary = {
+const summary: RunSummary = {
   run_id: "r1",
   status: "ok",
   campaigns_total: 3,
@@ -12,13 +12,14 @@ const summary = {
   failed: 0,
   rejected: 0,
   deleted: 0,
+  deletions_withheld: 0,
   requests: 5,
   rate_limited: 0,
   retries: 0,
   timeouts: 0,
   token_refreshes: 1,
   duration_ms: 1_500,
-} as RunSummary;
+};
 
 const progress: ProgressSnapshot = {
   pagesDone: 0,

@@ -1,0 +1,120 @@
+/**
+ * Account leases: a row per account in `account_leases` saying which process drives it, until
+ * when (on the database's clock). A lease costs no connection: it is taken, renewed and released
+ * by single statements on the shared pool, so it outlives a database restart and a worker can
+ * hold hundreds. Every request's send is recorded through {@linkcode fenceSend}, which renews the
+ * lease and records the send only while the lease is still this holder's: a process that lost
+ * its lease (expired, then taken by another) can never send again for that account.
+ */
+import type postgres from "postgres";
+
+/** Who holds an account now, when another process does. */
+export interface LeaseHolder {
+  holder: string;
+  /** How long until the lease lapses unless renewed, in ms (by the database's clock). */
+  expiresInMs: number;
+}
+
+/** A taken lease: the token that proves it is ours, and the database's clock when taken. */
+export interface TakenLease {
+  token: string;
+  /** The database's `now()` at the take, in epoch ms. */
+  databaseNow: number;
+}
+
+/** Options of {@linkcode takeLease}. */
+export interface TakeLeaseOptions {
+  /** Who takes it, as `status` shows it: "worker w1", "sync on host-123". */
+  holder: string;
+  /** How long the lease lasts unless renewed, in ms. */
+  ttlMs: number;
+  /** The token to take it with. @default a new random UUID */
+  token?: string;
+  /** Takes it from this holder even unlapsed: one known to be gone. @default none */
+  replacing?: string;
+}
+
+/**
+ * Takes the account's lease if it is free, lapsed or already ours (same token); otherwise
+ * returns who holds it. One statement: two processes taking at once cannot both win.
+ */
+export async function takeLease(
+  sql: postgres.Sql,
+  account: string,
+  options: TakeLeaseOptions,
+): Promise<TakenLease | LeaseHolder> {
+  const { holder, ttlMs, token = crypto.randomUUID(), replacing = null } = options;
+  const [row] = await sql<{ token: string; now: string }[]>`
+    insert into account_leases as l (account, holder, token, taken_at, expires_at)
+    values (${account}, ${holder}, ${token}, now(),
+      now() + ${ttlMs}::double precision * interval '1 millisecond')
+    on conflict (account) do update set holder = excluded.holder, token = excluded.token,
+      taken_at = excluded.taken_at, expires_at = excluded.expires_at
+    where l.expires_at <= now() or l.token = excluded.token or l.holder = ${replacing}
+    returning l.token, (extract(epoch from now()) * 1000)::float8 as now`;
+  if (row) return { token: row.token, databaseNow: Number(row.now) };
+  const [other] = await sql<{ holder: string; left: number }[]>`
+    select holder, greatest(0, extract(epoch from expires_at - now()) * 1000)::float8 as left
+    from account_leases where account = ${account}`;
+  // Released between our two statements: free now, but the caller retries later rather than loop.
+  return {
+    holder: other?.holder ?? "another process (just released)",
+    expiresInMs: other?.left ?? 0,
+  };
+}
+
+/**
+ * Renews the lease for `ttlMs` more if it is still ours (even lapsed: while the token is ours,
+ * nobody else took it in between), and records the sends at `sentAt` (epoch ms, one or many) in
+ * `checkpoint_sends` with it when given. False when the lease is another's or gone.
+ */
+export async function fenceSend(
+  sql: postgres.Sql,
+  account: string,
+  token: string,
+  ttlMs: number,
+  sentAt?: number | readonly number[],
+): Promise<boolean> {
+  const times = sentAt === undefined ? [] : typeof sentAt === "number" ? [sentAt] : [...sentAt];
+  if (times.length === 0) {
+    const rows = await sql`
+      update account_leases set expires_at = now() + ${ttlMs}::double precision * interval '1 millisecond'
+      where account = ${account} and token = ${token} returning 1`;
+    return rows.count > 0;
+  }
+  const rows = await sql`
+    with renewed as (
+      update account_leases set expires_at = now() + ${ttlMs}::double precision * interval '1 millisecond'
+      where account = ${account} and token = ${token} returning account
+    )
+    insert into checkpoint_sends (account, at)
+    select r.account, s.at from renewed r, unnest(${times}::bigint[]) as s(at)
+    returning 1`;
+  return rows.count > 0;
+}
+
+/** Gives the lease up if it is still ours; a lease another took is left alone. */
+export async function releaseLease(
+  sql: postgres.Sql,
+  account: string,
+  token: string,
+): Promise<void> {
+  await sql`delete from account_leases where account = ${account} and token = ${token}`;
+}
+
+/** Who holds each of `accounts` now (leases not lapsed): account → holder. */
+export async function accountLeaseHolders(
+  sql: postgres.Sql,
+  accounts: readonly string[],
+): Promise<Map<string, string>> {
+  if (accounts.length === 0) return new Map();
+  try {
+    const rows = await sql<{ account: string; holder: string }[]>`
+      select account, holder from account_leases
+      where account = any(${[...accounts]}::text[]) and expires_at > now()`;
+    return new Map(rows.map((row) => [row.account, row.holder]));
+  } catch (error) {
+    if ((error as { code?: string }).code === "42P01") return new Map(); // not migrated yet
+    throw error;
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * Holds account leases for a process: takes them, renews them on a timer and with every send
+ * (through the database guard, so that a renewal rides out an outage), and says when one is
+ * lost. See account_lease.ts for the statements.
+ */
+import { getLogger } from "@logtape/logtape";
+import type postgres from "postgres";
+import { type Clock, systemClock } from "../clock.ts";
+import { StoreError } from "../errors.ts";
+import { fenceSend, type LeaseHolder, releaseLease, takeLease } from "./account_lease.ts";
+import type { DatabaseGuard } from "./database_guard.ts";
+
+const log = getLogger(["adsync", "store"]);
+
+/** An account this process holds the lease of. */
+export interface HeldAccount {
+  readonly account: string;
+  /**
+   * Aborted when the lease is lost: another process took it (after it lapsed, say during a long
+   * database outage). The run must then stop (resumably) and send nothing more.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Renews the lease and records a send at `at` (epoch ms) in the server's send log, in one
+   * statement; rejects (and aborts `signal`) when the lease is another's: the request must not leave.
+   */
+  fence(at: number): Promise<void>;
+  /**
+   * Notes a send for the server's send log without holding the request back: for a `sync`,
+   * whose own checkpoint is what its requests wait for, so that it goes on through a database
+   * outage as before. The sends noted go in with the next renewal (and the release).
+   */
+  noteSend(at: number): void;
+  /** Stops renewing and gives the lease up; safe to call twice. */
+  release(): Promise<void>;
+}
+
+/** The leases of one process. */
+export interface AccountLeases {
+  /** Takes the account's lease, or says who holds it. */
+  hold(account: string): Promise<HeldAccount | LeaseHolder>;
+  /** The account's sends since `since` (epoch ms) in the server's send log, ascending. */
+  recentSends(account: string, since: number): Promise<number[]>;
+}
+
+/** Options of {@linkcode createAccountLeases}. */
+export interface AccountLeasesOptions {
+  /** Who holds the leases, as `status` shows it. */
+  holder: string;
+  /** How long a lease lasts without renewal, in ms; renewed every third of it. @default 30_000 */
+  ttlMs?: number;
+  /** Timer source. @default systemClock */
+  clock?: Clock;
+  /** Sends older than this (relative to the newest) are pruned from the log. @default 86_400_000 */
+  sendRetentionMs?: number;
+  /**
+   * Whether a holder is known to be gone (a process of this machine that no longer runs), so
+   * that its lease is taken at once instead of when it lapses. @default never
+   */
+  isGone?: (holder: string) => boolean;
+}
+
+/** The largest difference between our clock and the database's that goes without a warning. */
+const SKEW_WARNING_MS = 1_000;
+/** How long a run's end waits for its lease's release before leaving it to lapse. */
+const RELEASE_BOUND_MS = 2_000;
+/** Old sends are pruned once every this many fences. */
+const PRUNE_EVERY = 100;
+
+/** Creates the lease holder of a process on `sql`, every statement through `guard`. */
+export function createAccountLeases(
+  sql: postgres.Sql,
+  guard: DatabaseGuard,
+  options: AccountLeasesOptions,
+): AccountLeases {
+  const { holder, ttlMs = 30_000, clock = systemClock, sendRetentionMs = 86_400_000 } = options;
+  let skewChecked = false;
+  let fences = 0;
+
+  function checkSkew(before: number, databaseNow: number, after: number): void {
+    if (skewChecked) return;
+    skewChecked = true;
+    const skew = Math.round(databaseNow - (before + after) / 2);
+    if (Math.abs(skew) - (after - before) / 2 <= SKEW_WARNING_MS) return;
+    log.warn(
+      "This machine's clock differs from the database's by {skew} ms: send times recorded by " +
+        "other machines are misjudged by as much, and a takeover may meet a 429; sync the clocks (NTP)",
+      { skew },
+    );
+  }
+
+  async function hold(account: string): Promise<HeldAccount | LeaseHolder> {
+    const before = clock.now();
+    let taken = await guard.retrying(
+      `take the lease of account ${account} in`,
+      () => takeLease(sql, account, { holder, ttlMs }),
+    );
+    if (!("token" in taken) && options.isGone?.(taken.holder)) {
+      const replacing = taken.holder;
+      log.info("Taking the lease of account {account} from {holder}: that process is gone", {
+        account,
+        holder: replacing,
+      });
+      taken = await guard.retrying(
+        `take the lease of account ${account} in`,
+        () => takeLease(sql, account, { holder, ttlMs, replacing }),
+      );
+    }
+    if (!("token" in taken)) return taken;
+    checkSkew(before, taken.databaseNow, clock.now());
+    return keep(account, taken.token);
+  }
+
+  function keep(account: string, token: string): HeldAccount {
+    const lost = new AbortController();
+    let noted: number[] = [];
+    const released = new AbortController();
+    const lose = (reason: Error) => {
+      if (lost.signal.aborted || released.signal.aborted) return;
+      log.warn("Lost the lease of account {account}: {reason}", {
+        account,
+        reason: reason.message,
+      });
+      lost.abort(reason);
+    };
+    const takenBy = async () => {
+      const rows = await sql<{ holder: string }[]>`
+        select holder from account_leases where account = ${account}`.catch(() => []);
+      return new StoreError(
+        `Cannot drive account ${account}: ${rows[0]?.holder ?? "another process"} took it over`,
+      );
+    };
+    const renew = async () => {
+      const stop = AbortSignal.any([lost.signal, released.signal]);
+      while (!stop.aborted) {
+        await clock.sleep(ttlMs / 3, stop).catch(() => {});
+        if (stop.aborted) return;
+        const batch = noted;
+        noted = [];
+        try {
+          const ours = await guard.retrying(
+            `renew the lease of account ${account} in`,
+            () => fenceSend(sql, account, token, ttlMs, batch),
+          );
+          if (!ours) lose(await takenBy());
+        } catch {
+          noted = [...batch, ...noted];
+          // The database stayed away past the outage bound: nobody could take the lease meanwhile,
+          // so keep it and try again; the next renewal that reaches the database decides.
+        }
+      }
+    };
+    const renewing = renew();
+    return {
+      account,
+      signal: lost.signal,
+      async fence(at) {
+        if (lost.signal.aborted) throw lost.signal.reason;
+        // The time of the attempt that lands, not of the first: a request held back by an outage
+        // leaves when the database is back, and the next holder's limiter must see it then.
+        const ours = await guard.retrying(
+          "record a request in",
+          () => fenceSend(sql, account, token, ttlMs, Math.max(at, clock.now())),
+        );
+        if (!ours) {
+          lose(await takenBy());
+          throw lost.signal.reason;
+        }
+        if (++fences % PRUNE_EVERY === 0) {
+          await guard.once(
+            "prune old requests in",
+            () =>
+              sql`delete from checkpoint_sends where account = ${account}
+              and at < ${at - sendRetentionMs}`,
+          ).catch(() => {}); // pruning can wait for the next hundred
+        }
+      },
+      noteSend(at) {
+        if (!lost.signal.aborted && !released.signal.aborted) noted.push(at);
+      },
+      async release() {
+        if (released.signal.aborted) return;
+        released.abort();
+        void renewing; // a renewal in flight may finish later: its token check keeps it harmless
+        if (lost.signal.aborted) return;
+        // One bounded attempt: an unreleased lease lapses by itself, and a run's end must not
+        // wait out a database outage for it.
+        const release = guard.once(`release the lease of account ${account} in`, async () => {
+          if (noted.length > 0) await fenceSend(sql, account, token, ttlMs, noted);
+          await releaseLease(sql, account, token);
+        });
+        release.catch(() => {}); // may settle after the bound, when nobody listens any more
+        const bound = new AbortController();
+        await Promise.race([
+          release,
+          clock.sleep(RELEASE_BOUND_MS, bound.signal).then(() => {
+            throw new Error(`no answer within ${RELEASE_BOUND_MS / 1_000} s`);
+          }),
+        ]).finally(() => bound.abort()).catch((error) =>
+          log.warn("Cannot release the lease of account {account} (it lapses by itself): {error}", {
+            account,
+            error: (error as Error).message,
+          })
+        );
+      },
+    };
+  }
+
+  return {
+    hold,
+    recentSends: (account, since) =>
+      guard.retrying("read the send log in", async () => {
+        const rows = await sql<{ at: string }[]>`
+          select at from checkpoint_sends where account = ${account} and at >= ${since}
+          order by at`;
+        return rows.map((row) => Number(row.at));
+      }),
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * How an account's run ends when it cannot run as planned: the failed outcome of a run that could
+ * not start, the note of a lost lease, and the one line logged per account at the end.
+ */
+import { getLogger } from "@logtape/logtape";
+import type { Clock } from "../clock.ts";
+import type { AccountSettings } from "../config.ts";
+import { errorMessage } from "../errors.ts";
+import { type Account, createAccount } from "../platform/account.ts";
+import { withRunContext } from "../report/logging.ts";
+import type { HeldAccount } from "../store/lease_keeper.ts";
+import type { AccountOutcome } from "./account_run.ts";
+import { NO_DRIFT } from "./catalog.ts";
+import type { SyncResult } from "./run_sync.ts";
+import type { SyncSummary } from "../run_summary.ts";
+import { summarize } from "./summary.ts";
+
+const log = getLogger(["adsync", "run"]);
+
+/** The failed outcome of an account whose run could not start or end, logged. */
+export function notRun(
+  settings: AccountSettings,
+  error: unknown,
+  startedAt: number,
+  clock: Clock,
+  runId = "",
+): AccountOutcome {
+  const summary = {
+    ...summarize(runId, idleAccount(settings), emptyResult({ fatal: error }), 0),
+    duration_ms: Math.round(clock.now() - startedAt),
+  };
+  withRunContext({ run_id: runId, account: settings.clientId }, () => logEnd(summary));
+  return { summary, requests: [] };
+}
+
+/** A run its lost lease interrupted says so. */
+export function withLeaseLoss(summary: SyncSummary, lease: HeldAccount | undefined): SyncSummary {
+  if (!lease?.signal.aborted || summary.status !== "interrupted") return summary;
+  return { ...summary, last_error: errorMessage(lease.signal.reason) };
+}
+
+export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
+  return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
+}
+
+/** One line per account at the end: enough for an operator of a hundred accounts at info level. */
+export function logEnd(summary: SyncSummary): void {
+  const { drift: _, last_error, ...counts } = summary;
+  const properties = last_error === undefined ? counts : { ...counts, error: last_error };
+  if (summary.status === "failed") {
+    log.error("Run {run_id} failed: {error}", properties);
+  } else if (summary.status === "ok") {
+    log.info("Run {run_id} ended ok: {synced} synced, {skipped} skipped", properties);
+  } else {
+    log.warn(
+      "Run {run_id} ended {status}: {synced} synced, {failed} failed, {rejected} rejected",
+      properties,
+    );
+  }
+}
+
+/** An account that never got to send a request, for the summary of a run that could not start. */
+function idleAccount(settings: AccountSettings): Account {
+  const { clientId, apiUrl: baseUrl, email, password, rateLimit, rateLimitAuto } = settings;
+  const credentials = { email, password };
+  return createAccount({ baseUrl, clientId, credentials, rateLimit, rateLimitAuto });
+}
+
+export function emptyResult(end: { interrupted?: boolean; fatal?: unknown }): SyncResult {
+  return {
+    total: null,
+    pagesTotal: null,
+    pagesDone: 0,
+    synced: 0,
+    skipped: 0,
+    failed: 0,
+    rejected: 0,
+    deleted: 0,
+    withheld: 0,
+    queued: 0,
+    drift: NO_DRIFT,
+    interrupted: end.interrupted ?? false,
+    fatal: end.fatal,
+  };
+}
+
+/**
+ * How loud the note on the run chosen is: a warning, except where a run always resumes (a worker,
+ * whose checkpoint is the server's) and a new one starts: that is no news, so debug.
+ */
+export function noteLevel(
+  picked: { resumed: boolean },
+  shared: { checkpointInServer?: boolean },
+): "warn" | "debug" {
+  return shared.checkpointInServer && !picked.resumed ? "debug" : "warn";
+}

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import {
+  accountLeaseHolders,
+  fenceSend,
+  releaseLease,
+  takeLease,
+} from "../../src/store/account_lease.ts";
+import { migrate } from "../../src/store/migrations.ts";
+import { TEST_SERVER_URL } from "../_test_server.ts";
+import { withFreshServerDatabase } from "./_helpers.ts";
+
+/** Two processes' pools on one fresh, migrated database. */
+async function withTwoPools(fn: (one: postgres.Sql, two: postgres.Sql) => Promise<void>) {
+  await withFreshServerDatabase(TEST_SERVER_URL, async (url) => {
+    const one = postgres(url, { max: 2, onnotice: () => {} });
+    const two = postgres(url, { max: 2, onnotice: () => {} });
+    try {
+      await migrate(one);
+      await fn(one, two);
+    } finally {
+      await one.end();
+      await two.end();
+    }
+  });
+}
+
+Deno.test("takeLease lets one process drive an account and tells the other who does", async () => {
+  await withTwoPools(async (one, two) => {
+    const first = await takeLease(one, "acme", { holder: "worker w1", ttlMs: 30_000 });
+    assert.ok("token" in first);
+    const second = await takeLease(two, "acme", { holder: "sync on box-1", ttlMs: 30_000 });
+    assert.ok(!("token" in second));
+    assert.equal(second.holder, "worker w1");
+    assert.ok(second.expiresInMs > 25_000 && second.expiresInMs <= 30_000);
+    assert.ok("token" in await takeLease(two, "globex", { holder: "sync on box-1", ttlMs: 1 }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual([...await accountLeaseHolders(two, ["acme", "globex", "x"])], [
+      ["acme", "worker w1"],
+    ], "a lapsed lease holds nothing");
+    await releaseLease(one, "acme", first.token);
+    assert.ok("token" in await takeLease(two, "acme", { holder: "sync on box-1", ttlMs: 30_000 }));
+  });
+});
+
+Deno.test("Of many processes taking one account's lease at once, exactly one gets it", async () => {
+  await withTwoPools(async (one, two) => {
+    const takes = await Promise.all(
+      Array.from(
+        { length: 20 },
+        (_, i) => takeLease(i % 2 ? one : two, "acme", { holder: `worker w${i}`, ttlMs: 30_000 }),
+      ),
+    );
+    assert.equal(takes.filter((take) => "token" in take).length, 1);
+  });
+});
+
+Deno.test("A lapsed lease is taken over, and the process that held it can no longer record a send", async () => {
+  await withTwoPools(async (one, two) => {
+    const old = await takeLease(one, "acme", { holder: "worker w1", ttlMs: 50 });
+    assert.ok("token" in old);
+    // Lapsed but not taken: still ours, so the send is recorded and the lease renewed.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(await fenceSend(one, "acme", old.token, 50, 1_000), true);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const taker = await takeLease(two, "acme", { holder: "worker w2", ttlMs: 30_000 });
+    assert.ok("token" in taker, "a lapsed lease is free");
+    assert.equal(await fenceSend(one, "acme", old.token, 30_000, 2_000), false);
+    assert.equal(await fenceSend(one, "acme", old.token, 30_000), false);
+    assert.equal(await fenceSend(two, "acme", taker.token, 30_000, 3_000), true);
+    const sends =
+      await one`select at::int from checkpoint_sends where account = 'acme' order by at`;
+    assert.deepEqual(
+      sends.map((row) => row.at),
+      [1_000, 3_000],
+      "the fenced-off send is not recorded",
+    );
+    await releaseLease(one, "acme", old.token); // a lease another took is left alone
+    assert.deepEqual([...await accountLeaseHolders(one, ["acme"])], [["acme", "worker w2"]]);
+  });
+});
+
+Deno.test("takeLease takes an unlapsed lease only from the holder it is told is gone", async () => {
+  await withTwoPools(async (one, two) => {
+    assert.ok(
+      "token" in await takeLease(one, "acme", { holder: "sync on box-1-41", ttlMs: 30_000 }),
+    );
+    const wrong = await takeLease(two, "acme", {
+      holder: "sync on box-1-42",
+      ttlMs: 30_000,
+      replacing: "sync on box-1-40",
+    });
+    assert.ok(!("token" in wrong));
+    const right = await takeLease(two, "acme", {
+      holder: "sync on box-1-42",
+      ttlMs: 30_000,
+      replacing: "sync on box-1-41",
+    });
+    assert.ok("token" in right);
+    assert.deepEqual([...await accountLeaseHolders(one, ["acme"])], [["acme", "sync on box-1-42"]]);
+  });
+});

@@ -160,13 +160,16 @@ async function work(
           shared,
           run: { ...options, clock: options.clock, signal, onProgress: tracked.onProgress },
           lockRetryMs: config.workerHeartbeatMs,
-          onOutcome: ({ summary, requests }) =>
-            metrics.record({
+          onOutcome: ({ summary, requests }) => {
+            // The run has ended: no longer in progress, though its job settles after.
+            tracked.end();
+            return metrics.record({
               summary,
               account: summary.account,
               requests,
               lastSuccessUnix: summary.status === "ok" ? Math.floor(Date.now() / 1_000) : null,
-            }),
+            });
+          },
         }).finally(tracked.end);
       })).then((outputs) => outputs[0]);
       inFlight.add(handling);

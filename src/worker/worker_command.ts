@@ -158,7 +158,8 @@ async function work(
           workerId,
           accounts,
           shared,
-          run: { ...options, clock: options.clock, signal, onProgress: tracked.onProgress },
+          run: { ...options, clock: options.clock, signal },
+          onRun: tracked.follow,
           lockRetryMs: config.workerHeartbeatMs,
           onOutcome: ({ summary, requests }) =>
             metrics.record({

@@ -4,19 +4,19 @@ import { type Clock, systemClock } from "../clock.ts";
 import type { AccountPlan } from "../account_plan.ts";
 import type { Config } from "../config.ts";
 import { errorMessage, NetworkError, StoreError, TimeoutError } from "../errors.ts";
-import { type Account, createAccount } from "../platform/account.ts";
+import type { Account } from "../platform/account.ts";
 import type { HostGates } from "../platform/host_gate.ts";
 import { createPlatformClient } from "../platform/platform_client.ts";
 import { outcomeRows } from "../platform/request_stats.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { RequestCount } from "../report/metrics.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
-import { lastAdvertisedLimit, recordRunEnd, recordRunStart } from "../store/run_history.ts";
-import { parseRateLimit, type RateLimit } from "../duration.ts";
+import { recordRunEnd, recordRunStart } from "../store/run_history.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import type { DatabaseGuard } from "../store/database_guard.ts";
 import type { LeaseHolder } from "../store/account_lease.ts";
 import type { AccountLeases, HeldAccount } from "../store/lease_keeper.ts";
+import { openAccount } from "./open_account.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
 import { startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
 import { summarize } from "./summary.ts";
@@ -117,8 +117,8 @@ export async function runAccount(
 }
 
 /** A run that ended before it started. */
-function endedRun(outcome: AccountOutcome, runId = ""): AccountRun {
-  return { runId, progress: () => undefined, done: Promise.resolve(outcome) };
+function endedRun(outcome: AccountOutcome): AccountRun {
+  return { runId: "", progress: () => undefined, done: Promise.resolve(outcome) };
 }
 
 async function startHeld(
@@ -224,56 +224,6 @@ async function pickRun(
   return { runId, resumed: false, note: choice.note };
 }
 
-/** The account, its limiter primed with the sends the platform's window still remembers. */
-async function openAccount(
-  plan: Readonly<AccountPlan>,
-  shared: SharedResources,
-  options: AccountRunOptions,
-  now: number,
-): Promise<Account> {
-  const settings = plan.account;
-  const { clientId, rateLimit } = settings;
-  const { config, checkpoint, leases } = shared;
-  const since = now - rateLimit.windowMs - 1_000;
-  const history = await checkpoint.recentSends(clientId, since);
-  if (leases && !shared.checkpointInServer) {
-    // Another process (a worker) may have driven the account last: its sends are in the server.
-    history.push(...await leases.recentSends(clientId, since));
-  }
-  return createAccount({
-    baseUrl: settings.apiUrl,
-    clientId,
-    credentials: { email: settings.email, password: settings.password },
-    rateLimit,
-    rateLimitAuto: settings.rateLimitAuto,
-    advertisedBefore: await advertisedBefore(shared, clientId),
-    fetch: options.fetch,
-    clock: options.clock,
-    request: plan.request,
-    history: [...new Set(history)],
-    onSend: sendRecorder(shared, clientId, options.lease),
-    onToken: options.onToken,
-    hostGate: shared.hostGates.forUrl(settings.apiUrl),
-    pacing: config.pacing,
-  });
-}
-
-/** Where each send of the account is recorded before it leaves. */
-function sendRecorder(
-  shared: SharedResources,
-  clientId: string,
-  lease: HeldAccount | undefined,
-): (at: number) => void | Promise<void> {
-  const { checkpoint } = shared;
-  if (lease === undefined) return (at) => checkpoint.recordSend(clientId, at);
-  if (shared.checkpointInServer) return (at) => lease.fence(at); // records it in the checkpoint's own log
-  return (at) => {
-    // A sync's requests wait for its own checkpoint only, as they did before leases.
-    lease.noteSend(at);
-    return checkpoint.recordSend(clientId, at);
-  };
-}
-
 async function syncAccount(
   plan: Readonly<AccountPlan>,
   config: Readonly<Config>,
@@ -322,18 +272,6 @@ export function progressSnapshot(p: SyncProgress, account: Account, now: number)
       ? null
       : Math.max(0, account.limiter.finishTimeFor(requestsLeft) - now),
   };
-}
-
-/** The limit the platform advertised to the account's last run; none if unknown or unreadable. */
-async function advertisedBefore(
-  shared: SharedResources,
-  account: string,
-): Promise<RateLimit | undefined> {
-  const text = await shared.guard.once(
-    "read the last advertised limit from",
-    () => lastAdvertisedLimit(shared.sql, account),
-  ).catch(() => undefined); // a convenience: page 1 tells it again
-  return text === undefined ? undefined : parseRateLimit(text);
 }
 
 /** A login that found no platform at the URL: say what to check, in the same line. */

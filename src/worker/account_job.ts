@@ -1,11 +1,13 @@
 import { getLogger } from "@logtape/logtape";
 import type { PgBoss } from "pg-boss";
+import { planOf } from "../account_plan.ts";
 import type { AccountSettings } from "../config.ts";
 import { handBack, type HeldJob } from "../queue/hand_back.ts";
 import { SYNC_QUEUE, type SyncJobData } from "../queue/queue.ts";
 import { errorMessage } from "../errors.ts";
 import {
   type AccountOutcome,
+  type AccountRun,
   type AccountRunOptions,
   runAccount,
   type SharedResources,
@@ -32,6 +34,8 @@ export interface AccountJobContext {
   run: AccountRunOptions & { signal: AbortSignal };
   /** A job whose account another process holds comes back after at most this long. */
   lockRetryMs: number;
+  /** Called with each run once chosen, to follow its progress. @default no-op */
+  onRun?: (run: AccountRun) => void;
   /** Called with each finished run. @default no-op */
   onOutcome?: (outcome: AccountOutcome) => void | Promise<void>;
 }
@@ -78,12 +82,14 @@ export async function runAccountJob(
   log.info("Job {job} started: account {account} on {worker} (try {try})", properties);
   let outcome: AccountOutcome;
   try {
-    outcome = await runAccount(settings, shared, {
+    const started = await runAccount(planOf(shared.config.plans, settings.clientId), shared, {
       ...run,
       lease,
       // The claim lost (taken over after a silence) stops the run as a shutdown would.
       signal: AbortSignal.any([run.signal, job.signal]),
     });
+    context.onRun?.(started);
+    outcome = await started.done;
   } finally {
     await lease.release();
   }

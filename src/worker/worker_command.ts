@@ -10,10 +10,17 @@ import { applySchedule } from "../queue/schedule.ts";
 import { openPgCheckpoint } from "../store/pg_checkpoint.ts";
 import { createAccountLeases } from "../store/lease_keeper.ts";
 import { WORKER_HOLDER_PREFIX } from "../queue/queue_state.ts";
-import { openGuardedDatabase, poolSizeFor } from "../sync/sync_command.ts";
+import { openGuardedDatabase } from "../sync/sync_command.ts";
 import { type AccountJob, type AccountJobContext, runAccountJob } from "./account_job.ts";
 import { startWorkerEndpoint, type WorkerEndpoint } from "./worker_endpoint.ts";
 import { createWorkerMetrics, type WorkerMetrics } from "./worker_metrics.ts";
+import {
+  BYTES_PER_ACCOUNT,
+  DEFAULT_WORKER_ACCOUNTS_CEILING,
+  defaultWorkerAccounts,
+  QUEUE_POOL_SIZE,
+  workerPoolSize,
+} from "./worker_capacity.ts";
 
 const log = getLogger(["adsync", "worker"]);
 
@@ -31,6 +38,8 @@ export interface WorkerCommandOptions {
   onToken?: (token: string) => void;
   /** How often an idle worker looks for jobs. @default 2_000 */
   pollMs?: number;
+  /** Memory available at start, in bytes, for the default accounts at once. @default the machine's */
+  availableBytes?: number;
 }
 
 /** What a worker did before it stopped. */
@@ -45,10 +54,17 @@ export function workerIdOf(config: Readonly<Config>): string {
   return config.workerId ?? `${Deno.hostname()}-${Deno.pid}`;
 }
 
+/** Accounts this worker runs at once: `SYNC_WORKER_ACCOUNTS`, else derived from the work. */
+export function workerAccountsOf(config: Readonly<Config>, availableBytes?: number): number {
+  if (config.workerAccounts !== undefined) return config.workerAccounts;
+  const available = availableBytes ?? Deno.systemMemoryInfo().available;
+  return defaultWorkerAccounts({ accounts: config.accounts.length, availableBytes: available });
+}
+
 /**
  * Runs a worker until `signal`: sets up what the process shares (database pool, migrations, host
  * gates, the checkpoint in PostgreSQL; no state dir), joins the job queue in the `DATABASE_URL` server, applies the schedule, and
- * runs up to `config.workerAccounts` account jobs at once, each under its account's lease.
+ * runs up to {@linkcode workerAccountsOf} account jobs at once, each under its account's lease.
  * On `signal` it stops taking jobs, stops the accounts in progress (their checkpoint saved) and
  * hands their jobs back for immediate pickup by another worker, then returns.
  */
@@ -62,8 +78,23 @@ export async function runWorkerCommand(
     throw new ConfigError("DATABASE_URL", "is required for worker: the queue lives in a server");
   }
   const workerId = workerIdOf(config);
+  const workerAccounts = workerAccountsOf(config, options.availableBytes);
+  if (config.workerAccounts === undefined) {
+    log.info(
+      "SYNC_WORKER_ACCOUNTS unset: {workerAccounts} accounts at once (of {accounts} in the " +
+        "accounts file, at most {ceiling}; about {mb} MB at {each} MB each)",
+      {
+        workerAccounts,
+        accounts: config.accounts.length,
+        ceiling: DEFAULT_WORKER_ACCOUNTS_CEILING,
+        mb: Math.round((workerAccounts * BYTES_PER_ACCOUNT) / 2 ** 20),
+        each: BYTES_PER_ACCOUNT / 2 ** 20,
+      },
+    );
+  }
+  config = { ...config, workerAccounts };
   // Leases are rows, not connections: the accounts share one pool, whatever their number.
-  const poolSize = poolSizeFor(config.workerAccounts);
+  const poolSize = workerPoolSize(config.workerAccounts!);
   const { db, guard } = await openGuardedDatabase(config, {
     url,
     poolSize,
@@ -119,6 +150,7 @@ async function work(
   const { signal, live: { metrics, endpoint } } = options;
   const boss = await openQueue(options.url, {
     heartbeatMs: config.workerHeartbeatMs,
+    poolSize: QUEUE_POOL_SIZE,
     applicationName: `adsync queue ${workerId}`,
   });
   const report: WorkerReport = { worker: workerId, jobs: 0 };

@@ -67,6 +67,11 @@ export interface AccountRunOptions {
    * `shared.leases` when there are leases, and released at the end
    */
   lease?: HeldAccount;
+  /**
+   * Told of every 429 of the account's API calls and of a login that failed, with the error: a
+   * worker aborts `signal` there to hand the account back for later. @default no-op
+   */
+  onPlatformTrouble?: (error: unknown, during: "login" | "request") => void;
 }
 
 /** How one account's run ended: its summary and its requests by endpoint and outcome. */
@@ -243,10 +248,12 @@ async function syncAccount(
     maxAttempts: config.maxAttempts,
     backoffBaseMs: config.retryBackoffMs,
     backoffCapMs: config.retryBackoffMaxMs,
+    onHold: (error) => options.onPlatformTrouble?.(error, "request"),
   });
   try {
     await account.tokens.get(options.signal); // wrong credentials end the run before any work
   } catch (error) {
+    options.onPlatformTrouble?.(error, "login");
     if (options.signal?.aborted) return emptyResult({ interrupted: true });
     return emptyResult({ fatal: withPlatformHint(error, config) });
   }

@@ -22,6 +22,7 @@ import postgres from "postgres";
 import { computeFigures } from "./figures.ts";
 import { startMockProcess } from "./mock_process.ts";
 import { sampleRss } from "./rss_sampler.ts";
+import { sampleWorkerConnections } from "./worker_connections.ts";
 
 const PROJECT_DIR = new URL("..", import.meta.url).pathname;
 const COUNT = 10;
@@ -164,7 +165,7 @@ async function runWorkers(
     void child.stderr.pipeTo(new WritableStream()).catch(() => {}); // warnings only; not kept
     return { id, child, rss: sampleRss(child.pid) };
   });
-  const connections = sampleConnections(sql, database);
+  const connections = sampleWorkerConnections(sql, database);
   let killed: string | undefined;
   try {
     for (;;) {
@@ -191,7 +192,7 @@ async function runWorkers(
 
 async function finish(
   workers: { id: string; child: Deno.ChildProcess; rss: ReturnType<typeof sampleRss> }[],
-  connections: ReturnType<typeof sampleConnections>,
+  connections: ReturnType<typeof sampleWorkerConnections>,
   end: { killed: string | undefined; failed: number },
 ) {
   const rss: Record<string, number> = {};
@@ -201,38 +202,6 @@ async function finish(
   }
   await Promise.all(workers.map((worker) => worker.child.status));
   return { peakRssMb: rss, peakConnections: connections.peaks(), ...end };
-}
-
-/**
- * Samples the database's connections every 200 ms, by `application_name`: each worker's pool
- * (`adsync pool <id>`) and queue (`adsync queue <id>`) together; keeps each worker's peak.
- */
-function sampleConnections(sql: postgres.Sql, database: string) {
-  const peaks = new Map<string, number>();
-  let total = 0;
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      const rows = await sql<{ name: string; n: number }[]>`
-        select application_name as name, count(*)::int as n from pg_stat_activity
-        where datname = ${database} group by 1`.catch(() => []);
-      const byWorker = new Map<string, number>();
-      for (const { name, n } of rows) {
-        const worker = /^adsync (?:pool|queue) (\S+)$/.exec(name)?.[1];
-        if (worker) byWorker.set(worker, (byWorker.get(worker) ?? 0) + n);
-      }
-      for (const [worker, n] of byWorker) peaks.set(worker, Math.max(peaks.get(worker) ?? 0, n));
-      total = Math.max(total, [...byWorker.values()].reduce((a, b) => a + b, 0));
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  })();
-  return {
-    stop: () => {
-      stopped = true;
-      return loop;
-    },
-    peaks: () => ({ ...Object.fromEntries([...peaks].sort()), all_workers: total }),
-  };
 }
 
 function summarize(
@@ -268,6 +237,9 @@ function summarize(
     wall_ms: figures.wall_ms,
     wall_over_floor: wallOverFloor,
     client_end_ms: figures.client_end_ms,
+    // When accounts sent their first request, after the run's first: the queue's hand-out.
+    client_start_ms: spread(figures.clients.map((c) => c.start_offset_ms)),
+    slowest: slowestClient(figures),
     jobs_failed: run.failed,
     killed: run.killed ?? null,
     peak_connections: run.peakConnections,
@@ -275,4 +247,23 @@ function summarize(
     load_average: Deno.loadavg(),
     missed,
   };
+}
+
+/** p50, p90 and max of `values`. */
+function spread(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return { p50: at(0.5), p90: at(0.9), max: sorted.at(-1) ?? 0 };
+}
+
+/** The account that ended last: when it started, its listing, its forced retries. */
+function slowestClient(figures: ReturnType<typeof computeFigures>) {
+  const last = figures.clients.reduce<(typeof figures.clients)[number] | undefined>(
+    (worst, c) =>
+      !worst || c.start_offset_ms + c.wall_ms > worst.start_offset_ms + worst.wall_ms ? c : worst,
+    undefined,
+  );
+  if (!last) return null;
+  const { client, start_offset_ms, wall_ms, listing_ms, forced, sent } = last;
+  return { client, start_offset_ms, wall_ms, listing_ms, forced, sent };
 }

@@ -91,8 +91,28 @@ export async function runAccountJob(
   } finally {
     await lease.release();
   }
-  const { summary } = outcome;
   await context.onOutcome?.(outcome);
+  return await settleRun(outcome.summary, { job, context, lease, later, settle, properties });
+}
+
+/**
+ * Settles the job as its run ended: handed back (for later when the platform asked, at once
+ * when the worker stops, after a while when the lease was lost), failed, or completed.
+ */
+async function settleRun(
+  summary: AccountOutcome["summary"],
+  ended: {
+    job: AccountJob;
+    context: AccountJobContext;
+    lease: { signal: AbortSignal };
+    later: ReturnType<typeof deferrer>;
+    settle: ReturnType<typeof settler>;
+    properties: Record<string, unknown>;
+  },
+): Promise<undefined> {
+  const { job, context, lease, later, settle, properties } = ended;
+  const { workerId, run } = context;
+  const account = job.data.account;
   log.info("Job {job} ended {status}: account {account}, {synced} synced, {failed} failed", {
     ...properties,
     status: summary.status,

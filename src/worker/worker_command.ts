@@ -54,11 +54,29 @@ export function workerIdOf(config: Readonly<Config>): string {
   return config.workerId ?? `${Deno.hostname()}-${Deno.pid}`;
 }
 
-/** Accounts this worker runs at once: `SYNC_WORKER_ACCOUNTS`, else derived from the work. */
+/**
+ * Accounts this worker runs at once: `SYNC_WORKER_ACCOUNTS`, else derived from the work (its
+ * accounts and the memory available), logged.
+ */
 export function workerAccountsOf(config: Readonly<Config>, availableBytes?: number): number {
   if (config.workerAccounts !== undefined) return config.workerAccounts;
   const available = availableBytes ?? Deno.systemMemoryInfo().available;
-  return defaultWorkerAccounts({ accounts: config.accounts.length, availableBytes: available });
+  const workerAccounts = defaultWorkerAccounts({
+    accounts: config.accounts.length,
+    availableBytes: available,
+  });
+  log.info(
+    "SYNC_WORKER_ACCOUNTS unset: {workerAccounts} accounts at once (of {accounts} in the " +
+      "accounts file, at most {ceiling}; about {mb} MB at {each} MB each)",
+    {
+      workerAccounts,
+      accounts: config.accounts.length,
+      ceiling: DEFAULT_WORKER_ACCOUNTS_CEILING,
+      mb: Math.round((workerAccounts * BYTES_PER_ACCOUNT) / 2 ** 20),
+      each: BYTES_PER_ACCOUNT / 2 ** 20,
+    },
+  );
+  return workerAccounts;
 }
 
 /**
@@ -79,19 +97,6 @@ export async function runWorkerCommand(
   }
   const workerId = workerIdOf(config);
   const workerAccounts = workerAccountsOf(config, options.availableBytes);
-  if (config.workerAccounts === undefined) {
-    log.info(
-      "SYNC_WORKER_ACCOUNTS unset: {workerAccounts} accounts at once (of {accounts} in the " +
-        "accounts file, at most {ceiling}; about {mb} MB at {each} MB each)",
-      {
-        workerAccounts,
-        accounts: config.accounts.length,
-        ceiling: DEFAULT_WORKER_ACCOUNTS_CEILING,
-        mb: Math.round((workerAccounts * BYTES_PER_ACCOUNT) / 2 ** 20),
-        each: BYTES_PER_ACCOUNT / 2 ** 20,
-      },
-    );
-  }
   config = { ...config, workerAccounts };
   // Leases are rows, not connections: the accounts share one pool, whatever their number.
   const poolSize = workerPoolSize(config.workerAccounts!);

@@ -18,6 +18,7 @@ import {
   BYTES_PER_ACCOUNT,
   DEFAULT_WORKER_ACCOUNTS_CEILING,
   defaultWorkerAccounts,
+  pollIntervalMs,
   QUEUE_POOL_SIZE,
   workerPoolSize,
 } from "./worker_capacity.ts";
@@ -174,7 +175,7 @@ async function work(
       });
     });
     await boss.work(SYNC_QUEUE, {
-      pollingIntervalSeconds,
+      pollingIntervalSeconds: pollIntervalMs(config.workerAccounts!, options.pollMs) / 1_000,
       localConcurrency: config.workerAccounts,
       batchSize: 1,
       includeMetadata: true,

@@ -3,6 +3,8 @@ import {
   BYTES_PER_ACCOUNT,
   DEFAULT_WORKER_ACCOUNTS_CEILING,
   defaultWorkerAccounts,
+  IDLE_FETCHES_PER_SECOND,
+  pollIntervalMs,
   QUEUE_POOL_SIZE,
   WORKER_CONNECTIONS,
   workerPoolSize,
@@ -35,4 +37,13 @@ Deno.test("A worker's connections stay within 20 whatever the accounts at once",
   assert.equal(workerPoolSize(40), 4);
   assert.equal(workerPoolSize(100), 10);
   assert.equal(workerPoolSize(1_000), WORKER_CONNECTIONS - QUEUE_POOL_SIZE);
+});
+
+Deno.test("An idle worker's places poll the queue at most 50 times a second together", () => {
+  assert.equal(pollIntervalMs(10, 2_000), 2_000);
+  assert.equal(pollIntervalMs(100, 2_000), 2_000);
+  assert.equal(pollIntervalMs(500, 2_000), 10_000);
+  for (const places of [1, 99, 101, 500, 1_000]) {
+    assert.ok(places / (pollIntervalMs(places, 2_000) / 1_000) <= IDLE_FETCHES_PER_SECOND);
+  }
 });

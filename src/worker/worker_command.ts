@@ -61,7 +61,7 @@ export function workerIdOf(config: Readonly<Config>): string {
  */
 export function workerAccountsOf(config: Readonly<Config>, availableBytes?: number): number {
   if (config.workerAccounts !== undefined) return config.workerAccounts;
-  const available = availableBytes ?? Deno.systemMemoryInfo().available;
+  const available = availableBytes ?? availableMemory();
   const workerAccounts = defaultWorkerAccounts({
     accounts: config.accounts.length,
     availableBytes: available,
@@ -78,6 +78,15 @@ export function workerAccountsOf(config: Readonly<Config>, availableBytes?: numb
     },
   );
   return workerAccounts;
+}
+
+/** The machine's memory available now; unknown (no `--allow-sys`) leaves the ceiling alone. */
+function availableMemory(): number {
+  try {
+    return Deno.systemMemoryInfo().available;
+  } catch {
+    return Infinity;
+  }
 }
 
 /**

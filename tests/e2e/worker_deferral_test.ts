@@ -125,3 +125,44 @@ e2e(
     assert.deepEqual([...refused], [SLOW]);
   },
 );
+
+e2e(
+  "An account whose login finds no platform is handed back with a start-after, its tries not spent",
+  {},
+  async (s) => {
+    const env = await workerEnv(s);
+    const sql = s.db!.sql;
+    // A port nobody listens on: every login attempt is refused at once.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const down = `http://127.0.0.1:${listener.addr.port}`;
+    listener.close();
+    const extra = { ...env, SYNC_MAX_ATTEMPTS: "2", SYNC_RETRY_BACKOFF: "10ms" };
+    const enqueued = await spawnSync(s.env(extra, down), ["--account", SLOW], "enqueue").finished;
+    assert.equal(enqueued.code, 0, explain(enqueued));
+    const worker = spawnSync(s.env({ ...extra, SYNC_WORKER_ID: "w1" }, down), [], "worker");
+    s.defer(async () => {
+      if (!worker.exited()) worker.child.kill("SIGKILL");
+      await worker.finished;
+    });
+    // Handed back twice: after one window, then two (the platform stays down).
+    const deferrals = await waitFor(
+      () => {
+        const found = jobEvents(worker).filter((e) => e.kind === "deferred");
+        return found.length >= 2 && found;
+      },
+      "the account to be handed back twice",
+      { process: worker, timeoutMs: 60_000 },
+    );
+    const messages = logRecords(worker.stderr()).map((r) => String(r.message))
+      .filter((m) => / handed back until /.test(m));
+    assert.match(messages[0]!, /login failed \(.*connection refused.*\); trying again in 1 s$/);
+    assert.match(messages[1]!, /trying again in 2 s$/);
+    assert.ok(deferrals.every((e) => e.account === SLOW));
+    const ends = jobEvents(worker).filter((e) => e.kind === "ended");
+    assert.ok(ends.every((e) => e.status === "interrupted"), JSON.stringify(ends));
+    const [job] = await sql`select state::text, retry_limit - retry_count as left
+      from pgboss.job where name = 'adsync-account-sync' and singleton_key = ${SLOW}`;
+    assert.ok(["retry", "active"].includes(job!.state), job!.state);
+    assert.ok(job!.left >= RETRY_LIMIT, `tries left: ${job!.left}`);
+  },
+);

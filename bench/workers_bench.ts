@@ -181,7 +181,11 @@ async function runWorkers(
         count(*) filter (where state = 'failed')::int as failed
         from pgboss.job where name = 'adsync-account-sync'`;
       if (row!.done + row!.failed >= options.accounts) {
-        return await finish(workers, connections, { killed, failed: row!.failed });
+        const split = await sql<{ worker: string; n: number }[]>`
+          select output->>'worker' as worker, count(*)::int as n from pgboss.job
+          where name = 'adsync-account-sync' and state = 'completed' group by 1 order by 1`;
+        const jobsByWorker = Object.fromEntries(split.map((r) => [r.worker, r.n]));
+        return await finish(workers, connections, { killed, failed: row!.failed, jobsByWorker });
       }
     }
   } finally {
@@ -193,7 +197,7 @@ async function runWorkers(
 async function finish(
   workers: { id: string; child: Deno.ChildProcess; rss: ReturnType<typeof sampleRss> }[],
   connections: ReturnType<typeof sampleWorkerConnections>,
-  end: { killed: string | undefined; failed: number },
+  end: { killed: string | undefined; failed: number; jobsByWorker: Record<string, number> },
 ) {
   const rss: Record<string, number> = {};
   for (const worker of workers) rss[worker.id] = Math.round((await worker.rss.stop()) / 1024);
@@ -241,6 +245,7 @@ function summarize(
     client_start_ms: spread(figures.clients.map((c) => c.start_offset_ms)),
     slowest: slowestClient(figures),
     jobs_failed: run.failed,
+    jobs_completed_by_worker: run.jobsByWorker,
     killed: run.killed ?? null,
     peak_connections: run.peakConnections,
     peak_rss_mb: run.peakRssMb,

@@ -61,6 +61,8 @@ export interface RunFigures {
   window_lag_ms?: Percentiles;
   /** When each client's last answer came, from the run's first arrival. */
   client_end_ms: Percentiles;
+  /** The most requests that reached the mock within any one second: how bursty the run was. */
+  peak_arrivals_per_s: number;
 }
 
 /** A distribution in ms. */
@@ -115,7 +117,19 @@ export function computeFigures(
     ...(margins.length > 0 ? { window_margin_ms: Math.min(...margins) } : {}),
     ...(lags.length > 0 ? { window_lag_ms: percentiles(lags) } : {}),
     client_end_ms: percentiles(clients.map((c) => c.start_offset_ms + c.wall_ms)),
+    peak_arrivals_per_s: peakPerSecond(limited.map(arrivalOf)),
   };
+}
+
+/** The most of `times` (ms) that lie within any span of 1,000 ms. */
+export function peakPerSecond(times: readonly number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let peak = 0;
+  for (let start = 0, end = 0; end < sorted.length; end++) {
+    while (sorted[end]! - sorted[start]! >= 1_000) start++;
+    peak = Math.max(peak, end - start + 1);
+  }
+  return peak;
 }
 
 function clientFigures(
@@ -181,4 +195,36 @@ function earlyBy(arrival: number, accepted: number[], limit: RateLimit): number 
 
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
+}
+
+/** The client whose last answer came last, and where its time went. */
+export function slowest(figures: RunFigures) {
+  const client = figures.clients.reduce<RunFigures["clients"][number] | undefined>(
+    (worst, c) =>
+      !worst || c.start_offset_ms + c.wall_ms > worst.start_offset_ms + worst.wall_ms ? c : worst,
+    undefined,
+  );
+  return client && {
+    client: client.client,
+    sent: client.sent,
+    start_offset_ms: client.start_offset_ms,
+    wall_ms: client.wall_ms,
+    floor_ms: client.floor_ms,
+    listing_ms: client.listing_ms,
+    forced_retries: client.forced,
+  };
+}
+
+/** One line on where the run's time went, for a run that missed its efficiency. */
+export function whereTimeWent(
+  report: Omit<RunFigures, "clients"> & { slowest: NonNullable<ReturnType<typeof slowest>> },
+): string {
+  const { slowest: s, client_end_ms: ends, window_lag_ms: lag } = report;
+  const syncsMs = s.wall_ms - s.listing_ms;
+  return `Where the time went: the slowest account, ${s.client}, started ${s.start_offset_ms} ms ` +
+    `into the run, spent ${s.listing_ms} ms on its listing (${s.forced_retries} 503s and hangs, ` +
+    `their timeouts and backoffs, and waits at the host gate) and ${syncsMs} ms on its syncs ` +
+    `(floor ${s.floor_ms} ms); accounts ended at p50 ${ends.p50} ms, p90 ${ends.p90} ms, max ` +
+    `${ends.max} ms; each request arrived p50 ${lag?.p50} ms, p99 ${lag?.p99} ms after its ` +
+    `window had room.`;
 }

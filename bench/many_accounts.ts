@@ -1,13 +1,17 @@
 /**
  * `deno task bench --accounts N`: the mock serving N clients in its own process, an accounts
  * file of N accounts, and the real CLI (`main.ts sync --accounts-file F --json`) as a subprocess
- * whose peak memory is sampled. Reports requests sent vs needed, 429s per client, one account's
- * rate-limit floor against the whole run's wall time, and the sync's peak RSS.
+ * whose peak memory and CPU time are sampled. Reports requests sent vs needed, 429s per client,
+ * one account's rate-limit floor against the whole run's wall time, the sync's peak RSS (and
+ * per account), CPU seconds per 1,000 requests and, with a server, the peak PostgreSQL
+ * connections; optionally with CPU and disk load beside it (bench/load.ts).
  * @module
  */
 // deno-lint-ignore-file no-console -- part of the bench's entry point: its output is the interface
-import { computeFigures, type RunFigures } from "./figures.ts";
+import { computeFigures, type RunFigures, slowest, whereTimeWent } from "./figures.ts";
+import { type Load, startLoad } from "./load.ts";
 import { lines, startMockProcess } from "./mock_process.ts";
+import { sampleConnections } from "./pg_connections.ts";
 import { sampleRss } from "./rss_sampler.ts";
 
 /** Options of {@linkcode runManyAccountsBench}. */
@@ -26,10 +30,17 @@ export interface ManyAccountsOptions {
   mockLogFile?: string;
   /** More flags for the mock, such as `--hang-rate 0`. @default [] */
   mockArgs?: string[];
+  /** Run a busy loop per core and a disk writer beside the sync. @default false */
+  load?: boolean;
 }
 
 /** The targets a run must meet; `efficiency` is the target, `efficiencyBound` the hard floor. */
-export const TARGETS = Object.freeze({ efficiency: 0.95, efficiencyBound: 0.9, peakRssMb: 400 });
+export const TARGETS = Object.freeze({
+  efficiency: 0.95,
+  efficiencyBound: 0.9,
+  peakRssMb: 1024,
+  pgConnections: 20,
+});
 
 const COUNT = 10;
 const PASSWORD_ENV = "BENCH_AD_PLATFORM_PASSWORD";
@@ -50,7 +61,11 @@ export async function runManyAccountsBench(options: ManyAccountsOptions): Promis
         Object.keys(report.http_429_by_client).length
       } clients), floor ${report.floor_ms} ms, wall ${report.wall_ms} ms, efficiency ` +
       `${report.efficiency} (target >= ${TARGETS.efficiency}, bound ${TARGETS.efficiencyBound}), ` +
-      `peak RSS ${report.peak_rss_mb} MB (<= ${TARGETS.peakRssMb}), status ${report.status}` +
+      `peak RSS ${report.peak_rss_mb} MB (<= ${TARGETS.peakRssMb}; ${report.rss_per_account_mb} ` +
+      `MB per account), CPU ${report.cpu_seconds} s (${report.cpu_s_per_1000_requests} s per ` +
+      `1,000 requests), peak PostgreSQL connections ${report.peak_pg_connections ?? "n/a"} ` +
+      `(<= ${TARGETS.pgConnections}), load ${report.load ? "on" : "off"} (load average ` +
+      `${report.load_average_1m}), status ${report.status}` +
       (missed.length > 0 ? `; missed: ${missed.join(", ")}` : ""),
   );
   console.log(JSON.stringify(report));
@@ -79,6 +94,7 @@ export async function runManyAccounts(options: ManyAccountsOptions) {
     databaseUrl,
     mockLogFile,
     mockArgs = [],
+    load = false,
   } = options;
   const scale = windowMs / 60_000;
   const rateLimit = `${COUNT}/${windowMs}ms`;
@@ -107,6 +123,8 @@ export async function runManyAccounts(options: ManyAccountsOptions) {
         `syncing ${accounts} accounts x ${campaigns} campaigns into ` +
         `${databaseUrl ? "the DATABASE_URL server" : "the embedded PostgreSQL"}...`,
     );
+    const loadProcs: Load | undefined = load ? await startLoad() : undefined;
+    const connections = databaseUrl ? sampleConnections(databaseUrl) : undefined;
     const started = performance.now();
     const child = new Deno.Command(Deno.execPath(), {
       args: [
@@ -138,6 +156,9 @@ export async function runManyAccounts(options: ManyAccountsOptions) {
     ]);
     const processMs = Math.round(performance.now() - started);
     const peakKib = await rss.stop();
+    const peakConnections = await connections?.stop();
+    const loadAverage = Deno.loadavg()[0];
+    await loadProcs?.stop();
     if (mockLogFile) {
       await Deno.writeTextFile(mockLogFile, mock.log.map((l) => `${JSON.stringify(l)}\n`).join(""));
     }
@@ -157,7 +178,15 @@ export async function runManyAccounts(options: ManyAccountsOptions) {
       campaigns_per_account: campaigns,
       ...withoutClients(figures),
       peak_rss_mb: Math.round(peakKib / 1024),
+      rss_per_account_mb: Number((peakKib / 1024 / accounts).toFixed(3)),
       rss_samples: rss.samples(),
+      cpu_seconds: rss.cpuSeconds(),
+      cpu_s_per_1000_requests: Number(
+        (rss.cpuSeconds() / Math.max(1, figures.requests_sent) * 1_000).toFixed(3),
+      ),
+      peak_pg_connections: peakConnections,
+      load: load ? { cpu_processes: loadProcs!.cpu, disk_processes: loadProcs!.disk } : undefined,
+      load_average_1m: loadAverage,
       process_ms: processMs,
       status: summary.status,
       exit_code: status.code,
@@ -180,6 +209,7 @@ export async function runManyAccounts(options: ManyAccountsOptions) {
 function missedTargets(
   report: Omit<RunFigures, "clients"> & {
     peak_rss_mb: number;
+    peak_pg_connections?: number;
     status: string;
     clients_seen: number;
   },
@@ -189,6 +219,9 @@ function missedTargets(
   if (report.http_429 > 0) missed.push("0 x 429");
   if (report.efficiency < TARGETS.efficiency) missed.push(`efficiency >= ${TARGETS.efficiency}`);
   if (report.peak_rss_mb > TARGETS.peakRssMb) missed.push(`peak RSS <= ${TARGETS.peakRssMb} MB`);
+  if ((report.peak_pg_connections ?? 0) > TARGETS.pgConnections) {
+    missed.push(`<= ${TARGETS.pgConnections} PostgreSQL connections`);
+  }
   if (report.requests_sent > report.requests_needed) missed.push("no request beyond the needed");
   if (report.status !== "ok") missed.push("status ok");
   if (report.clients_seen !== accounts) missed.push(`requests from all ${accounts} accounts`);
@@ -218,38 +251,6 @@ function parseSummary(
 function withoutClients(figures: RunFigures): Omit<RunFigures, "clients"> {
   const { clients: _, ...rest } = figures;
   return rest;
-}
-
-/** The client whose last answer came last, and where its time went. */
-function slowest(figures: RunFigures) {
-  const client = figures.clients.reduce<RunFigures["clients"][number] | undefined>(
-    (worst, c) =>
-      !worst || c.start_offset_ms + c.wall_ms > worst.start_offset_ms + worst.wall_ms ? c : worst,
-    undefined,
-  );
-  return client && {
-    client: client.client,
-    sent: client.sent,
-    start_offset_ms: client.start_offset_ms,
-    wall_ms: client.wall_ms,
-    floor_ms: client.floor_ms,
-    listing_ms: client.listing_ms,
-    forced_retries: client.forced,
-  };
-}
-
-/** One line on where the run's time went, for a run that missed its efficiency. */
-function whereTimeWent(
-  report: Omit<RunFigures, "clients"> & { slowest: NonNullable<ReturnType<typeof slowest>> },
-): string {
-  const { slowest: s, client_end_ms: ends, window_lag_ms: lag } = report;
-  const syncsMs = s.wall_ms - s.listing_ms;
-  return `Where the time went: the slowest account, ${s.client}, started ${s.start_offset_ms} ms ` +
-    `into the run, spent ${s.listing_ms} ms on its listing (${s.forced_retries} 503s and hangs, ` +
-    `their timeouts and backoffs, and waits at the host gate) and ${syncsMs} ms on its syncs ` +
-    `(floor ${s.floor_ms} ms); accounts ended at p50 ${ends.p50} ms, p90 ${ends.p90} ms, max ` +
-    `${ends.max} ms; each request arrived p50 ${lag?.p50} ms, p99 ${lag?.p99} ms after its ` +
-    `window had room.`;
 }
 
 async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {

@@ -1,7 +1,8 @@
 /**
- * Samples a process's peak resident memory (VmHWM in /proc/<pid>/status) while it runs. The
- * kernel keeps the high-water mark itself, so sampling only has to catch the last value before
- * the process exits. Deno grants reading /proc/<pid> only with --allow-all, so the default reader
+ * Samples a process's peak resident memory (VmHWM in /proc/<pid>/status) and CPU time (utime +
+ * stime in /proc/<pid>/stat) while it runs. The kernel keeps the high-water mark itself, so
+ * sampling only has to catch the last value before the process exits; the CPU time misses at
+ * most what the process spent in its last interval. Deno grants reading /proc/<pid> only with --allow-all, so the default reader
  * runs `cat` (the bench already has --allow-run) instead.
  * @module
  */
@@ -20,6 +21,8 @@ export interface RssSampler {
   peakKib(): number;
   /** How many reads succeeded. */
   samples(): number;
+  /** The CPU time (user + system) the process had used at the last read, in seconds. */
+  cpuSeconds(): number;
   /** Reads once more (if the process still lives), stops, and returns the peak in KiB. */
   stop(): Promise<number>;
 }
@@ -28,6 +31,19 @@ export interface RssSampler {
 export function parseVmHwmKib(status: string): number | undefined {
   const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
   return match ? Number(match[1]) : undefined;
+}
+
+/** The clock ticks per second /proc/<pid>/stat counts in (`getconf CLK_TCK` on Linux). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Reads user + system CPU seconds from a /proc/<pid>/stat line; undefined if it is not one. */
+export function parseCpuSeconds(stat: string): number | undefined {
+  // Fields after the command name, which sits in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime) || fields.length < 13) return undefined;
+  return (utime + stime) / CLOCK_TICKS_PER_SECOND;
 }
 
 /** Reads a file with `cat`; rejects when it cannot (the process has gone). */
@@ -47,6 +63,7 @@ export function sampleRss(pid: number, options: RssSamplerOptions = {}): RssSamp
   const { intervalMs = 100, readTextFile = catFile } = options;
   let peak = 0;
   let count = 0;
+  let cpu = 0;
   let stopped = false;
   let reading: Promise<void> = Promise.resolve();
 
@@ -57,6 +74,8 @@ export function sampleRss(pid: number, options: RssSamplerOptions = {}): RssSamp
         peak = Math.max(peak, hwm);
         count++;
       }
+      const seconds = parseCpuSeconds(await readTextFile(`/proc/${pid}/stat`));
+      if (seconds !== undefined) cpu = Math.max(cpu, seconds);
     } catch {
       // The process has exited (or /proc is absent): the last read stands.
     }
@@ -73,6 +92,7 @@ export function sampleRss(pid: number, options: RssSamplerOptions = {}): RssSamp
   return {
     peakKib: () => peak,
     samples: () => count,
+    cpuSeconds: () => cpu,
     async stop() {
       stopped = true;
       clearTimeout(timer);

@@ -33,8 +33,12 @@ export interface Config {
   plans: readonly Readonly<AccountPlan>[];
   /** `SYNC_ACCOUNTS_FILE`; unset: the environment's account is the only one. */
   accountsFile: string | undefined;
-  /** Accounts in progress at once. */
+  /** Accounts in progress at once: `SYNC_ACCOUNT_CONCURRENCY`, else all of them. */
   accountConcurrency: number;
+  /** The ceiling on requests in flight to one platform host, every account together. */
+  maxInFlight: number;
+  /** How each account spends its rate-limit window: one request every window/N, or bursts. */
+  pacing: "smooth" | "burst";
   /** Unset: the embedded PostgreSQL under the state dir. */
   databaseUrl: string | undefined;
   /** The deadline of any one database operation. */
@@ -144,6 +148,9 @@ export function loadConfig(
     concurrency: settings.concurrency ?? Math.min(resolved.own.rateLimit.count, 20),
     logFormat: settings.logFormat ?? (isTerminal ? "pretty" : "json"),
     ...processSettings(settings),
+    accountConcurrency: settings.accountConcurrency ?? Math.max(1, accounts.length),
+    maxInFlight: settings.maxInFlight!,
+    pacing: settings.pacing!,
   });
 }
 

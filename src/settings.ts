@@ -185,8 +185,19 @@ export const SETTINGS = {
   accountConcurrency: {
     env: "SYNC_ACCOUNT_CONCURRENCY",
     flag: "account-concurrency",
-    fallback: "200",
     schema: whole(1, 10_000),
+  },
+  maxInFlight: {
+    env: "AD_PLATFORM_MAX_IN_FLIGHT",
+    flag: "max-in-flight",
+    fallback: "512",
+    schema: whole(1, 100_000),
+  },
+  pacing: {
+    env: "SYNC_PACING",
+    flag: "pacing",
+    fallback: "smooth",
+    schema: z.enum(["smooth", "burst"], "expected smooth or burst"),
   },
   databaseUrl: {
     env: "DATABASE_URL",

@@ -33,7 +33,9 @@ const SETTING_HELP: Partial<Record<SettingKey, SettingHelp>> = {
   listTimeoutMs: { arg: "DUR", default: "5s", text: "deadline of a list request" },
   pageSize: { arg: "N", text: "records per page (1-1000); a smaller cap is learnt" },
   accountsFile: { arg: "PATH", default: "unset", text: "JSON file listing many accounts" },
-  accountConcurrency: { arg: "N", text: "accounts in progress at once" },
+  accountConcurrency: { arg: "N", default: "all", text: "accounts in progress at once" },
+  maxInFlight: { arg: "N", text: "ceiling on requests in flight to one platform host" },
+  pacing: { arg: "MODE", text: "smooth: one request every window/N; burst: N at once" },
   databaseUrl: {
     arg: "URL",
     default: "embedded",

@@ -234,12 +234,38 @@ Deno.test("loadConfig allows mass deletion only when asked", () => {
   );
 });
 
-Deno.test("loadConfig caps accounts in progress at 200 unless told otherwise", () => {
-  assert.equal(loadConfig(baseEnv, []).accountConcurrency, 200);
+Deno.test("loadConfig runs every account at once unless told otherwise", () => {
+  assert.equal(loadConfig(baseEnv, []).accountConcurrency, 1);
+  const file = JSON.stringify({
+    defaults: { password_env: "AD_PLATFORM_PASSWORD" },
+    accounts: Array.from({ length: 300 }, (_, i) => ({ client_id: `c${i}` })),
+  });
+  const many = loadConfig({ ...baseEnv, SYNC_ACCOUNTS_FILE: "accounts.json" }, [], {
+    readTextFile: () => file,
+  });
+  assert.equal(many.accounts.length, 300);
+  assert.equal(many.accountConcurrency, 300);
   assert.equal(loadConfig(baseEnv, ["--account-concurrency", "8"]).accountConcurrency, 8);
   assert.equal(
     configError({ ...baseEnv, SYNC_ACCOUNT_CONCURRENCY: "0" }).message,
     "SYNC_ACCOUNT_CONCURRENCY: must be from 1 to 10000",
+  );
+});
+
+Deno.test("loadConfig reads the ceiling on requests in flight per host and the pacing", () => {
+  const config = loadConfig(baseEnv, []);
+  assert.equal(config.maxInFlight, 512);
+  assert.equal(config.pacing, "smooth");
+  const set = loadConfig({ ...baseEnv, AD_PLATFORM_MAX_IN_FLIGHT: "64" }, ["--pacing", "burst"]);
+  assert.equal(set.maxInFlight, 64);
+  assert.equal(set.pacing, "burst");
+  assert.equal(
+    configError({ ...baseEnv, AD_PLATFORM_MAX_IN_FLIGHT: "0" }).message,
+    "AD_PLATFORM_MAX_IN_FLIGHT: must be from 1 to 100000",
+  );
+  assert.equal(
+    configError({ ...baseEnv, SYNC_PACING: "fast" }).message,
+    "SYNC_PACING: expected smooth or burst",
   );
 });
 

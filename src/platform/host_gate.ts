@@ -1,18 +1,24 @@
+import type { Clock } from "../clock.ts";
+import type { RateLimit } from "../duration.ts";
 import { type ArrivalDelay, createArrivalDelay } from "./arrival_delay.ts";
+import { createInFlightSizer } from "./in_flight_sizer.ts";
+import { createLoopStalls, type LoopStalls } from "./loop_stalls.ts";
 
 /** Options for {@linkcode createHostGate}. */
 export interface HostGateOptions {
   /**
-   * Requests in flight to the host at once, every account of the process together. Bounds the
-   * connections opened at once, so a burst of admitted requests does not queue in the host's
-   * accept backlog and reach it late. @default 64
+   * The operator's ceiling on requests in flight to the host at once, every account of the
+   * process together. Below it, the gate sizes itself from the work (see
+   * {@linkcode HostGate.addDemand}); with no work declared, the ceiling is the bound. @default 512
    */
   maxInFlight?: number;
   /**
    * Places only `"ahead"` requests may take: a retried page never waits for a slow sync to end
-   * when the gate is full of syncs. @default a sixteenth of maxInFlight, rounded down (4 of 64)
+   * when the gate is full of syncs. @default a sixteenth of the bound in force, rounded down
    */
   reservedAhead?: number;
+  /** Time source, to measure how long requests hold their place. @default Date.now */
+  clock?: Pick<Clock, "now">;
 }
 
 /**
@@ -22,60 +28,85 @@ export interface HostGateOptions {
  */
 export type GatePriority = "ahead" | "behind";
 
+/** What an account's requests ask of a host: its limiter's rate limit, read live. */
+export interface Demand {
+  readonly limit: RateLimit;
+}
+
 /**
  * Bounds the requests in flight to one host; the others wait their turn, first come first served
  * within their priority, every `"ahead"` waiter before any `"behind"` one. A few places are kept
- * for `"ahead"` requests only.
+ * for `"ahead"` requests only. The bound follows Little's law: the declared accounts' request
+ * rates times the latency measured, plus headroom, under the operator's ceiling.
  */
 export interface HostGate {
   /** Waits for room, then holds it until the returned function is called (once). @default priority "behind" */
   enter(signal?: AbortSignal, priority?: GatePriority): Promise<() => void>;
+  /** Declares an account's requests to this host until the returned function is called (once). */
+  addDemand(demand: Demand): () => void;
   /** Requests holding room now. */
   readonly inFlight: number;
   /** Requests waiting for room now. */
   readonly waiting: number;
-  /** The bound it enforces. */
+  /** The bound it enforces now. */
   readonly maxInFlight: number;
+  /** The operator's ceiling on {@linkcode maxInFlight}. */
+  readonly ceiling: number;
   /** How late requests to this host may arrive, learnt from quick requests' round trips. */
   readonly arrivalDelay: ArrivalDelay;
+  /** When this process's event loop was held, as the host's requests may have left late. */
+  readonly stalls: LoopStalls;
 }
+
+/** The default ceiling on requests in flight to one host. */
+export const DEFAULT_MAX_IN_FLIGHT = 512;
 
 /** Creates a gate for one host. Share one gate between all accounts that talk to that host. */
 export function createHostGate(options: HostGateOptions = {}): HostGate {
-  const { maxInFlight = 64 } = options;
-  if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
-    throw new RangeError(`maxInFlight must be a whole number of at least 1, not ${maxInFlight}`);
+  const { maxInFlight: ceiling = DEFAULT_MAX_IN_FLIGHT, clock = { now: Date.now } } = options;
+  if (!Number.isInteger(ceiling) || ceiling < 1) {
+    throw new RangeError(`maxInFlight must be a whole number of at least 1, not ${ceiling}`);
   }
-  const { reservedAhead = Math.floor(maxInFlight / 16) } = options;
-  if (!Number.isInteger(reservedAhead) || reservedAhead < 0 || reservedAhead >= maxInFlight) {
+  const { reservedAhead } = options;
+  if (
+    reservedAhead !== undefined &&
+    (!Number.isInteger(reservedAhead) || reservedAhead < 0 || reservedAhead >= ceiling)
+  ) {
     throw new RangeError(
       `reservedAhead must be a whole number from 0 to maxInFlight - 1, not ${reservedAhead}`,
     );
   }
-  const bound: Record<GatePriority, number> = {
-    ahead: maxInFlight,
-    behind: maxInFlight - reservedAhead,
-  };
+  const sizer = createInFlightSizer({ ceiling });
   let inFlight = 0;
   const queues: Record<GatePriority, Array<() => void>> = { ahead: [], behind: [] };
+
+  function boundFor(priority: GatePriority): number {
+    const bound = sizer.bound();
+    if (priority === "ahead") return bound;
+    const reserved = Math.min(reservedAhead ?? Math.floor(bound / 16), bound - 1);
+    return bound - reserved;
+  }
 
   /** Lets waiters in while there is room for them, every `"ahead"` one first. */
   function admitWaiting(): void {
     for (const priority of ["ahead", "behind"] as const) {
       const queue = queues[priority];
-      while (queue.length > 0 && inFlight < bound[priority]) {
+      const bound = boundFor(priority);
+      while (queue.length > 0 && inFlight < bound) {
         inFlight++;
         queue.shift()!();
       }
     }
   }
 
-  function holder(): () => void {
+  function holder(priority: GatePriority): () => void {
     let held = true;
+    const since = clock.now();
     return () => {
       if (!held) return;
       held = false;
       inFlight--;
+      sizer.observe(clock.now() - since, priority);
       admitWaiting();
     };
   }
@@ -84,9 +115,9 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     enter(signal, priority = "behind") {
       if (signal?.aborted) return Promise.reject(signal.reason);
       const queue = queues[priority];
-      if (queue.length === 0 && inFlight < bound[priority]) {
+      if (queue.length === 0 && inFlight < boundFor(priority)) {
         inFlight++;
-        return Promise.resolve(holder());
+        return Promise.resolve(holder(priority));
       }
       return new Promise((resolve, reject) => {
         const onAbort = () => {
@@ -95,11 +126,16 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
         };
         const admit = () => {
           signal?.removeEventListener("abort", onAbort);
-          resolve(holder());
+          resolve(holder(priority));
         };
         queue.push(admit);
         signal?.addEventListener("abort", onAbort, { once: true });
       });
+    },
+    addDemand(demand) {
+      const remove = sizer.add(demand);
+      admitWaiting();
+      return remove;
     },
     get inFlight() {
       return inFlight;
@@ -107,8 +143,12 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     get waiting() {
       return queues.ahead.length + queues.behind.length;
     },
-    maxInFlight,
+    get maxInFlight() {
+      return sizer.bound();
+    },
+    ceiling,
     arrivalDelay: createArrivalDelay(),
+    stalls: createLoopStalls(),
   };
 }
 
@@ -116,6 +156,11 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
 export interface HostGates {
   /** The gate of `url`'s origin. */
   forUrl(url: string): HostGate;
+  /**
+   * Tells every gate that this process's event loop was held from `from` to `to` (epoch ms; see
+   * src/platform/loop_lag.ts): requests sent then left late, and their limiters allow for it.
+   */
+  noteStall(from: number, to: number): void;
 }
 
 /** Creates the gates of a process, each with `options`. */
@@ -127,6 +172,9 @@ export function createHostGates(options: HostGateOptions = {}): HostGates {
       let gate = gates.get(origin);
       if (!gate) gates.set(origin, gate = createHostGate(options));
       return gate;
+    },
+    noteStall(from, to) {
+      for (const gate of gates.values()) gate.stalls.note(from, to);
     },
   };
 }

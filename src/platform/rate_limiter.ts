@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from "../clock.ts";
 import type { RateLimit } from "../duration.ts";
 import type { ArrivalDelay } from "./arrival_delay.ts";
+import type { LoopStalls } from "./loop_stalls.ts";
 
 /** Options for {@linkcode createRateLimiter}. */
 export interface RateLimiterOptions {
@@ -26,7 +27,25 @@ export interface RateLimiterOptions {
    * request that left with it is answered. @default none: the margin alone
    */
   arrivalDelay?: Pick<ArrivalDelay, "recentMaxMs">;
+  /**
+   * When this process's event loop was held: a request sent during a stall reached the platform
+   * late, so the request that takes its place a window later waits for as long as it was held
+   * after its send (at most a tenth of the window). @default none
+   */
+  stalls?: Pick<LoopStalls, "heldAfter">;
+  /**
+   * How an account spends its window: `"burst"` sends as soon as the window has room (all
+   * `count` at once); `"smooth"` sends on a schedule of one every `windowMs / count`, from a
+   * random phase within that gap, which ends at the same time and spreads many accounts' starts
+   * evenly instead of all their windows at once. @default "burst"
+   */
+  pacing?: Pacing;
+  /** Source of randomness for the smooth phase, in [0, 1). @default Math.random */
+  random?: () => number;
 }
+
+/** How a limiter spends its window (see {@linkcode RateLimiterOptions.pacing}). */
+export type Pacing = "burst" | "smooth";
 
 /** An admitted request, not yet on its way. */
 export interface Departure {
@@ -94,37 +113,63 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     clock = systemClock,
     history = [],
     onSend = () => {},
+    pacing = "burst",
+    random = Math.random,
   } = options;
   let marginMs = options.marginMs ?? Math.min(500, Math.max(50, limit.windowMs * 0.02));
-  const { arrivalDelay } = options;
+  const { arrivalDelay, stalls } = options;
   // The sends that can still matter, ascending: at most `count`. An unsent one leaves any moment.
   const sends: Send[] = [...history].sort((a, b) => a - b).slice(-limit.count).map((at) => ({
     at,
     sent: true,
   }));
   let heldUntil = 0;
+  // A smooth limiter's schedule: when its next send is due. The first waits a random part of
+  // the gap, so accounts starting together spread over it; an earlier run's sends space it.
+  const lastSent = sends.at(-1)?.at;
+  let due = lastSent === undefined ? clock.now() + random() * gapMs() : lastSent + gapMs();
   let tail: Promise<unknown> = Promise.resolve();
   let waiting = 0;
   let waitedMs = 0;
   let waitStart: number | undefined;
 
-  /** The margin in force at `now`: the set one, or the recent arrival delay if longer. */
-  function marginAt(now: number): number {
-    if (!arrivalDelay) return marginMs;
-    const learnt = arrivalDelay.recentMaxMs(now, 1.25 * limit.windowMs);
-    return Math.max(marginMs, Math.min(limit.windowMs / 10, learnt));
+  /**
+   * The margin after a send at `sentAt`, at `now`: the set one, or if longer the recent arrival
+   * delay or how long the loop was held after that send.
+   */
+  function marginAt(now: number, sentAt: number): number {
+    const learnt = arrivalDelay?.recentMaxMs(now, 1.25 * limit.windowMs) ?? 0;
+    const held = stalls?.heldAfter(sentAt) ?? 0;
+    return Math.max(marginMs, Math.min(limit.windowMs / 10, Math.max(learnt, held)));
   }
 
-  /** When the next request may leave, given sends so far. */
-  function nextSlot(times: readonly Send[], from: number): number {
+  /** The least time between two sends: none for bursts, `windowMs / count` when smooth. */
+  function gapMs(): number {
+    return pacing === "smooth" ? limit.windowMs / limit.count : 0;
+  }
+
+  /**
+   * When the next send is due after one at `at` (due at `was`): a gap later. One that left late
+   * (a listing's retries, a backoff) does not let the next ones catch up in a burst: measured,
+   * catching up brought 429s back on a busy machine (see the README's benchmark).
+   */
+  function advance(was: number, at: number): number {
+    return pacing === "smooth" ? Math.max(was, at) + gapMs() : was;
+  }
+
+  /** When the next request may leave, given sends so far and the schedule's next due time. */
+  function nextSlot(times: readonly Send[], from: number, dueAt: number): number {
     // A request admitted but not sent yet will reach the platform no earlier than `from`.
     const effective = times.map((send) => send.sent ? send.at : Math.max(send.at, from));
     effective.sort((a, b) => a - b);
     const blocking = effective.length >= limit.count
       ? effective[effective.length - limit.count]
       : undefined;
-    const free = blocking === undefined ? from : blocking + limit.windowMs + marginAt(clock.now());
-    return Math.max(from, free, heldUntil);
+    const free = blocking === undefined
+      ? from
+      : blocking + limit.windowMs + marginAt(clock.now(), blocking);
+    const scheduled = pacing === "smooth" ? dueAt : from;
+    return Math.max(from, free, scheduled, heldUntil);
   }
 
   function insert(send: Send): void {
@@ -162,8 +207,9 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     for (;;) {
       signal?.throwIfAborted();
       const now = clock.now();
-      const at = nextSlot(sends, now);
+      const at = nextSlot(sends, now, due);
       if (at <= now) {
+        due = advance(due, now);
         const send: Send = { at: now, sent: false };
         insert(send);
         let settled = false;
@@ -209,8 +255,10 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     finishTimeFor(n) {
       const times = [...sends];
       let at = clock.now();
+      let dueAt = due;
       for (let i = 0; i < n; i++) {
-        at = nextSlot(times, at);
+        at = nextSlot(times, at, dueAt);
+        dueAt = advance(dueAt, at);
         times.push({ at, sent: true });
         if (times.length > limit.count) times.shift();
       }

@@ -136,10 +136,12 @@ async function runHeld(
       await guard.retrying("record the run start in", () => recordRunStart(sql, start));
       const platform = await openAccount(settings, shared, options, startedAt);
       const job = { runId, sql, guard, checkpoint };
+      // The host gate sizes its room from the accounts it serves, this one while it runs.
+      const leaveGate = platform.hostGate.addDemand(platform.limiter);
       const result = await syncAccount(settings, config, platform, job, {
         ...options,
         clock,
-      });
+      }).finally(leaveGate);
       const summary = withLeaseLoss(
         summarize(runId, platform, result, clock.now() - startedAt),
         lease,
@@ -229,6 +231,7 @@ async function openAccount(
       },
     onToken: options.onToken,
     hostGate: shared.hostGates.forUrl(settings.apiUrl),
+    pacing: config.pacing,
   });
 }
 
@@ -273,13 +276,18 @@ async function syncAccount(
   return await sync.done;
 }
 
-/** The progress line's view of a sync; the ETA comes from the limiter's own schedule. */
+/**
+ * The progress line's view of a sync; the ETA comes from the limiter's own schedule, as soon as
+ * the listing's first page told the total: the campaigns of pages not fetched yet count too.
+ */
 export function progressSnapshot(p: SyncProgress, account: Account, now: number): ProgressSnapshot {
-  const requestsLeft = (p.pagesTotal ?? 0) - p.pagesDone + p.queued;
+  const campaignsDone = p.synced + p.skipped + p.failed + p.rejected;
+  const unlisted = p.total === null ? 0 : p.total - campaignsDone - p.queued;
+  const requestsLeft = (p.pagesTotal ?? 0) - p.pagesDone + p.queued + Math.max(0, unlisted);
   return {
     pagesDone: p.pagesDone,
     pagesTotal: p.pagesTotal,
-    campaignsDone: p.synced + p.skipped + p.failed + p.rejected,
+    campaignsDone,
     campaignsTotal: p.total,
     inFlight: account.stats.inFlight,
     rateWaitMs: account.limiter.waitedMs,

@@ -4,6 +4,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import { errorMessage } from "../errors.ts";
 import { createHostGates } from "../platform/host_gate.ts";
+import { watchLoopLag } from "../platform/loop_lag.ts";
 import type { HttpEndpoint } from "../report/http_endpoint.ts";
 import { type MetricsSnapshot, renderMetrics, writeMetricsFile } from "../report/metrics.ts";
 import { combineProgress, type ProgressSnapshot, startProgress } from "../report/progress.ts";
@@ -49,7 +50,8 @@ interface Tracked {
 /**
  * Syncs every account of `config.accounts`: sets up once what the process shares (the state
  * dir's lock and checkpoint, one database pool, the migrations), then runs the accounts
- * concurrently, at most `config.accountConcurrency` at once, and writes the metrics file.
+ * concurrently (all at once unless `config.accountConcurrency` says fewer), and writes the
+ * metrics file.
  * One account's failure is its own summary's status and never stops the others. Throws only
  * for what prevents any run from starting (lock, database).
  */
@@ -70,12 +72,13 @@ export async function runSyncCommand(
       signal: options.wireSignal ?? options.signal,
     });
     try {
+      const hostGates = createHostGates({ maxInFlight: config.maxInFlight });
       const shared = {
         config,
         sql: db.sql,
         guard,
         checkpoint: state.checkpoint,
-        hostGates: createHostGates(),
+        hostGates,
         // In a server, workers may drive the same accounts: each run holds its account's lease.
         leases: db.kind === "server"
           ? createAccountLeases(db.sql, guard, {
@@ -86,6 +89,7 @@ export async function runSyncCommand(
           })
           : undefined,
       };
+      const stopWatching = watchLoopLag(hostGates.noteStall);
       const tracked: Tracked[] = config.accounts.map((a) => ({ account: a.clientId, done: false }));
       const endpoint = serveEndpoint(config, db, tracked);
       const progress = showProgress(tracked, options, clock);
@@ -110,6 +114,7 @@ export async function runSyncCommand(
         }));
       } finally {
         progress?.stop();
+        stopWatching();
         await endpoint?.close();
       }
       const report = totalize(outcomes.map((o) => o.summary), clock.now() - startedAt);
@@ -145,11 +150,13 @@ function isGoneSync(holder: string): boolean {
 
 /**
  * Connections to a PostgreSQL server for `accounts` accounts: 4 (enough for one account's
- * batched upserts) up to 40 accounts, then one more per 10 accounts, at most 10, which keeps
- * well inside a server's default 100 connections while 100 accounts write at once.
+ * batched upserts) up to 40 accounts, then one more per 10 accounts, at most 20 (reached at 200
+ * accounts), which keeps well inside a server's default 100 connections while 1,000 accounts
+ * write at once (each account's sync upserts in batches, a few a second, and the checkpoint is
+ * local: see the README's capacity planning).
  */
 export function poolSizeFor(accounts: number): number {
-  return Math.min(10, Math.max(4, Math.ceil(accounts / 10)));
+  return Math.min(20, Math.max(4, Math.ceil(accounts / 10)));
 }
 
 /**

@@ -4,6 +4,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import { createHostGates } from "../platform/host_gate.ts";
+import { watchLoopLag } from "../platform/loop_lag.ts";
 import { enqueueAccounts } from "../queue/enqueue.ts";
 import { openQueue, SYNC_QUEUE, type SyncJobData, TICK_QUEUE } from "../queue/queue.ts";
 import { applySchedule } from "../queue/schedule.ts";
@@ -126,6 +127,7 @@ export async function runWorkerCommand(
       label: db.label,
       signal,
     });
+    const hostGates = createHostGates({ maxInFlight: config.maxInFlight });
     const shared: AccountJobContext["shared"] = {
       // Its config resumes (config.resume and every plan's): a worker always continues an
       // account's latest unfinished run, wherever it ran.
@@ -136,7 +138,7 @@ export async function runWorkerCommand(
       // run exactly, and primes its limiter with the sends of the worker before it.
       checkpoint: openPgCheckpoint(db.sql, { where: db.label, guard }),
       checkpointInServer: true,
-      hostGates: createHostGates(),
+      hostGates,
       leases: createAccountLeases(db.sql, guard, {
         holder: `${WORKER_HOLDER_PREFIX}${workerId}`,
         ttlMs: config.workerHeartbeatMs,
@@ -144,7 +146,13 @@ export async function runWorkerCommand(
       }),
     };
     const live = { metrics, endpoint };
-    return await work(config, workerId, shared, { ...options, clock, signal, pollMs, url, live });
+    // A busy machine's held event loop widens the limiters' margin, as in a sync.
+    const stopWatching = watchLoopLag(hostGates.noteStall);
+    try {
+      return await work(config, workerId, shared, { ...options, clock, signal, pollMs, url, live });
+    } finally {
+      stopWatching();
+    }
   } finally {
     await endpoint?.close();
     await db.close();
@@ -199,13 +207,16 @@ async function work(
           shared,
           run: { ...options, clock: options.clock, signal, onProgress: tracked.onProgress },
           lockRetryMs: config.workerHeartbeatMs,
-          onOutcome: ({ summary, requests }) =>
-            metrics.record({
+          onOutcome: ({ summary, requests }) => {
+            // The run has ended: no longer in progress, though its job settles after.
+            tracked.end();
+            return metrics.record({
               summary,
               account: summary.account,
               requests,
               lastSuccessUnix: summary.status === "ok" ? Math.floor(Date.now() / 1_000) : null,
-            }),
+            });
+          },
         }).finally(tracked.end);
       })).then((outputs) => outputs[0]);
       inFlight.add(handling);

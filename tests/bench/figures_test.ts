@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { computeFigures, floorMs } from "../../bench/figures.ts";
+import { computeFigures, floorMs, peakPerSecond } from "../../bench/figures.ts";
 import type { MockLogLine } from "../../bench/mock_process.ts";
 
 const LIMIT = { count: 2, windowMs: 1_000 };
@@ -23,6 +23,12 @@ Deno.test("floorMs counts the full windows after the first batch of requests", (
   assert.equal(floorMs(2, LIMIT), 0);
   assert.equal(floorMs(3, LIMIT), 1_000);
   assert.equal(floorMs(113, { count: 10, windowMs: 3_000 }), 33_000);
+});
+
+Deno.test("peakPerSecond counts the most arrivals within any one second", () => {
+  assert.equal(peakPerSecond([]), 0);
+  assert.equal(peakPerSecond([0, 100, 999, 1_000, 1_500, 1_600, 1_700]), 5);
+  assert.equal(peakPerSecond([0, 1_000, 2_000]), 1);
 });
 
 Deno.test("computeFigures measures the run from the first arrival to the last answer", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { createHostGate, createHostGates } from "../../src/platform/host_gate.ts";
-import { settle } from "../_fake_clock.ts";
+import { createHostGate, createHostGates, type HostGate } from "../../src/platform/host_gate.ts";
+import { createFakeClock, type FakeClock, settle } from "../_fake_clock.ts";
 
 Deno.test("HostGate never lets more than its bound in, and lets the others in first come first served", async () => {
   const gate = createHostGate({ maxInFlight: 2 });
@@ -38,8 +38,9 @@ Deno.test("HostGate lets a stopped waiter go without taking a place", async () =
   assert.equal(gate.inFlight, 0);
 });
 
-Deno.test("HostGate defaults to 64 requests in flight and refuses a bound below 1", () => {
-  assert.equal(createHostGate().maxInFlight, 64);
+Deno.test("HostGate defaults to a ceiling of 512 requests in flight and refuses one below 1", () => {
+  assert.equal(createHostGate().maxInFlight, 512);
+  assert.equal(createHostGate().ceiling, 512);
   assert.throws(() => createHostGate({ maxInFlight: 0 }), {
     name: "RangeError",
     message: "maxInFlight must be a whole number of at least 1, not 0",
@@ -114,4 +115,67 @@ Deno.test("HostGate keeps a sixteenth of its places for requests that go ahead",
     name: "RangeError",
     message: "reservedAhead must be a whole number from 0 to maxInFlight - 1, not 4",
   });
+});
+
+/** Sends `n` requests through `gate` that each hold their place `holdMs` on `clock`. */
+async function hold(gate: HostGate, clock: FakeClock, n: number, holdMs: number) {
+  const leaves = await Promise.all(Array.from({ length: n }, () => gate.enter()));
+  await clock.tick(holdMs);
+  for (const leave of leaves) leave();
+}
+
+Deno.test("HostGate sizes its room by Little's law from the accounts' rates and the latency it measures", async () => {
+  const clock = createFakeClock();
+  const gate = createHostGate({ maxInFlight: 10_000, clock });
+  const accounts = Array.from(
+    { length: 1_000 },
+    () => ({ limit: { count: 10, windowMs: 60_000 } }),
+  );
+  const leaves = accounts.map((account) => gate.addDemand(account));
+  // 1,000 accounts x 10/60 s x 1 s assumed before any answer = 166.7, x 1.25 + 16 spare.
+  assert.equal(gate.maxInFlight, Math.ceil(1_000 * (10 / 60_000) * 1_000 * 1.25) + 16);
+  await hold(gate, clock, 64, 2_000);
+  assert.equal(gate.maxInFlight, Math.ceil(1_000 * (10 / 60_000) * 2_000 * 1.25) + 16); // 433
+  await hold(gate, clock, 64, 4_000);
+  assert.equal(gate.maxInFlight, Math.ceil(1_000 * (10 / 60_000) * 4_000 * 1.25) + 16, "follows");
+  for (const leave of leaves.slice(500)) leave();
+  assert.equal(gate.maxInFlight, Math.ceil(500 * (10 / 60_000) * 4_000 * 1.25) + 16);
+});
+
+Deno.test("HostGate keeps its room for the slow kind of request while quick ones are measured", async () => {
+  const clock = createFakeClock();
+  const gate = createHostGate({ clock });
+  for (let i = 0; i < 300; i++) gate.addDemand({ limit: { count: 10, windowMs: 60_000 } });
+  await hold(gate, clock, 10, 2_000); // syncs: 2 s
+  const lists = await Promise.all(Array.from({ length: 64 }, () => gate.enter(undefined, "ahead")));
+  await clock.tick(5);
+  for (const leave of lists) leave();
+  assert.equal(gate.maxInFlight, Math.ceil(300 * (10 / 60_000) * 2_000 * 1.25) + 16);
+});
+
+Deno.test("HostGate never sizes its room above the operator's ceiling, nor below one account's window", async () => {
+  const clock = createFakeClock();
+  const capped = createHostGate({ maxInFlight: 100, clock });
+  for (let i = 0; i < 1_000; i++) capped.addDemand({ limit: { count: 10, windowMs: 60_000 } });
+  assert.equal(capped.maxInFlight, 100);
+  const lone = createHostGate({ clock });
+  lone.addDemand({ limit: { count: 40, windowMs: 60_000 } });
+  await hold(lone, clock, 4, 2_000);
+  assert.equal(lone.maxInFlight, 2 + 40, "one account may send its whole window at once");
+});
+
+Deno.test("HostGate lets waiters in as soon as new work raises its bound", async () => {
+  const clock = createFakeClock();
+  const gate = createHostGate({ clock, reservedAhead: 0 });
+  gate.addDemand({ limit: { count: 10, windowMs: 60_000 } });
+  const bound = gate.maxInFlight;
+  const held = await Promise.all(Array.from({ length: bound }, () => gate.enter()));
+  let admitted = false;
+  const next = gate.enter().then((leave) => (admitted = true, leave));
+  await settle();
+  assert.equal(admitted, false);
+  for (let i = 0; i < 100; i++) gate.addDemand({ limit: { count: 10, windowMs: 60_000 } });
+  (await next)();
+  assert.equal(admitted, true);
+  for (const leave of held) leave();
 });

@@ -47,6 +47,19 @@ Deno.test("Progress ETA follows the limiter's schedule for the requests left", a
   assert.equal(snapshot.campaignsTotal, 100);
 });
 
+Deno.test("Progress ETA counts the campaigns of pages not fetched yet, from the first page on", async () => {
+  const clock = createFakeClock(0);
+  const acme = account(clock);
+  for (let i = 0; i < 10; i++) (await acme.limiter.acquire()).sent(); // the window is full now
+  await clock.tick(30_000);
+  // Page 1 of 10 is in: 9 pages and 100 campaigns are left, 109 requests, the same ETA as when
+  // all 10 pages were listed and 100 syncs queued.
+  const early = { ...progress, pagesDone: 1, synced: 0, skipped: 0, failed: 0, rejected: 0 };
+  const snapshot = progressSnapshot({ ...early, queued: 10 }, acme, clock.now());
+  assert.equal(snapshot.etaMs, acme.limiter.finishTimeFor(109) - clock.now());
+  assert.ok(snapshot.etaMs! > 10 * 60_000, `${snapshot.etaMs} ms`);
+});
+
 Deno.test("Progress has no ETA before the first page tells the total", () => {
   const snapshot = progressSnapshot(
     { ...progress, total: null, pagesTotal: null, pagesDone: 0, queued: 0 },

@@ -191,6 +191,14 @@ serverTest("The metrics file holds every account's series", async () => {
   }
 });
 
-Deno.test("The server pool grows with the accounts, from 4 connections to at most 10", () => {
-  assert.deepEqual([1, 40, 41, 100, 1_000].map(poolSizeFor), [4, 4, 5, 10, 10]);
+Deno.test("The server pool grows with the accounts, from 4 connections to at most 20", () => {
+  assert.deepEqual([1, 40, 41, 100, 200, 1_000, 10_000].map(poolSizeFor), [
+    4,
+    4,
+    5,
+    10,
+    20,
+    20,
+    20,
+  ]);
 });

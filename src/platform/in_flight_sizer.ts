@@ -1,0 +1,101 @@
+/**
+ * How many requests a host gate lets in flight, from the work (Little's law): the accounts'
+ * request rates (each `count / windowMs`) times how long a request holds its place, plus
+ * headroom for the randomness of arrivals and one account's whole window at once, under the
+ * operator's ceiling. The hold time is the mean of the latest requests of each kind, so the
+ * bound follows the latency as it changes; it is the longer kind's mean (campaign syncs take
+ * seconds where pages take milliseconds), so a run's quick listing never shrinks the bound the
+ * syncs that follow it need.
+ * @module
+ */
+import type { RateLimit } from "../duration.ts";
+
+/** Options for {@linkcode createInFlightSizer}. */
+export interface InFlightSizerOptions {
+  /** The bound never goes above this. */
+  ceiling: number;
+  /** Factor on the mean requests in flight (rate x hold time). @default 1.25 */
+  headroom?: number;
+  /** Places added on top, at least; more when one account's window holds more requests. @default 16 */
+  spare?: number;
+  /** Hold time assumed for a kind of request before any was measured, in ms. @default 1_000 */
+  initialHoldMs?: number;
+  /** Hold times averaged per kind of request. @default 64 */
+  samples?: number;
+}
+
+/** The sizing of one host's gate. */
+export interface InFlightSizer {
+  /** Counts an account's requests until the returned function is called (once). */
+  add(demand: { readonly limit: RateLimit }): () => void;
+  /** Records how long a request of `kind` held its place, in ms. */
+  observe(holdMs: number, kind?: string): void;
+  /** The bound in force: the ceiling while no account is counted. */
+  bound(): number;
+  /** The hold time the bound assumes now, in ms. */
+  holdMs(): number;
+}
+
+/** Creates a sizer with no account counted and no hold time measured. */
+export function createInFlightSizer(options: InFlightSizerOptions): InFlightSizer {
+  const { ceiling, headroom = 1.25, spare = 16, initialHoldMs = 1_000, samples = 64 } = options;
+  // One entry per call of add(), so an account counted twice is also removed twice.
+  const demands = new Set<{ demand: { readonly limit: RateLimit } }>();
+  const kinds = new Map<string, RollingMean>();
+
+  function holdMs(): number {
+    let longest = 0;
+    for (const mean of kinds.values()) longest = Math.max(longest, mean.value());
+    return kinds.size === 0 ? initialHoldMs : longest;
+  }
+
+  return {
+    add(demand) {
+      const entry = { demand };
+      demands.add(entry);
+      return () => void demands.delete(entry);
+    },
+    observe(ms, kind = "any") {
+      let mean = kinds.get(kind);
+      if (!mean) kinds.set(kind, mean = createRollingMean(samples));
+      mean.add(Math.max(0, ms));
+    },
+    bound() {
+      if (demands.size === 0) return ceiling;
+      let perMs = 0;
+      let widest = 0;
+      for (const { demand: { limit } } of demands) {
+        perMs += limit.count / limit.windowMs;
+        widest = Math.max(widest, limit.count);
+      }
+      // Less a hair: a sum of many rates must not round up a whole place.
+      const needed = Math.ceil(perMs * holdMs() * headroom - 1e-6) + Math.max(spare, widest);
+      return Math.min(ceiling, needed);
+    },
+    holdMs,
+  };
+}
+
+interface RollingMean {
+  add(value: number): void;
+  value(): number;
+}
+
+/** The mean of the latest `size` values. */
+function createRollingMean(size: number): RollingMean {
+  const values: number[] = [];
+  let next = 0;
+  let sum = 0;
+  return {
+    add(value) {
+      if (values.length < size) values.push(value);
+      else {
+        sum -= values[next]!;
+        values[next] = value;
+        next = (next + 1) % size;
+      }
+      sum += value;
+    },
+    value: () => values.length === 0 ? 0 : sum / values.length,
+  };
+}

@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { createLoopStalls } from "../../src/platform/loop_stalls.ts";
+
+Deno.test("LoopStalls says how long after a moment the loop was still held, and 0 outside stalls", () => {
+  const stalls = createLoopStalls();
+  stalls.note(1_000, 1_140);
+  stalls.note(5_000, 5_020);
+  assert.equal(stalls.heldAfter(1_000), 140);
+  assert.equal(stalls.heldAfter(1_100), 40);
+  assert.equal(stalls.heldAfter(999), 0);
+  assert.equal(stalls.heldAfter(1_140), 0);
+  assert.equal(stalls.heldAfter(3_000), 0);
+  assert.equal(stalls.heldAfter(5_010), 10);
+  assert.equal(stalls.heldAfter(9_000), 0);
+});
+
+Deno.test("LoopStalls keeps only its latest stalls", () => {
+  const stalls = createLoopStalls(2);
+  stalls.note(0, 100);
+  stalls.note(200, 300);
+  stalls.note(400, 500);
+  assert.equal(stalls.heldAfter(50), 0);
+  assert.equal(stalls.heldAfter(250), 50);
+  assert.equal(stalls.heldAfter(450), 50);
+});

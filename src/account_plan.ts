@@ -44,3 +44,13 @@ export function planAccounts(
 ): readonly Readonly<AccountPlan>[] {
   return Object.freeze(accounts.map((account) => Object.freeze({ account, request, resume })));
 }
+
+/** The plan of the account `clientId` among `plans`; throws if it has none (a caller's bug). */
+export function planOf(
+  plans: readonly Readonly<AccountPlan>[],
+  clientId: string,
+): Readonly<AccountPlan> {
+  const plan = plans.find((p) => p.account.clientId === clientId);
+  if (plan === undefined) throw new Error(`No plan for account ${clientId}`);
+  return plan;
+}

@@ -1,3 +1,4 @@
+import type { RequestPolicy } from "../account_plan.ts";
 import type { Clock } from "../clock.ts";
 import type { RateLimit } from "../duration.ts";
 import { createHostGate, type HostGate } from "./host_gate.ts";
@@ -37,14 +38,11 @@ export interface AccountOptions {
   fetch?: typeof fetch;
   /** Time source. @default systemClock */
   clock?: Clock;
-  /** Deadline of a login request in ms. @default 15_000 */
-  timeoutMs?: number;
-  /** Attempts per login on 5xx, timeouts and network errors. @default 5 */
-  maxAttempts?: number;
-  /** First backoff ceiling of a login retry in ms, doubling each attempt. @default 500 */
-  backoffBaseMs?: number;
-  /** Largest backoff ceiling of a login retry in ms. @default 10_000 */
-  backoffCapMs?: number;
+  /**
+   * How its logins are bounded and retried: the run's request policy, as its client's (a login
+   * takes `timeoutMs`, `maxAttempts` and the backoff). @default 15 s, 5 attempts, 500 ms to 10 s
+   */
+  request?: Partial<RequestPolicy>;
   /** The gate of the platform's host, shared by every account of the process that talks to it. @default a gate of its own */
   hostGate?: HostGate;
   /** Send times of earlier runs still inside the platform's window. @default [] */
@@ -59,8 +57,7 @@ export interface AccountOptions {
 
 /** Creates an account with its own token, rate limiter and counters. */
 export function createAccount(options: AccountOptions): Account {
-  const { baseUrl, clientId, credentials, rateLimit, fetch, clock, timeoutMs, maxAttempts } =
-    options;
+  const { baseUrl, clientId, credentials, rateLimit, fetch, clock, request = {} } = options;
   const stats = createRequestStats();
   const hostGate = options.hostGate ?? createHostGate();
   return withLimitLearner({
@@ -71,10 +68,10 @@ export function createAccount(options: AccountOptions): Account {
       clock,
       clientId,
       hostGate,
-      timeoutMs,
-      maxAttempts,
-      backoffBaseMs: options.backoffBaseMs,
-      backoffCapMs: options.backoffCapMs,
+      timeoutMs: request.timeoutMs,
+      maxAttempts: request.maxAttempts,
+      backoffBaseMs: request.backoffBaseMs,
+      backoffCapMs: request.backoffCapMs,
       onToken: options.onToken,
       onOutcome: (outcome) => {
         countOutcome(stats, "token", outcome);

@@ -31,6 +31,11 @@ export interface LimitLearner {
   readonly source: RateLimitSource;
 }
 
+/** Where the limit comes from before the platform advertised one: the setting, or its default. */
+export function startingSource(auto: boolean): RateLimitSource {
+  return auto ? "default" : "configured";
+}
+
 /**
  * Creates the learner of one account's limiter: it adopts an advertised quota and window
  * (within the configured ceiling unless `auto`), trusts `remaining`/`reset` when stricter than
@@ -43,7 +48,7 @@ export function createLimitLearner(
 ): LimitLearner {
   const { auto = false, clock = systemClock } = options;
   const ceiling = limiter.limit;
-  let source: RateLimitSource = auto ? "default" : "configured";
+  let source = startingSource(auto);
   let warned = false;
   /** The longest window read from `X-RateLimit-*` answers so far: they carry none of their own. */
   let learntWindowMs = 0;

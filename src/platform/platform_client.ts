@@ -1,4 +1,5 @@
 import { getLogger } from "@logtape/logtape";
+import type { RequestPolicy } from "../account_plan.ts";
 import type { z } from "zod";
 import { type Clock, systemClock } from "../clock.ts";
 import { AuthError, HttpError, InvalidAnswerError } from "../errors.ts";
@@ -24,32 +25,25 @@ export type { CallSignals } from "./api_attempt.ts";
 
 const log = getLogger(["adsync", "http"]);
 
-/** Options for {@linkcode createPlatformClient}. */
-export interface PlatformClientOptions {
+/**
+ * Options for {@linkcode createPlatformClient}: the run's request policy (its deadlines, attempts
+ * and backoff, as the account's logins take them), and what the client needs besides. Defaults:
+ * `timeoutMs` 15_000; `listTimeoutMs` = `timeoutMs` (a page answers quickly, so a hung list
+ * request is cut sooner); `maxAttempts` 5 (for 5xx, timeouts and network errors); the wait is
+ * random below a ceiling from `backoffBaseMs` 500, doubling each attempt, up to `backoffCapMs`
+ * 10_000.
+ */
+export interface PlatformClientOptions extends Partial<RequestPolicy> {
   /** The fetch to send requests with. @default globalThis.fetch */
   fetch?: typeof fetch;
   /** Time source and sleeper for backoff. @default systemClock */
   clock?: Clock;
-  /** Deadline of one request, headers and body, in ms. @default 15_000 */
-  timeoutMs?: number;
-  /**
-   * Deadline of one list request, in ms: a page answers quickly (a sync takes seconds), so a
-   * hung list request is cut sooner, and every sync of the account waits on its listing.
-   * @default timeoutMs
-   */
-  listTimeoutMs?: number;
-  /** Attempts per request for 5xx, timeouts and network errors. @default 5 */
-  maxAttempts?: number;
   /**
    * Attempts per list request: more than a sync's, since a page that fails loses every campaign
    * on it (page 1: the whole account), while a failed sync loses one campaign until the next run.
    * @default 2 * maxAttempts
    */
   listMaxAttempts?: number;
-  /** First backoff ceiling in ms; it doubles each attempt, and the wait is random below it. @default 500 */
-  backoffBaseMs?: number;
-  /** Largest backoff ceiling in ms. @default 10_000 */
-  backoffCapMs?: number;
   /** Source of randomness for jitter, in [0, 1). @default Math.random */
   random?: () => number;
   /**

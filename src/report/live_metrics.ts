@@ -19,7 +19,7 @@ export interface LiveAccount {
   /** True from the start of its run to its end. */
   running: boolean;
   /** Reads its sync's state; `undefined` until the sync has started (logging in). */
-  snapshot?: () => ProgressSnapshot;
+  snapshot?: () => ProgressSnapshot | undefined;
 }
 
 /** Options of {@linkcode createLiveRegistry}. */

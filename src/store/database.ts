@@ -1,6 +1,7 @@
 import { getLogger } from "@logtape/logtape";
 import { join } from "node:path";
 import postgres from "postgres";
+import { deadline } from "../deadline.ts";
 import { StoreError } from "../errors.ts";
 import type { EmbeddedReply, EmbeddedRequest } from "./embedded_worker.ts";
 
@@ -94,17 +95,7 @@ class ProbeTimeout extends Error {
  * applying when a peer accepts and then hangs up, and it would reconnect forever.
  */
 async function probe(sql: postgres.Sql, timeoutMs: number): Promise<void> {
-  const answer = sql`select 1`.then(() => {});
-  answer.catch(() => {}); // may settle after the deadline, when nobody listens any more
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProbeTimeout(timeoutMs)), timeoutMs);
-  });
-  try {
-    await Promise.race([answer, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+  await deadline(sql`select 1`.then(() => {}), timeoutMs, { reason: new ProbeTimeout(timeoutMs) });
 }
 
 function describeConnectError(error: unknown, timeoutMs: number, password: string): string {
@@ -181,12 +172,9 @@ async function openEmbedded(stateDir: string, timeoutMs: number): Promise<Databa
     if (ready.type !== "ready") throw fail(`PGlite cannot listen (${describe(ready)})`);
     cleanups.push(async () => {
       // A worker that never answers must not hang the exit: terminate() follows regardless.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<EmbeddedReply>((resolve) => {
-        timer = setTimeout(() => resolve({ type: "closed", error: "no answer" }), timeoutMs);
-      });
-      const closed = await Promise.race([ask({ type: "close" }), late]);
-      clearTimeout(timer);
+      const late: EmbeddedReply = { type: "closed", error: "no answer" };
+      const closed = await deadline(ask({ type: "close" }), timeoutMs, { reason: late })
+        .catch((error) => error === late ? late : Promise.reject(error));
       if (closed.type === "closed" && closed.error) throw new Error(closed.error);
     });
     const { host, port } = ready;

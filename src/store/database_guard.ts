@@ -1,5 +1,6 @@
 import { getLogger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../clock.ts";
+import { clockTimeout, deadline, type DeadlineOptions } from "../deadline.ts";
 import { errorMessage, StoreError } from "../errors.ts";
 
 const log = getLogger(["adsync", "store"]);
@@ -99,28 +100,29 @@ export function createDatabaseGuard(
     clock = systemClock,
   } = options;
 
+  /** `op` with a deadline: `deadlineMs`, or `closingMs` once the stop fired, whichever is first. */
   async function attempt<T>(op: () => Promise<T>, deadlineMs: number): Promise<T> {
-    const done = new AbortController();
     const work = Promise.resolve().then(op);
-    work.catch(() => {}); // may settle after the deadline, when nobody listens any more
-    const late = new Promise<never>((_, reject) => {
-      const expire = (ms: number, reason: string) =>
-        clock.sleep(ms, done.signal).then(() => reject(new NoAnswer(reason)), () => {});
-      if (signal?.aborted) {
-        const ms = Math.min(deadlineMs, closingMs);
-        return void expire(ms, `no answer within ${seconds(ms)} after the stop`);
-      }
-      expire(deadlineMs, `no answer within ${seconds(deadlineMs)}`);
-      signal?.addEventListener(
-        "abort",
-        () => expire(closingMs, `no answer within ${seconds(closingMs)} after the stop`),
-        { once: true, signal: done.signal },
-      );
-    });
+    const afterStop = (ms: number) =>
+      new NoAnswer(`no answer within ${seconds(ms)} after the stop`);
+    if (signal?.aborted) {
+      const ms = Math.min(deadlineMs, closingMs);
+      return await deadline(work, ms, { clock, reason: afterStop(ms) });
+    }
+    const settled = new AbortController();
     try {
-      return await Promise.race([work, late]);
+      return await deadline(work, deadlineMs, {
+        clock,
+        signal: signal &&
+          afterAbort(signal, closingMs, {
+            clock,
+            signal: settled.signal,
+            reason: afterStop(closingMs),
+          }),
+        reason: new NoAnswer(`no answer within ${seconds(deadlineMs)}`),
+      });
     } finally {
-      done.abort();
+      settled.abort();
     }
   }
 
@@ -173,6 +175,20 @@ export function createDatabaseGuard(
       }
     },
   };
+}
+
+/** A signal that aborts `ms` after `stop` fires, unless `options.signal` cancels it first. */
+function afterAbort(
+  stop: AbortSignal,
+  ms: number,
+  options: Required<DeadlineOptions>,
+): AbortSignal {
+  const controller = new AbortController();
+  stop.addEventListener("abort", () => {
+    const timeout = clockTimeout(ms, options);
+    timeout.addEventListener("abort", () => controller.abort(timeout.reason), { once: true });
+  }, { once: true, signal: options.signal });
+  return controller.signal;
 }
 
 function seconds(ms: number): string {

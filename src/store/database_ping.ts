@@ -1,4 +1,5 @@
 import type postgres from "postgres";
+import { deadline } from "../deadline.ts";
 
 /** Options of {@linkcode pingDatabase}. */
 export interface PingOptions {
@@ -23,14 +24,5 @@ export async function answerWithin<T>(
   query: Promise<T>,
   timeoutMs: number,
 ): Promise<T | undefined> {
-  const answer = query.catch(() => undefined);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((resolve) =>
-    timer = setTimeout(() => resolve(undefined), timeoutMs)
-  );
-  try {
-    return await Promise.race([answer, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return await deadline(query, timeoutMs).catch(() => undefined);
 }

@@ -6,6 +6,7 @@
 import { getLogger } from "@logtape/logtape";
 import type postgres from "postgres";
 import { type Clock, systemClock } from "../clock.ts";
+import { deadline } from "../deadline.ts";
 import { StoreError } from "../errors.ts";
 import { fenceSend, type LeaseHolder, releaseLease, takeLease } from "./account_lease.ts";
 import type { DatabaseGuard } from "./database_guard.ts";
@@ -189,14 +190,10 @@ export function createAccountLeases(
           if (noted.length > 0) await fenceSend(sql, account, token, ttlMs, noted);
           await releaseLease(sql, account, token);
         });
-        release.catch(() => {}); // may settle after the bound, when nobody listens any more
-        const bound = new AbortController();
-        await Promise.race([
-          release,
-          clock.sleep(RELEASE_BOUND_MS, bound.signal).then(() => {
-            throw new Error(`no answer within ${RELEASE_BOUND_MS / 1_000} s`);
-          }),
-        ]).finally(() => bound.abort()).catch((error) =>
+        await deadline(release, RELEASE_BOUND_MS, {
+          clock,
+          reason: new Error(`no answer within ${RELEASE_BOUND_MS / 1_000} s`),
+        }).catch((error) =>
           log.warn("Cannot release the lease of account {account} (it lapses by itself): {error}", {
             account,
             error: (error as Error).message,

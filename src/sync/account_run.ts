@@ -1,21 +1,22 @@
 import { getLogger } from "@logtape/logtape";
 import type postgres from "postgres";
 import { type Clock, systemClock } from "../clock.ts";
-import type { AccountSettings, Config } from "../config.ts";
+import type { AccountPlan } from "../account_plan.ts";
+import type { Config } from "../config.ts";
 import { errorMessage, NetworkError, StoreError, TimeoutError } from "../errors.ts";
-import { type Account, createAccount } from "../platform/account.ts";
+import type { Account } from "../platform/account.ts";
 import type { HostGates } from "../platform/host_gate.ts";
 import { createPlatformClient } from "../platform/platform_client.ts";
 import { outcomeRows } from "../platform/request_stats.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { RequestCount } from "../report/metrics.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
-import { lastAdvertisedLimit, recordRunEnd, recordRunStart } from "../store/run_history.ts";
-import { parseRateLimit, type RateLimit } from "../duration.ts";
+import { recordRunEnd, recordRunStart } from "../store/run_history.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import type { DatabaseGuard } from "../store/database_guard.ts";
 import type { LeaseHolder } from "../store/account_lease.ts";
 import type { AccountLeases, HeldAccount } from "../store/lease_keeper.ts";
+import { openAccount } from "./open_account.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
 import { startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
 import { summarize } from "./summary.ts";
@@ -60,17 +61,12 @@ export interface AccountRunOptions {
   wireSignal?: AbortSignal;
   /** Called with every new token, for log redaction. @default no-op */
   onToken?: (token: string) => void;
-  /** Called once the account's run is chosen and again when its sync starts. @default no-op */
-  onProgress?: (live: { runId: string; snapshot?: () => ProgressSnapshot }) => void;
   /**
    * The account's lease, already taken by the caller (a worker's job). @default taken here from
    * `shared.leases` when there are leases, and released at the end
    */
   lease?: HeldAccount;
-  /**
-   * Told of every 429 of the account's API calls and of a login that failed, with the error: a
-   * worker aborts `signal` there to hand the account back for later. @default no-op
-   */
+  /** Told of each 429 and failed login: a worker may abort `signal` to come back later. @default no-op */
   onPlatformTrouble?: (error: unknown, during: "login" | "request") => void;
 }
 
@@ -80,104 +76,144 @@ export interface AccountOutcome {
   requests: RequestCount[];
 }
 
+/** One account's run under way, as the engine's: its id, where it stands, and how it ends. */
+export interface AccountRun {
+  /** The run new or resumed; empty when none could be chosen (its outcome says why). */
+  runId: string;
+  /** Where its sync stands; `undefined` until the sync has started (logging in). */
+  progress(): ProgressSnapshot | undefined;
+  /** Its outcome; never rejects. */
+  done: Promise<AccountOutcome>;
+}
+
 /**
- * Syncs one account: picks its new or resumed run, logs in with its own token, primes its own
- * limiter from its send log, runs the engine, and records the summary in `sync_runs` and the
- * checkpoint. Never throws: whatever stops this account is its summary's `failed` status, so
- * the other accounts of the process go on.
+ * Starts one account's run from its plan: takes its lease, picks its new or resumed run, and
+ * returns it under way; then logs in with its own token, primes its own limiter from its send
+ * log, runs the engine, and records the summary in `sync_runs` and the checkpoint. Never throws
+ * nor rejects: whatever stops this account is its summary's `failed` status, so the other
+ * accounts of the process go on.
  */
 export async function runAccount(
-  settings: AccountSettings,
+  plan: Readonly<AccountPlan>,
   shared: SharedResources,
   options: AccountRunOptions = {},
-): Promise<AccountOutcome> {
-  if (options.lease || !shared.leases) return await runHeld(settings, shared, options);
+): Promise<AccountRun> {
+  if (options.lease || !shared.leases) return await startHeld(plan, shared, options);
   const { clock = systemClock } = options;
-  const account = settings.clientId;
+  const account = plan.account.clientId;
   let lease: HeldAccount | LeaseHolder;
   try {
     lease = await shared.leases.hold(account);
   } catch (error) {
-    return notRun(settings, error, clock.now(), clock);
+    return endedRun(notRun(plan.account, error, clock.now(), clock));
   }
   if (!("fence" in lease)) {
     const reason = new StoreError(
       `Cannot drive account ${account}: ${lease.holder} drives it now; not started`,
     );
-    return notRun(settings, reason, clock.now(), clock);
+    return endedRun(notRun(plan.account, reason, clock.now(), clock));
   }
-  try {
-    return await runHeld(settings, shared, { ...options, lease });
-  } finally {
-    await lease.release();
-  }
+  const held = lease;
+  const run = await startHeld(plan, shared, { ...options, lease: held });
+  return { ...run, done: run.done.finally(() => held.release()) };
 }
 
-async function runHeld(
-  settings: AccountSettings,
+/** A run that ended before it started. */
+function endedRun(outcome: AccountOutcome): AccountRun {
+  return { runId: "", progress: () => undefined, done: Promise.resolve(outcome) };
+}
+
+async function startHeld(
+  plan: Readonly<AccountPlan>,
   shared: SharedResources,
   options: AccountRunOptions,
-): Promise<AccountOutcome> {
+): Promise<AccountRun> {
   const { clock = systemClock, lease } = options;
   // A lost lease stops the run as a stop signal would: resumably, sending nothing more.
   if (lease) options = { ...options, signal: anySignal(options.signal, lease.signal) };
-  const { config, sql, guard, checkpoint } = shared;
+  const settings = plan.account;
   const startedAt = clock.now();
-  let runId = "";
+  let picked: PickedRun;
   try {
-    const picked = await pickRun(settings, config, checkpoint, startedAt);
-    runId = picked.runId;
-    return await withRunContext({ run_id: runId, account: settings.clientId }, async () => {
-      options.onProgress?.({ runId });
-      if (picked.note) log[noteLevel(picked, shared)](picked.note);
-      log.info(picked.resumed ? "Resuming run {runId}" : "Starting run {runId}", { runId });
-      const { clientId: account, apiUrl } = settings;
-      const start = { runId, account, apiUrl, startedAt: new Date(startedAt) };
-      await guard.retrying("record the run start in", () => recordRunStart(sql, start));
-      const platform = await openAccount(settings, shared, options, startedAt);
-      const job = { runId, sql, guard, checkpoint };
-      // The host gate sizes its room from the accounts it serves, this one while it runs.
-      const leaveGate = platform.hostGate.addDemand(platform.limiter);
-      const result = await syncAccount(settings, config, platform, job, {
-        ...options,
-        clock,
-      }).finally(leaveGate);
-      const summary = withLeaseLoss(
-        summarize(runId, platform, result, clock.now() - startedAt),
-        lease,
-      );
-      await checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
-      await guard.retrying("record the run end in", () => recordRunEnd(sql, summary)).catch((
-        error,
-      ) =>
-        log.error("Cannot record the run in sync_runs: {error}", { error: errorMessage(error) })
-      );
-      logEnd(summary);
-      return { summary, requests: outcomeRows(platform.stats) };
-    });
+    picked = await pickRun(plan, shared.config, shared.checkpoint, startedAt);
   } catch (error) {
-    // Only what prevents this account's run from starting or ending lands here (checkpoint,
-    // database); the engine reports its own failures in its result.
-    const outcome = notRun(settings, error, startedAt, clock, runId);
-    if (runId) {
-      await checkpoint.finishRun(runId, "failed", outcome.summary.last_error ?? null).catch(() => {
-        // The checkpoint itself is what failed: the summary says why.
-      });
-    }
-    return outcome;
+    return endedRun(notRun(settings, error, startedAt, clock));
   }
+  const { runId } = picked;
+  let progress: () => ProgressSnapshot | undefined = () => undefined;
+  const live = (snapshot: () => ProgressSnapshot) => void (progress = snapshot);
+  const done = withRunContext(
+    { run_id: runId, account: settings.clientId },
+    () =>
+      finishRun(plan, shared, { ...options, clock, live }, { ...picked, startedAt })
+        .catch(async (error) => {
+          // Only what prevents this account's run from starting or ending lands here (checkpoint,
+          // database); the engine reports its own failures in its result.
+          const outcome = notRun(settings, error, startedAt, clock, runId);
+          await shared.checkpoint.finishRun(runId, "failed", outcome.summary.last_error ?? null)
+            .catch(() => {
+              // The checkpoint itself is what failed: the summary says why.
+            });
+          return outcome;
+        }),
+  );
+  return { runId, progress: () => progress(), done };
+}
+
+/** What a run is told once chosen: the clock, and where to show its sync's progress. */
+type StartedOptions = AccountRunOptions & {
+  clock: Clock;
+  live: (snapshot: () => ProgressSnapshot) => void;
+};
+
+/** Runs the chosen run to its end and records it. */
+async function finishRun(
+  plan: Readonly<AccountPlan>,
+  shared: SharedResources,
+  options: StartedOptions,
+  picked: PickedRun & { startedAt: number },
+): Promise<AccountOutcome> {
+  const { clock, lease } = options;
+  const { sql, guard, checkpoint } = shared;
+  const { runId, startedAt } = picked;
+  if (picked.note) log[noteLevel(picked, shared)](picked.note);
+  log.info(picked.resumed ? "Resuming run {runId}" : "Starting run {runId}", { runId });
+  const { clientId: account, apiUrl } = plan.account;
+  const start = { runId, account, apiUrl, startedAt: new Date(startedAt) };
+  await guard.retrying("record the run start in", () => recordRunStart(sql, start));
+  const platform = await openAccount(plan, shared, options, startedAt);
+  const job = { runId, sql, guard, checkpoint };
+  // The host gate sizes its room from the accounts it serves, this one while it runs.
+  const leaveGate = platform.hostGate.addDemand(platform.limiter);
+  const result = await syncAccount(plan, shared.config, platform, job, options).finally(leaveGate);
+  const summary = withLeaseLoss(
+    summarize(runId, platform, result, clock.now() - startedAt),
+    lease,
+  );
+  await checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
+  await guard.retrying("record the run end in", () => recordRunEnd(sql, summary)).catch((error) =>
+    log.error("Cannot record the run in sync_runs: {error}", { error: errorMessage(error) })
+  );
+  logEnd(summary);
+  return { summary, requests: outcomeRows(platform.stats) };
+}
+
+interface PickedRun {
+  runId: string;
+  resumed: boolean;
+  note?: string;
 }
 
 /** Resumes the run the checkpoint offers, or records a new one; says why when it does not resume. */
 async function pickRun(
-  settings: AccountSettings,
+  plan: Readonly<AccountPlan>,
   config: Readonly<Config>,
   checkpoint: Checkpoint,
   now: number,
-): Promise<{ runId: string; resumed: boolean; note?: string }> {
-  const { clientId: account, apiUrl, pageSize } = settings;
+): Promise<PickedRun> {
+  const { clientId: account, apiUrl, pageSize } = plan.account;
   const choice = await chooseRun(checkpoint, {
-    resume: config.resume,
+    resume: plan.resume,
     account,
     apiUrl,
     pageSize,
@@ -190,67 +226,18 @@ async function pickRun(
   return { runId, resumed: false, note: choice.note };
 }
 
-/** The account, its limiter primed with the sends the platform's window still remembers. */
-async function openAccount(
-  settings: AccountSettings,
-  shared: SharedResources,
-  options: AccountRunOptions,
-  now: number,
-): Promise<Account> {
-  const { clientId, rateLimit } = settings;
-  const { config, checkpoint, leases } = shared;
-  const since = now - rateLimit.windowMs - 1_000;
-  const history = await checkpoint.recentSends(clientId, since);
-  if (leases && !shared.checkpointInServer) {
-    // Another process (a worker) may have driven the account last: its sends are in the server.
-    history.push(...await leases.recentSends(clientId, since));
-  }
-  const lease = options.lease;
-  return createAccount({
-    baseUrl: settings.apiUrl,
-    clientId,
-    credentials: { email: settings.email, password: settings.password },
-    rateLimit,
-    rateLimitAuto: settings.rateLimitAuto,
-    advertisedBefore: await advertisedBefore(shared, clientId),
-    fetch: options.fetch,
-    clock: options.clock,
-    timeoutMs: config.requestTimeoutMs,
-    maxAttempts: config.maxAttempts,
-    backoffBaseMs: config.retryBackoffMs,
-    backoffCapMs: config.retryBackoffMaxMs,
-    history: [...new Set(history)],
-    onSend: lease === undefined
-      ? (at) => checkpoint.recordSend(clientId, at)
-      : shared.checkpointInServer
-      ? (at) => lease.fence(at) // records the send in the checkpoint's own log
-      : (at) => {
-        // A sync's requests wait for its own checkpoint only, as they did before leases.
-        lease.noteSend(at);
-        return checkpoint.recordSend(clientId, at);
-      },
-    onToken: options.onToken,
-    hostGate: shared.hostGates.forUrl(settings.apiUrl),
-    pacing: config.pacing,
-  });
-}
-
 async function syncAccount(
-  settings: AccountSettings,
+  plan: Readonly<AccountPlan>,
   config: Readonly<Config>,
   account: Account,
   job: { runId: string; sql: postgres.Sql; guard: DatabaseGuard; checkpoint: Checkpoint },
-  options: AccountRunOptions & { clock: Clock },
+  options: StartedOptions,
 ): Promise<SyncResult> {
   const { clock } = options;
   const client = createPlatformClient(account, {
+    ...plan.request,
     fetch: options.fetch,
     clock,
-    timeoutMs: config.requestTimeoutMs,
-    listTimeoutMs: config.listTimeoutMs,
-    maxAttempts: config.maxAttempts,
-    backoffBaseMs: config.retryBackoffMs,
-    backoffCapMs: config.retryBackoffMaxMs,
     onHold: (error) => options.onPlatformTrouble?.(error, "request"),
   });
   try {
@@ -261,7 +248,7 @@ async function syncAccount(
     return emptyResult({ fatal: withPlatformHint(error, config) });
   }
   const sync = await startSync({ ...job, account: account.clientId, client }, {
-    pageSize: settings.pageSize,
+    pageSize: plan.account.pageSize,
     maxPages: config.maxPages,
     allowMassDelete: config.allowMassDelete,
     concurrency: config.concurrency,
@@ -269,10 +256,7 @@ async function syncAccount(
     signal: options.signal,
     wireSignal: options.wireSignal,
   });
-  options.onProgress?.({
-    runId: job.runId,
-    snapshot: () => progressSnapshot(sync.progress(), account, clock.now()),
-  });
+  options.live(() => progressSnapshot(sync.progress(), account, clock.now()));
   return await sync.done;
 }
 
@@ -296,18 +280,6 @@ export function progressSnapshot(p: SyncProgress, account: Account, now: number)
       ? null
       : Math.max(0, account.limiter.finishTimeFor(requestsLeft) - now),
   };
-}
-
-/** The limit the platform advertised to the account's last run; none if unknown or unreadable. */
-async function advertisedBefore(
-  shared: SharedResources,
-  account: string,
-): Promise<RateLimit | undefined> {
-  const text = await shared.guard.once(
-    "read the last advertised limit from",
-    () => lastAdvertisedLimit(shared.sql, account),
-  ).catch(() => undefined); // a convenience: page 1 tells it again
-  return text === undefined ? undefined : parseRateLimit(text);
 }
 
 /** A login that found no platform at the URL: say what to check, in the same line. */

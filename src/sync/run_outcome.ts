@@ -6,14 +6,14 @@ import { getLogger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
 import type { AccountSettings } from "../config.ts";
 import { errorMessage } from "../errors.ts";
-import { type Account, createAccount } from "../platform/account.ts";
+import { startingSource } from "../platform/limit_learner.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { HeldAccount } from "../store/lease_keeper.ts";
 import type { AccountOutcome } from "./account_run.ts";
 import { NO_DRIFT } from "./catalog.ts";
 import type { SyncResult } from "./run_sync.ts";
 import type { SyncSummary } from "../run_summary.ts";
-import { summarize } from "./summary.ts";
+import { type AccountCounts, summarize } from "./summary.ts";
 
 const log = getLogger(["adsync", "run"]);
 
@@ -59,11 +59,15 @@ export function logEnd(summary: SyncSummary): void {
   }
 }
 
-/** An account that never got to send a request, for the summary of a run that could not start. */
-function idleAccount(settings: AccountSettings): Account {
-  const { clientId, apiUrl: baseUrl, email, password, rateLimit, rateLimitAuto } = settings;
-  const credentials = { email, password };
-  return createAccount({ baseUrl, clientId, credentials, rateLimit, rateLimitAuto });
+/** What an account that never got to send a request counted: nothing, at its configured limit. */
+function idleAccount(settings: AccountSettings): AccountCounts {
+  return {
+    clientId: settings.clientId,
+    stats: { requests: 0, rateLimited: 0, retries: 0, timeouts: 0 },
+    tokens: { refreshes: 0 },
+    limiter: { limit: settings.rateLimit },
+    limits: { source: startingSource(settings.rateLimitAuto ?? false) },
+  };
 }
 
 export function emptyResult(end: { interrupted?: boolean; fatal?: unknown }): SyncResult {

@@ -1,6 +1,6 @@
-import type { Account } from "../platform/account.ts";
-import { formatRateLimit } from "../duration.ts";
-import type { RunSummary, SyncSummary } from "../run_summary.ts";
+import { formatRateLimit, type RateLimit } from "../duration.ts";
+import type { RequestStats } from "../platform/request_stats.ts";
+import type { RateLimitSource, RunSummary, SyncSummary } from "../run_summary.ts";
 import type { SyncResult } from "./run_sync.ts";
 import { errorMessage } from "../errors.ts";
 
@@ -15,10 +15,22 @@ const STOP_EXIT_CODES: Record<StopReason, number> = {
   "max-duration": 75,
 };
 
+/**
+ * What the summary reads from an account: its client id, what its client counted, and its rate
+ * limit in force. A platform `Account` is one; so is an account that never ran.
+ */
+export interface AccountCounts {
+  clientId: string;
+  stats: Pick<RequestStats, "requests" | "rateLimited" | "retries" | "timeouts">;
+  tokens: { readonly refreshes: number };
+  limiter: { readonly limit: RateLimit };
+  limits: { readonly source: RateLimitSource };
+}
+
 /** Builds the run's summary from what the sync did and what the account's client counted. */
 export function summarize(
   runId: string,
-  account: Account,
+  account: AccountCounts,
   result: SyncResult,
   durationMs: number,
 ): SyncSummary {

@@ -7,13 +7,13 @@ import { createHostGates } from "../platform/host_gate.ts";
 import { watchLoopLag } from "../platform/loop_lag.ts";
 import type { HttpEndpoint } from "../report/http_endpoint.ts";
 import { type MetricsSnapshot, renderMetrics, writeMetricsFile } from "../report/metrics.ts";
-import { combineProgress, type ProgressSnapshot, startProgress } from "../report/progress.ts";
+import { combineProgress, startProgress } from "../report/progress.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { type Database, openDatabase } from "../store/database.ts";
 import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard.ts";
 import { createAccountLeases } from "../store/lease_keeper.ts";
 import { migrate } from "../store/migrations.ts";
-import { type AccountOutcome, runAccount } from "./account_run.ts";
+import { type AccountOutcome, type AccountRun, runAccount } from "./account_run.ts";
 import { startSyncEndpoint } from "./sync_endpoint.ts";
 import { openStateDir } from "./state_dir.ts";
 import type { SyncReport } from "../run_summary.ts";
@@ -41,8 +41,8 @@ export interface SyncCommandOptions {
 interface Tracked {
   account: string;
   done: boolean;
-  runId?: string;
-  snapshot?: () => ProgressSnapshot;
+  /** Its run, once chosen. */
+  run?: AccountRun;
   /** Its run, once ended, as the live metrics show it. */
   ended?: MetricsSnapshot;
 }
@@ -102,15 +102,12 @@ export async function runSyncCommand(
       }
       let outcomes: AccountOutcome[];
       try {
-        outcomes = await Promise.all(config.accounts.map((settings, i) => {
+        outcomes = await Promise.all(config.plans.map((plan, i) => {
           const track = tracked[i]!;
-          return slot(() =>
-            runAccount(settings, shared, {
-              ...options,
-              clock,
-              onProgress: (live) => Object.assign(track, live),
-            })
-          ).then((outcome) => ended(track, outcome, clock)).finally(() => track.done = true);
+          return slot(async () => {
+            track.run = await runAccount(plan, shared, { ...options, clock });
+            return await track.run.done;
+          }).then((outcome) => ended(track, outcome, clock)).finally(() => track.done = true);
         }));
       } finally {
         progress?.stop();
@@ -192,7 +189,7 @@ function serveEndpoint(
 ): HttpEndpoint | undefined {
   return startSyncEndpoint(config, {
     accounts: () =>
-      tracked.map((t) => ({ running: t.runId !== undefined && !t.done, snapshot: t.snapshot })),
+      tracked.map((t) => ({ running: t.run !== undefined && !t.done, snapshot: t.run?.progress })),
     finished: () => tracked.flatMap((t) => t.ended ? [t.ended] : []),
     sql: db.sql,
     label: db.label,
@@ -217,13 +214,13 @@ function showProgress(tracked: Tracked[], options: SyncCommandOptions, clock: Cl
     clock,
     snapshot: () =>
       single
-        ? single.snapshot?.() ?? combineProgress([{ done: single.done, snapshot: undefined }])
-        : combineProgress(tracked.map((t) => ({ done: t.done, snapshot: t.snapshot?.() }))),
+        ? single.run?.progress() ?? combineProgress([{ done: single.done, snapshot: undefined }])
+        : combineProgress(tracked.map((t) => ({ done: t.done, snapshot: t.run?.progress() }))),
     log: (line) =>
       log.info("Progress: {line}", {
         line,
         // One account's progress lines carry its run, as its other lines do.
-        ...(single?.runId ? { run_id: single.runId, account: single.account } : {}),
+        ...(single?.run?.runId ? { run_id: single.run.runId, account: single.account } : {}),
       }),
   });
 }

@@ -1,11 +1,13 @@
 import { getLogger } from "@logtape/logtape";
 import type { PgBoss } from "pg-boss";
+import { planOf } from "../account_plan.ts";
 import type { AccountSettings } from "../config.ts";
 import { handBack, type HeldJob } from "../queue/hand_back.ts";
 import { RETRY_LIMIT, SYNC_QUEUE, type SyncJobData } from "../queue/queue.ts";
 import { errorMessage } from "../errors.ts";
 import {
   type AccountOutcome,
+  type AccountRun,
   type AccountRunOptions,
   runAccount,
   type SharedResources,
@@ -33,6 +35,8 @@ export interface AccountJobContext {
   run: AccountRunOptions & { signal: AbortSignal };
   /** A job whose account another process holds comes back after at most this long. */
   lockRetryMs: number;
+  /** Called with each run once chosen, to follow its progress. @default no-op */
+  onRun?: (run: AccountRun) => void;
   /** Called with each finished run. @default no-op */
   onOutcome?: (outcome: AccountOutcome) => void | Promise<void>;
 }
@@ -80,7 +84,7 @@ export async function runAccountJob(
   const later = deferrer(job, settings.rateLimit.windowMs);
   let outcome: AccountOutcome;
   try {
-    outcome = await runAccount(settings, shared, {
+    const started = await runAccount(planOf(shared.config.plans, settings.clientId), shared, {
       ...run,
       lease,
       // The claim lost (taken over after a silence) stops the run as a shutdown would, and so
@@ -88,6 +92,8 @@ export async function runAccountJob(
       signal: AbortSignal.any([run.signal, job.signal, later.signal]),
       onPlatformTrouble: later.consider,
     });
+    context.onRun?.(started);
+    outcome = await started.done;
   } finally {
     await lease.release();
   }

@@ -205,7 +205,8 @@ async function work(
           workerId,
           accounts,
           shared,
-          run: { ...options, clock: options.clock, signal, onProgress: tracked.onProgress },
+          run: { ...options, clock: options.clock, signal },
+          onRun: tracked.follow,
           lockRetryMs: config.workerHeartbeatMs,
           onOutcome: ({ summary, requests }) => {
             // The run has ended: no longer in progress, though its job settles after.

@@ -20,8 +20,8 @@ export function renderWorkerMetrics(
 
 /** A job's account while it runs, as the worker's live metrics follow it. */
 export interface TrackedJob {
-  /** Receives the run's progress reader (the `onProgress` of its run). */
-  onProgress(live: { snapshot?: () => ProgressSnapshot }): void;
+  /** Receives the job's run once chosen, to read its progress. */
+  follow(run: { progress(): ProgressSnapshot | undefined }): void;
   /** The job has ended, whatever its outcome. */
   end(): void;
 }
@@ -69,7 +69,7 @@ export function createWorkerMetrics(worker: string, path: string | undefined): W
       const job: LiveAccount = { running: true };
       running.add(job);
       return {
-        onProgress: ({ snapshot }) => job.snapshot = snapshot ?? job.snapshot,
+        follow: (run) => void (job.snapshot = () => run.progress()),
         end: () => running.delete(job),
       };
     },

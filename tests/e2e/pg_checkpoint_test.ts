@@ -67,19 +67,18 @@ Deno.test("A killed account on the PostgreSQL checkpoint resumes in a new proces
     const first = await startProcess(database.url, env, kill.signal);
     closers.push(() => first.db.close());
     await migrate(first.db.sql);
-    const settings = first.config.accounts[0]!;
-    let runId = "";
-    const running = runAccount(settings, first.shared, {
+    const plan = first.config.plans[0]!;
+    const running = await runAccount(plan, first.shared, {
       signal: kill.signal,
       wireSignal: kill.signal,
-      onProgress: (live) => void (runId = live.runId),
     });
+    const { runId } = running;
     await waitFor(
       async () => runId !== "" && (await first.checkpoint.progress(runId)).synced >= 12,
       "12 campaigns committed by the first process",
     );
     kill.abort(new Error("kill -9"));
-    await running;
+    await running.done;
     const killedAt = mock.log.length;
     // What the dead process left in PostgreSQL, as the next one will find it.
     const left = await first.checkpoint.getRun(runId);
@@ -94,7 +93,7 @@ Deno.test("A killed account on the PostgreSQL checkpoint resumes in a new proces
 
     const second = await startProcess(database.url, env);
     closers.push(() => second.db.close());
-    const { summary } = await runAccount(settings, second.shared);
+    const { summary } = await (await runAccount(plan, second.shared)).done;
 
     assert.equal(summary.run_id, runId, "the second process resumed the same run");
     assert.equal(summary.status, "ok", summary.last_error ?? "");

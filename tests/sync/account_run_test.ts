@@ -87,7 +87,7 @@ Deno.test("An account whose run cannot start returns a failed summary instead of
       retryDelayMs: 50,
     });
     const shared = { config, sql, guard, checkpoint, hostGates: createHostGates() };
-    const { summary, requests } = await runAccount(config.accounts[0]!, shared);
+    const { summary, requests } = await (await runAccount(config.plans[0]!, shared)).done;
     assert.equal(summary.status, "failed");
     assert.equal(summary.account, "acme");
     assert.match(summary.last_error ?? "", /^Cannot record the run start in PostgreSQL at 127/);

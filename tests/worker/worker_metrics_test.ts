@@ -53,9 +53,9 @@ Deno.test("A worker's live numbers follow its jobs from their start to their end
   });
   const first = metrics.track();
   const second = metrics.track();
-  first.onProgress({});
-  first.onProgress({ snapshot: () => ({ ...progress, inFlight: 2, rateWaitMs: 500 }) });
-  second.onProgress({ snapshot: () => ({ ...progress, inFlight: 3, rateWaitMs: 250 }) });
+  first.follow({ progress: () => undefined });
+  first.follow({ progress: () => ({ ...progress, inFlight: 2, rateWaitMs: 500 }) });
+  second.follow({ progress: () => ({ ...progress, inFlight: 3, rateWaitMs: 250 }) });
   assert.deepEqual(metrics.live(), {
     accountsInProgress: 2,
     requestsInFlight: 5,

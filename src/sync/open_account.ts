@@ -1,0 +1,72 @@
+/**
+ * Opens one account for its run: its limiter primed with the sends the platform's window still
+ * remembers and the limit advertised to its last run, each send recorded before it leaves.
+ */
+import type { AccountPlan } from "../account_plan.ts";
+import { parseRateLimit, type RateLimit } from "../duration.ts";
+import { type Account, createAccount } from "../platform/account.ts";
+import type { HeldAccount } from "../store/lease_keeper.ts";
+import { lastAdvertisedLimit } from "../store/run_history.ts";
+import type { AccountRunOptions, SharedResources } from "./account_run.ts";
+
+/** The account, its limiter primed with the sends the platform's window still remembers. */
+export async function openAccount(
+  plan: Readonly<AccountPlan>,
+  shared: SharedResources,
+  options: AccountRunOptions,
+  now: number,
+): Promise<Account> {
+  const settings = plan.account;
+  const { clientId, rateLimit } = settings;
+  const { config, checkpoint, leases } = shared;
+  const since = now - rateLimit.windowMs - 1_000;
+  const history = await checkpoint.recentSends(clientId, since);
+  if (leases && !shared.checkpointInServer) {
+    // Another process (a worker) may have driven the account last: its sends are in the server.
+    history.push(...await leases.recentSends(clientId, since));
+  }
+  return createAccount({
+    baseUrl: settings.apiUrl,
+    clientId,
+    credentials: { email: settings.email, password: settings.password },
+    rateLimit,
+    rateLimitAuto: settings.rateLimitAuto,
+    advertisedBefore: await advertisedBefore(shared, clientId),
+    fetch: options.fetch,
+    clock: options.clock,
+    request: plan.request,
+    history: [...new Set(history)],
+    onSend: sendRecorder(shared, clientId, options.lease),
+    onToken: options.onToken,
+    hostGate: shared.hostGates.forUrl(settings.apiUrl),
+    pacing: config.pacing,
+  });
+}
+
+/** Where each send of the account is recorded before it leaves. */
+function sendRecorder(
+  shared: SharedResources,
+  clientId: string,
+  lease: HeldAccount | undefined,
+): (at: number) => void | Promise<void> {
+  const { checkpoint } = shared;
+  if (lease === undefined) return (at) => checkpoint.recordSend(clientId, at);
+  if (shared.checkpointInServer) return (at) => lease.fence(at); // records it in the checkpoint's own log
+  return (at) => {
+    // A sync's requests wait for its own checkpoint only, as they did before leases.
+    lease.noteSend(at);
+    return checkpoint.recordSend(clientId, at);
+  };
+}
+
+/** The limit the platform advertised to the account's last run; none if unknown or unreadable. */
+async function advertisedBefore(
+  shared: SharedResources,
+  account: string,
+): Promise<RateLimit | undefined> {
+  const text = await shared.guard.once(
+    "read the last advertised limit from",
+    () => lastAdvertisedLimit(shared.sql, account),
+  ).catch(() => undefined); // a convenience: page 1 tells it again
+  return text === undefined ? undefined : parseRateLimit(text);
+}

@@ -92,7 +92,8 @@ function availableMemory(): number {
 
 /**
  * Runs a worker until `signal`: sets up what the process shares (database pool, migrations, host
- * gates, the checkpoint in PostgreSQL; no state dir), joins the job queue in the `DATABASE_URL` server, applies the schedule, and
+ * gates, the checkpoint in PostgreSQL; no state dir), joins the job queue in the `DATABASE_URL`
+ * server, applies the schedule, and
  * runs up to {@linkcode workerAccountsOf} account jobs at once, each under its account's lease.
  * On `signal` it stops taking jobs, stops the accounts in progress (their checkpoint saved) and
  * hands their jobs back for immediate pickup by another worker, then returns.
@@ -109,11 +110,10 @@ export async function runWorkerCommand(
   const workerId = workerIdOf(config);
   const workerAccounts = workerAccountsOf(config, options.availableBytes);
   config = { ...config, workerAccounts };
-  // Leases are rows, not connections: the accounts share one pool, whatever their number.
-  const poolSize = workerPoolSize(config.workerAccounts!);
   const { db, guard } = await openGuardedDatabase(config, {
     url,
-    poolSize,
+    // Leases are rows, not connections: the accounts share one pool, whatever their number.
+    poolSize: workerPoolSize(workerAccounts),
     clock,
     signal: options.wireSignal ?? signal,
   });

@@ -64,8 +64,8 @@ export interface Config {
   /** `--resume`; always for `worker`, which resumes an account's latest unfinished run. */
   resume: boolean;
   json: boolean;
-  /** Accounts one worker runs at once. */
-  workerAccounts: number;
+  /** Accounts one worker runs at once; unset: derived by the worker (see worker_capacity.ts). */
+  workerAccounts: number | undefined;
   /** How often a worker proves it is alive; a job silent this long is taken over. */
   workerHeartbeatMs: number;
   /** The worker's name in `status` and logs; unset: hostname-pid. */

@@ -284,7 +284,6 @@ export const SETTINGS = {
   workerAccounts: {
     env: "SYNC_WORKER_ACCOUNTS",
     flag: "worker-accounts",
-    fallback: "10",
     schema: whole(1, 1_000),
   },
   workerHeartbeatMs: {

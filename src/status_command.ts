@@ -39,7 +39,8 @@ export async function runStatusCommand(config: Readonly<Config>): Promise<string
     const row = latest.get(account) ?? neverRun(account);
     if (!server) return row;
     const state = server.queue.get(account);
-    return { ...row, queue_state: state?.state ?? null, queue_worker: state?.worker ?? null };
+    const queue = { queue_worker: state?.worker ?? null, queue_until: state?.until ?? null };
+    return { ...row, queue_state: state?.state ?? null, ...queue };
   });
   if (config.json) return JSON.stringify(rows);
   const where = [`sync: ${checkpointPath(config.stateDir)}`];

@@ -62,7 +62,11 @@ const SETTING_HELP: Partial<Record<SettingKey, SettingHelp>> = {
     text: "serve /metrics, /healthz, /readyz; 0: a free port",
   },
   httpHost: { arg: "HOST", text: "the endpoint's address" },
-  workerAccounts: { arg: "N", text: "accounts one worker runs at once" },
+  workerAccounts: {
+    arg: "N",
+    default: "all, <= 500, by memory",
+    text: "accounts one worker runs at once",
+  },
   workerHeartbeatMs: { arg: "DUR", text: ">= 10s; a job silent this long is taken over" },
   workerId: { arg: "ID", default: "hostname-pid", text: "the worker's name in status and logs" },
   schedule: { arg: "CRON", default: "keep", text: "cron (UTC) queueing every account; off" },

@@ -46,6 +46,11 @@ export interface PlatformClientOptions extends Partial<RequestPolicy> {
   listMaxAttempts?: number;
   /** Source of randomness for jitter, in [0, 1). @default Math.random */
   random?: () => number;
+  /**
+   * Told of every 429 of an API call, once the account is held for it: a worker stops the run
+   * there when the wait asked is long, to come back later. @default no-op
+   */
+  onHold?: (error: HttpError) => void;
 }
 
 /** The two rate-limited calls a sync makes. */
@@ -92,6 +97,7 @@ interface ClientSettings {
   clock: Clock;
   policy: Record<ApiEndpoint, { timeoutMs: number; maxAttempts: number }>;
   backoff: Pick<RetryOptions, "backoffBaseMs" | "backoffCapMs" | "random">;
+  onHold: ((error: HttpError) => void) | undefined;
 }
 
 /** Applies the defaults of {@linkcode PlatformClientOptions}, in one place. */
@@ -114,6 +120,7 @@ function clientSettings(options: PlatformClientOptions): ClientSettings {
       sync: { timeoutMs, maxAttempts },
     },
     backoff: { backoffBaseMs, backoffCapMs, random },
+    onHold: options.onHold,
   };
 }
 
@@ -150,7 +157,12 @@ async function request<T>(
         if (call.token !== undefined) account.tokens.invalidate(call.token);
       },
       // A 429 met before the request left is its login's, and final: the login is not limited.
-      onHold: (error) => call.token !== undefined && holdAccount(account, clock, error),
+      onHold: (error) => {
+        if (call.token === undefined) return false;
+        holdAccount(account, clock, error);
+        settings.onHold?.(error);
+        return true;
+      },
     });
   } catch (error) {
     throw refusedToken(error, call.what);

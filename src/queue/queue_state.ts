@@ -10,6 +10,8 @@ export interface QueueState {
   worker: string | null;
   /** Tries spent on the current job. */
   tries: number;
+  /** When a queued or retrying job comes back (handed back for later), ISO; null when due now. */
+  until?: string | null;
 }
 
 /** The prefix of a worker's name as the holder of an account's lease; what follows is its id. */
@@ -32,11 +34,12 @@ export async function accountQueueStates(
   sql: postgres.Sql,
   accounts: readonly string[],
 ): Promise<Map<string, QueueState>> {
-  let rows: { account: string; state: string; tries: number }[];
+  let rows: { account: string; state: string; tries: number; until: Date | null }[];
   try {
-    rows = await sql<{ account: string; state: string; tries: number }[]>`
+    rows = await sql<{ account: string; state: string; tries: number; until: Date | null }[]>`
       select distinct on (singleton_key) singleton_key as account, state::text as state,
-        retry_count as tries
+        retry_count as tries,
+        case when state < 'active' and start_after > now() then start_after end as until
       from ${sql(`${QUEUE_SCHEMA}.job`)}
       where name = ${SYNC_QUEUE} and singleton_key = any(${[...accounts]}::text[])
       order by singleton_key, (state <= 'active') desc, created_on desc`;
@@ -51,13 +54,23 @@ export async function accountQueueStates(
       ? holder.slice(WORKER_HOLDER_PREFIX.length)
       : holder ?? null;
     const state = STATES[row.state] ?? "queued";
-    return [row.account, { state, worker: state === "running" ? worker : null, tries: row.tries }];
+    const until = row.until === null ? null : new Date(row.until).toISOString();
+    const running = state === "running";
+    return [row.account, { state, worker: running ? worker : null, tries: row.tries, until }];
   }));
 }
 
-/** One cell of `status`'s QUEUE column: `running on w1`, `retrying`, `queued`… */
-export function formatQueueState(state: QueueState | undefined): string {
+/**
+ * One cell of `status`'s QUEUE column: `running on w1`, `retrying`, `queued`, `deferred until
+ * 12:34:56Z` (a job handed back for later; the date too when it is not within a day of `now`)…
+ */
+export function formatQueueState(state: QueueState | undefined, now = Date.now()): string {
   if (!state) return "";
+  if (state.until) {
+    const iso = new Date(state.until).toISOString().slice(0, 19);
+    const soon = Date.parse(state.until) - now < 86_400_000;
+    return `deferred until ${soon ? iso.slice(11) : iso.replace("T", " ")}Z`;
+  }
   if (state.state === "running") return `running on ${state.worker ?? "? (worker silent)"}`;
   return state.state;
 }

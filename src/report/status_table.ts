@@ -38,6 +38,8 @@ export interface AccountStatus {
   queue_state?: QueueState["state"] | null;
   /** The worker running the account's job now. */
   queue_worker?: string | null;
+  /** When the account's job, handed back for later, comes back (ISO); null when due now. */
+  queue_until?: string | null;
 }
 
 /** A counter's header, as every table of the run's counters spells it. */
@@ -56,7 +58,7 @@ const COLUMNS: Array<{ header: string; cell: (r: AccountStatus) => string; queue
     cell: (r) =>
       formatQueueState(
         r.queue_state
-          ? { state: r.queue_state, worker: r.queue_worker ?? null, tries: 0 }
+          ? { state: r.queue_state, worker: r.queue_worker ?? null, tries: 0, until: r.queue_until }
           : undefined,
       ) || "-",
   },

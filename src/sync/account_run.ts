@@ -66,6 +66,8 @@ export interface AccountRunOptions {
    * `shared.leases` when there are leases, and released at the end
    */
   lease?: HeldAccount;
+  /** Told of each 429 and failed login: a worker may abort `signal` to come back later. @default no-op */
+  onPlatformTrouble?: (error: unknown, during: "login" | "request") => void;
 }
 
 /** How one account's run ended: its summary and its requests by endpoint and outcome. */
@@ -232,10 +234,16 @@ async function syncAccount(
   options: StartedOptions,
 ): Promise<SyncResult> {
   const { clock } = options;
-  const client = createPlatformClient(account, { ...plan.request, fetch: options.fetch, clock });
+  const client = createPlatformClient(account, {
+    ...plan.request,
+    fetch: options.fetch,
+    clock,
+    onHold: (error) => options.onPlatformTrouble?.(error, "request"),
+  });
   try {
     await account.tokens.get(options.signal); // wrong credentials end the run before any work
   } catch (error) {
+    options.onPlatformTrouble?.(error, "login");
     if (options.signal?.aborted) return emptyResult({ interrupted: true });
     return emptyResult({ fatal: withPlatformHint(error, config) });
   }

@@ -3,7 +3,7 @@ import type { PgBoss } from "pg-boss";
 import { planOf } from "../account_plan.ts";
 import type { AccountSettings } from "../config.ts";
 import { handBack, type HeldJob } from "../queue/hand_back.ts";
-import { SYNC_QUEUE, type SyncJobData } from "../queue/queue.ts";
+import { RETRY_LIMIT, SYNC_QUEUE, type SyncJobData } from "../queue/queue.ts";
 import { errorMessage } from "../errors.ts";
 import {
   type AccountOutcome,
@@ -12,6 +12,7 @@ import {
   runAccount,
   type SharedResources,
 } from "../sync/account_run.ts";
+import { type Deferral, deferralFor } from "./deferral.ts";
 
 const log = getLogger(["adsync", "worker"]);
 
@@ -80,21 +81,44 @@ export async function runAccountJob(
     return await settle.handBack(`account driven by ${lease.holder}`, delay);
   }
   log.info("Job {job} started: account {account} on {worker} (try {try})", properties);
+  const later = deferrer(job, settings.rateLimit.windowMs);
   let outcome: AccountOutcome;
   try {
     const started = await runAccount(planOf(shared.config.plans, settings.clientId), shared, {
       ...run,
       lease,
-      // The claim lost (taken over after a silence) stops the run as a shutdown would.
-      signal: AbortSignal.any([run.signal, job.signal]),
+      // The claim lost (taken over after a silence) stops the run as a shutdown would, and so
+      // does a platform that wants the account left alone for long.
+      signal: AbortSignal.any([run.signal, job.signal, later.signal]),
+      onPlatformTrouble: later.consider,
     });
     context.onRun?.(started);
     outcome = await started.done;
   } finally {
     await lease.release();
   }
-  const { summary } = outcome;
   await context.onOutcome?.(outcome);
+  return await settleRun(outcome.summary, { job, context, lease, later, settle, properties });
+}
+
+/**
+ * Settles the job as its run ended: handed back (for later when the platform asked, at once
+ * when the worker stops, after a while when the lease was lost), failed, or completed.
+ */
+async function settleRun(
+  summary: AccountOutcome["summary"],
+  ended: {
+    job: AccountJob;
+    context: AccountJobContext;
+    lease: { signal: AbortSignal };
+    later: ReturnType<typeof deferrer>;
+    settle: ReturnType<typeof settler>;
+    properties: Record<string, unknown>;
+  },
+): Promise<undefined> {
+  const { job, context, lease, later, settle, properties } = ended;
+  const { workerId, run } = context;
+  const account = job.data.account;
   log.info("Job {job} ended {status}: account {account}, {synced} synced, {failed} failed", {
     ...properties,
     status: summary.status,
@@ -104,6 +128,15 @@ export async function runAccountJob(
   });
   if (summary.status === "interrupted") {
     if (job.signal.aborted) return undefined; // another worker has the job now
+    if (later.deferral) {
+      const { reason, delayMs } = later.deferral;
+      log.info("Job {job}: account {account} handed back until {until}: {reason}", {
+        ...properties,
+        until: new Date(Date.now() + delayMs).toISOString(),
+        reason,
+      });
+      return await settle.handBack(reason, delayMs);
+    }
     if (run.signal.aborted) return await settle.handBack(`worker ${workerId} stopped`);
     if (lease.signal.aborted) {
       return await settle.handBack(summary.last_error ?? "lease lost", context.lockRetryMs);
@@ -116,6 +149,27 @@ export async function runAccountJob(
     );
   }
   return await settle.complete({ ...summary, worker: workerId });
+}
+
+/**
+ * Decides, on each 429 and failed login the run reports, whether to stop the run (resumably,
+ * through `signal`) and hand the account back for later; the first deferral decided stands.
+ */
+function deferrer(job: AccountJob, windowMs: number) {
+  const stop = new AbortController();
+  const state: { deferral?: Deferral } = {};
+  const handBacks = Math.max(0, job.retryLimit - RETRY_LIMIT);
+  return {
+    signal: stop.signal,
+    get deferral() {
+      return state.deferral;
+    },
+    consider(error: unknown, during: "login" | "request") {
+      if (state.deferral) return;
+      state.deferral = deferralFor(error, { during, windowMs, handBacks });
+      if (state.deferral) stop.abort(new Error(state.deferral.reason));
+    },
+  };
 }
 
 /**

@@ -11,10 +11,18 @@ import { applySchedule } from "../queue/schedule.ts";
 import { openPgCheckpoint } from "../store/pg_checkpoint.ts";
 import { createAccountLeases } from "../store/lease_keeper.ts";
 import { WORKER_HOLDER_PREFIX } from "../queue/queue_state.ts";
-import { openGuardedDatabase, poolSizeFor } from "../sync/sync_command.ts";
+import { openGuardedDatabase } from "../sync/sync_command.ts";
 import { type AccountJob, type AccountJobContext, runAccountJob } from "./account_job.ts";
 import { startWorkerEndpoint, type WorkerEndpoint } from "./worker_endpoint.ts";
 import { createWorkerMetrics, type WorkerMetrics } from "./worker_metrics.ts";
+import {
+  BYTES_PER_ACCOUNT,
+  DEFAULT_WORKER_ACCOUNTS_CEILING,
+  defaultWorkerAccounts,
+  pollIntervalMs,
+  QUEUE_POOL_SIZE,
+  workerPoolSize,
+} from "./worker_capacity.ts";
 
 const log = getLogger(["adsync", "worker"]);
 
@@ -32,6 +40,8 @@ export interface WorkerCommandOptions {
   onToken?: (token: string) => void;
   /** How often an idle worker looks for jobs. @default 2_000 */
   pollMs?: number;
+  /** Memory available at start, in bytes, for the default accounts at once. @default the machine's */
+  availableBytes?: number;
 }
 
 /** What a worker did before it stopped. */
@@ -47,9 +57,44 @@ export function workerIdOf(config: Readonly<Config>): string {
 }
 
 /**
+ * Accounts this worker runs at once: `SYNC_WORKER_ACCOUNTS`, else derived from the work (its
+ * accounts and the memory available), logged.
+ */
+export function workerAccountsOf(config: Readonly<Config>, availableBytes?: number): number {
+  if (config.workerAccounts !== undefined) return config.workerAccounts;
+  const available = availableBytes ?? availableMemory();
+  const workerAccounts = defaultWorkerAccounts({
+    accounts: config.accounts.length,
+    availableBytes: available,
+  });
+  log.info(
+    "SYNC_WORKER_ACCOUNTS unset: {workerAccounts} accounts at once (of {accounts} in the " +
+      "accounts file, at most {ceiling}; about {mb} MB at {each} MB each)",
+    {
+      workerAccounts,
+      accounts: config.accounts.length,
+      ceiling: DEFAULT_WORKER_ACCOUNTS_CEILING,
+      mb: Math.round((workerAccounts * BYTES_PER_ACCOUNT) / 2 ** 20),
+      each: BYTES_PER_ACCOUNT / 2 ** 20,
+    },
+  );
+  return workerAccounts;
+}
+
+/** The machine's memory available now; unknown (no `--allow-sys`) leaves the ceiling alone. */
+function availableMemory(): number {
+  try {
+    return Deno.systemMemoryInfo().available;
+  } catch {
+    return Infinity;
+  }
+}
+
+/**
  * Runs a worker until `signal`: sets up what the process shares (database pool, migrations, host
- * gates, the checkpoint in PostgreSQL; no state dir), joins the job queue in the `DATABASE_URL` server, applies the schedule, and
- * runs up to `config.workerAccounts` account jobs at once, each under its account's lease.
+ * gates, the checkpoint in PostgreSQL; no state dir), joins the job queue in the `DATABASE_URL`
+ * server, applies the schedule, and
+ * runs up to {@linkcode workerAccountsOf} account jobs at once, each under its account's lease.
  * On `signal` it stops taking jobs, stops the accounts in progress (their checkpoint saved) and
  * hands their jobs back for immediate pickup by another worker, then returns.
  */
@@ -63,11 +108,12 @@ export async function runWorkerCommand(
     throw new ConfigError("DATABASE_URL", "is required for worker: the queue lives in a server");
   }
   const workerId = workerIdOf(config);
-  // Leases are rows, not connections: the accounts share one pool, whatever their number.
-  const poolSize = poolSizeFor(config.workerAccounts);
+  const workerAccounts = workerAccountsOf(config, options.availableBytes);
+  config = { ...config, workerAccounts };
   const { db, guard } = await openGuardedDatabase(config, {
     url,
-    poolSize,
+    // Leases are rows, not connections: the accounts share one pool, whatever their number.
+    poolSize: workerPoolSize(workerAccounts),
     clock,
     signal: options.wireSignal ?? signal,
   });
@@ -127,6 +173,7 @@ async function work(
   const { signal, live: { metrics, endpoint } } = options;
   const boss = await openQueue(options.url, {
     heartbeatMs: config.workerHeartbeatMs,
+    poolSize: QUEUE_POOL_SIZE,
     applicationName: `adsync queue ${workerId}`,
   });
   const report: WorkerReport = { worker: workerId, jobs: 0 };
@@ -145,7 +192,7 @@ async function work(
       });
     });
     await boss.work(SYNC_QUEUE, {
-      pollingIntervalSeconds,
+      pollingIntervalSeconds: pollIntervalMs(config.workerAccounts!, options.pollMs) / 1_000,
       localConcurrency: config.workerAccounts,
       batchSize: 1,
       includeMetadata: true,

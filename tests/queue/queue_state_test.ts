@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { enqueueAccounts } from "../../src/queue/enqueue.ts";
-import { openQueue, SYNC_QUEUE } from "../../src/queue/queue.ts";
+import { handBack } from "../../src/queue/hand_back.ts";
+import { openQueue, RETRY_LIMIT, SYNC_QUEUE } from "../../src/queue/queue.ts";
 import {
   accountQueueStates,
   formatQueueState,
@@ -68,4 +69,52 @@ Deno.test("accountQueueStates tells queued, running on which worker, retrying an
       await boss.stop({ graceful: false, close: true });
     }
   });
+});
+
+Deno.test("A job handed back for later shows when it comes back, its try not spent", async () => {
+  await withFreshServerDatabase(TEST_SERVER_URL, async (url) => {
+    const boss = await openQueue(url, { supervise: false, poolSize: 2 });
+    const sql = postgres(url, { max: 2, onnotice: () => {} });
+    try {
+      await migrate(sql);
+      await enqueueAccounts(boss, ["later", "now"]);
+      const jobs = await boss.fetch(SYNC_QUEUE, { batchSize: 2, includeMetadata: true });
+      const byAccount = new Map(jobs.map((j) => [(j.data as { account: string }).account, j]));
+      const before = Date.now();
+      await handBack(boss, byAccount.get("later")!, "throttled", 3_600_000);
+      await handBack(boss, byAccount.get("now")!, "worker stopping");
+      const states = await accountQueueStates(sql, ["later", "now"]);
+      const later = states.get("later")!;
+      assert.equal(later.state, "retrying");
+      const until = Date.parse(later.until!);
+      assert.ok(
+        until >= before + 3_600_000 - 1_000 && until <= Date.now() + 3_600_000,
+        later.until!,
+      );
+      assert.equal(states.get("now")!.until, null, "due at once: nothing to show");
+      assert.equal(formatQueueState(states.get("now")), "retrying");
+      const [row] = await sql`select retry_count, retry_limit from pgboss.job
+        where singleton_key = 'later' and name = ${SYNC_QUEUE}`;
+      // Its next fetch counts one more retry: the limit is raised by as much.
+      assert.deepEqual([row!.retry_count, row!.retry_limit], [0, RETRY_LIMIT + 1], "no try spent");
+      // Nobody may take it before its time.
+      assert.deepEqual(
+        (await boss.fetch(SYNC_QUEUE, { batchSize: 5 })).map((j) => j.data),
+        [{ account: "now" }],
+      );
+    } finally {
+      await sql.end();
+      await boss.stop({ graceful: false, close: true });
+    }
+  });
+});
+
+Deno.test("formatQueueState says when a deferred job comes back: the time, the date beyond a day", () => {
+  const now = Date.parse("2026-12-02T12:00:00Z");
+  const state = { state: "retrying" as const, worker: null, tries: 0 };
+  const at = (iso: string) => formatQueueState({ ...state, until: iso }, now);
+  assert.equal(at("2026-12-02T12:34:56.789Z"), "deferred until 12:34:56Z");
+  assert.equal(at("2026-12-03T11:00:00.000Z"), "deferred until 11:00:00Z");
+  assert.equal(at("2026-12-04T09:00:00.000Z"), "deferred until 2026-12-04 09:00:00Z");
+  assert.equal(formatQueueState({ ...state, until: null }, now), "retrying");
 });

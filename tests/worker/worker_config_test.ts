@@ -22,7 +22,7 @@ function configError(vars: Record<string, string>, args: string[]): ConfigError 
 Deno.test("The worker's settings have documented defaults", () => {
   const config = loadConfig(env, ["worker"]);
   assert.equal(config.command, "worker");
-  assert.equal(config.workerAccounts, 10);
+  assert.equal(config.workerAccounts, undefined, "derived by the worker (worker_capacity.ts)");
   assert.equal(config.workerHeartbeatMs, 30_000);
   assert.equal(config.workerId, undefined);
   assert.equal(config.schedule, undefined);

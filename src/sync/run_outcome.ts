@@ -12,6 +12,7 @@ import type { HeldAccount } from "../store/lease_keeper.ts";
 import type { AccountOutcome } from "./account_run.ts";
 import { NO_DRIFT } from "./catalog.ts";
 import type { SyncResult } from "./run_sync.ts";
+import { createTally } from "./tally.ts";
 import type { SyncSummary } from "../run_summary.ts";
 import { type AccountCounts, summarize } from "./summary.ts";
 
@@ -70,18 +71,13 @@ function idleAccount(settings: AccountSettings): AccountCounts {
   };
 }
 
+/** The result of a run that did no work: a fresh tally's zeros, and how it ended. */
 export function emptyResult(end: { interrupted?: boolean; fatal?: unknown }): SyncResult {
+  const { undone: _, ...zeros } = createTally().snapshot();
   return {
+    ...zeros,
     total: null,
     pagesTotal: null,
-    pagesDone: 0,
-    synced: 0,
-    skipped: 0,
-    failed: 0,
-    rejected: 0,
-    deleted: 0,
-    withheld: 0,
-    queued: 0,
     drift: NO_DRIFT,
     interrupted: end.interrupted ?? false,
     fatal: end.fatal,

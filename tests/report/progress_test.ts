@@ -5,6 +5,7 @@ import {
   type ProgressSnapshot,
   startProgress,
 } from "../../src/report/progress.ts";
+import { createFakeClock } from "../_fake_clock.ts";
 
 const base: ProgressSnapshot = {
   pagesDone: 4,
@@ -16,8 +17,6 @@ const base: ProgressSnapshot = {
   retries: 2,
   etaMs: 400_000,
 };
-
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 Deno.test("formatProgress shows the ETA first, then campaigns, pages, the total wait and retries", () => {
   assert.equal(
@@ -44,33 +43,37 @@ Deno.test("formatProgress shows ? for totals and an ETA not known yet", () => {
 });
 
 Deno.test("In log mode the progress line is logged every interval until stop()", async () => {
+  const clock = createFakeClock();
   const logged: Array<[string, ProgressSnapshot]> = [];
   let done = 0;
   const progress = startProgress({
     mode: "log",
+    clock,
     intervalMs: 5,
     snapshot: () => ({ ...base, campaignsDone: ++done }),
     log: (line, snapshot) => logged.push([line, snapshot]),
   });
-  for (let i = 0; i < 200 && logged.length < 2; i++) await wait(5);
+  await clock.tick(10);
   progress.stop();
   const count = logged.length;
   assert.ok(count >= 2, `logged ${count} times`);
   const [line, snapshot] = logged[0]!;
   assert.equal(line, formatProgress(snapshot));
-  await wait(30);
+  await clock.tick(30);
   assert.equal(logged.length, count, "no line after stop()");
 });
 
 Deno.test("On a terminal the status line is redrawn in place and cleared on stop()", async () => {
+  const clock = createFakeClock();
   const writes: string[] = [];
   const progress = startProgress({
     mode: "tty",
+    clock,
     intervalMs: 5,
     snapshot: () => base,
     write: (text) => writes.push(text),
   });
-  for (let i = 0; i < 200 && writes.length < 3; i++) await wait(5);
+  await clock.tick(15);
   progress.stop();
   progress.stop();
   const count = writes.length;
@@ -81,21 +84,23 @@ Deno.test("On a terminal the status line is redrawn in place and cleared on stop
     assert.match(text, /pages 4\/10/);
   }
   assert.equal(writes.at(-1), "\r\x1b[2K", "stop() leaves a clean line");
-  await wait(30);
+  await clock.tick(30);
   assert.equal(writes.length, count, "nothing drawn after stop()");
 });
 
 Deno.test("Progress stops quietly when reading the state fails", async () => {
+  const clock = createFakeClock();
   const writes: string[] = [];
   const progress = startProgress({
     mode: "tty",
+    clock,
     intervalMs: 5,
     snapshot: () => {
       throw new Error("state unavailable");
     },
     write: (text) => writes.push(text),
   });
-  await wait(20);
+  await clock.tick(20);
   progress.stop();
   assert.deepEqual(writes, ["\r\x1b[2K"]);
 });

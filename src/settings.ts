@@ -196,7 +196,7 @@ export const SETTINGS = {
   pacing: {
     env: "SYNC_PACING",
     flag: "pacing",
-    fallback: "smooth",
+    fallback: "burst",
     schema: z.enum(["smooth", "burst"], "expected smooth or burst"),
   },
   databaseUrl: {

@@ -255,10 +255,10 @@ Deno.test("loadConfig runs every account at once unless told otherwise", () => {
 Deno.test("loadConfig reads the ceiling on requests in flight per host and the pacing", () => {
   const config = loadConfig(baseEnv, []);
   assert.equal(config.maxInFlight, 512);
-  assert.equal(config.pacing, "smooth");
-  const set = loadConfig({ ...baseEnv, AD_PLATFORM_MAX_IN_FLIGHT: "64" }, ["--pacing", "burst"]);
+  assert.equal(config.pacing, "burst");
+  const set = loadConfig({ ...baseEnv, AD_PLATFORM_MAX_IN_FLIGHT: "64" }, ["--pacing", "smooth"]);
   assert.equal(set.maxInFlight, 64);
-  assert.equal(set.pacing, "burst");
+  assert.equal(set.pacing, "smooth");
   assert.equal(
     configError({ ...baseEnv, AD_PLATFORM_MAX_IN_FLIGHT: "0" }).message,
     "AD_PLATFORM_MAX_IN_FLIGHT: must be from 1 to 100000",

@@ -20,10 +20,11 @@ export async function openAccount(
   const { clientId, rateLimit } = settings;
   const { config, checkpoint, leases } = shared;
   const since = now - rateLimit.windowMs - 1_000;
-  const history = await checkpoint.recentSends(clientId, since);
+  let history = await checkpoint.recentSends(clientId, since);
   if (leases && !shared.checkpointInServer) {
-    // Another process (a worker) may have driven the account last: its sends are in the server.
-    history.push(...await leases.recentSends(clientId, since));
+    // Another process (a worker) may have driven the account last: its sends are in the server,
+    // beside copies of this state dir's own.
+    history = mergeSendLogs(history, await leases.recentSends(clientId, since));
   }
   return createAccount({
     baseUrl: settings.apiUrl,
@@ -35,12 +36,33 @@ export async function openAccount(
     fetch: options.fetch,
     clock: options.clock,
     request: plan.request,
-    history: [...new Set(history)],
+    history,
     onSend: sendRecorder(shared, clientId, options.lease),
     onToken: options.onToken,
     hostGate: shared.hostGates.forUrl(settings.apiUrl),
     pacing: config.pacing,
   });
+}
+
+/**
+ * Two logs of one account's sends, each time kept as often as the log holding it most often has
+ * it: a send copied from one log into the other counts once, while a burst's sends that share a
+ * millisecond all count (a set would keep one, and the limiter would send into a full window).
+ */
+export function mergeSendLogs(a: readonly number[], b: readonly number[]): number[] {
+  const counts = (log: readonly number[]) => {
+    const map = new Map<number, number>();
+    for (const at of log) map.set(at, (map.get(at) ?? 0) + 1);
+    return map;
+  };
+  const inA = counts(a);
+  const inB = counts(b);
+  const merged: number[] = [];
+  for (const at of new Set([...inA.keys(), ...inB.keys()])) {
+    const times = Math.max(inA.get(at) ?? 0, inB.get(at) ?? 0);
+    for (let i = 0; i < times; i++) merged.push(at);
+  }
+  return merged.sort((x, y) => x - y);
 }
 
 /** Where each send of the account is recorded before it leaves. */

@@ -8,7 +8,10 @@ export interface RetryOptions {
   clock?: Clock;
   /** Attempts in all for 5xx, timeouts and network errors. @default 5 */
   maxAttempts?: number;
-  /** First backoff ceiling in ms; it doubles each attempt, and the wait is random below it. @default 500 */
+  /**
+   * First backoff ceiling in ms; it doubles with each failure backed off (not a timeout), and the
+   * wait is random below it. @default 500
+   */
   backoffBaseMs?: number;
   /** Largest backoff ceiling in ms. @default 10_000 */
   backoffCapMs?: number;
@@ -44,7 +47,8 @@ export function backoffDelay(
 /**
  * Runs `attempt` until it succeeds or fails in a way the budgets or {@linkcode classifyFailure}
  * say is final: a `"retry"` failure is retried after a backoff (none after a timeout: it already
- * waited its deadline) up to `maxAttempts` attempts; a `"refresh"` or a `"hold"` sends the same
+ * waited its deadline; so its ceiling doubles only with the failures backed off) up to
+ * `maxAttempts` attempts; a `"refresh"` or a `"hold"` sends the same
  * attempt again, and each retry starts those two budgets anew. The stop signal only ends waits
  * between attempts: a result that arrives is always returned.
  */
@@ -62,6 +66,7 @@ export async function retry<T>(
   } = options;
   const { onRetry = () => {}, onRefresh, onHold } = options;
   let failed = 0;
+  let backedOff = 0;
   let again = { refreshed: false, holds: 0 };
   for (;;) {
     try {
@@ -77,7 +82,7 @@ export async function retry<T>(
       if (kind !== "retry" || ++failed >= maxAttempts) throw error;
       const delayMs = error instanceof TimeoutError
         ? 0
-        : backoffDelay(failed, backoffBaseMs, backoffCapMs, random);
+        : backoffDelay(++backedOff, backoffBaseMs, backoffCapMs, random);
       onRetry(error as Error, failed, delayMs);
       await clock.sleep(delayMs, signal);
       again = { refreshed: false, holds: 0 };

@@ -64,7 +64,7 @@ Deno.test("backoffDelay draws below a doubling ceiling that stops at its cap", (
   assert.equal(backoffDelay(10, 500, 10_000, () => 0.999_9), 9_999);
 });
 
-Deno.test("retry retries a timed-out attempt at once: it already waited its deadline", async () => {
+Deno.test("retry retries a timed-out attempt at once, and a timeout does not double the next backoff", async () => {
   const clock = createFakeClock();
   const waits: number[] = [];
   const failures = [
@@ -82,7 +82,9 @@ Deno.test("retry retries a timed-out attempt at once: it already waited its dead
   );
   await clock.runAll();
   assert.equal(await result, "ok");
-  assert.deepEqual(waits, [250, 0, 1_000]);
+  // The second backoff's ceiling is the second (1,000 ms), not the third: a timeout is no
+  // answer to back off from, and its retry already waited its deadline.
+  assert.deepEqual(waits, [250, 0, 500]);
 });
 
 /** An attempt that fails with each of `failures` in turn, then succeeds; counts its calls. */

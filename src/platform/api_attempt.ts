@@ -41,8 +41,8 @@ export interface AttemptSettings {
   fetch: typeof fetch | undefined;
   /** Time source of the send stamps and round trips. */
   clock: Clock;
-  /** Deadline of the attempt, headers and body, in ms. */
-  timeoutMs: number;
+  /** Deadline of the attempt, headers and body, in ms, asked as it leaves. */
+  deadlineMs: () => number;
 }
 
 /**
@@ -122,7 +122,7 @@ function exchange(
   const headers = { authorization: `Bearer ${token}`, "x-client-id": account.clientId };
   return send({ url, method, headers, what, signal: request.signals.wireSignal }, {
     fetch: settings.fetch,
-    timeoutMs: settings.timeoutMs,
+    timeoutMs: settings.deadlineMs(),
     now: clock.now,
     onHeaders: account.limits.observe,
     onOutcome: (outcome) => {

@@ -12,6 +12,7 @@ import {
   sendAttempt,
 } from "./api_attempt.ts";
 import { holdMs } from "./failure.ts";
+import { listDeadlineMs } from "./list_deadline.ts";
 import { retry, type RetryOptions } from "./retry.ts";
 import {
   type CampaignPage,
@@ -29,7 +30,7 @@ const log = getLogger(["adsync", "http"]);
  * Options for {@linkcode createPlatformClient}: the run's request policy (its deadlines, attempts
  * and backoff, as the account's logins take them), and what the client needs besides. Defaults:
  * `timeoutMs` 15_000; `listTimeoutMs` = `timeoutMs` (a page answers quickly, so a hung list
- * request is cut sooner); `maxAttempts` 5 (for 5xx, timeouts and network errors); the wait is
+ * request is cut sooner: after {@linkcode listDeadlineMs}, at most `listTimeoutMs`); `maxAttempts` 5 (for 5xx, timeouts and network errors); the wait is
  * random below a ceiling from `backoffBaseMs` 500, doubling each attempt, up to `backoffCapMs`
  * 10_000.
  */
@@ -137,7 +138,13 @@ async function request<T>(
 ): Promise<T> {
   const { clock, fetch } = settings;
   const { maxAttempts, timeoutMs } = settings.policy[call.endpoint];
-  const attempt: AttemptSettings = { fetch, clock, timeoutMs };
+  const attempt: AttemptSettings = {
+    fetch,
+    clock,
+    deadlineMs: call.endpoint === "list"
+      ? () => listDeadlineMs(account.hostGate.arrivalDelay, clock.now(), timeoutMs)
+      : () => timeoutMs,
+  };
   try {
     return await retry(async () => parse(call, schema, await sendAttempt(account, call, attempt)), {
       clock,

@@ -11,6 +11,7 @@ import {
   type PlatformClientOptions,
 } from "../../src/platform/platform_client.ts";
 import { createHostGate } from "../../src/platform/host_gate.ts";
+import { MIN_LIST_DEADLINE_MS } from "../../src/platform/list_deadline.ts";
 import { createMockApi, type MockApiOptions } from "../../mock-api/server.ts";
 import { createFakeClock, settle } from "../_fake_clock.ts";
 import { acmeAccount, CALM_MOCK, handlerFetch } from "../_fixtures.ts";
@@ -121,6 +122,37 @@ Deno.test("PlatformClient cuts a hung list request at the list deadline, a sync 
     const sync = await platform.syncCampaign("c1").catch((e) => e);
     assert.ok(sync instanceof TimeoutError, String(sync));
     assert.equal(sync.message, "Cannot sync c1: no complete answer within 300 ms");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("PlatformClient cuts a hung list request after a few of the host's recent round trips, then asks again", async () => {
+  let lists = 0;
+  const server = serveTiny(async (req) => {
+    if (new URL(req.url).pathname === "/auth/token") return tokenAnswer();
+    if (++lists > 1) {
+      return Response.json({ data: [], pagination: { page: 1, limit: 10, total: 0 } });
+    }
+    await new Promise((resolve) => req.signal.addEventListener("abort", resolve));
+    return new Response(null, { status: 500 });
+  });
+  try {
+    // The login was just answered, in far less than 250 ms / 4: the hung page is cut at the
+    // shortest list deadline, not at the 5 s configured.
+    const options = { listTimeoutMs: 5_000, listMaxAttempts: 1 };
+    const cut = await overHttp(server.url, options).platform.listCampaigns(1, 10).catch((e) => e);
+    assert.ok(cut instanceof TimeoutError, String(cut));
+    assert.equal(
+      cut.message,
+      `Cannot fetch page 1: no complete answer within ${MIN_LIST_DEADLINE_MS} ms`,
+    );
+    lists = 0;
+    const { account, platform } = overHttp(server.url, { listTimeoutMs: 5_000 });
+    const page = await platform.listCampaigns(1, 10);
+    assert.equal(page.pagination.total, 0);
+    assert.equal(account.stats.timeouts, 1);
+    assert.equal(account.stats.requests, 2);
   } finally {
     await server.close();
   }

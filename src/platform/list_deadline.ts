@@ -1,0 +1,33 @@
+/**
+ * The deadline of a list request, from the host's recent round trips. A page is answered at once
+ * (the platform reads it, it does no work), so a list request still unanswered after a few times
+ * the longest round trip the host answered lately has hung, and the platform's hangs never
+ * answer at all. Cutting it then rather than at `AD_PLATFORM_LIST_TIMEOUT` sends its retry seconds
+ * sooner; that matters, since no sync of the account can start before its page 1 arrives, and
+ * every later window of its schedule follows the one its listing ended in.
+ * @module
+ */
+import type { ArrivalDelay } from "./arrival_delay.ts";
+
+/** How many times the longest recent round trip a list request is given. */
+export const LIST_DEADLINE_FACTOR = 4;
+/** The shortest deadline, in ms, however quick the host's answers. */
+export const MIN_LIST_DEADLINE_MS = 250;
+/** How far back answers count as recent, in ms. */
+export const LIST_DEADLINE_HORIZON_MS = 2_000;
+
+/**
+ * The deadline of a list request leaving at `now`: {@linkcode LIST_DEADLINE_FACTOR} times the
+ * longest round trip of a quick request answered in the last {@linkcode LIST_DEADLINE_HORIZON_MS},
+ * at least {@linkcode MIN_LIST_DEADLINE_MS}; `maxMs` (the configured deadline) when none was
+ * answered lately, and never more than it.
+ */
+export function listDeadlineMs(
+  roundTrips: Pick<ArrivalDelay, "recentMaxMs">,
+  now: number,
+  maxMs: number,
+): number {
+  const recent = roundTrips.recentMaxMs(now, LIST_DEADLINE_HORIZON_MS);
+  if (recent === 0) return maxMs;
+  return Math.min(maxMs, Math.max(MIN_LIST_DEADLINE_MS, LIST_DEADLINE_FACTOR * recent));
+}

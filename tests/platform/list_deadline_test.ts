@@ -1,0 +1,30 @@
+import assert from "node:assert/strict";
+import { createArrivalDelay } from "../../src/platform/arrival_delay.ts";
+import {
+  LIST_DEADLINE_HORIZON_MS,
+  listDeadlineMs,
+  MIN_LIST_DEADLINE_MS,
+} from "../../src/platform/list_deadline.ts";
+
+Deno.test("listDeadlineMs is the configured deadline until the host has answered lately", () => {
+  const trips = createArrivalDelay();
+  assert.equal(listDeadlineMs(trips, 10_000, 5_000), 5_000);
+  trips.observe(10_000, 10_020);
+  const later = 10_020 + LIST_DEADLINE_HORIZON_MS + 1;
+  assert.equal(listDeadlineMs(trips, later, 5_000), 5_000, "that answer is no longer recent");
+});
+
+Deno.test("listDeadlineMs gives four times the longest recent round trip, within its bounds", () => {
+  const trips = createArrivalDelay();
+  trips.observe(10_000, 10_020);
+  assert.equal(
+    listDeadlineMs(trips, 10_100, 5_000),
+    MIN_LIST_DEADLINE_MS,
+    "4 x 20 ms is too short",
+  );
+  trips.observe(10_050, 10_350);
+  assert.equal(listDeadlineMs(trips, 10_400, 5_000), 1_200);
+  trips.observe(10_100, 12_000);
+  assert.equal(listDeadlineMs(trips, 12_010, 5_000), 5_000, "never above the configured one");
+  assert.equal(listDeadlineMs(trips, 12_010, 100), 100, "even when it is below the minimum");
+});

@@ -76,7 +76,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       `reservedAhead must be a whole number from 0 to maxInFlight - 1, not ${reservedAhead}`,
     );
   }
-  const sizer = createInFlightSizer({ ceiling });
+  const sizer = createInFlightSizer({ ceiling, now: () => clock.now() });
   let inFlight = 0;
   const queues: Record<GatePriority, Array<() => void>> = { ahead: [], behind: [] };
 

@@ -22,6 +22,8 @@ export interface InFlightSizerOptions {
   initialHoldMs?: number;
   /** Hold times averaged per kind of request. @default 64 */
   samples?: number;
+  /** Time source, in ms: the accounts' limits are read again at most once a second. @default Date.now */
+  now?: () => number;
 }
 
 /** The sizing of one host's gate. */
@@ -30,7 +32,10 @@ export interface InFlightSizer {
   add(demand: { readonly limit: RateLimit }): () => void;
   /** Records how long a request of `kind` held its place, in ms. */
   observe(holdMs: number, kind?: string): void;
-  /** The bound in force: the ceiling while no account is counted. */
+  /**
+   * The bound in force: the ceiling while no account is counted; otherwise sized from the most
+   * work counted at once so far, not the work left, as accounts end together (see below).
+   */
   bound(): number;
   /** The hold time the bound assumes now, in ms. */
   holdMs(): number;
@@ -39,9 +44,32 @@ export interface InFlightSizer {
 /** Creates a sizer with no account counted and no hold time measured. */
 export function createInFlightSizer(options: InFlightSizerOptions): InFlightSizer {
   const { ceiling, headroom = 1.25, spare = 16, initialHoldMs = 1_000, samples = 64 } = options;
+  const { now = Date.now } = options;
   // One entry per call of add(), so an account counted twice is also removed twice.
   const demands = new Set<{ demand: { readonly limit: RateLimit } }>();
   const kinds = new Map<string, RollingMean>();
+  // The accounts' rates summed, read again when an account comes or goes, else once a second
+  // (a limit the platform advertised may change): the gate asks on every request.
+  let summed: { perMs: number; widest: number; at: number } | undefined;
+  // The most work counted at once while some is: accounts that started together end together,
+  // each with its last window's requests at once, and a bound shrinking with the accounts left
+  // would make those requests queue, each delaying the window after it.
+  let peak = { perMs: 0, widest: 0 };
+
+  function demand(): { perMs: number; widest: number } {
+    const at = now();
+    if (summed === undefined || at - summed.at >= 1_000 || at < summed.at) {
+      let perMs = 0;
+      let widest = 0;
+      for (const { demand: { limit } } of demands) {
+        perMs += limit.count / limit.windowMs;
+        widest = Math.max(widest, limit.count);
+      }
+      summed = { perMs, widest, at };
+      peak = { perMs: Math.max(peak.perMs, perMs), widest: Math.max(peak.widest, widest) };
+    }
+    return peak;
+  }
 
   function holdMs(): number {
     let longest = 0;
@@ -50,10 +78,15 @@ export function createInFlightSizer(options: InFlightSizerOptions): InFlightSize
   }
 
   return {
-    add(demand) {
-      const entry = { demand };
+    add(added) {
+      const entry = { demand: added };
       demands.add(entry);
-      return () => void demands.delete(entry);
+      summed = undefined;
+      return () => {
+        if (!demands.delete(entry)) return;
+        summed = undefined;
+        if (demands.size === 0) peak = { perMs: 0, widest: 0 };
+      };
     },
     observe(ms, kind = "any") {
       let mean = kinds.get(kind);
@@ -62,12 +95,7 @@ export function createInFlightSizer(options: InFlightSizerOptions): InFlightSize
     },
     bound() {
       if (demands.size === 0) return ceiling;
-      let perMs = 0;
-      let widest = 0;
-      for (const { demand: { limit } } of demands) {
-        perMs += limit.count / limit.windowMs;
-        widest = Math.max(widest, limit.count);
-      }
+      const { perMs, widest } = demand();
       // Less a hair: a sum of many rates must not round up a whole place.
       const needed = Math.ceil(perMs * holdMs() * headroom - 1e-6) + Math.max(spare, widest);
       return Math.min(ceiling, needed);

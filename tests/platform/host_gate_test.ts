@@ -139,7 +139,32 @@ Deno.test("HostGate sizes its room by Little's law from the accounts' rates and 
   await hold(gate, clock, 64, 4_000);
   assert.equal(gate.maxInFlight, Math.ceil(1_000 * (10 / 60_000) * 4_000 * 1.25) + 16, "follows");
   for (const leave of leaves.slice(500)) leave();
-  assert.equal(gate.maxInFlight, Math.ceil(500 * (10 / 60_000) * 4_000 * 1.25) + 16);
+  assert.equal(
+    gate.maxInFlight,
+    Math.ceil(1_000 * (10 / 60_000) * 4_000 * 1.25) + 16,
+    "accounts that end leave the room to those still running, whose last windows leave together",
+  );
+  for (const leave of leaves.slice(0, 500)) leave();
+  assert.equal(gate.maxInFlight, 10_000, "no account left: the ceiling");
+  const again = gate.addDemand({ limit: { count: 10, windowMs: 60_000 } });
+  assert.equal(gate.maxInFlight, Math.ceil((10 / 60_000) * 4_000 * 1.25) + 16, "sized anew");
+  again();
+});
+
+Deno.test("HostGate reads the accounts' limits again within a second, and at once when one comes", async () => {
+  const clock = createFakeClock();
+  const gate = createHostGate({ maxInFlight: 10_000, clock });
+  const account = { limit: { count: 10, windowMs: 60_000 } };
+  gate.addDemand(account);
+  await hold(gate, clock, 1, 6_000);
+  const before = Math.ceil((10 / 60_000) * 6_000 * 1.25) + 16;
+  assert.equal(gate.maxInFlight, before);
+  account.limit = { count: 100, windowMs: 60_000 }; // the platform advertised more
+  assert.equal(gate.maxInFlight, before, "read at most once a second");
+  await clock.tick(1_000);
+  assert.equal(gate.maxInFlight, Math.ceil((100 / 60_000) * 6_000 * 1.25) + 100);
+  gate.addDemand({ limit: { count: 10, windowMs: 60_000 } });
+  assert.equal(gate.maxInFlight, Math.ceil((110 / 60_000) * 6_000 * 1.25) + 100);
 });
 
 Deno.test("HostGate keeps its room for the slow kind of request while quick ones are measured", async () => {

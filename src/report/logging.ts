@@ -9,6 +9,7 @@ import {
 } from "@logtape/logtape";
 import { getPrettyFormatter } from "@logtape/pretty";
 import { redactByField, redactByPattern, type RedactionPattern } from "@logtape/redaction";
+import { createSecretMatcher } from "./secret_matcher.ts";
 
 /** What replaces a secret in every log line. */
 export const REDACTED = "[REDACTED]";
@@ -63,8 +64,7 @@ const SECRET_PATTERNS: RedactionPattern[] = [
   },
 ];
 
-const secrets = new Set<string>();
-let sortedSecrets: string[] = [];
+const secrets = createSecretMatcher();
 const encoder = new TextEncoder();
 const CLEAR_LINE = "\r\x1b[2K";
 
@@ -84,8 +84,6 @@ export function addSecret(value: string): void {
   ) {
     secrets.add(form);
   }
-  // Longest first, so a secret containing another is replaced whole.
-  sortedSecrets = [...secrets].sort((a, b) => b.length - a.length);
 }
 
 /** Configures LogTape for every `["adsync", …]` logger; call once, from `main.ts`. */
@@ -116,7 +114,6 @@ export async function configureLogging(options: LoggingOptions = {}): Promise<vo
 export async function resetLogging(): Promise<void> {
   await reset();
   secrets.clear();
-  sortedSecrets = [];
 }
 
 /** Runs `fn` so that every log line inside, even after `await`, carries `context`. */
@@ -125,8 +122,7 @@ export function withRunContext<T>(context: RunContext, fn: () => T): T {
 }
 
 function redactText(text: string): string {
-  for (const secret of sortedSecrets) text = text.replaceAll(secret, REDACTED);
-  return text;
+  return secrets.redact(text, REDACTED);
 }
 
 /** The last pass, on the rendered line: what escaping or formatting let through. */

@@ -54,6 +54,8 @@ export interface HostGate {
   readonly ceiling: number;
   /** How late requests to this host may arrive, learnt from quick requests' round trips. */
   readonly arrivalDelay: ArrivalDelay;
+  /** The round trips of list requests alone (a login may take longer): how soon a page comes back. */
+  readonly pageRoundTrips: ArrivalDelay;
   /** When this process's event loop was held, as the host's requests may have left late. */
   readonly stalls: LoopStalls;
 }
@@ -148,6 +150,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     },
     ceiling,
     arrivalDelay: createArrivalDelay(),
+    pageRoundTrips: createArrivalDelay(),
     stalls: createLoopStalls(),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The deadline of a list request, from the host's recent round trips. A page is answered at once
  * (the platform reads it, it does no work), so a list request still unanswered after a few times
- * the longest round trip the host answered lately has hung, and the platform's hangs never
+ * the longest round trip of a page the host answered lately has hung (a login is not counted: it
+ * may take longer, and says nothing of pages), and the platform's hangs never
  * answer at all. Cutting it then rather than at `AD_PLATFORM_LIST_TIMEOUT` sends its retry seconds
  * sooner; that matters, since no sync of the account can start before its page 1 arrives, and
  * every later window of its schedule follows the one its listing ended in.
@@ -18,7 +19,7 @@ export const LIST_DEADLINE_HORIZON_MS = 2_000;
 
 /**
  * The deadline of a list request leaving at `now`: {@linkcode LIST_DEADLINE_FACTOR} times the
- * longest round trip of a quick request answered in the last {@linkcode LIST_DEADLINE_HORIZON_MS},
+ * longest round trip of a page answered in the last {@linkcode LIST_DEADLINE_HORIZON_MS},
  * at least {@linkcode MIN_LIST_DEADLINE_MS}; `maxMs` (the configured deadline) when none was
  * answered lately, and never more than it.
  */

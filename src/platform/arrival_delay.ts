@@ -19,6 +19,8 @@ export interface ArrivalDelay {
    * forgotten.
    */
   recentMaxMs(now: number, horizonMs: number): number;
+  /** When the latest round trip recorded was answered (epoch ms); undefined before any. */
+  lastAnsweredAt(): number | undefined;
 }
 
 /** Creates an empty record of round trips. */
@@ -49,5 +51,6 @@ export function createArrivalDelay(): ArrivalDelay {
       }
       return max;
     },
+    lastAnsweredAt: () => trips.at(-1)?.at,
   };
 }

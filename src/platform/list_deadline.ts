@@ -24,11 +24,12 @@ export const LIST_DEADLINE_HORIZON_MS = 2_000;
  * answered lately, and never more than it.
  */
 export function listDeadlineMs(
-  roundTrips: Pick<ArrivalDelay, "recentMaxMs">,
+  roundTrips: Pick<ArrivalDelay, "recentMaxMs" | "lastAnsweredAt">,
   now: number,
   maxMs: number,
 ): number {
+  const last = roundTrips.lastAnsweredAt();
+  if (last === undefined || last < now - LIST_DEADLINE_HORIZON_MS) return maxMs;
   const recent = roundTrips.recentMaxMs(now, LIST_DEADLINE_HORIZON_MS);
-  if (recent === 0) return maxMs;
   return Math.min(maxMs, Math.max(MIN_LIST_DEADLINE_MS, LIST_DEADLINE_FACTOR * recent));
 }

@@ -4,9 +4,11 @@ import { createArrivalDelay } from "../../src/platform/arrival_delay.ts";
 Deno.test("ArrivalDelay reports the longest round trip answered within the horizon", () => {
   const delay = createArrivalDelay();
   assert.equal(delay.recentMaxMs(1_000, 500), 0, "nothing observed yet");
+  assert.equal(delay.lastAnsweredAt(), undefined);
   delay.observe(1_000, 1_040);
   delay.observe(1_100, 1_350);
   delay.observe(1_300, 1_400);
+  assert.equal(delay.lastAnsweredAt(), 1_400);
   assert.equal(delay.recentMaxMs(1_420, 1_000), 250);
   assert.equal(delay.recentMaxMs(1_420, 50), 100, "only the answer at 1400 is within 50 ms");
   assert.equal(delay.recentMaxMs(2_380, 1_000), 100, "the 250 ms trip was answered too long ago");

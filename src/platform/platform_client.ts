@@ -26,13 +26,17 @@ export type { CallSignals } from "./api_attempt.ts";
 
 const log = getLogger(["adsync", "http"]);
 
+/** A list request's first backoff ceiling is the configured one divided by this. */
+export const LIST_BACKOFF_DIVISOR = 4;
+
 /**
  * Options for {@linkcode createPlatformClient}: the run's request policy (its deadlines, attempts
  * and backoff, as the account's logins take them), and what the client needs besides. Defaults:
  * `timeoutMs` 15_000; `listTimeoutMs` = `timeoutMs` (a page answers quickly, so a hung list
- * request is cut sooner: after {@linkcode listDeadlineMs}, at most `listTimeoutMs`); `maxAttempts` 5 (for 5xx, timeouts and network errors); the wait is
- * random below a ceiling from `backoffBaseMs` 500, doubling each attempt, up to `backoffCapMs`
- * 10_000.
+ * request is cut sooner: after {@linkcode listDeadlineMs}, at most `listTimeoutMs`); `maxAttempts`
+ * 5 (for 5xx, timeouts and network errors); the wait is random below a ceiling from
+ * `backoffBaseMs` 500 (a list request's from a quarter of it), doubling with each failure that
+ * was not a timeout, up to `backoffCapMs` 10_000.
  */
 export interface PlatformClientOptions extends Partial<RequestPolicy> {
   /** The fetch to send requests with. @default globalThis.fetch */
@@ -96,8 +100,8 @@ export function createPlatformClient(
 interface ClientSettings {
   fetch: typeof fetch | undefined;
   clock: Clock;
-  policy: Record<ApiEndpoint, { timeoutMs: number; maxAttempts: number }>;
-  backoff: Pick<RetryOptions, "backoffBaseMs" | "backoffCapMs" | "random">;
+  policy: Record<ApiEndpoint, { timeoutMs: number; maxAttempts: number; backoffBaseMs: number }>;
+  backoff: Pick<RetryOptions, "backoffCapMs" | "random">;
   onHold: ((error: HttpError) => void) | undefined;
 }
 
@@ -117,10 +121,16 @@ function clientSettings(options: PlatformClientOptions): ClientSettings {
     fetch,
     clock,
     policy: {
-      list: { timeoutMs: listTimeoutMs, maxAttempts: listMaxAttempts },
-      sync: { timeoutMs, maxAttempts },
+      // A page's retries start from a quarter of the backoff: while the account's window has
+      // room they cost it no time, and every sync of the account waits on them.
+      list: {
+        timeoutMs: listTimeoutMs,
+        maxAttempts: listMaxAttempts,
+        backoffBaseMs: Math.max(1, backoffBaseMs / LIST_BACKOFF_DIVISOR),
+      },
+      sync: { timeoutMs, maxAttempts, backoffBaseMs },
     },
-    backoff: { backoffBaseMs, backoffCapMs, random },
+    backoff: { backoffCapMs, random },
     onHold: options.onHold,
   };
 }
@@ -137,7 +147,7 @@ async function request<T>(
   settings: ClientSettings,
 ): Promise<T> {
   const { clock, fetch } = settings;
-  const { maxAttempts, timeoutMs } = settings.policy[call.endpoint];
+  const { maxAttempts, timeoutMs, backoffBaseMs } = settings.policy[call.endpoint];
   const attempt: AttemptSettings = {
     fetch,
     clock,
@@ -149,6 +159,7 @@ async function request<T>(
     return await retry(async () => parse(call, schema, await sendAttempt(account, call, attempt)), {
       clock,
       maxAttempts,
+      backoffBaseMs,
       ...settings.backoff,
       signal: call.signals.signal,
       onRetry: (error, attemptNumber, delayMs) => {

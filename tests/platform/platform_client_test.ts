@@ -107,6 +107,28 @@ Deno.test("PlatformClient gives a list request twice the attempts of a sync by d
   api.close();
 });
 
+Deno.test("PlatformClient backs a list request off from a quarter of the backoff, a sync from all of it", async () => {
+  const waits: number[] = [];
+  const clock = {
+    now: () => Date.now(),
+    sleep: (ms: number) => (waits.push(ms), Promise.resolve()),
+  };
+  const { api, platform } = setup(
+    {},
+    { clock, backoffBaseMs: 400, backoffCapMs: 10_000, maxAttempts: 3, random: () => 0.999 },
+    (fetch) => (input, init) =>
+      String(input).includes("/api/")
+        ? Promise.resolve(new Response("{}", { status: 503 }))
+        : fetch(input, init),
+  );
+  await platform.listCampaigns(1, 10).catch(() => {});
+  assert.deepEqual(waits.slice(0, 2), [99, 199], "ceilings 100 and 200 ms");
+  waits.length = 0;
+  await platform.syncCampaign("campaign_1").catch(() => {});
+  assert.deepEqual(waits, [399, 799], "ceilings 400 and 800 ms");
+  api.close();
+});
+
 Deno.test("PlatformClient cuts a hung list request at the list deadline, a sync at its own", async () => {
   const server = serveTiny(async (req) => {
     if (new URL(req.url).pathname === "/auth/token") return tokenAnswer();

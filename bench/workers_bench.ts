@@ -20,6 +20,7 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { computeFigures } from "./figures.ts";
+import { SYNC_V8_FLAGS } from "./many_accounts.ts";
 import { startMockProcess } from "./mock_process.ts";
 import { sampleRss } from "./rss_sampler.ts";
 import { sampleWorkerConnections } from "./worker_connections.ts";
@@ -148,7 +149,7 @@ async function runWorkers(
 ) {
   const cli = (command: string, extra: Record<string, string> = {}) =>
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts", command],
+      args: ["run", "-A", SYNC_V8_FLAGS, "main.ts", command],
       cwd: PROJECT_DIR,
       env: { ...env, ...extra },
       clearEnv: true,

@@ -78,7 +78,11 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       `reservedAhead must be a whole number from 0 to maxInFlight - 1, not ${reservedAhead}`,
     );
   }
-  const sizer = createInFlightSizer({ ceiling, now: () => clock.now() });
+  const sizer = createInFlightSizer({
+    ceiling,
+    now: () => clock.now(),
+    kinds: ["ahead", "behind"] satisfies GatePriority[],
+  });
   let inFlight = 0;
   const queues: Record<GatePriority, Array<() => void>> = { ahead: [], behind: [] };
 

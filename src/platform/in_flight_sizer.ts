@@ -20,6 +20,12 @@ export interface InFlightSizerOptions {
   spare?: number;
   /** Hold time assumed for a kind of request before any was measured, in ms. @default 1_000 */
   initialHoldMs?: number;
+  /**
+   * The kinds of request expected: each counts as {@linkcode initialHoldMs} until measured, so the
+   * quick kind measured first (a run's pages) cannot shrink the bound before the slow kind (its
+   * syncs) has been measured. @default none: only the kinds measured count
+   */
+  kinds?: readonly string[];
   /** Hold times averaged per kind of request. @default 64 */
   samples?: number;
   /** Time source, in ms: the accounts' limits are read again at most once a second. @default Date.now */
@@ -44,7 +50,7 @@ export interface InFlightSizer {
 /** Creates a sizer with no account counted and no hold time measured. */
 export function createInFlightSizer(options: InFlightSizerOptions): InFlightSizer {
   const { ceiling, headroom = 1.25, spare = 16, initialHoldMs = 1_000, samples = 64 } = options;
-  const { now = Date.now } = options;
+  const { now = Date.now, kinds: expected = [] } = options;
   // One entry per call of add(), so an account counted twice is also removed twice.
   const demands = new Set<{ demand: { readonly limit: RateLimit } }>();
   const kinds = new Map<string, RollingMean>();
@@ -74,7 +80,8 @@ export function createInFlightSizer(options: InFlightSizerOptions): InFlightSize
   function holdMs(): number {
     let longest = 0;
     for (const mean of kinds.values()) longest = Math.max(longest, mean.value());
-    return kinds.size === 0 ? initialHoldMs : longest;
+    const unmeasured = kinds.size === 0 || expected.some((kind) => !kinds.has(kind));
+    return unmeasured ? Math.max(longest, initialHoldMs) : longest;
   }
 
   return {

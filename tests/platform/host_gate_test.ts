@@ -178,6 +178,17 @@ Deno.test("HostGate keeps its room for the slow kind of request while quick ones
   assert.equal(gate.maxInFlight, Math.ceil(300 * (10 / 60_000) * 2_000 * 1.25) + 16);
 });
 
+Deno.test("HostGate keeps its room for the slow kind while only the quick one was measured", async () => {
+  const clock = createFakeClock();
+  const gate = createHostGate({ clock });
+  for (let i = 0; i < 300; i++) gate.addDemand({ limit: { count: 10, windowMs: 60_000 } });
+  // A run's pages come back first, in milliseconds; its syncs have not been measured yet.
+  const lists = await Promise.all(Array.from({ length: 64 }, () => gate.enter(undefined, "ahead")));
+  await clock.tick(5);
+  for (const leave of lists) leave();
+  assert.equal(gate.maxInFlight, Math.ceil(300 * (10 / 60_000) * 1_000 * 1.25) + 16, "1 s assumed");
+});
+
 Deno.test("HostGate never sizes its room above the operator's ceiling, nor below one account's window", async () => {
   const clock = createFakeClock();
   const capped = createHostGate({ maxInFlight: 100, clock });

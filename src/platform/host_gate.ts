@@ -208,50 +208,33 @@ interface TurnQueue {
 }
 
 function createTurnQueue(): TurnQueue {
-  const waiting = new Map<string, Array<() => void>>();
-  // The turns with waiters, each once, in the order they come next (from `head`): a queue in an
-  // array, compacted now and then, since deleting from a Map while taking its first entry costs
-  // a walk over the deleted ones.
-  let order: string[] = [];
-  let head = 0;
+  // A Map keeps insertion order: taking a turn out and setting it again rotates it.
+  const turns = new Map<string, Array<() => void>>();
   let size = 0;
   return {
     add(turn, waiter) {
-      const waiters = waiting.get(turn);
+      const waiters = turns.get(turn);
       if (waiters) waiters.push(waiter);
-      else {
-        waiting.set(turn, [waiter]);
-        order.push(turn);
-      }
+      else turns.set(turn, [waiter]);
       size++;
     },
     remove(turn, waiter) {
-      const waiters = waiting.get(turn);
+      const waiters = turns.get(turn);
       const index = waiters?.indexOf(waiter) ?? -1;
       if (index < 0) return;
       waiters!.splice(index, 1);
+      if (waiters!.length === 0) turns.delete(turn);
       size--;
-      // An emptied turn stays in `order` until it comes up; next() passes it by.
     },
     next() {
-      while (head < order.length) {
-        const turn = order[head++]!;
-        const waiters = waiting.get(turn);
-        if (!waiters || waiters.length === 0) {
-          waiting.delete(turn);
-          continue;
-        }
-        const waiter = waiters.shift()!;
-        if (waiters.length > 0) order.push(turn);
-        else waiting.delete(turn);
-        size--;
-        if (head > 1_024 && head * 2 > order.length) {
-          order = order.slice(head);
-          head = 0;
-        }
-        return waiter;
-      }
-      return undefined;
+      const first = turns.entries().next();
+      if (first.done) return undefined;
+      const [turn, waiters] = first.value;
+      const waiter = waiters.shift()!;
+      turns.delete(turn);
+      if (waiters.length > 0) turns.set(turn, waiters);
+      size--;
+      return waiter;
     },
     get size() {
       return size;

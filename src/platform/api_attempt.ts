@@ -87,11 +87,7 @@ async function takeTurn(
     token = await tokens.get(signal);
     // Room at the host last: a login needs room too, and must not wait behind us. A list
     // request goes ahead of queued syncs: the account's syncs cannot start before its listing.
-    leave = await hostGate.enter(
-      signal,
-      request.endpoint === "list" ? "ahead" : "behind",
-      account.clientId,
-    );
+    leave = await hostGate.enter(signal, request.endpoint === "list" ? "ahead" : "behind");
   } catch (error) {
     departure.cancel();
     throw error;

@@ -34,21 +34,14 @@ export interface Demand {
 }
 
 /**
- * Bounds the requests in flight to one host; the others wait their turn, every `"ahead"` waiter
- * before any `"behind"` one: `"ahead"` ones first come first served, `"behind"` ones by turns of
- * their accounts. An account whose window opens sends its whole window at once; by turns, the
- * first of each account's window (the one its finish depends on: the window's other places
- * have a window to spare) goes before the rest of another's. A few places are kept
+ * Bounds the requests in flight to one host; the others wait their turn, first come first served
+ * within their priority, every `"ahead"` waiter before any `"behind"` one. A few places are kept
  * for `"ahead"` requests only. The bound follows Little's law: the declared accounts' request
  * rates times the latency measured, plus headroom, under the operator's ceiling.
  */
 export interface HostGate {
-  /**
-   * Waits for room, then holds it until the returned function is called (once). `"behind"`
-   * waiters are let in by turns of `from` (an account), first come first served within each.
-   * @default priority "behind", from "" (one turn shared by every caller that names none)
-   */
-  enter(signal?: AbortSignal, priority?: GatePriority, from?: string): Promise<() => void>;
+  /** Waits for room, then holds it until the returned function is called (once). @default priority "behind" */
+  enter(signal?: AbortSignal, priority?: GatePriority): Promise<() => void>;
   /** Declares an account's requests to this host until the returned function is called (once). */
   addDemand(demand: Demand): () => void;
   /** Requests holding room now. */
@@ -91,10 +84,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     kinds: ["ahead", "behind"] satisfies GatePriority[],
   });
   let inFlight = 0;
-  const queues: Record<GatePriority, TurnQueue> = {
-    ahead: createTurnQueue(),
-    behind: createTurnQueue(),
-  };
+  const queues: Record<GatePriority, Array<() => void>> = { ahead: [], behind: [] };
 
   function boundFor(priority: GatePriority): number {
     const bound = sizer.bound();
@@ -108,9 +98,9 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     for (const priority of ["ahead", "behind"] as const) {
       const queue = queues[priority];
       const bound = boundFor(priority);
-      while (queue.size > 0 && inFlight < bound) {
+      while (queue.length > 0 && inFlight < bound) {
         inFlight++;
-        queue.next()!();
+        queue.shift()!();
       }
     }
   }
@@ -128,25 +118,23 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
   }
 
   return {
-    enter(signal, priority = "behind", from = "") {
+    enter(signal, priority = "behind") {
       if (signal?.aborted) return Promise.reject(signal.reason);
       const queue = queues[priority];
-      if (queue.size === 0 && inFlight < boundFor(priority)) {
+      if (queue.length === 0 && inFlight < boundFor(priority)) {
         inFlight++;
         return Promise.resolve(holder(priority));
       }
       return new Promise((resolve, reject) => {
         const onAbort = () => {
-          queue.remove(turn, admit);
+          queue.splice(queue.indexOf(admit), 1);
           reject(signal?.reason);
         };
         const admit = () => {
           signal?.removeEventListener("abort", onAbort);
           resolve(holder(priority));
         };
-        // "ahead" waiters share one turn: first come first served.
-        const turn = priority === "ahead" ? "" : from;
-        queue.add(turn, admit);
+        queue.push(admit);
         signal?.addEventListener("abort", onAbort, { once: true });
       });
     },
@@ -159,7 +147,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       return inFlight;
     },
     get waiting() {
-      return queues.ahead.size + queues.behind.size;
+      return queues.ahead.length + queues.behind.length;
     },
     get maxInFlight() {
       return sizer.bound();
@@ -194,50 +182,6 @@ export function createHostGates(options: HostGateOptions = {}): HostGates {
     },
     noteStall(from, to) {
       for (const gate of gates.values()) gate.stalls.note(from, to);
-    },
-  };
-}
-
-/** Waiters by turn: one from each turn in rotation, first come first served within a turn. */
-interface TurnQueue {
-  add(turn: string, waiter: () => void): void;
-  remove(turn: string, waiter: () => void): void;
-  /** The next waiter, taken out; its turn goes to the back of the rotation. */
-  next(): (() => void) | undefined;
-  readonly size: number;
-}
-
-function createTurnQueue(): TurnQueue {
-  // A Map keeps insertion order: taking a turn out and setting it again rotates it.
-  const turns = new Map<string, Array<() => void>>();
-  let size = 0;
-  return {
-    add(turn, waiter) {
-      const waiters = turns.get(turn);
-      if (waiters) waiters.push(waiter);
-      else turns.set(turn, [waiter]);
-      size++;
-    },
-    remove(turn, waiter) {
-      const waiters = turns.get(turn);
-      const index = waiters?.indexOf(waiter) ?? -1;
-      if (index < 0) return;
-      waiters!.splice(index, 1);
-      if (waiters!.length === 0) turns.delete(turn);
-      size--;
-    },
-    next() {
-      const first = turns.entries().next();
-      if (first.done) return undefined;
-      const [turn, waiters] = first.value;
-      const waiter = waiters.shift()!;
-      turns.delete(turn);
-      if (waiters.length > 0) turns.set(turn, waiters);
-      size--;
-      return waiter;
-    },
-    get size() {
-      return size;
     },
   };
 }

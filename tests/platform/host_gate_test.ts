@@ -76,32 +76,6 @@ Deno.test("HostGate lets every waiter that goes ahead in before any waiter behin
   assert.equal(gate.inFlight, 0);
 });
 
-Deno.test("HostGate lets waiters behind in by turns of their accounts, each account's in order", async () => {
-  const gate = createHostGate({ maxInFlight: 1 });
-  const order: string[] = [];
-  const leave = await gate.enter();
-  const enter = (name: string, account: string, signal?: AbortSignal) =>
-    gate.enter(signal, "behind", account).then((out) => (order.push(name), out()));
-  const stop = new AbortController();
-  const all = [
-    enter("a1", "a"),
-    enter("a2", "a"),
-    enter("a3", "a"),
-    enter("b1", "b"),
-    enter("b2", "b", stop.signal).catch(() => order.push("b2 stopped")),
-    enter("c1", "c"),
-    enter("b3", "b"),
-  ];
-  await settle();
-  stop.abort(new Error("stop"));
-  await settle();
-  assert.equal(gate.waiting, 6);
-  leave();
-  await Promise.all(all);
-  assert.deepEqual(order, ["b2 stopped", "a1", "b1", "c1", "a2", "b3", "a3"]);
-  assert.equal(gate.inFlight, 0);
-});
-
 Deno.test("HostGate lets a stopped waiter that went ahead go without taking a place", async () => {
   const gate = createHostGate({ maxInFlight: 1 });
   const leave = await gate.enter();

@@ -131,7 +131,6 @@ function exchange(
       // A page is answered at once: its round trip bounds how late requests arrive.
       if (endpoint === "list" && isStatus(outcome)) {
         hostGate.arrivalDelay.observe(sentAt, clock.now());
-        hostGate.pageRoundTrips.observe(sentAt, clock.now());
       }
     },
   });

@@ -1,20 +1,23 @@
 /**
- * How late a request may reach a host after it left, learnt from the round trips of quick
- * requests (logins and list requests, which the platform answers at once): a request cannot
- * reach the platform later than its answer comes back, and requests that leave together meet
- * the same queues on the way (connections being opened, a busy event loop on either side).
- * The rate limiters of the accounts talking to the host add it to their safety margin, so the
- * burst of a run's start, when hundreds of requests leave at once and some reach the platform
- * late, cannot make a window hold one request too many.
+ * How late a request may reach a host after it left, learnt from the round trips of its pages
+ * (list requests, which the platform answers at once): a request cannot reach the platform later
+ * than its answer comes back, and requests that leave together meet the same queues on the way
+ * (connections being opened, a busy event loop on either side). The rate limiters of the
+ * accounts talking to the host add it to their safety margin, so the burst of a run's start,
+ * when hundreds of requests leave at once and some reach the platform late, cannot make a window
+ * hold one request too many. A login is not counted: the platform checks a password and issues a
+ * token before it answers, so its round trip says how long that took, not how late requests
+ * arrive (measured at the start of 1,000 accounts: logins' round trips held every account's
+ * second window most of a second, for arrivals at most 87 ms late).
  * @module
  */
 
-/** The round trips of one host's quick requests, shared by every account talking to it. */
+/** The round trips of one host's pages, shared by every account talking to it. */
 export interface ArrivalDelay {
-  /** Records a quick request that left at `sentAt` and was answered at `answeredAt` (epoch ms). */
+  /** Records a page that left at `sentAt` and was answered at `answeredAt` (epoch ms). */
   observe(sentAt: number, answeredAt: number): void;
   /**
-   * The longest round trip of a quick request answered in the `horizonMs` before `now`, or 0
+   * The longest round trip of a page answered in the `horizonMs` before `now`, or 0
    * when none was. Round trips answered earlier than the longest horizon asked so far are
    * forgotten.
    */

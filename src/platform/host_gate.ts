@@ -52,10 +52,8 @@ export interface HostGate {
   readonly maxInFlight: number;
   /** The operator's ceiling on {@linkcode maxInFlight}. */
   readonly ceiling: number;
-  /** How late requests to this host may arrive, learnt from quick requests' round trips. */
+  /** How late requests to this host may arrive, learnt from its pages' round trips. */
   readonly arrivalDelay: ArrivalDelay;
-  /** The round trips of list requests alone (a login may take longer): how soon a page comes back. */
-  readonly pageRoundTrips: ArrivalDelay;
   /** When this process's event loop was held, as the host's requests may have left late. */
   readonly stalls: LoopStalls;
 }
@@ -154,7 +152,6 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     },
     ceiling,
     arrivalDelay: createArrivalDelay(),
-    pageRoundTrips: createArrivalDelay(),
     stalls: createLoopStalls(),
   };
 }

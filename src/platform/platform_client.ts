@@ -152,7 +152,7 @@ async function request<T>(
     fetch,
     clock,
     deadlineMs: call.endpoint === "list"
-      ? () => listDeadlineMs(account.hostGate.pageRoundTrips, clock.now(), timeoutMs)
+      ? () => listDeadlineMs(account.hostGate.arrivalDelay, clock.now(), timeoutMs)
       : () => timeoutMs,
   };
   try {

@@ -78,18 +78,13 @@ export function createTokenManager(
     let answer: { status: number; body: unknown };
     // Ahead of queued syncs: every request of the account waits on its token.
     const leave = await hostGate.enter(signal, "ahead");
-    const sentAt = clock.now();
     try {
       const headers = { authorization, "x-client-id": clientId };
       answer = await send({ url, method: "POST", headers, what, signal }, {
         fetch,
         timeoutMs,
         now: clock.now,
-        onOutcome: (outcome) => {
-          onOutcome?.(outcome);
-          // A login is answered at once: its round trip bounds how late requests arrive.
-          if (/^\d{3}$/.test(outcome)) hostGate.arrivalDelay.observe(sentAt, clock.now());
-        },
+        onOutcome,
       });
     } catch (error) {
       if (error instanceof HttpError && (error.status === 401 || error.status === 403)) {

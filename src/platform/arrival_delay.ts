@@ -7,8 +7,9 @@
  * when hundreds of requests leave at once and some reach the platform late, cannot make a window
  * hold one request too many. A login is not counted: the platform checks a password and issues a
  * token before it answers, so its round trip says how long that took, not how late requests
- * arrive (measured at the start of 1,000 accounts: logins' round trips held every account's
- * second window most of a second, for arrivals at most 87 ms late).
+ * arrive. (A bound, and a loose one on a busy machine: at the start of 1,000 accounts, pages' round
+ * trips of most of a second, our own event loop's delay in reading them, held every account's
+ * second window that long, while requests reached the mock at most 87 ms late.)
  * @module
  */
 

@@ -1,9 +1,9 @@
 /**
  * The deadline of a list request, from the host's recent round trips. A page is answered at once
  * (the platform reads it, it does no work), so a list request still unanswered after a few times
- * the longest round trip of a page the host answered lately has hung (a login is not counted: it
- * may take longer, and says nothing of pages), and the platform's hangs never
- * answer at all. Cutting it then rather than at `AD_PLATFORM_LIST_TIMEOUT` sends its retry seconds
+ * the longest round trip of a page the host answered lately has hung, and the platform's hangs
+ * never answer at all (a login's round trip is not counted: it may take longer, and says nothing
+ * of pages). Cutting it then rather than at `AD_PLATFORM_LIST_TIMEOUT` sends its retry seconds
  * sooner; that matters, since no sync of the account can start before its page 1 arrives, and
  * every later window of its schedule follows the one its listing ended in.
  * @module

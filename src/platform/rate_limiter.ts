@@ -23,8 +23,8 @@ export interface RateLimiterOptions {
   /**
    * Round trips of pages from the platform's host: the margin is never below the longest
    * one answered in the last 1.25 windows (which covers the requests that left a window ago), at
-   * most a tenth of the window, since a request cannot reach the platform later than a quick
-   * request that left with it is answered. @default none: the margin alone
+   * most a tenth of the window, since a request cannot reach the platform later than a page that
+   * left with it is answered. @default none: the margin alone
    */
   arrivalDelay?: Pick<ArrivalDelay, "recentMaxMs">;
   /**

@@ -21,15 +21,20 @@ export const LIST_DEADLINE_HORIZON_MS = 2_000;
  * The deadline of a list request leaving at `now`: {@linkcode LIST_DEADLINE_FACTOR} times the
  * longest round trip of a page answered in the last {@linkcode LIST_DEADLINE_HORIZON_MS},
  * at least {@linkcode MIN_LIST_DEADLINE_MS}; `maxMs` (the configured deadline) when none was
- * answered lately, and never more than it.
+ * answered lately, and never more than it. After the second of `timedOut` attempts of the same
+ * page cut by their deadline, each one doubles it: a page slower than the others (a platform's
+ * cache miss) is still waited for as long as configured before its attempts run out, rather than
+ * cut again and again (the round trips are learnt from pages answered, never from those cut).
  */
 export function listDeadlineMs(
   roundTrips: Pick<ArrivalDelay, "recentMaxMs" | "lastAnsweredAt">,
   now: number,
   maxMs: number,
+  timedOut = 0,
 ): number {
   const last = roundTrips.lastAnsweredAt();
   if (last === undefined || last < now - LIST_DEADLINE_HORIZON_MS) return maxMs;
   const recent = roundTrips.recentMaxMs(now, LIST_DEADLINE_HORIZON_MS);
-  return Math.min(maxMs, Math.max(MIN_LIST_DEADLINE_MS, LIST_DEADLINE_FACTOR * recent));
+  const learnt = Math.max(MIN_LIST_DEADLINE_MS, LIST_DEADLINE_FACTOR * recent);
+  return Math.min(maxMs, learnt * 2 ** Math.max(0, timedOut - 1));
 }

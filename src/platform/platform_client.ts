@@ -2,7 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import type { RequestPolicy } from "../account_plan.ts";
 import type { z } from "zod";
 import { type Clock, systemClock } from "../clock.ts";
-import { AuthError, HttpError, InvalidAnswerError } from "../errors.ts";
+import { AuthError, HttpError, InvalidAnswerError, TimeoutError } from "../errors.ts";
 import type { Account } from "./account.ts";
 import {
   type ApiEndpoint,
@@ -148,11 +148,12 @@ async function request<T>(
 ): Promise<T> {
   const { clock, fetch } = settings;
   const { maxAttempts, timeoutMs, backoffBaseMs } = settings.policy[call.endpoint];
+  let timedOut = 0;
   const attempt: AttemptSettings = {
     fetch,
     clock,
     deadlineMs: call.endpoint === "list"
-      ? () => listDeadlineMs(account.hostGate.arrivalDelay, clock.now(), timeoutMs)
+      ? () => listDeadlineMs(account.hostGate.arrivalDelay, clock.now(), timeoutMs, timedOut)
       : () => timeoutMs,
   };
   try {
@@ -163,6 +164,7 @@ async function request<T>(
       ...settings.backoff,
       signal: call.signals.signal,
       onRetry: (error, attemptNumber, delayMs) => {
+        if (error instanceof TimeoutError) timedOut++;
         account.stats.retries++;
         log.debug("{message}; retry {attempt} in {delayMs} ms", {
           message: error.message,

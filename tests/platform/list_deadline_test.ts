@@ -30,3 +30,19 @@ Deno.test("listDeadlineMs gives four times the longest recent round trip, within
   assert.equal(listDeadlineMs(trips, 12_010, 5_000), 5_000, "never above the configured one");
   assert.equal(listDeadlineMs(trips, 12_010, 100), 100, "even when it is below the minimum");
 });
+
+Deno.test("listDeadlineMs doubles after the second timeout of a page, up to the configured deadline", () => {
+  const trips = createArrivalDelay();
+  trips.observe(10_000, 10_010);
+  const at = (timedOut: number) => listDeadlineMs(trips, 10_100, 5_000, timedOut);
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map(at), [
+    250,
+    250,
+    500,
+    1_000,
+    2_000,
+    4_000,
+    5_000,
+    5_000,
+  ]);
+});

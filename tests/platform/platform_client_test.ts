@@ -182,6 +182,33 @@ Deno.test("PlatformClient cuts a hung list request after a few of the host's rec
   }
 });
 
+Deno.test("PlatformClient lets a page slower than the host's others through as its deadline doubles", async () => {
+  let lists = 0;
+  const server = serveTiny(async (req) => {
+    if (new URL(req.url).pathname === "/auth/token") return tokenAnswer();
+    // The first page comes back at once; the next takes 1.2 s each time it is asked (a cache
+    // miss), far longer than 4 x the first one's round trip.
+    if (++lists > 1) await new Promise((resolve) => setTimeout(resolve, 1_200));
+    return Response.json({ data: [], pagination: { page: 1, limit: 10, total: 0 } });
+  });
+  try {
+    const options = { listTimeoutMs: 5_000, listMaxAttempts: 5 };
+    const { account, platform } = overHttp(server.url, options);
+    await platform.listCampaigns(1, 10);
+    // Cut at 250, 250, 500 and 1,000 ms (or a little later if the first page was slow to come
+    // back), then let through: without the doubling, five cuts at 250 ms and a failed page.
+    const page = await platform.listCampaigns(2, 10);
+    assert.equal(page.pagination.total, 0);
+    assert.ok(
+      account.stats.timeouts >= 1 && account.stats.timeouts <= 4,
+      `${account.stats.timeouts}`,
+    );
+    assert.equal(account.stats.requests, 2 + account.stats.timeouts);
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("PlatformClient gives a list request its configured deadline while no page was answered lately, whatever a login took", async () => {
   const server = serveTiny(async (req) => {
     if (new URL(req.url).pathname === "/auth/token") return tokenAnswer();

@@ -77,8 +77,11 @@ export interface RateLimiter {
   widenMargin(): void;
   /** The safety margin in force, in ms. */
   readonly marginMs: number;
-  /** The earliest time (epoch ms) the `n`th request from now could leave, if all were queued now. */
-  finishTimeFor(n: number): number;
+  /**
+   * The earliest time (epoch ms) the `n`th request could leave if all were queued at `from`
+   * (epoch ms) and each sent as soon as it may. @default from now
+   */
+  finishTimeFor(n: number, from?: number): number;
   /** Requests waiting for a slot now. */
   readonly waiting: number;
   /** Milliseconds spent with at least one request waiting for a slot. */
@@ -252,9 +255,9 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     get marginMs() {
       return marginMs;
     },
-    finishTimeFor(n) {
+    finishTimeFor(n, from = clock.now()) {
       const times = [...sends];
-      let at = clock.now();
+      let at = from;
       let dueAt = due;
       for (let i = 0; i < n; i++) {
         at = nextSlot(times, at, dueAt);

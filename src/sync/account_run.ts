@@ -8,6 +8,7 @@ import type { Account } from "../platform/account.ts";
 import type { HostGates } from "../platform/host_gate.ts";
 import { createPlatformClient } from "../platform/platform_client.ts";
 import { outcomeRows } from "../platform/request_stats.ts";
+import { slackGauge } from "../platform/slack.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { RequestCount } from "../report/metrics.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
@@ -18,7 +19,7 @@ import type { LeaseHolder } from "../store/account_lease.ts";
 import type { AccountLeases, HeldAccount } from "../store/lease_keeper.ts";
 import { openAccount } from "./open_account.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
-import { startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
+import { requestsLeft, startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
 import { summarize } from "./summary.ts";
 import type { SyncSummary } from "../run_summary.ts";
 import { anySignal, emptyResult, logEnd, noteLevel, notRun, withLeaseLoss } from "./run_outcome.ts";
@@ -252,6 +253,10 @@ async function syncAccount(
     maxPages: config.maxPages,
     allowMassDelete: config.allowMassDelete,
     concurrency: config.concurrency,
+    // Bursts only: a smooth limiter spreads every window already.
+    ...(config.pacing === "burst"
+      ? { slackMs: slackGauge(account.limiter, () => clock.now()) }
+      : {}),
     clock,
     signal: options.signal,
     wireSignal: options.wireSignal,
@@ -266,8 +271,6 @@ async function syncAccount(
  */
 export function progressSnapshot(p: SyncProgress, account: Account, now: number): ProgressSnapshot {
   const campaignsDone = p.synced + p.skipped + p.failed + p.rejected;
-  const unlisted = p.total === null ? 0 : p.total - campaignsDone - p.queued;
-  const requestsLeft = (p.pagesTotal ?? 0) - p.pagesDone + p.queued + Math.max(0, unlisted);
   return {
     pagesDone: p.pagesDone,
     pagesTotal: p.pagesTotal,
@@ -278,7 +281,7 @@ export function progressSnapshot(p: SyncProgress, account: Account, now: number)
     retries: account.stats.retries,
     etaMs: p.pagesTotal === null
       ? null
-      : Math.max(0, account.limiter.finishTimeFor(requestsLeft) - now),
+      : Math.max(0, account.limiter.finishTimeFor(requestsLeft(p)) - now),
   };
 }
 

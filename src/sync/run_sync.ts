@@ -24,7 +24,12 @@ export interface SyncJob {
 }
 
 /** Options for {@linkcode startSync}. */
-export interface SyncOptions extends Omit<PipelineOptions, "onFatal"> {
+export interface SyncOptions extends Omit<PipelineOptions, "onFatal" | "deferMs"> {
+  /**
+   * How long the next of `requestsLeft` requests may wait without the last leaving later (the
+   * account's limiter's `slackGauge`, src/platform/slack.ts). @default none: every sync goes at once
+   */
+  slackMs?: (requestsLeft: number) => number;
   /** Records per page requested; a smaller cap the platform applies is learnt. @default 100 */
   pageSize?: number;
   /** Hard cap on pages fetched, whatever `total` says. @default 1000 */
@@ -111,6 +116,8 @@ export async function startSync(
     signal: stop,
     wireSignal: wire,
     onFatal: failRun,
+    ...(options.slackMs ? { deferMs: () => options.slackMs!(requestsLeft(progress())) } : {}),
+    random: options.random,
   });
   const pager = runPager({
     runId,
@@ -162,6 +169,13 @@ export async function startSync(
   }
 
   return { progress, done: finish() };
+}
+
+/** The requests a sync has left: the pages not fetched, and the campaigns not done, listed or not. */
+export function requestsLeft(p: SyncProgress): number {
+  const campaignsDone = p.synced + p.skipped + p.failed + p.rejected;
+  const unlisted = p.total === null ? 0 : p.total - campaignsDone - p.queued;
+  return (p.pagesTotal ?? 0) - p.pagesDone + p.queued + Math.max(0, unlisted);
 }
 
 /**

@@ -40,14 +40,19 @@ export function slackMs(
 
 /**
  * {@linkcode slackMs} of `limiter` on `clock`, reused for 100 ms while `n` stays the same: the
- * syncs of a first window ask together, before any of them leaves or ends.
+ * syncs of a first window ask together, before any of them leaves or ends. Always 0 while the
+ * window's count exceeds `concurrency` (the syncs an account has in progress at once): the
+ * schedule {@linkcode slackMs} assumes sends each request as soon as its slot frees, and syncs
+ * that wait would then hold up the ones behind them.
  */
 export function slackGauge(
   limiter: Pick<RateLimiter, "finishTimeFor" | "limit">,
   now: () => number,
+  concurrency: number,
 ): (n: number) => number {
   let last: { at: number; n: number; waitMs: number } | undefined;
   return (n) => {
+    if (limiter.limit.count > concurrency) return 0;
     const at = now();
     if (last && last.n === n && at >= last.at && at - last.at < 100) {
       return Math.max(0, last.waitMs - (at - last.at));

@@ -255,7 +255,7 @@ async function syncAccount(
     concurrency: config.concurrency,
     // Bursts only: a smooth limiter spreads every window already.
     ...(config.pacing === "burst"
-      ? { slackMs: slackGauge(account.limiter, () => clock.now()) }
+      ? { slackMs: slackGauge(account.limiter, () => clock.now(), config.concurrency) }
       : {}),
     clock,
     signal: options.signal,

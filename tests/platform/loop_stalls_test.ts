@@ -23,3 +23,15 @@ Deno.test("LoopStalls keeps only its latest stalls", () => {
   assert.equal(stalls.heldAfter(250), 50);
   assert.equal(stalls.heldAfter(450), 50);
 });
+
+Deno.test("LoopStalls tells the longest stall that ended after a time, and a new stall at once", () => {
+  const stalls = createLoopStalls();
+  assert.equal(stalls.longestSince(0), 0);
+  stalls.note(1_000, 1_300);
+  stalls.note(2_000, 2_100);
+  assert.equal(stalls.longestSince(0), 300);
+  assert.equal(stalls.longestSince(1_500), 100, "the 300 ms one ended before");
+  stalls.note(2_500, 3_000);
+  assert.equal(stalls.longestSince(1_500), 500, "noted since the last answer");
+  assert.equal(stalls.longestSince(3_000), 0);
+});

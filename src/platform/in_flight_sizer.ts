@@ -54,9 +54,9 @@ export function createInFlightSizer(options: InFlightSizerOptions): InFlightSize
   // One entry per call of add(), so an account counted twice is also removed twice.
   const demands = new Set<{ demand: { readonly limit: RateLimit } }>();
   const kinds = new Map<string, RollingMean>();
-  // The accounts' rates summed, read again when an account comes or goes, else once a second
-  // (a limit the platform advertised may change): the gate asks on every request.
-  let summed: { perMs: number; widest: number; at: number } | undefined;
+  // When the accounts' rates were last summed into `peak`: again when an account comes or goes,
+  // else once a second (a limit the platform advertised may change); the gate asks on every request.
+  let summedAt: number | undefined;
   // The most work counted at once while some is: accounts that started together end together,
   // each with its last window's requests at once, and a bound shrinking with the accounts left
   // would make those requests queue, each delaying the window after it.
@@ -64,14 +64,14 @@ export function createInFlightSizer(options: InFlightSizerOptions): InFlightSize
 
   function demand(): { perMs: number; widest: number } {
     const at = now();
-    if (summed === undefined || at - summed.at >= 1_000 || at < summed.at) {
+    if (summedAt === undefined || at - summedAt >= 1_000 || at < summedAt) {
       let perMs = 0;
       let widest = 0;
       for (const { demand: { limit } } of demands) {
         perMs += limit.count / limit.windowMs;
         widest = Math.max(widest, limit.count);
       }
-      summed = { perMs, widest, at };
+      summedAt = at;
       peak = { perMs: Math.max(peak.perMs, perMs), widest: Math.max(peak.widest, widest) };
     }
     return peak;
@@ -88,10 +88,10 @@ export function createInFlightSizer(options: InFlightSizerOptions): InFlightSize
     add(added) {
       const entry = { demand: added };
       demands.add(entry);
-      summed = undefined;
+      summedAt = undefined;
       return () => {
         if (!demands.delete(entry)) return;
-        summed = undefined;
+        summedAt = undefined;
         if (demands.size === 0) peak = { perMs: 0, widest: 0 };
       };
     },

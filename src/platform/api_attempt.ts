@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.ts";
 import { errorMessage, NetworkError } from "../errors.ts";
 import type { Account } from "./account.ts";
+import type { Departure } from "./rate_limiter.ts";
 import { countOutcome } from "./request_stats.ts";
 import { type Answer, send, withoutCredentials } from "./send.ts";
 
@@ -55,27 +56,33 @@ export async function sendAttempt(
   settings: AttemptSettings,
 ): Promise<Answer> {
   request.token = undefined;
-  const { token, leave } = await takeTurn(account, request);
+  const { token, leave, answered } = await takeTurn(account, request);
   request.token = token;
   const { stats } = account;
   stats.requests++;
   stats.inFlight++;
   try {
-    return await exchange(account, request, token, settings);
+    return await exchange(account, request, { token, answered }, settings);
   } finally {
     stats.inFlight--;
     leave();
   }
 }
 
+/** A request's turn: its token, and what to say when it is answered and when it is over. */
+interface Turn {
+  token: string;
+  /** Tells the limiter the platform answered (see {@linkcode Departure.answered}). */
+  answered: Departure["answered"];
+  /** Gives the room at the host back. */
+  leave: () => void;
+}
+
 /**
  * Waits for the request's turn: a live token, a slot of the account's limiter, then room at the
- * host; stamps its send time. Returns its token and the function that gives the room back.
+ * host; stamps its send time.
  */
-async function takeTurn(
-  account: Account,
-  request: ApiRequest,
-): Promise<{ token: string; leave: () => void }> {
+async function takeTurn(account: Account, request: ApiRequest): Promise<Turn> {
   const { tokens, limiter, hostGate } = account;
   const { signal } = request.signals;
   await tokens.get(signal); // log in before taking a slot: logins are not rate limited
@@ -105,38 +112,36 @@ async function takeTurn(
       { cause: error },
     );
   }
-  return { token, leave };
+  return { token, leave, answered: departure.answered };
 }
 
 /** The request on the wire, with its token; every outcome counted as it comes. */
 function exchange(
   account: Account,
   request: ApiRequest,
-  token: string,
+  turn: Pick<Turn, "token" | "answered">,
   settings: AttemptSettings,
 ): Promise<Answer> {
   const { stats, hostGate } = account;
   const { clock } = settings;
   const { endpoint, url, method, what } = request;
   const sentAt = clock.now();
-  const headers = { authorization: `Bearer ${token}`, "x-client-id": account.clientId };
+  const headers = { authorization: `Bearer ${turn.token}`, "x-client-id": account.clientId };
   return send({ url, method, headers, what, signal: request.signals.wireSignal }, {
     fetch: settings.fetch,
     timeoutMs: settings.deadlineMs(),
     now: clock.now,
-    onHeaders: account.limits.observe,
+    onHeaders: (answer) => {
+      // Answered: the platform counted it by now. A page is answered at once, so its round trip
+      // also bounds how late the host's other requests arrive.
+      const at = clock.now();
+      turn.answered(at);
+      if (endpoint === "list") hostGate.arrivalDelay.observe(sentAt, at);
+      account.limits.observe(answer);
+    },
     onOutcome: (outcome) => {
       countOutcome(stats, endpoint, outcome);
       if (outcome === "timeout") stats.timeouts++;
-      // A page is answered at once: its round trip bounds how late requests arrive.
-      if (endpoint === "list" && isStatus(outcome)) {
-        hostGate.arrivalDelay.observe(sentAt, clock.now());
-      }
     },
   });
-}
-
-/** Whether a request's outcome is an answer (a status), not a timeout or a network failure. */
-export function isStatus(outcome: string): boolean {
-  return /^\d{3}$/.test(outcome);
 }

@@ -62,6 +62,12 @@ export interface Departure {
   sent(at?: number): Promise<void>;
   /** Says the request will not leave after all (stopped before it was sent): it frees its place. */
   cancel(): void;
+  /**
+   * Says the platform answered the request at `at` (epoch ms, default now; its headers are
+   * enough): it counted the request no later, so the request that takes its place a window later
+   * needs no more margin than this round trip, however late the host's other requests arrived.
+   */
+  answered(at?: number): void;
 }
 
 /** A client-side mirror of the platform's sliding-window log for one account. */
@@ -122,7 +128,7 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     pacing = "burst",
     random = Math.random,
   } = options;
-  let marginMs = options.marginMs ?? Math.min(500, Math.max(50, limit.windowMs * 0.02));
+  let marginMs = options.marginMs ?? defaultMarginMs(limit.windowMs);
   const { arrivalDelay, stalls } = options;
   // The sends that can still matter, ascending: at most `count`. An unsent one leaves any moment.
   const sends: Send[] = [...history].sort((a, b) => a - b).slice(-limit.count).map((at) => ({
@@ -140,14 +146,17 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
   let waitStart: number | undefined;
 
   /**
-   * The margin after a send at `sentAt`, at `now`: the set one, or if longer the recent arrival
-   * delay, how long the loop was held after that send, or the longest recent stall.
+   * The margin after `send`, at `now`: the set one, or if longer the recent arrival delay, how
+   * long the loop was held after that send, or the longest recent stall; but never more than the
+   * send's own round trip when it was answered (the platform counted it before it answered).
    */
-  function marginAt(now: number, sentAt: number): number {
+  function marginAt(now: number, send: Pick<Send, "at" | "answeredAt">): number {
     const horizon = now - 1.25 * limit.windowMs;
     const learnt = arrivalDelay?.recentMaxMs(now, 1.25 * limit.windowMs) ?? 0;
-    const held = Math.max(stalls?.heldAfter(sentAt) ?? 0, stalls?.longestSince(horizon) ?? 0);
-    return Math.max(marginMs, Math.min(limit.windowMs / 10, Math.max(learnt, held)));
+    const held = Math.max(stalls?.heldAfter(send.at) ?? 0, stalls?.longestSince(horizon) ?? 0);
+    const answered = send.answeredAt === undefined ? Infinity : send.answeredAt - send.at;
+    const late = Math.min(Math.max(learnt, held), answered);
+    return Math.max(marginMs, Math.min(limit.windowMs / 10, late));
   }
 
   /** The least time between two sends: none for bursts, `windowMs / count` when smooth. */
@@ -167,14 +176,14 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
   /** When the next request may leave, given sends so far and the schedule's next due time. */
   function nextSlot(times: readonly Send[], from: number, dueAt: number): number {
     // A request admitted but not sent yet will reach the platform no earlier than `from`.
-    const effective = times.map((send) => send.sent ? send.at : Math.max(send.at, from));
-    effective.sort((a, b) => a - b);
+    const effective = times.map((send) => send.sent ? send : { at: Math.max(send.at, from) });
+    effective.sort((a, b) => a.at - b.at);
     const blocking = effective.length >= limit.count
       ? effective[effective.length - limit.count]
       : undefined;
     const free = blocking === undefined
       ? from
-      : blocking + limit.windowMs + marginAt(clock.now(), blocking);
+      : blocking.at + limit.windowMs + marginAt(clock.now(), blocking);
     const scheduled = pacing === "smooth" ? dueAt : from;
     return Math.max(from, free, scheduled, heldUntil);
   }
@@ -207,7 +216,9 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     // Until now it counted as leaving any moment, so that no later send could push it out of
     // the log however long the write took (a database outage): the limiter never forgets it.
     remove(left);
-    insert({ at: Math.max(left.at, clock.now()), sent: true });
+    left.at = Math.max(left.at, clock.now());
+    left.sent = true;
+    insert(left);
   }
 
   async function takeTurn(signal?: AbortSignal): Promise<Departure> {
@@ -220,17 +231,24 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
         const send: Send = { at: now, sent: false };
         insert(send);
         let settled = false;
+        let left: Send | undefined;
         /** Takes the admitted request out of the window, and puts it back at `leftAt` if it left. */
         const settle = (leftAt?: number): Promise<void> => {
           if (settled) return Promise.resolve();
           settled = true;
           remove(send);
           if (leftAt === undefined) return Promise.resolve();
-          const left: Send = { at: Math.max(send.at, leftAt), sent: false };
+          left = { at: Math.max(send.at, leftAt), sent: false };
           insert(left);
           return persist(left);
         };
-        return { sent: (leftAt = clock.now()) => settle(leftAt), cancel: () => void settle() };
+        return {
+          sent: (leftAt = clock.now()) => settle(leftAt),
+          cancel: () => void settle(),
+          answered(at = clock.now()) {
+            if (left?.sent) left.answeredAt = at;
+          },
+        };
       }
       await clock.sleep(at - now, signal);
     }
@@ -318,4 +336,6 @@ interface Send {
   at: number;
   /** False while the request is admitted but has not left yet. */
   sent: boolean;
+  /** When the platform answered it (epoch ms), once it has. */
+  answeredAt?: number;
 }

@@ -445,6 +445,37 @@ Deno.test("RateLimiter keeps the longest stall of the last 1.25 windows as its m
   assert.deepEqual(later.admitted, [181_000 + 60_000 + marginMs], "only the set margin");
 });
 
+Deno.test("RateLimiter needs no more margin after an answered send than its round trip", async () => {
+  const clock = createFakeClock(0);
+  const stalls = createLoopStalls();
+  const arrivalDelay = { recentMaxMs: () => 5_000 }; // the host's pages came back in 5 s lately
+  const limiter = createRateLimiter(limit, { clock, marginMs, stalls, arrivalDelay });
+  stalls.note(0, 3_000); // and the loop was held 3 s
+  const first = await limiter.acquire();
+  await first.sent();
+  const rest = queue(limiter, 9, clock);
+  await rest.done;
+  await clock.tick(200);
+  first.answered(); // the platform answered the first send 200 ms after it left
+  const next = queue(limiter, 2, clock);
+  await clock.runAll();
+  await next.done;
+  // The first send was counted by 200 ms; the next one, unanswered, waits the learnt 5 s.
+  assert.deepEqual(next.admitted, [60_000 + 200, 60_000 + 5_000]);
+});
+
+Deno.test("RateLimiter keeps its set margin after a send answered sooner", async () => {
+  const clock = createFakeClock(0);
+  const limiter = createRateLimiter({ count: 1, windowMs: 60_000 }, { clock, marginMs });
+  const first = await limiter.acquire();
+  await first.sent();
+  first.answered(10);
+  const next = queue(limiter, 1, clock);
+  await clock.runAll();
+  await next.done;
+  assert.deepEqual(next.admitted, [60_000 + marginMs]);
+});
+
 Deno.test("A smooth RateLimiter keeps the gap after a request that left late, without catching up", async () => {
   const clock = createFakeClock(0);
   const limiter = createRateLimiter(limit, { clock, marginMs, pacing: "smooth", random: () => 0 });

@@ -46,3 +46,15 @@ Deno.test("listDeadlineMs doubles after the second timeout of a page, up to the 
     5_000,
   ]);
 });
+
+Deno.test("listDeadlineMs follows the round trips of the half second before the latest answer", () => {
+  const trips = createArrivalDelay();
+  trips.observe(10_000, 10_450); // the start's burst: this process read its pages late
+  trips.observe(10_300, 10_700);
+  assert.equal(listDeadlineMs(trips, 10_800, 5_000), 1_800);
+  trips.observe(11_000, 11_010); // half a second on, pages come back in ms
+  trips.observe(11_250, 11_260);
+  assert.equal(listDeadlineMs(trips, 11_300, 5_000), MIN_LIST_DEADLINE_MS);
+  trips.observe(11_290, 11_500); // a slow one among them counts again
+  assert.equal(listDeadlineMs(trips, 11_600, 5_000), 840);
+});

@@ -86,7 +86,9 @@ async function takeTurn(account: Account, request: ApiRequest): Promise<Turn> {
   const { tokens, limiter, hostGate } = account;
   const { signal } = request.signals;
   await tokens.get(signal); // log in before taking a slot: logins are not rate limited
-  const departure = await limiter.acquire(signal);
+  const listing = request.endpoint === "list";
+  // A list request starts a critical chain: the account's last request follows one of them.
+  const departure = await limiter.acquire(signal, listing);
   let token: string;
   let leave: () => void;
   try {
@@ -94,7 +96,10 @@ async function takeTurn(account: Account, request: ApiRequest): Promise<Turn> {
     token = await tokens.get(signal);
     // Room at the host last: a login needs room too, and must not wait behind us. A list
     // request goes ahead of queued syncs: the account's syncs cannot start before its listing.
-    leave = await hostGate.enter(signal, request.endpoint === "list" ? "ahead" : "behind");
+    leave = await hostGate.enter(
+      signal,
+      listing ? "ahead" : departure.critical ? "critical" : "behind",
+    );
   } catch (error) {
     departure.cancel();
     throw error;

@@ -23,10 +23,15 @@ export interface HostGateOptions {
 
 /**
  * Whose turn comes first at the gate: `"ahead"` for the quick requests everything else waits on
- * (logins, and list requests: an account's syncs cannot start before its listing), `"behind"` for
- * the rest (campaign syncs).
+ * (logins, and list requests: an account's syncs cannot start before its listing), then
+ * `"critical"` for syncs on a chain of slots the account's end follows (see
+ * `Departure.critical` in src/platform/rate_limiter.ts: a wait there delays the account's last request), then `"behind"`
+ * for the rest (campaign syncs with slack).
  */
-export type GatePriority = "ahead" | "behind";
+export type GatePriority = "ahead" | "critical" | "behind";
+
+/** The priorities in the order they are let in. */
+const PRIORITIES = ["ahead", "critical", "behind"] as const satisfies readonly GatePriority[];
 
 /** What an account's requests ask of a host: its limiter's rate limit, read live. */
 export interface Demand {
@@ -35,9 +40,10 @@ export interface Demand {
 
 /**
  * Bounds the requests in flight to one host; the others wait their turn, first come first served
- * within their priority, every `"ahead"` waiter before any `"behind"` one. A few places are kept
- * for `"ahead"` requests only. The bound follows Little's law: the declared accounts' request
- * rates times the latency measured, plus headroom, under the operator's ceiling.
+ * within their priority, every `"ahead"` waiter before any `"critical"` one, and those before any
+ * `"behind"` one. A few places are kept for `"ahead"` requests only. The bound follows Little's
+ * law: the declared accounts' request rates times the latency measured, plus headroom, under the
+ * operator's ceiling.
  */
 export interface HostGate {
   /** Waits for room, then holds it until the returned function is called (once). @default priority "behind" */
@@ -76,13 +82,14 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       `reservedAhead must be a whole number from 0 to maxInFlight - 1, not ${reservedAhead}`,
     );
   }
+  // Hold times by kind of request: a critical sync is a sync.
   const sizer = createInFlightSizer({
     ceiling,
     now: () => clock.now(),
     kinds: ["ahead", "behind"] satisfies GatePriority[],
   });
   let inFlight = 0;
-  const queues: Record<GatePriority, Array<() => void>> = { ahead: [], behind: [] };
+  const queues: Record<GatePriority, Array<() => void>> = { ahead: [], critical: [], behind: [] };
 
   function boundFor(priority: GatePriority): number {
     const bound = sizer.bound();
@@ -91,9 +98,9 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     return bound - reserved;
   }
 
-  /** Lets waiters in while there is room for them, every `"ahead"` one first. */
+  /** Lets waiters in while there is room for them, in the order of their priorities. */
   function admitWaiting(): void {
-    for (const priority of ["ahead", "behind"] as const) {
+    for (const priority of PRIORITIES) {
       const queue = queues[priority];
       const bound = boundFor(priority);
       while (queue.length > 0 && inFlight < bound) {
@@ -110,7 +117,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       if (!held) return;
       held = false;
       inFlight--;
-      sizer.observe(clock.now() - since, priority);
+      sizer.observe(clock.now() - since, priority === "critical" ? "behind" : priority);
       admitWaiting();
     };
   }
@@ -145,7 +152,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       return inFlight;
     },
     get waiting() {
-      return queues.ahead.length + queues.behind.length;
+      return queues.ahead.length + queues.critical.length + queues.behind.length;
     },
     get maxInFlight() {
       return sizer.bound();

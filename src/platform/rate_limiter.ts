@@ -68,6 +68,14 @@ export interface Departure {
    * needs no more margin than this round trip, however late the host's other requests arrived.
    */
   answered(at?: number): void;
+  /**
+   * Whether the request is on a critical chain: it was acquired as one, or the slot it takes was
+   * last held by a request on one. An account's schedule is chains of slots, each request taking
+   * the slot of the one `count` before it; the chains of its list requests have the most requests
+   * in them (page 1 comes first, and every sync after it), so its last request ends one of them,
+   * and a wait on any other chain costs the account nothing while that chain has slack.
+   */
+  readonly critical: boolean;
 }
 
 /** A client-side mirror of the platform's sliding-window log for one account. */
@@ -75,8 +83,9 @@ export interface RateLimiter {
   /**
    * Waits, in arrival order, until a request may leave without a 429, and holds its place in
    * the window; the request calls `sent()` on the returned departure when it actually leaves.
+   * A `critical` request starts a critical chain (see {@linkcode Departure.critical}).
    */
-  acquire(signal?: AbortSignal): Promise<Departure>;
+  acquire(signal?: AbortSignal, critical?: boolean): Promise<Departure>;
   /** Admits nothing before `at` (epoch ms): the platform said 429 and asked us to wait. */
   holdUntil(at: number): void;
   /**
@@ -173,14 +182,20 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     return pacing === "smooth" ? Math.max(was, at) + gapMs() : was;
   }
 
+  /** The send whose slot the next request takes, if the window is full. */
+  function blockingSend(times: readonly Send[], from: number): Send | undefined {
+    if (times.length < limit.count) return undefined;
+    // A request admitted but not sent yet will reach the platform no earlier than `from`.
+    const effective = times.map((send) =>
+      send.sent ? send : { ...send, at: Math.max(send.at, from) }
+    );
+    effective.sort((a, b) => a.at - b.at);
+    return effective[effective.length - limit.count];
+  }
+
   /** When the next request may leave, given sends so far and the schedule's next due time. */
   function nextSlot(times: readonly Send[], from: number, dueAt: number): number {
-    // A request admitted but not sent yet will reach the platform no earlier than `from`.
-    const effective = times.map((send) => send.sent ? send : { at: Math.max(send.at, from) });
-    effective.sort((a, b) => a.at - b.at);
-    const blocking = effective.length >= limit.count
-      ? effective[effective.length - limit.count]
-      : undefined;
+    const blocking = blockingSend(times, from);
     const free = blocking === undefined
       ? from
       : blocking.at + limit.windowMs + marginAt(clock.now(), blocking);
@@ -221,14 +236,15 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     insert(left);
   }
 
-  async function takeTurn(signal?: AbortSignal): Promise<Departure> {
+  async function takeTurn(signal?: AbortSignal, starts = false): Promise<Departure> {
     for (;;) {
       signal?.throwIfAborted();
       const now = clock.now();
       const at = nextSlot(sends, now, due);
       if (at <= now) {
         due = advance(due, now);
-        const send: Send = { at: now, sent: false };
+        const critical = starts || (blockingSend(sends, now)?.critical ?? false);
+        const send: Send = { at: now, sent: false, critical };
         insert(send);
         let settled = false;
         let left: Send | undefined;
@@ -238,7 +254,7 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
           settled = true;
           remove(send);
           if (leftAt === undefined) return Promise.resolve();
-          left = { at: Math.max(send.at, leftAt), sent: false };
+          left = { at: Math.max(send.at, leftAt), sent: false, critical };
           insert(left);
           return persist(left);
         };
@@ -248,6 +264,7 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
           answered(at = clock.now()) {
             if (left?.sent) left.answeredAt = at;
           },
+          critical,
         };
       }
       await clock.sleep(at - now, signal);
@@ -262,9 +279,9 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
   }
 
   return {
-    acquire(signal) {
+    acquire(signal, critical) {
       startWaiting();
-      const turn = tail.then(() => takeTurn(signal)).finally(stopWaiting);
+      const turn = tail.then(() => takeTurn(signal, critical)).finally(stopWaiting);
       tail = turn.catch(() => {});
       return turn;
     },
@@ -338,4 +355,6 @@ interface Send {
   sent: boolean;
   /** When the platform answered it (epoch ms), once it has. */
   answeredAt?: number;
+  /** On a critical chain (see {@linkcode Departure.critical}). */
+  critical?: boolean;
 }

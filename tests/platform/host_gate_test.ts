@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { createHostGate, createHostGates, type HostGate } from "../../src/platform/host_gate.ts";
+import {
+  createHostGate,
+  createHostGates,
+  type GatePriority,
+  type HostGate,
+} from "../../src/platform/host_gate.ts";
 import { createFakeClock, type FakeClock, settle } from "../_fake_clock.ts";
 
 Deno.test("HostGate never lets more than its bound in, and lets the others in first come first served", async () => {
@@ -55,24 +60,34 @@ Deno.test("HostGates gives every URL of one origin the same gate, and other orig
   assert.equal(a.maxInFlight, 8);
 });
 
-Deno.test("HostGate lets every waiter that goes ahead in before any waiter behind, each in order", async () => {
+Deno.test("HostGate lets waiters in ahead, then critical, then behind, each in order", async () => {
   const gate = createHostGate({ maxInFlight: 1 });
   const order: string[] = [];
   const leave = await gate.enter();
-  const enter = (name: string, priority?: "ahead" | "behind") =>
+  const enter = (name: string, priority?: GatePriority) =>
     gate.enter(undefined, priority).then((out) => (order.push(name), out()));
   const all = [
     enter("sync 1"),
     enter("sync 2", "behind"),
+    enter("critical sync 1", "critical"),
     enter("list 1", "ahead"),
     enter("sync 3"),
+    enter("critical sync 2", "critical"),
     enter("login", "ahead"),
   ];
   await settle();
-  assert.equal(gate.waiting, 5);
+  assert.equal(gate.waiting, 7);
   leave();
   await Promise.all(all);
-  assert.deepEqual(order, ["list 1", "login", "sync 1", "sync 2", "sync 3"]);
+  assert.deepEqual(order, [
+    "list 1",
+    "login",
+    "critical sync 1",
+    "critical sync 2",
+    "sync 1",
+    "sync 2",
+    "sync 3",
+  ]);
   assert.equal(gate.inFlight, 0);
 });
 

@@ -44,6 +44,11 @@ export interface AttemptSettings {
   clock: Clock;
   /** Deadline of the attempt, headers and body, in ms, asked as it leaves. */
   deadlineMs: () => number;
+  /**
+   * Whether a list request is cut once pages sent after it were answered (see
+   * src/platform/pages_in_flight.ts), asked as it leaves. @default never
+   */
+  cutWhenOvertaken?: () => boolean;
 }
 
 /**
@@ -121,7 +126,7 @@ async function takeTurn(account: Account, request: ApiRequest): Promise<Turn> {
 }
 
 /** The request on the wire, with its token; every outcome counted as it comes. */
-function exchange(
+async function exchange(
   account: Account,
   request: ApiRequest,
   turn: Pick<Turn, "token" | "answered">,
@@ -131,22 +136,31 @@ function exchange(
   const { clock } = settings;
   const { endpoint, url, method, what } = request;
   const sentAt = clock.now();
+  const page = endpoint === "list" && settings.cutWhenOvertaken?.()
+    ? hostGate.pagesInFlight.track(sentAt)
+    : undefined;
   const headers = { authorization: `Bearer ${turn.token}`, "x-client-id": account.clientId };
-  return send({ url, method, headers, what, signal: request.signals.wireSignal }, {
-    fetch: settings.fetch,
-    timeoutMs: settings.deadlineMs(),
-    now: clock.now,
-    onHeaders: (answer) => {
-      // Answered: the platform counted it by now. A page is answered at once, so its round trip
-      // also bounds how late the host's other requests arrive.
-      const at = clock.now();
-      turn.answered(at);
-      if (endpoint === "list") hostGate.arrivalDelay.observe(sentAt, at);
-      account.limits.observe(answer);
-    },
-    onOutcome: (outcome) => {
-      countOutcome(stats, endpoint, outcome);
-      if (outcome === "timeout") stats.timeouts++;
-    },
-  });
+  try {
+    return await send({ url, method, headers, what, signal: request.signals.wireSignal }, {
+      fetch: settings.fetch,
+      timeoutMs: settings.deadlineMs(),
+      now: clock.now,
+      overtaken: page?.cut,
+      onHeaders: (answer) => {
+        // Answered: the platform counted it by now. A page is answered at once, so its round trip
+        // also bounds how late the host's other requests arrive, and tells of pages left behind.
+        const at = clock.now();
+        turn.answered(at);
+        if (endpoint === "list") hostGate.arrivalDelay.observe(sentAt, at);
+        page?.answered(at);
+        account.limits.observe(answer);
+      },
+      onOutcome: (outcome) => {
+        countOutcome(stats, endpoint, outcome);
+        if (outcome === "timeout") stats.timeouts++;
+      },
+    });
+  } finally {
+    page?.done();
+  }
 }

@@ -28,6 +28,11 @@ export interface SendOptions {
   onOutcome?: (outcome: string) => void;
   /** Called with the headers of every answer, whatever its status, as soon as they arrive. @default no-op */
   onHeaders?: (headers: Headers) => void;
+  /**
+   * Ends the request as a timeout when it fires, before its deadline: the platform is taken not
+   * to answer (pages sent after it were answered). @default never
+   */
+  overtaken?: AbortSignal;
 }
 
 /** A 2xx answer: its status and its body, parsed as JSON. */
@@ -47,7 +52,11 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
   const url = withoutCredentials(request.url);
   const fail = `Cannot ${request.what}`;
   const deadlineTimer = deadline(timeoutMs, clock);
-  const deadlineSignal = deadlineTimer.signal;
+  const { overtaken } = options;
+  const deadlineSignal = overtaken
+    ? AbortSignal.any([deadlineTimer.signal, overtaken])
+    : deadlineTimer.signal;
+  const startedAt = clock.now();
   const wire = request.signal;
   let response: Response;
   let text: string;
@@ -64,9 +73,10 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
     if (wire?.aborted) throw wire.reason;
     if (deadlineSignal.aborted) {
       onOutcome("timeout");
-      throw new TimeoutError(`${fail}: no complete answer within ${timeoutMs} ms`, { url }, {
-        cause: error,
-      });
+      const why = overtaken?.aborted
+        ? `no answer in ${Math.round(clock.now() - startedAt)} ms, while pages sent after it were`
+        : `no complete answer within ${timeoutMs} ms`;
+      throw new TimeoutError(`${fail}: ${why}`, { url }, { cause: error });
     }
     onOutcome("network");
     const reason = describeNetworkError(error).replaceAll(request.url, url);

@@ -25,9 +25,9 @@ export interface HostGateOptions {
 /**
  * Whose turn comes first at the gate: `"ahead"` for the quick requests everything else waits on
  * (logins, and list requests: an account's syncs cannot start before its listing), then
- * `"critical"` for syncs on a chain of slots the account's end follows (see
- * `Departure.critical` in src/platform/rate_limiter.ts: a wait there delays the account's last request), then `"behind"`
- * for the rest (campaign syncs with slack).
+ * `"critical"` for syncs on a chain of slots the account's end follows (a wait there delays its
+ * last request: see `Departure.critical` in src/platform/rate_limiter.ts), then `"behind"` for the
+ * rest (campaign syncs with slack).
  */
 export type GatePriority = "ahead" | "critical" | "behind";
 

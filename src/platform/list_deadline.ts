@@ -27,10 +27,11 @@ export const LIST_DEADLINE_SPAN_MS = 500;
  * The deadline of a list request leaving at `now`: {@linkcode LIST_DEADLINE_FACTOR} times the
  * longest round trip of a page answered in the {@linkcode LIST_DEADLINE_SPAN_MS} before the latest
  * answer, at least {@linkcode MIN_LIST_DEADLINE_MS}; `maxMs` (the configured deadline) when no
- * page was answered in the last {@linkcode LIST_DEADLINE_HORIZON_MS}, and never more than it. After the second of `timedOut` attempts of the same
- * page cut by their deadline, each one doubles it: a page slower than the others (a platform's
- * cache miss) is still waited for as long as configured before its attempts run out, rather than
- * cut again and again (the round trips are learnt from pages answered, never from those cut).
+ * page was answered in the last {@linkcode LIST_DEADLINE_HORIZON_MS}, and never more than it.
+ * After the second of `timedOut` attempts of the same page cut by their deadline, each one doubles
+ * it: a page slower than the others (a platform's cache miss) is still waited for as long as
+ * configured before its attempts run out, rather than cut again and again (the round trips are
+ * learnt from pages answered, never from those cut).
  */
 export function listDeadlineMs(
   roundTrips: Pick<ArrivalDelay, "recentMaxMs" | "lastAnsweredAt">,

@@ -10,7 +10,8 @@
  * if longer: how long the platform itself may take for a page, which its quickest answers show.
  * The cut waits for the answers this process has already received to be read (a timer of 0 ms):
  * a process held by a busy machine reads many answers at once, in no particular order, and a page
- * whose answer is among them is not cut (measured: 75 pages asked twice in a loaded run without it).
+ * whose answer is among them is not cut (loaded runs of 1,000 accounts at 4x asked 22 and 75 pages
+ * twice without the wait, 29 with it; none when the machine is quiet).
  * @module
  */
 import { MIN_LIST_DEADLINE_MS } from "./list_deadline.ts";

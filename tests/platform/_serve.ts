@@ -37,6 +37,12 @@ export function endlessBody(): Response {
   return new Response(body, { headers: { "content-type": "application/json" } });
 }
 
+/** An answer that never comes: it waits until the client cuts the request, then gives a 500. */
+export async function hangUntilCut(req: Request): Promise<Response> {
+  await new Promise((resolve) => req.signal.addEventListener("abort", resolve));
+  return new Response(null, { status: 500 });
+}
+
 /** A token answer as the platform sends it. */
 export function tokenAnswer(token = "tiny-token"): Response {
   return Response.json({

@@ -15,7 +15,7 @@ import { MIN_LIST_DEADLINE_MS } from "../../src/platform/list_deadline.ts";
 import { createMockApi, type MockApiOptions } from "../../mock-api/server.ts";
 import { createFakeClock, settle } from "../_fake_clock.ts";
 import { acmeAccount, CALM_MOCK, handlerFetch } from "../_fixtures.ts";
-import { endlessBody, serveTiny, tokenAnswer } from "./_serve.ts";
+import { endlessBody, hangUntilCut, serveTiny, tokenAnswer } from "./_serve.ts";
 
 const quiet = CALM_MOCK;
 
@@ -130,10 +130,9 @@ Deno.test("PlatformClient backs a list request off from a quarter of the backoff
 });
 
 Deno.test("PlatformClient cuts a hung list request at the list deadline, a sync at its own", async () => {
-  const server = serveTiny(async (req) => {
+  const server = serveTiny((req) => {
     if (new URL(req.url).pathname === "/auth/token") return tokenAnswer();
-    await new Promise((resolve) => req.signal.addEventListener("abort", resolve));
-    return new Response(null, { status: 500 });
+    return hangUntilCut(req);
   });
   try {
     const options = { timeoutMs: 300, listTimeoutMs: 50, maxAttempts: 1, listMaxAttempts: 1 };
@@ -152,13 +151,12 @@ Deno.test("PlatformClient cuts a hung list request at the list deadline, a sync 
 Deno.test("PlatformClient cuts a hung list request after a few of the host's recent page round trips, then asks again", async () => {
   let lists = 0;
   const hung = new Set([2, 4]); // the second and fourth list requests never answer
-  const server = serveTiny(async (req) => {
+  const server = serveTiny((req) => {
     if (new URL(req.url).pathname === "/auth/token") return tokenAnswer();
     if (!hung.has(++lists)) {
       return Response.json({ data: [], pagination: { page: 1, limit: 10, total: 0 } });
     }
-    await new Promise((resolve) => req.signal.addEventListener("abort", resolve));
-    return new Response(null, { status: 500 });
+    return hangUntilCut(req);
   });
   try {
     // A page was just answered, in far less than 250 ms / 4: the hung page is cut at the
@@ -186,13 +184,12 @@ Deno.test("PlatformClient cuts a hung page once pages sent after it to the host 
   let hangFirst = true;
   let hanging: () => void;
   const left = new Promise<void>((resolve) => hanging = resolve);
-  const server = serveTiny(async (req) => {
+  const server = serveTiny((req) => {
     if (new URL(req.url).pathname === "/auth/token") return tokenAnswer();
     if (req.headers.get("x-client-id") === "acme" && hangFirst) {
       hangFirst = false; // acme's first page never answers
       hanging();
-      await new Promise((resolve) => req.signal.addEventListener("abort", resolve));
-      return new Response(null, { status: 500 });
+      return hangUntilCut(req);
     }
     return Response.json({ data: [], pagination: { page: 1, limit: 10, total: 0 } });
   });
@@ -249,10 +246,9 @@ Deno.test("PlatformClient lets a page slower than the host's others through as i
 });
 
 Deno.test("PlatformClient gives a list request its configured deadline while no page was answered lately, whatever a login took", async () => {
-  const server = serveTiny(async (req) => {
+  const server = serveTiny((req) => {
     if (new URL(req.url).pathname === "/auth/token") return tokenAnswer();
-    await new Promise((resolve) => req.signal.addEventListener("abort", resolve));
-    return new Response(null, { status: 500 });
+    return hangUntilCut(req);
   });
   try {
     const { platform } = overHttp(server.url, { listTimeoutMs: 400, listMaxAttempts: 1 });

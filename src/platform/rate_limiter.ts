@@ -194,8 +194,12 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
   }
 
   /** When the next request may leave, given sends so far and the schedule's next due time. */
-  function nextSlot(times: readonly Send[], from: number, dueAt: number): number {
-    const blocking = blockingSend(times, from);
+  function nextSlot(
+    times: readonly Send[],
+    from: number,
+    dueAt: number,
+    blocking = blockingSend(times, from),
+  ): number {
     const free = blocking === undefined
       ? from
       : blocking.at + limit.windowMs + marginAt(clock.now(), blocking);
@@ -240,10 +244,11 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     for (;;) {
       signal?.throwIfAborted();
       const now = clock.now();
-      const at = nextSlot(sends, now, due);
+      const blocking = blockingSend(sends, now);
+      const at = nextSlot(sends, now, due, blocking);
       if (at <= now) {
         due = advance(due, now);
-        const critical = starts || (blockingSend(sends, now)?.critical ?? false);
+        const critical = starts || (blocking?.critical ?? false);
         const send: Send = { at: now, sent: false, critical };
         insert(send);
         let settled = false;

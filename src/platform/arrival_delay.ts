@@ -9,7 +9,8 @@
  * token before it answers, so its round trip says how long that took, not how late requests
  * arrive. (A bound, and a loose one on a busy machine: at the start of 1,000 accounts, pages' round
  * trips of most of a second, our own event loop's delay in reading them, held every account's
- * second window that long, while requests reached the mock at most 87 ms late.)
+ * second window that long, while requests reached the mock at most 87 ms late; a request's own
+ * answer now bounds its slot's margin instead: see `Departure.answered` in rate_limiter.ts.)
  * @module
  */
 

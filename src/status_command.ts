@@ -39,7 +39,11 @@ export async function runStatusCommand(config: Readonly<Config>): Promise<string
     const row = latest.get(account) ?? neverRun(account);
     if (!server) return row;
     const state = server.queue.get(account);
-    const queue = { queue_worker: state?.worker ?? null, queue_until: state?.until ?? null };
+    const queue = {
+      queue_worker: state?.worker ?? null,
+      queue_until: state?.until ?? null,
+      queue_reason: state?.reason ?? null,
+    };
     return { ...row, queue_state: state?.state ?? null, ...queue };
   });
   if (config.json) return JSON.stringify(rows);

@@ -12,6 +12,8 @@ export interface QueueState {
   tries: number;
   /** When a queued or retrying job comes back (handed back for later), ISO; null when due now. */
   until?: string | null;
+  /** Why a `failed` job failed (its last try's error); null otherwise. */
+  reason?: string | null;
 }
 
 /** The prefix of a worker's name as the holder of an account's lease; what follows is its id. */
@@ -34,11 +36,12 @@ export async function accountQueueStates(
   sql: postgres.Sql,
   accounts: readonly string[],
 ): Promise<Map<string, QueueState>> {
-  let rows: { account: string; state: string; tries: number; until: Date | null }[];
+  type Row = { account: string; state: string; tries: number; until: Date | null; output: unknown };
+  let rows: Row[];
   try {
-    rows = await sql<{ account: string; state: string; tries: number; until: Date | null }[]>`
+    rows = await sql<Row[]>`
       select distinct on (singleton_key) singleton_key as account, state::text as state,
-        retry_count as tries,
+        retry_count as tries, case when state = 'failed' then output end as output,
         case when state < 'active' and start_after > now() then start_after end as until
       from ${sql(`${QUEUE_SCHEMA}.job`)}
       where name = ${SYNC_QUEUE} and singleton_key = any(${[...accounts]}::text[])
@@ -56,8 +59,42 @@ export async function accountQueueStates(
     const state = STATES[row.state] ?? "queued";
     const until = row.until === null ? null : new Date(row.until).toISOString();
     const running = state === "running";
-    return [row.account, { state, worker: running ? worker : null, tries: row.tries, until }];
+    const reason = state === "failed" ? failureReason(row.output) : null;
+    return [row.account, {
+      state,
+      worker: running ? worker : null,
+      tries: row.tries,
+      until,
+      reason,
+    }];
   }));
+}
+
+/**
+ * Accounts whose latest job has failed for good (its tries spent, not queued again since): what
+ * `adsync_queue_jobs{state="failed"}` counts. 0 when no worker ever made the queue.
+ */
+export async function failedAccountJobs(sql: postgres.Sql): Promise<number> {
+  try {
+    const [row] = await sql<{ n: number }[]>`
+      select count(*)::int as n from (
+        select distinct on (singleton_key) state from ${sql(`${QUEUE_SCHEMA}.job`)}
+        where name = ${SYNC_QUEUE} order by singleton_key, created_on desc
+      ) latest where state = 'failed'`;
+    return row?.n ?? 0;
+  } catch (error) {
+    if ((error as { code?: string }).code === "42P01") return 0; // no queue yet
+    throw error;
+  }
+}
+
+/** A failed job's reason from its output: ours (`error`, `handedBack`) or pg-boss's own. */
+function failureReason(output: unknown): string {
+  const value = output as
+    | { error?: unknown; handedBack?: unknown; value?: { message?: unknown }; message?: unknown }
+    | null;
+  const reason = value?.error ?? value?.handedBack ?? value?.value?.message ?? value?.message;
+  return typeof reason === "string" && reason ? reason : "no reason recorded";
 }
 
 /**
@@ -72,5 +109,6 @@ export function formatQueueState(state: QueueState | undefined, now = Date.now()
     return `deferred until ${soon ? iso.slice(11) : iso.replace("T", " ")}Z`;
   }
   if (state.state === "running") return `running on ${state.worker ?? "? (worker silent)"}`;
+  if (state.state === "failed") return `failed: ${state.reason ?? "no reason recorded"}`;
   return state.state;
 }

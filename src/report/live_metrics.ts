@@ -11,7 +11,7 @@ export interface LiveMetrics {
   /** Time the accounts in progress have waited on their rate limiters so far. */
   rateLimitWaitMs: number;
   /** Jobs of the account-sync queue by state; workers only, and only when the queue answered. */
-  queue?: { ready: number; deferred: number; active: number };
+  queue?: { ready: number; deferred: number; active: number; failed: number };
 }
 
 /** One account as the live metrics see it. */
@@ -72,7 +72,8 @@ export function createLiveRegistry(options: LiveRegistryOptions): () => Promise<
   const queue = options.queue
     ? gauge(
       "queue_jobs",
-      "Account-sync jobs in the queue by state: ready to run, deferred (start later), active.",
+      "Account-sync jobs in the queue by state: ready to run, deferred (start later), active, " +
+        "failed (accounts whose latest job spent its tries; `adsync enqueue` queues them again).",
       ["state"],
     )
     : undefined;

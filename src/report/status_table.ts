@@ -40,6 +40,8 @@ export interface AccountStatus {
   queue_worker?: string | null;
   /** When the account's job, handed back for later, comes back (ISO); null when due now. */
   queue_until?: string | null;
+  /** Why the account's job failed for good (`adsync enqueue` queues it again); null otherwise. */
+  queue_reason?: string | null;
 }
 
 /** A counter's header, as every table of the run's counters spells it. */
@@ -58,7 +60,13 @@ const COLUMNS: Array<{ header: string; cell: (r: AccountStatus) => string; queue
     cell: (r) =>
       formatQueueState(
         r.queue_state
-          ? { state: r.queue_state, worker: r.queue_worker ?? null, tries: 0, until: r.queue_until }
+          ? {
+            state: r.queue_state,
+            worker: r.queue_worker ?? null,
+            tries: 0,
+            until: r.queue_until,
+            reason: r.queue_reason,
+          }
           : undefined,
       ) || "-",
   },

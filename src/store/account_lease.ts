@@ -13,6 +13,8 @@ export interface LeaseHolder {
   holder: string;
   /** How long until the lease lapses unless renewed, in ms (by the database's clock). */
   expiresInMs: number;
+  /** When it lapses unless renewed, epoch ms on the database's clock. */
+  expiresAt: number;
 }
 
 /** A taken lease: the token that proves it is ours, and the database's clock when taken. */
@@ -37,6 +39,11 @@ export interface TakeLeaseOptions {
 /**
  * Takes the account's lease if it is free, lapsed or already ours (same token); otherwise
  * returns who holds it. One statement: two processes taking at once cannot both win.
+ *
+ * A lease counts as held until one `ttlMs` after the server last started, even if its time ran
+ * out while the server was down: its holder could not renew it then, and gets one whole term to
+ * do so once the server is back, so that a database restart never hands a live run's account
+ * to another process.
  */
 export async function takeLease(
   sql: postgres.Sql,
@@ -50,17 +57,33 @@ export async function takeLease(
       now() + ${ttlMs}::double precision * interval '1 millisecond')
     on conflict (account) do update set holder = excluded.holder, token = excluded.token,
       taken_at = excluded.taken_at, expires_at = excluded.expires_at
-    where l.expires_at <= now() or l.token = excluded.token or l.holder = ${replacing}
+    where ${lapsesAt(sql, "l", ttlMs)} <= now() or l.token = excluded.token
+      or l.holder = ${replacing}
     returning l.token, (extract(epoch from now()) * 1000)::float8 as now`;
   if (row) return { token: row.token, databaseNow: Number(row.now) };
-  const [other] = await sql<{ holder: string; left: number }[]>`
-    select holder, greatest(0, extract(epoch from expires_at - now()) * 1000)::float8 as left
+  const lapses = lapsesAt(sql, "", ttlMs);
+  const [other] = await sql<{ holder: string; left: number; at: number }[]>`
+    select holder, greatest(0, extract(epoch from ${lapses} - now()) * 1000)::float8 as left,
+      (extract(epoch from greatest(now(), ${lapses})) * 1000)::float8 as at
     from account_leases where account = ${account}`;
   // Released between our two statements: free now, but the caller retries later rather than loop.
   return {
     holder: other?.holder ?? "another process (just released)",
     expiresInMs: other?.left ?? 0,
+    expiresAt: other?.at ?? 0, // long past: due at once
   };
+}
+
+/**
+ * When a lease lapses for a taker: at its expiry, or, for a lease taken before the server last
+ * started (it lived through the restart), no sooner than one term (`ttlMs`) after that start.
+ */
+function lapsesAt(sql: postgres.Sql, alias: string, ttlMs: number) {
+  const column = (name: string) => sql(alias ? `${alias}.${name}` : name);
+  return sql`case when ${column("taken_at")} < pg_postmaster_start_time()
+    then greatest(${column("expires_at")},
+      pg_postmaster_start_time() + ${ttlMs}::double precision * interval '1 millisecond')
+    else ${column("expires_at")} end`;
 }
 
 /**

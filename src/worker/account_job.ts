@@ -2,7 +2,14 @@ import { getLogger } from "@logtape/logtape";
 import type { PgBoss } from "pg-boss";
 import { planOf } from "../account_plan.ts";
 import type { AccountSettings } from "../config.ts";
-import { handBack, type HeldJob } from "../queue/hand_back.ts";
+import { systemClock } from "../clock.ts";
+import {
+  completeJob,
+  handBack,
+  type HandBackOptions,
+  type HeldJob,
+  type SettleResult,
+} from "../queue/hand_back.ts";
 import { RETRY_LIMIT, SYNC_QUEUE, type SyncJobData } from "../queue/queue.ts";
 import { errorMessage } from "../errors.ts";
 import {
@@ -19,7 +26,10 @@ const log = getLogger(["adsync", "worker"]);
 /** A job as the worker receives it from pg-boss (fetched with its metadata). */
 export interface AccountJob extends HeldJob {
   data: SyncJobData;
-  /** Aborted by pg-boss when the job is no longer this worker's (taken over after a silence). */
+  /**
+   * Aborted by pg-boss when its heartbeat finds the claim gone (failed over after a silence, as
+   * after a database restart). Not a stop: the account's lease says who drives the account.
+   */
   signal: AbortSignal;
 }
 
@@ -42,12 +52,14 @@ export interface AccountJobContext {
 }
 
 /**
- * Runs one account-sync job: takes the account's lease (handing the job back for later if
- * another process holds it), runs the account (resuming its latest unfinished run), releases the
- * lease, and settles the job itself through the database guard, so that a job whose run ended
- * during a database outage still settles once the database is back. A run stopped by the
- * worker's own shutdown, or by a lease lost to another process, is handed back; a failed run
- * fails the try (pg-boss retries it); an ok or partial run completes the job with its summary.
+ * Runs one account-sync job: takes the account's lease (handing the job back, its try not spent,
+ * until the lease lapses by the database's clock if another process holds it), runs the account
+ * (resuming its latest unfinished run), settles the job through the database guard, then
+ * releases the lease. The lease, not the job's claim, says who drives the account: a run goes on
+ * while its lease is its own even if pg-boss failed its claim over (a heartbeat the database
+ * could not see, as across a restart), and then settles the account's job as it stands. A run
+ * stopped by the worker's own shutdown, or by a lease lost to another process, is handed back; a
+ * failed run fails the try (pg-boss retries it); an ok or partial run completes the job.
  */
 export async function runAccountJob(
   job: AccountJob,
@@ -71,34 +83,43 @@ export async function runAccountJob(
     );
   }
   const lease = await shared.leases.hold(account).catch((error: Error) => error);
-  if (lease instanceof Error) return await settle.handBack(lease.message, context.lockRetryMs);
+  if (lease instanceof Error) {
+    return await settle.handBack(lease.message, { delayMs: context.lockRetryMs });
+  }
   if (!("fence" in lease)) {
-    log.warn("Job {job}: account {account} is driven by {holder}; retrying later", {
+    const until = new Date(lease.expiresAt);
+    log.info("Job {job}: account {account} is driven by {holder}; back when its lease lapses", {
       ...properties,
       holder: lease.holder,
+      until: until.toISOString(),
     });
-    const delay = Math.max(1_000, Math.min(context.lockRetryMs, lease.expiresInMs));
-    return await settle.handBack(`account driven by ${lease.holder}`, delay);
+    return await settle.handBack(`account driven by ${lease.holder}`, { until });
   }
   log.info("Job {job} started: account {account} on {worker} (try {try})", properties);
+  job.signal.addEventListener("abort", () =>
+    log.info(
+      "Job {job}: its claim was failed over (its heartbeat went unseen); the run goes on under " +
+        "the account's lease and settles the job as it then stands",
+      properties,
+    ), { once: true });
   const later = deferrer(job, settings.rateLimit.windowMs);
-  let outcome: AccountOutcome;
   try {
     const started = await runAccount(planOf(shared.config.plans, settings.clientId), shared, {
       ...run,
       lease,
-      // The claim lost (taken over after a silence) stops the run as a shutdown would, and so
-      // does a platform that wants the account left alone for long.
-      signal: AbortSignal.any([run.signal, job.signal, later.signal]),
+      // A lease lost stops the run (through `lease`), and so does a platform that wants the
+      // account left alone for long; a lost claim does not.
+      signal: AbortSignal.any([run.signal, later.signal]),
       onPlatformTrouble: later.consider,
     });
     context.onRun?.(started);
-    outcome = await started.done;
+    const outcome = await started.done;
+    await context.onOutcome?.(outcome);
+    // Settled while the lease is held: nobody can claim and run the account in between.
+    return await settleRun(outcome.summary, { job, context, lease, later, settle, properties });
   } finally {
     await lease.release();
   }
-  await context.onOutcome?.(outcome);
-  return await settleRun(outcome.summary, { job, context, lease, later, settle, properties });
 }
 
 /**
@@ -126,8 +147,9 @@ async function settleRun(
     failed: summary.failed,
     run_id: summary.run_id,
   });
+  // While the lease is ours nobody else runs the account: its job is ours to settle as it stands.
+  const adopt = !lease.signal.aborted;
   if (summary.status === "interrupted") {
-    if (job.signal.aborted) return undefined; // another worker has the job now
     if (later.deferral) {
       const { reason, delayMs } = later.deferral;
       log.info("Job {job}: account {account} handed back until {until}: {reason}", {
@@ -135,11 +157,12 @@ async function settleRun(
         until: new Date(Date.now() + delayMs).toISOString(),
         reason,
       });
-      return await settle.handBack(reason, delayMs);
+      return await settle.handBack(reason, { delayMs, adopt });
     }
-    if (run.signal.aborted) return await settle.handBack(`worker ${workerId} stopped`);
+    if (run.signal.aborted) return await settle.handBack(`worker ${workerId} stopped`, { adopt });
     if (lease.signal.aborted) {
-      return await settle.handBack(summary.last_error ?? "lease lost", context.lockRetryMs);
+      const reason = summary.last_error ?? "lease lost";
+      return await settle.handBack(reason, { delayMs: context.lockRetryMs });
     }
   }
   if (summary.status === "failed" || summary.status === "interrupted") {
@@ -148,7 +171,7 @@ async function settleRun(
         (summary.last_error ?? "no reason given"),
     );
   }
-  return await settle.complete({ ...summary, worker: workerId });
+  return await settle.complete({ ...summary, worker: workerId }, adopt);
 }
 
 /**
@@ -172,30 +195,62 @@ function deferrer(job: AccountJob, windowMs: number) {
   };
 }
 
+/** How long a run that outlived its claim waits for a claimer to hand the job back, in ms. */
+const ADOPT_WAIT_MS = 10_000;
+/** How often it looks meanwhile, in ms. */
+const ADOPT_POLL_MS = 250;
+
 /**
- * Settles this try of the job, fenced by its try count (a job another worker took over is left
- * alone), retrying through a database outage. A try that cannot be settled at all is logged:
- * pg-boss then fails it once its heartbeat is silent, and it is retried.
+ * Settles this try of the job in one statement, fenced by its try count (a job another worker
+ * took over is left alone), retrying through a database outage. With `adopt` (the lease still
+ * ours) it settles the account's job as it stands: one that pg-boss failed over meanwhile is
+ * settled all the same, and one a claimer holds is waited for (that claimer meets our lease and
+ * hands the job back). A try that cannot be settled at all is logged: pg-boss then fails it once
+ * its heartbeat is silent, and it is retried.
  */
 function settler(job: AccountJob, context: AccountJobContext) {
   const { boss, shared } = context;
-  const attempt = { id: job.id, retryCount: job.retryCount };
-  const guarded = async (what: string, op: () => Promise<unknown>): Promise<undefined> => {
+  const clock = context.run.clock ?? systemClock;
+  const guarded = async (
+    what: string,
+    adopt: boolean,
+    op: () => Promise<SettleResult | unknown>,
+  ): Promise<undefined> => {
     try {
-      await shared.guard.retrying(`${what} job ${job.id} in`, op);
+      const waitUntil = clock.now() + ADOPT_WAIT_MS;
+      let result = await shared.guard.retrying(`${what} job ${job.id} in`, op);
+      while (adopt && result === "busy" && clock.now() < waitUntil) {
+        await clock.sleep(ADOPT_POLL_MS);
+        result = await shared.guard.retrying(`${what} job ${job.id} in`, op);
+      }
+      if (result === "busy" && adopt) {
+        log.warn("Job {job}: another worker holds its claim; left to it", { job: job.id });
+      }
     } catch (error) {
       log.error("Cannot settle job {job}: {error}", { job: job.id, error: errorMessage(error) });
     }
     return undefined;
   };
   return {
-    handBack: (reason: string, delayMs = 0) =>
-      guarded("hand back", () => handBack(boss, job, reason, delayMs)),
+    handBack: (reason: string, options: HandBackOptions = {}) =>
+      guarded(
+        "hand back",
+        options.adopt ?? false,
+        () => handBack(shared.sql, job, reason, options),
+      ),
     fail: (message: string) => {
-      log.warn("Job {job} failed: {error}", { job: job.id, error: message });
-      return guarded("fail", () => boss.fail(SYNC_QUEUE, attempt, { error: message }));
+      const final = job.retryCount >= job.retryLimit;
+      if (final) {
+        log.error(
+          "Job {job} failed for good (try {try} of {tries}): {error}; `adsync enqueue` queues " +
+            "the account again",
+          { job: job.id, try: job.retryCount + 1, tries: job.retryLimit + 1, error: message },
+        );
+      } else log.warn("Job {job} failed: {error}", { job: job.id, error: message });
+      const attempt = { id: job.id, retryCount: job.retryCount };
+      return guarded("fail", false, () => boss.fail(SYNC_QUEUE, attempt, { error: message }));
     },
-    complete: (output: Record<string, unknown>) =>
-      guarded("complete", () => boss.complete(SYNC_QUEUE, attempt, output)),
+    complete: (output: Record<string, unknown>, adopt = false) =>
+      guarded("complete", adopt, () => completeJob(shared.sql, job, output, { adopt })),
   };
 }

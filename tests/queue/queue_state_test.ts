@@ -5,6 +5,7 @@ import { handBack } from "../../src/queue/hand_back.ts";
 import { openQueue, RETRY_LIMIT, SYNC_QUEUE } from "../../src/queue/queue.ts";
 import {
   accountQueueStates,
+  failedAccountJobs,
   formatQueueState,
   WORKER_HOLDER_PREFIX,
 } from "../../src/queue/queue_state.ts";
@@ -60,7 +61,7 @@ Deno.test("accountQueueStates tells queued, running on which worker, retrying an
       assert.equal(cells.x, undefined, "an account never queued has no state");
       assert.deepEqual(
         [cells.retrying, cells.failed].sort(),
-        ["failed", "retrying"],
+        ["failed: no reason recorded", "retrying"],
         "one of the two failed jobs ran out of tries",
       );
       await releaseLease(sql, "running", lease.token);
@@ -81,8 +82,8 @@ Deno.test("A job handed back for later shows when it comes back, its try not spe
       const jobs = await boss.fetch(SYNC_QUEUE, { batchSize: 2, includeMetadata: true });
       const byAccount = new Map(jobs.map((j) => [(j.data as { account: string }).account, j]));
       const before = Date.now();
-      await handBack(boss, byAccount.get("later")!, "throttled", 3_600_000);
-      await handBack(boss, byAccount.get("now")!, "worker stopping");
+      await handBack(sql, byAccount.get("later")!, "throttled", { delayMs: 3_600_000 });
+      await handBack(sql, byAccount.get("now")!, "worker stopping");
       const states = await accountQueueStates(sql, ["later", "now"]);
       const later = states.get("later")!;
       assert.equal(later.state, "retrying");
@@ -117,4 +118,43 @@ Deno.test("formatQueueState says when a deferred job comes back: the time, the d
   assert.equal(at("2026-12-03T11:00:00.000Z"), "deferred until 11:00:00Z");
   assert.equal(at("2026-12-04T09:00:00.000Z"), "deferred until 2026-12-04 09:00:00Z");
   assert.equal(formatQueueState({ ...state, until: null }, now), "retrying");
+});
+
+Deno.test("A job failed for good shows its reason, counts as failed, and enqueue queues its account again", async () => {
+  await withFreshServerDatabase(TEST_SERVER_URL, async (url) => {
+    const boss = await openQueue(url, { supervise: false, poolSize: 2 });
+    const sql = postgres(url, { max: 2, onnotice: () => {} });
+    try {
+      await migrate(sql);
+      assert.equal(await failedAccountJobs(sql), 0);
+      await enqueueAccounts(boss, ["doomed", "fine"]);
+      for (let tries = 0; tries <= RETRY_LIMIT; tries++) {
+        const [job] = await boss.fetch(SYNC_QUEUE, { ignoreStartAfter: true });
+        assert.equal((job?.data as { account: string }).account, "doomed");
+        await boss.fail(SYNC_QUEUE, job!.id, {
+          error: `Run r${tries} of account doomed failed: 500`,
+        });
+      }
+      const states = await accountQueueStates(sql, ["doomed", "fine"]);
+      const doomed = states.get("doomed")!;
+      assert.deepEqual([doomed.state, doomed.reason], [
+        "failed",
+        "Run r2 of account doomed failed: 500",
+      ]);
+      assert.equal(formatQueueState(doomed), "failed: Run r2 of account doomed failed: 500");
+      assert.equal(states.get("fine")!.reason, null);
+      assert.equal(await failedAccountJobs(sql), 1);
+
+      assert.deepEqual(await enqueueAccounts(boss, ["doomed", "fine"]), {
+        queued: ["doomed"],
+        skipped: ["fine"],
+      });
+      assert.equal(states.size, 2);
+      assert.equal((await accountQueueStates(sql, ["doomed"])).get("doomed")!.state, "queued");
+      assert.equal(await failedAccountJobs(sql), 0, "queued again: no longer failed");
+    } finally {
+      await sql.end();
+      await boss.stop({ graceful: false, close: true });
+    }
+  });
 });

@@ -56,7 +56,7 @@ Deno.test("A scrape reads the live numbers and the ended runs as they are at tha
       accountsInProgress: 2,
       requestsInFlight: inFlight,
       rateLimitWaitMs: 2_500,
-      queue: { ready: 5, deferred: 1, active: 2 },
+      queue: { ready: 5, deferred: 1, active: 2, failed: 3 },
     }),
     queue: true,
   });
@@ -66,6 +66,7 @@ Deno.test("A scrape reads the live numbers and the ended runs as they are at tha
   assert.equal(valueOf(first, "adsync_rate_limit_wait_seconds"), 2.5);
   assert.equal(valueOf(first, "adsync_queue_jobs", { state: "ready" }), 5);
   assert.equal(valueOf(first, "adsync_queue_jobs", { state: "deferred" }), 1);
+  assert.equal(valueOf(first, "adsync_queue_jobs", { state: "failed" }), 3);
   assert.ok(first.every((s) => s.name !== "adsync_campaigns_synced"), "no run has ended yet");
 
   inFlight = 0;

@@ -74,6 +74,18 @@ export async function takeLease(
   };
 }
 
+/** Options of {@linkcode fenceSend}. */
+export interface FenceSendOptions {
+  /**
+   * Stamps each send no earlier than when the statement runs on the database, as our clock
+   * reads it: the database's `clock_timestamp()` less this offset (the database's clock minus
+   * ours, in ms, never above the true one). For a request that waits for this statement and
+   * leaves as it commits, however long it waited for the database. @default undefined: the
+   * times as given (sends that already left)
+   */
+  atCommitOffsetMs?: number;
+}
+
 /**
  * When a lease lapses for a taker: at its expiry, or, for a lease taken before the server last
  * started (it lived through the restart), no sooner than one term (`ttlMs`) after that start.
@@ -97,6 +109,7 @@ export async function fenceSend(
   token: string,
   ttlMs: number,
   sentAt?: number | readonly number[],
+  options: FenceSendOptions = {},
 ): Promise<boolean> {
   const times = sentAt === undefined ? [] : typeof sentAt === "number" ? [sentAt] : [...sentAt];
   if (times.length === 0) {
@@ -105,13 +118,18 @@ export async function fenceSend(
       where account = ${account} and token = ${token} returning 1`;
     return rows.count > 0;
   }
+  const offset = options.atCommitOffsetMs;
+  // clock_timestamp(), unlike now(), is when the statement runs: after any wait for the server.
+  const at = offset === undefined ? sql`s.at` : sql`greatest(s.at,
+    ceil(extract(epoch from clock_timestamp()) * 1000 - ${offset}::double precision)::bigint)`;
   const rows = await sql`
     with renewed as (
       update account_leases set expires_at = now() + ${ttlMs}::double precision * interval '1 millisecond'
       where account = ${account} and token = ${token} returning account
     )
     insert into checkpoint_sends (account, at)
-    select r.account, s.at from renewed r, unnest(${times}::bigint[]) as s(at)
+    select r.account, ${at}
+    from renewed r, unnest(${times}::bigint[]) as s(at)
     returning 1`;
   return rows.count > 0;
 }

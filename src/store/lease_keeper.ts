@@ -77,6 +77,9 @@ export function createAccountLeases(
   const { holder, ttlMs = 30_000, clock = systemClock, sendRetentionMs = 86_400_000 } = options;
   let skewChecked = false;
   let fences = 0;
+  // The database's clock minus ours, in ms: the tightest lower bound the takes have shown. A
+  // send stamped at its commit with it is never earlier, on our clock, than when it committed.
+  let offsetMs = -Infinity;
 
   function checkSkew(before: number, databaseNow: number, after: number): void {
     if (skewChecked) return;
@@ -108,7 +111,9 @@ export function createAccountLeases(
       );
     }
     if (!("token" in taken)) return taken;
-    checkSkew(before, taken.databaseNow, clock.now());
+    const after = clock.now();
+    offsetMs = Math.max(offsetMs, taken.databaseNow - after);
+    checkSkew(before, taken.databaseNow, after);
     return keep(account, taken.token);
   }
 
@@ -157,11 +162,15 @@ export function createAccountLeases(
       signal: lost.signal,
       async fence(at) {
         if (lost.signal.aborted) throw lost.signal.reason;
-        // The time of the attempt that lands, not of the first: a request held back by an outage
-        // leaves when the database is back, and the next holder's limiter must see it then.
+        // Stamped when the statement commits, not when it was sent: a request held back by an
+        // outage leaves when the database is back, and the next holder's limiter must see it
+        // then (the limiter's own copy moves to when the write ended, as this row does).
         const ours = await guard.retrying(
           "record a request in",
-          () => fenceSend(sql, account, token, ttlMs, Math.max(at, clock.now())),
+          () =>
+            fenceSend(sql, account, token, ttlMs, Math.max(at, clock.now()), {
+              atCommitOffsetMs: Number.isFinite(offsetMs) ? offsetMs : undefined,
+            }),
         );
         if (!ours) {
           lose(await takenBy());

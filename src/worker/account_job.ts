@@ -20,6 +20,7 @@ import {
   type SharedResources,
 } from "../sync/account_run.ts";
 import { type Deferral, deferralFor } from "./deferral.ts";
+import { settleFinishedRun } from "./partial_retry.ts";
 
 const log = getLogger(["adsync", "worker"]);
 
@@ -59,7 +60,8 @@ export interface AccountJobContext {
  * while its lease is its own even if pg-boss failed its claim over (a heartbeat the database
  * could not see, as across a restart), and then settles the account's job as it stands. A run
  * stopped by the worker's own shutdown, or by a lease lost to another process, is handed back; a
- * failed run fails the try (pg-boss retries it); an ok or partial run completes the job.
+ * failed run fails the try (pg-boss retries it); an ok run completes the job, and so does a
+ * partial one unless campaigns failed that a later try may mend (see partial_retry.ts).
  */
 export async function runAccountJob(
   job: AccountJob,
@@ -123,8 +125,9 @@ export async function runAccountJob(
 }
 
 /**
- * Settles the job as its run ended: handed back (for later when the platform asked, at once
- * when the worker stops, after a while when the lease was lost), failed, or completed.
+ * Settles the job as its run ended: handed back (for later when the platform asked or campaigns
+ * failed, at once when the worker stops, after a while when the lease was lost), failed, or
+ * completed.
  */
 async function settleRun(
   summary: AccountOutcome["summary"],
@@ -171,7 +174,39 @@ async function settleRun(
         (summary.last_error ?? "no reason given"),
     );
   }
-  return await settle.complete({ ...summary, worker: workerId }, adopt);
+  return await settleFinished(summary, { ...ended, adopt });
+}
+
+/**
+ * Settles the job of a run that ended ok or partial: completed with its summary, or handed back
+ * for later while campaigns failed that a later try of the same run may mend.
+ */
+async function settleFinished(
+  summary: AccountOutcome["summary"],
+  ended: Pick<Parameters<typeof settleRun>[1], "job" | "context" | "settle" | "properties"> & {
+    adopt: boolean;
+  },
+): Promise<undefined> {
+  const { job, context, settle, properties, adopt } = ended;
+  const settlement = settleFinishedRun(summary, {
+    windowMs: context.accounts.get(job.data.account)?.rateLimit.windowMs ?? 60_000,
+    handBacks: Math.max(0, job.retryLimit - RETRY_LIMIT),
+  });
+  if (settlement.kind === "hand back") {
+    log.info("Job {job}: account {account} handed back until {until}: {reason}", {
+      ...properties,
+      until: new Date(Date.now() + settlement.delayMs).toISOString(),
+      reason: settlement.reason,
+    });
+    return await settle.handBack(settlement.reason, { delayMs: settlement.delayMs, adopt });
+  }
+  if (settlement.kind === "give up") {
+    log.warn("Job {job}: account {account} completed partial: {reason}", {
+      ...properties,
+      reason: settlement.reason,
+    });
+  }
+  return await settle.complete({ ...summary, worker: context.workerId }, adopt);
 }
 
 /**

@@ -31,7 +31,7 @@ interface Outage {
   committed(
     process: SyncProcess,
     count: number,
-  ): Promise<{ runId: string; pending(): Promise<number> }>;
+  ): Promise<{ runId: string; pending(): Promise<number>; pendingIds(): Promise<string[]> }>;
   /** Rows and distinct ids in `campaigns`. */
   counts(): Promise<{ rows: number; ids: number }>;
 }
@@ -78,7 +78,11 @@ async function withOutage(fn: (o: Outage) => Promise<void>): Promise<void> {
           `${count} campaigns committed`,
           { process },
         );
-        return { runId, pending: async () => (await checkpoint.syncedPending(runId)).size };
+        return {
+          runId,
+          pending: async () => (await checkpoint.syncedPending(runId)).size,
+          pendingIds: async () => [...(await checkpoint.syncedPending(runId)).keys()],
+        };
       },
       async counts() {
         const sql = postgres(server.url, { max: 1, onnotice: () => {} });
@@ -144,6 +148,44 @@ Deno.test("SIGTERM ends a sync whose database froze within the grace period, and
     assert.equal(lastJsonLine(stopped.stdout).status, "interrupted");
     await o.server.signal("SIGCONT");
     await resumeToTheEnd(o, runId);
+  });
+});
+
+Deno.test("A sync that PostgreSQL holds past every bound exits on a third SIGTERM, and --resume commits the campaigns it had synced without syncing them again", async () => {
+  await withOutage(async (o) => {
+    const process = o.spawn(["--json"]);
+    const { runId, pending, pendingIds } = await o.committed(process, 10);
+    await o.server.signal("SIGSTOP");
+    await waitFor(async () => (await pending()) >= 3, "rows waiting for the frozen database", {
+      process,
+    });
+    // The last resort: the third signal exits at once, whatever still waits on the database.
+    for (let i = 0; i < 3; i++) {
+      process.child.kill("SIGTERM");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const stopped = await process.finished;
+    assert.equal(stopped.code, 143, explain(stopped));
+    assert.match(stopped.stderr, /PostgreSQL did not answer in time/);
+    const unsaved = await pendingIds();
+    assert.ok(unsaved.length >= 3, `pending: ${unsaved}`);
+    // Thawed, the server may still commit the rows the sync had sent: unknown to the checkpoint.
+    await o.server.signal("SIGCONT");
+    const resumed = await o.spawn(["--resume", "--json"]).finished;
+    assert.equal(resumed.code, 0, explain(resumed));
+    const summary = lastJsonLine(resumed.stdout);
+    assert.deepEqual([summary.run_id, summary.status], [runId, "ok"]);
+    assert.deepEqual(await o.counts(), { rows: CAMPAIGNS, ids: CAMPAIGNS });
+    const answered = new Map<string, number>();
+    for (const entry of o.mock.log) {
+      if (entry.status !== 200 || !entry.path.endsWith("/sync")) continue;
+      answered.set(entry.campaignId!, (answered.get(entry.campaignId!) ?? 0) + 1);
+    }
+    assert.deepEqual(
+      unsaved.filter((id) => answered.get(id) !== 1),
+      [],
+      "a campaign synced before the exit is synced at the platform once",
+    );
   });
 });
 

@@ -15,6 +15,8 @@ import { checkWritablePaths } from "./src/preflight.ts";
 import { addSecret, configureLogging } from "./src/report/logging.ts";
 import { formatReport } from "./src/report/summary_table.ts";
 import { runStatusCommand } from "./src/status_command.ts";
+import { runSqlCommand } from "./src/sql_command.ts";
+import { connectionUrl, serveEmbeddedDatabase } from "./src/db_serve_command.ts";
 import type { RunSummary, SyncReport } from "./src/run_summary.ts";
 import { listenForStop } from "./src/stop_signals.ts";
 import { exitCodeFor, type StopReason } from "./src/sync/summary.ts";
@@ -52,6 +54,11 @@ async function main(): Promise<number> {
       console.log(await runStatusCommand(config));
       return 0;
     }
+    if (config.command === "sql") {
+      console.log(await runSqlCommand(config));
+      return 0;
+    }
+    if (config.command === "db") return await serveDatabase(config);
     if (config.command === "enqueue") {
       const warning = enqueueWarning(config);
       if (warning) console.error(warning);
@@ -187,6 +194,33 @@ async function worker(config: Readonly<Config>): Promise<number> {
     return 0;
   } finally {
     stop.dispose();
+  }
+}
+
+/**
+ * Serves the embedded database until SIGINT or SIGTERM, then closes it (PGlite writes its last
+ * pages) and releases its lock. The URL goes to stdout, for scripts; the words to stderr.
+ */
+async function serveDatabase(config: Readonly<Config>): Promise<number> {
+  const stop = new AbortController();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const onSignal = () => stop.abort();
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  try {
+    await serveEmbeddedDatabase(config, {
+      signal: stop.signal,
+      onReady(server) {
+        console.log(connectionUrl(server));
+        console.error(
+          `adsync: serving ${server.dataDir} to one session at a time (psql "${
+            connectionUrl(server)
+          }"); a sync started meanwhile is refused; Ctrl-C ends it`,
+        );
+      },
+    });
+    return 0;
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
   }
 }
 

@@ -3,9 +3,15 @@ import { ConfigError } from "./errors.ts";
 import { SETTINGS } from "./settings.ts";
 
 /** What adsync was asked to do. */
-export type Command = "sync" | "status" | "worker" | "enqueue" | "help";
+export type Command = "sync" | "status" | "worker" | "enqueue" | "sql" | "db" | "help";
 
-const COMMANDS: readonly Command[] = ["sync", "status", "worker", "enqueue", "help"];
+const COMMANDS: readonly Command[] = ["sync", "status", "worker", "enqueue", "sql", "db", "help"];
+
+/** The commands that take one argument: what it is called, and the values it may take. */
+const ARGUMENTS: Partial<Record<Command, { name: string; only?: readonly string[] }>> = {
+  sql: { name: "a query" },
+  db: { name: "an action", only: ["serve"] },
+};
 
 function isCommand(command: string): command is Command {
   return (COMMANDS as readonly string[]).includes(command);
@@ -46,14 +52,15 @@ export function readCommandLine(args: string[]): CommandLine {
   };
 }
 
-const COMMAND_LIST = "sync, status, worker, enqueue or help";
+const COMMAND_LIST = "sync, status, worker, enqueue, sql, db or help";
 
 /** The command the positionals name (`sync` when none); throws for anything else. */
 export function commandOf(positionals: string[]): Command {
-  const [command = "sync", extra] = positionals;
+  const [command = "sync"] = positionals;
   if (!isCommand(command)) {
     throw new ConfigError("command", `unknown command '${command}' (expected ${COMMAND_LIST})`);
   }
+  const extra = positionals[ARGUMENTS[command] ? 2 : 1];
   if (extra !== undefined) {
     throw new ConfigError(
       extra,
@@ -61,6 +68,27 @@ export function commandOf(positionals: string[]): Command {
     );
   }
   return command;
+}
+
+/**
+ * The argument of a command that takes one (`sql QUERY`, `db serve`), checked; undefined for the
+ * others. Throws {@linkcode ConfigError} when it is missing or not one the command knows.
+ */
+export function commandArgument(command: Command, positionals: string[]): string | undefined {
+  const takes = ARGUMENTS[command];
+  if (!takes) return undefined;
+  const argument = positionals[1];
+  if (argument === undefined || argument.trim() === "") {
+    const example = takes.only ? `'${command} ${takes.only[0]}'` : `'${command} "select 1"'`;
+    throw new ConfigError(command, `expects ${takes.name}, as in ${example}`);
+  }
+  if (takes.only && !takes.only.includes(argument)) {
+    throw new ConfigError(
+      command,
+      `unknown action '${argument}' (expected ${takes.only.join(" or ")})`,
+    );
+  }
+  return argument;
 }
 
 type FlagOptions = Record<

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { type AccountPlan, planAccounts, requestPolicy } from "./account_plan.ts";
 import { type AccountSettings, loadAccountsFile, printable } from "./accounts_file.ts";
-import { type Command, commandOf, parseFlags } from "./command_line.ts";
+import { type Command, commandArgument, commandOf, parseFlags } from "./command_line.ts";
 import { ConfigError } from "./errors.ts";
 import { type EnvAccount, envAccount, envAccountPassword } from "./env_account.ts";
 import { SETTINGS } from "./settings.ts";
@@ -76,6 +76,10 @@ export interface Config {
   httpPort: number | undefined;
   /** `SYNC_HTTP_HOST`: the address the live endpoint listens on. */
   httpHost: string;
+  /** `sql`'s query; undefined for every other command. */
+  query: string | undefined;
+  /** `SYNC_DB_PORT`: the port `db serve` listens on, on 127.0.0.1 (0 picks a free one). */
+  dbPort: number;
 }
 
 /** What {@linkcode loadConfig} may ask of the outside world. */
@@ -113,6 +117,7 @@ export function loadConfig(
   const { readTextFile = Deno.readTextFileSync, isTerminal = false } = options;
   const { values, positionals } = parseFlags(args);
   const command = commandOf(positionals);
+  const argument = commandArgument(command, positionals);
   const settings = readSettings(values, env);
   checkBackoff(settings, values);
   const file = command === "help" ? undefined : settings.accountsFile;
@@ -140,6 +145,7 @@ export function loadConfig(
     accountsFile: file,
     resume,
     json: values.json === true,
+    query: command === "sql" ? argument : undefined,
     requestTimeoutMs: request.timeoutMs,
     listTimeoutMs: request.listTimeoutMs,
     maxAttempts: request.maxAttempts,
@@ -200,6 +206,12 @@ function checkRequirements(command: Command, settings: Parsed, useFile: boolean)
     throw new ConfigError(
       "DATABASE_URL",
       `is required for ${command}: workers share their queue through a PostgreSQL server`,
+    );
+  }
+  if (command === "db" && settings.databaseUrl !== undefined) {
+    throw new ConfigError(
+      "DATABASE_URL",
+      "is set: 'db serve' serves the embedded database only; connect to that server directly",
     );
   }
   const needsPlatform = command === "sync" || command === "worker";
@@ -275,5 +287,6 @@ function processSettings(settings: Parsed) {
     schedule: settings.schedule,
     httpPort: settings.httpPort,
     httpHost: settings.httpHost,
+    dbPort: settings.dbPort,
   } satisfies Partial<Config>;
 }

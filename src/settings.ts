@@ -299,4 +299,5 @@ export const SETTINGS = {
   schedule: { env: "SYNC_SCHEDULE", flag: "schedule", schema: scheduleSchema },
   httpPort: { env: "SYNC_HTTP_PORT", flag: "http-port", schema: whole(0, 65_535) },
   httpHost: { env: "SYNC_HTTP_HOST", flag: "http-host", fallback: "127.0.0.1", schema: hostSchema },
+  dbPort: { env: "SYNC_DB_PORT", flag: "port", fallback: "5499", schema: whole(0, 65_535) },
 } as const;

@@ -4,6 +4,7 @@ import type { RunRecord } from "./store/checkpoint_types.ts";
 import { openPgCheckpoint } from "./store/pg_checkpoint.ts";
 import { recentRuns, type RunHistoryRow } from "./store/run_history.ts";
 import { type Database, openDatabase } from "./store/database.ts";
+import { EmbeddedBusyError } from "./store/embedded_lock.ts";
 import { acquireRunLock } from "./store/run_lock.ts";
 import { checkpointPath } from "./sync/state_dir.ts";
 import { accountQueueStates } from "./queue/queue_state.ts";
@@ -69,13 +70,27 @@ async function readLocalRuns(config: Readonly<Config>, notes: string[]): Promise
     notes.push("A sync is running now on this state dir.");
   }
   try {
-    // The embedded database belongs to a running sync: its counts wait until it ends.
-    const history = config.databaseUrl || lock
-      ? await withDatabase(config, (db) => readHistory(db))
-      : [];
+    const history = config.databaseUrl || lock ? await readEmbeddedHistory(config, notes) : [];
+    // The embedded database belongs to the running sync: one opener at a time.
+    if (!config.databaseUrl && !lock) notes.push(WAITING_COUNTS);
     return await latestPerAccount(() => openCheckpoint(path), history, "sync", !!lock);
   } finally {
     lock?.release();
+  }
+}
+
+/** What status says when the counts kept in the embedded database cannot be read now. */
+const WAITING_COUNTS = "LIMIT (and --json's requests and duration_ms, kept in the embedded " +
+  "database's sync_runs) shows once it is free: the embedded database has one opener at a time.";
+
+/** `sync_runs` of the settings' database; none, with a note, while another has it open. */
+async function readEmbeddedHistory(config: Readonly<Config>, notes: string[]) {
+  try {
+    return await withDatabase(config, (db) => readHistory(db));
+  } catch (error) {
+    if (!(error instanceof EmbeddedBusyError)) throw error;
+    notes.push(`${error.message}.`, WAITING_COUNTS);
+    return [];
   }
 }
 
@@ -97,7 +112,11 @@ async function readServer(config: Readonly<Config>, known: readonly string[]) {
 }
 
 async function withDatabase<T>(config: Readonly<Config>, fn: (db: Database) => Promise<T>) {
-  const db = await openDatabase({ url: config.databaseUrl, stateDir: config.stateDir });
+  const db = await openDatabase({
+    url: config.databaseUrl,
+    stateDir: config.stateDir,
+    opener: "status",
+  });
   try {
     return await fn(db);
   } finally {

@@ -70,6 +70,7 @@ const SETTING_HELP: Partial<Record<SettingKey, SettingHelp>> = {
   workerHeartbeatMs: { arg: "DUR", text: ">= 10s; a job silent this long is taken over" },
   workerId: { arg: "ID", default: "hostname-pid", text: "the worker's name in status and logs" },
   schedule: { arg: "CRON", default: "keep", text: "cron (UTC) queueing every account; off" },
+  dbPort: { arg: "N", text: "db serve's port on 127.0.0.1; 0: a free port" },
 };
 
 /** Settings only a worker reads. */
@@ -82,6 +83,8 @@ const WORKER_ONLY: readonly string[] = [
 /** What `status` and `enqueue` read; every other command reads every setting of its kind. */
 const STATUS_KEYS: readonly string[] = ["accountsFile", "databaseUrl", "stateDir", "logLevel"];
 const ENQUEUE_KEYS: readonly string[] = ["accountsFile", "databaseUrl", "logLevel", "logFormat"];
+const SQL_KEYS: readonly string[] = ["databaseUrl", "stateDir", "logLevel"];
+const DB_KEYS: readonly string[] = ["stateDir", "dbPort", "logLevel"];
 
 /** The flags that are not settings, per command. */
 const OWN_FLAGS: Record<Exclude<Command, "help">, Array<[string, string]>> = {
@@ -94,6 +97,10 @@ const OWN_FLAGS: Record<Exclude<Command, "help">, Array<[string, string]>> = {
     ["--json", "print the rows as one JSON array"],
   ],
   worker: [],
+  sql: [
+    ["--json", "print the rows as one JSON array"],
+  ],
+  db: [],
   enqueue: [
     ["--account ID", "queue only this account of the accounts file (repeatable)"],
     ["--json", "print what was queued as one JSON object"],
@@ -113,6 +120,20 @@ const SUMMARY: Record<Exclude<Command, "help">, { usage: string; text: string }>
   worker: {
     usage: "deno run -A main.ts worker [flags]",
     text: "Takes account-sync jobs from the queue in DATABASE_URL until SIGTERM or Ctrl-C.",
+  },
+  sql: {
+    usage: 'deno run -A main.ts sql "QUERY" [flags]',
+    text: "Runs one read-only query on the database the settings point at and prints its rows\n" +
+      "(psql-like table, or --json). On the embedded database it takes the database's lock:\n" +
+      "refused (exit 1) while a sync or db serve has it open, and a sync refuses meanwhile.\n" +
+      "Exit codes: 0 rows printed, 1 query refused or database unavailable.",
+  },
+  db: {
+    usage: "deno run -A main.ts db serve [--port N]",
+    text: "Serves the embedded database (DATABASE_URL unset) to psql on 127.0.0.1 until Ctrl-C,\n" +
+      "holding its lock: a sync started meanwhile refuses before any request. One session at a\n" +
+      "time: psql -h 127.0.0.1 -p 5499 -U postgres postgres.\n" +
+      "Exit codes: 0 stopped by Ctrl-C or SIGTERM, 1 the database is open elsewhere or the port is taken.",
   },
   enqueue: {
     usage: "deno run -A main.ts enqueue [--account ID]... [flags]",
@@ -134,6 +155,8 @@ Usage: deno task sync [flags]          sync every account (or: main.ts sync)
        deno task status [flags]        each account's latest run and queue state
        deno run -A main.ts worker      take sync jobs from the queue until SIGTERM
        deno run -A main.ts enqueue     queue one job per account for the workers
+       deno run -A main.ts sql "QUERY" one read-only query's rows (embedded or server)
+       deno run -A main.ts db serve    the embedded database to psql until Ctrl-C
        deno run -A main.ts help [CMD]  this text, or CMD's flags (or: CMD --help)
 
 Run 'deno task sync --help' (or 'main.ts help CMD') for a command's settings.
@@ -164,6 +187,9 @@ function settingRows(command: Exclude<Command, "help">): string[] {
   const keys = (Object.keys(SETTINGS) as SettingKey[]).filter((key) => {
     if (command === "status") return STATUS_KEYS.includes(key);
     if (command === "enqueue") return ENQUEUE_KEYS.includes(key);
+    if (command === "sql") return SQL_KEYS.includes(key);
+    if (command === "db") return DB_KEYS.includes(key);
+    if (key === "dbPort") return false;
     if (command === "sync") return !WORKER_ONLY.includes(key);
     return true;
   });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readCommandLine } from "../src/command_line.ts";
+import { commandArgument, commandOf, readCommandLine } from "../src/command_line.ts";
 
 Deno.test("readCommandLine finds help in every form, before any setting is read", () => {
   for (const args of [["sync", "--help"], ["sync", "-h"], ["help", "sync"]]) {
@@ -41,4 +41,20 @@ Deno.test("readCommandLine says which flag lacks its value and which takes none"
   assert.equal(readCommandLine(["sync", "--worker-id=-box"]).command, "sync");
   assert.throws(() => readCommandLine(["--resume=yes"]), /^ConfigError: --resume: takes no value$/);
   assert.throws(() => readCommandLine(["--help=1"]), /^ConfigError: --help: takes no value$/);
+});
+
+Deno.test("sql takes one query and db takes the action serve, each checked", () => {
+  assert.equal(commandOf(["sql", "select 1"]), "sql");
+  assert.equal(commandArgument("sql", ["sql", "select 1"]), "select 1");
+  assert.equal(commandArgument("db", ["db", "serve"]), "serve");
+  assert.equal(commandArgument("status", ["status"]), undefined);
+  assert.throws(() => commandOf(["sql", "select 1", "select 2"]), /unexpected argument/);
+  assert.throws(() => commandArgument("sql", ["sql"]), /^ConfigError: sql: expects a query/);
+  assert.throws(() => commandArgument("sql", ["sql", " "]), /sql: expects a query/);
+  assert.throws(() => commandArgument("db", ["db"]), /db: expects an action, as in 'db serve'/);
+  assert.throws(
+    () => commandArgument("db", ["db", "drop"]),
+    /db: unknown action 'drop' \(expected serve\)/,
+  );
+  assert.deepEqual(readCommandLine(["db", "--help"]), { command: "db", help: true, named: true });
 });

@@ -385,3 +385,16 @@ Deno.test("loadConfig makes a worker resume every account's latest unfinished ru
   }
   assert.equal(loadConfig(env, ["sync"]).resume, false);
 });
+
+Deno.test("loadConfig reads sql's query, and db serve's port on the embedded database only", () => {
+  const sql = loadConfig({}, ["sql", "select count(*) from campaigns", "--json"]);
+  assert.equal(sql.query, "select count(*) from campaigns");
+  assert.equal(sql.json, true);
+  assert.equal(loadConfig({}, ["db", "serve"]).dbPort, 5499);
+  assert.equal(loadConfig({ SYNC_DB_PORT: "0" }, ["db", "serve", "--port", "6000"]).dbPort, 6000);
+  assert.equal(loadConfig({}, ["status"]).query, undefined);
+  assert.equal(configError({}, ["db", "serve", "--port", "70000"]).setting, "--port");
+  const served = configError({ DATABASE_URL: "postgres://h/db" }, ["db", "serve"]);
+  assert.equal(served.setting, "DATABASE_URL");
+  assert.match(served.message, /serves the embedded database only/);
+});

@@ -1,9 +1,7 @@
-import { getLogger } from "@logtape/logtape";
-import { join } from "node:path";
 import postgres from "postgres";
 import { deadline } from "../deadline.ts";
 import { StoreError } from "../errors.ts";
-import type { EmbeddedReply, EmbeddedRequest } from "./embedded_worker.ts";
+import { errorText, startEmbedded } from "./embedded_server.ts";
 
 /** Where the data lives: a PostgreSQL server, or the embedded PGlite under the state dir. */
 export interface DatabaseOptions {
@@ -27,6 +25,11 @@ export interface DatabaseOptions {
    * @default 10_000
    */
   connectTimeoutMs?: number;
+  /**
+   * Who opens the embedded database (a command name), as a second opener's refusal names it.
+   * @default "adsync"
+   */
+  opener?: string;
 }
 
 /** An open database: one postgres.js handle, whatever the backend. */
@@ -46,13 +49,11 @@ export interface Database {
 
 const SERVER_POOL_SIZE = 4;
 
-const log = getLogger(["adsync", "store"]);
-
 /** Opens the server at `url`, or the embedded PGlite when there is none; throws StoreError. */
 export function openDatabase(options: DatabaseOptions): Promise<Database> {
   const { url, stateDir, connectTimeoutMs = 10_000, poolSize = SERVER_POOL_SIZE } = options;
   return url === undefined
-    ? openEmbedded(stateDir, connectTimeoutMs)
+    ? openEmbedded(stateDir, connectTimeoutMs, options.opener)
     : openServer(url, connectTimeoutMs, poolSize);
 }
 
@@ -115,117 +116,43 @@ function describeConnectError(error: unknown, timeoutMs: number, password: strin
   return oneLine.replaceAll(password, "***").replaceAll(encodeURIComponent(password), "***");
 }
 
-async function openEmbedded(stateDir: string, timeoutMs: number): Promise<Database> {
-  const dataDir = join(stateDir, "pgdata");
-  const fail = (reason: string, cause?: unknown) =>
-    new StoreError(`Cannot open the embedded database at ${dataDir}: ${reason}`, { cause });
-
-  try {
-    await Deno.mkdir(stateDir, { recursive: true });
-  } catch (error) {
-    throw fail(`cannot create the state directory (${errorText(error)})`, error);
-  }
-  // PGlite has no postmaster.pid of its own: two processes would write the same files.
-  const lock = await acquireLock(join(stateDir, "pgdata.lock"), fail);
-  const cleanups: (() => Promise<void> | void)[] = [() => lock.close()];
-  // Every step runs even if an earlier one fails, so that the lock is always released.
-  const cleanup = async () => {
-    const failures: unknown[] = [];
-    for (const step of cleanups.reverse()) {
-      await Promise.resolve().then(step).catch((error) => failures.push(error));
+async function openEmbedded(
+  stateDir: string,
+  timeoutMs: number,
+  opener: string | undefined,
+): Promise<Database> {
+  const server = await startEmbedded(stateDir, { opener, timeoutMs });
+  const { host, port, dataDir } = server;
+  // One connection: PGlite is one backend session (see embedded_server.ts).
+  const sql = postgres({
+    host,
+    port,
+    database: "postgres",
+    username: "postgres",
+    max: 1,
+    max_lifetime: null,
+    connect_timeout: timeoutMs / 1000,
+    onnotice: () => {},
+  });
+  const close = once(async () => {
+    try {
+      await sql.end({ timeout: 0 });
+    } finally {
+      await server.close();
     }
-    if (failures.length > 0) throw fail("it did not close cleanly", failures[0]);
-  };
-
+  });
   try {
-    const stat = await Deno.stat(dataDir).catch(() => null);
-    if (stat && !stat.isDirectory) throw fail("it exists and is not a directory");
-    if (!(await Deno.stat(join(dataDir, "PG_VERSION")).then(() => true, () => false))) {
-      // The first start takes seconds of silence otherwise.
-      log.info("Creating the embedded PostgreSQL in {dataDir} (first run: a few seconds)", {
-        dataDir,
-      });
-    }
-
-    const worker = new Worker(new URL("./embedded_worker.ts", import.meta.url).href, {
-      type: "module",
-    });
-    cleanups.push(() => worker.terminate());
-    const ask = (request: EmbeddedRequest) =>
-      new Promise<EmbeddedReply>((resolve) => {
-        worker.onmessage = (event: MessageEvent<EmbeddedReply>) => resolve(event.data);
-        worker.onerror = (event) => {
-          event.preventDefault();
-          resolve({ type: "failed", stage: "start", message: event.message });
-        };
-        worker.postMessage(request);
-      });
-    const ready = await ask({ type: "open", dataDir });
-    if (ready.type === "failed" && ready.stage === "start") {
-      // Emscripten appends build advice to its aborts; the user has no build to change.
-      const detail = ready.message.replace(/\.?\s*Build with -sASSERTIONS.*$/, "");
-      throw fail(
-        `PGlite cannot start (${detail}); the data directory may be corrupt, ` +
-          "move it aside to start afresh",
-      );
-    }
-    if (ready.type !== "ready") throw fail(`PGlite cannot listen (${describe(ready)})`);
-    cleanups.push(async () => {
-      // A worker that never answers must not hang the exit: terminate() follows regardless.
-      const late: EmbeddedReply = { type: "closed", error: "no answer" };
-      const closed = await deadline(ask({ type: "close" }), timeoutMs, { reason: late })
-        .catch((error) => error === late ? late : Promise.reject(error));
-      if (closed.type === "closed" && closed.error) throw new Error(closed.error);
-    });
-    const { host, port } = ready;
-
-    const sql = postgres({
-      host,
-      port,
-      database: "postgres",
-      username: "postgres",
-      max: 1,
-      max_lifetime: null,
-      connect_timeout: timeoutMs / 1000,
-      onnotice: () => {},
-    });
-    cleanups.push(() => sql.end({ timeout: 0 }));
-    await probe(sql, timeoutMs).catch((error) => {
-      throw fail(`postgres.js cannot reach PGlite (${errorText(error)})`, error);
-    });
-    const label = `the embedded PostgreSQL at ${dataDir}`;
-    return { sql, kind: "embedded", label, close: once(cleanup) };
+    await probe(sql, timeoutMs);
   } catch (error) {
-    await cleanup().catch(() => {}); // the first failure is the one worth reporting
-    throw error instanceof StoreError ? error : fail(errorText(error), error);
+    await close().catch(() => {}); // the first failure is the one worth reporting
+    throw new StoreError(
+      `Cannot open the embedded database at ${dataDir}: postgres.js cannot reach PGlite ` +
+        `(${errorText(error)})`,
+      { cause: error },
+    );
   }
-}
-
-async function acquireLock(
-  path: string,
-  fail: (reason: string, cause?: unknown) => StoreError,
-): Promise<Deno.FsFile> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { create: true, write: true });
-  } catch (error) {
-    throw fail(`cannot create its lock file (${errorText(error)})`, error);
-  }
-  if (!(await file.tryLock(true))) {
-    file.close();
-    throw fail("another adsync process is using it (wait for it to finish, or stop it)");
-  }
-  return file;
-}
-
-function describe(reply: EmbeddedReply): string {
-  return "message" in reply ? reply.message : reply.type;
-}
-
-function errorText(error: unknown): string {
-  if (error instanceof Error && error.message) return error.message.split("\n")[0]!;
-  const name = (error as { name?: unknown })?.name;
-  return typeof name === "string" ? name : String(error);
+  const label = `the embedded PostgreSQL at ${dataDir}`;
+  return { sql, kind: "embedded", label, close };
 }
 
 function once(fn: () => Promise<void>): () => Promise<void> {

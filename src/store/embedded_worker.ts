@@ -7,9 +7,12 @@
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { errorMessage } from "../errors.ts";
+import { markDataDir } from "./embedded_lock.ts";
 
 /** What the opener asks of the worker. */
-export type EmbeddedRequest = { type: "open"; dataDir: string } | { type: "close" };
+export type EmbeddedRequest =
+  | { type: "open"; dataDir: string; holder: string; port: number; maxConnections: number }
+  | { type: "close" };
 /** What the worker answers. */
 export type EmbeddedReply =
   | { type: "ready"; host: string; port: number }
@@ -28,20 +31,21 @@ function firstLine(error: unknown): string {
   return errorMessage(error).split("\n")[0]!;
 }
 
-async function open(dataDir: string): Promise<void> {
+async function open(request: Extract<EmbeddedRequest, { type: "open" }>): Promise<void> {
+  const { dataDir, holder, port, maxConnections } = request;
   try {
     db = await PGlite.create(dataDir);
   } catch (error) {
     return scope.postMessage({ type: "failed", stage: "start", message: firstLine(error) });
   }
   try {
-    // PGlite is one backend session and the server interleaves its clients message by
-    // message, so two busy connections corrupt each other: the opener uses one connection.
-    // The second slot only admits a reconnect overlap or a cancel request.
-    server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 2 });
+    // At once: until then, another PGlite would take PGlite's own postmaster.pid for stale.
+    markDataDir(dataDir, holder);
+    // Localhost only: the socket server asks for no password.
+    server = new PGLiteSocketServer({ db, host: "127.0.0.1", port, maxConnections });
     await server.start();
-    const [host = "127.0.0.1", port = ""] = server.getServerConn().split(":");
-    scope.postMessage({ type: "ready", host, port: Number(port) });
+    const [host = "127.0.0.1", listening = ""] = server.getServerConn().split(":");
+    scope.postMessage({ type: "ready", host, port: Number(listening) });
   } catch (error) {
     scope.postMessage({ type: "failed", stage: "listen", message: firstLine(error) });
   }
@@ -55,6 +59,6 @@ async function close(): Promise<void> {
 }
 
 scope.onmessage = (event) => {
-  if (event.data.type === "open") void open(event.data.dataDir);
+  if (event.data.type === "open") void open(event.data);
   else void close();
 };

@@ -165,7 +165,7 @@ export async function openGuardedDatabase(
   options: { url: string | undefined; poolSize: number; clock: Clock; signal?: AbortSignal },
 ): Promise<{ db: Database; guard: DatabaseGuard }> {
   const { url, poolSize, clock, signal } = options;
-  const db = await openDatabase({ url, stateDir: config.stateDir, poolSize });
+  const db = await openDatabase({ url, stateDir: config.stateDir, poolSize, opener: "sync" });
   try {
     const guard = createDatabaseGuard(db.label, {
       timeoutMs: config.databaseTimeoutMs,

@@ -38,12 +38,12 @@ Deno.test("openDatabase refuses an embedded data dir that is already in use", as
   await withTempDir(async (stateDir) => {
     const holder = await openDatabase({ stateDir });
     try {
-      await assert.rejects(openDatabase({ stateDir }), (error) => {
+      await assert.rejects(openDatabase({ stateDir, opener: "status" }), (error) => {
         assert.ok(error instanceof StoreError);
         assert.equal(
           error.message,
-          `Cannot open the embedded database at ${join(stateDir, "pgdata")}: ` +
-            "another adsync process is using it (wait for it to finish, or stop it)",
+          `The embedded database under ${stateDir} is open by adsync (pid ${Deno.pid}); ` +
+            "try again when it ends",
         );
         return true;
       });

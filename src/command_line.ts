@@ -33,7 +33,7 @@ export function readCommandLine(args: string[]): CommandLine {
   if (positionals[0] === "help") {
     const topic = positionals[1];
     if (topic !== undefined && (!isCommand(topic) || topic === "help")) {
-      throw new ConfigError("help", `unknown command '${topic}' (expected ${COMMAND_LIST})`);
+      throw unknownCommand(topic);
     }
     return { command: (topic ?? "sync") as CommandLine["command"], help: true, named: !!topic };
   }
@@ -51,9 +51,7 @@ const COMMAND_LIST = "sync, status, worker, enqueue or help";
 /** The command the positionals name (`sync` when none); throws for anything else. */
 export function commandOf(positionals: string[]): Command {
   const [command = "sync", extra] = positionals;
-  if (!isCommand(command)) {
-    throw new ConfigError("command", `unknown command '${command}' (expected ${COMMAND_LIST})`);
-  }
+  if (!isCommand(command)) throw unknownCommand(command);
   if (extra !== undefined) {
     throw new ConfigError(
       extra,
@@ -61,6 +59,13 @@ export function commandOf(positionals: string[]): Command {
     );
   }
   return command;
+}
+
+/** `stauts: unknown command (did you mean status? …)`: the name once, the nearest command. */
+function unknownCommand(name: string): ConfigError {
+  const near = closest(name, COMMANDS);
+  const hint = near ? `did you mean ${near}?` : `expected ${COMMAND_LIST};`;
+  return new ConfigError(name, `unknown command (${hint} --help lists them)`);
 }
 
 type FlagOptions = Record<

@@ -87,9 +87,14 @@ const CLOSING_BOUND_MS = 5_000;
  * stops it: see stop_signals.ts. Stopped, it saves its checkpoint and exits 130/143/129/75.
  */
 async function sync(config: Readonly<Config>): Promise<number> {
+  // Until the accounts start, a stop leaves nothing to resume: one line says so, and no run starts.
+  let started = false;
+  const stoppedEarly = (reason: StopReason) =>
+    console.error(`adsync: ${reason}: stopped before the run started; nothing to resume`);
   // Last resort when something still waits on a database that does not answer: the checkpoint
   // (synchronous SQLite) is consistent between any two statements, so exiting here loses nothing.
   const exitNow = (reason: StopReason) => {
+    if (!started) Deno.exit(exitCodeFor({ status: "interrupted" }, reason));
     console.error(
       `adsync: ${reason}: PostgreSQL did not answer in time; campaigns synced since its ` +
         "last commit are not saved there but are kept in the checkpoint: --resume continues",
@@ -102,6 +107,7 @@ async function sync(config: Readonly<Config>): Promise<number> {
     maxDurationMs: config.maxDurationMs,
     exitNow,
     onStop(reason) {
+      if (!started) return stoppedEarly(reason);
       const what = reason === "max-duration" ? "the --max-duration budget is spent" : reason;
       const again = reason === "SIGINT" || reason === "max-duration"
         ? "a second Ctrl-C"
@@ -120,9 +126,16 @@ async function sync(config: Readonly<Config>): Promise<number> {
       wireSignal: stop.wireSignal,
       onToken: addSecret,
       progress: Deno.stderr.isTerminal() ? "tty" : "log",
+      onStart: () => started = true,
     });
+    if (report.accounts.length === 0) return exitCodeFor(report, stop.reason());
     printReport(config, report);
     return exitCodeFor(report, stop.reason());
+  } catch (error) {
+    // A setup the stop cut short (its database waits end early) is the stop, already said.
+    const reason = stop.reason();
+    if (!started && reason) return exitCodeFor({ status: "interrupted" }, reason);
+    throw error;
   } finally {
     stop.dispose();
   }

@@ -41,7 +41,7 @@ function main(): void {
     mock = serveMockApi({ ...options, onRequest: printRequest });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    console.error(`--port: cannot listen on ${options.port}: ${reason}`);
+    console.error(`mock: --port: cannot listen on ${options.port}: ${reason}`);
     Deno.exit(1);
   }
 

@@ -20,6 +20,8 @@ export interface AccountSettings {
   /** `rate_limit: "auto"`: follow the limit the platform advertises; `rateLimit` until it does. @default false */
   rateLimitAuto?: boolean;
   pageSize: number;
+  /** Where its email and password are set, as a refused login names them. @default unnamed */
+  credentialsFrom?: string;
 }
 
 /** What an account takes from the environment's `AD_PLATFORM_*` settings when the file is silent. */
@@ -33,6 +35,8 @@ export interface AccountFallback {
   pageSize: number;
   /** The environment's password; throws its ConfigError when none is set. */
   password(): string;
+  /** The variable holding that password, named when the platform refuses it. @default "AD_PLATFORM_PASSWORD" */
+  passwordFrom?: string;
 }
 
 /** How {@linkcode loadAccountsFile} reads and resolves the file. */
@@ -165,6 +169,8 @@ export function loadAccountsFile(
       ? resolveCredentials(entry, defaults, fallback, {
         env,
         readTextFile,
+        where,
+        path,
         fail: (field, message) => fail(`${where}.${field}`, message),
       })
       : { email: entry.email ?? defaults.email ?? fallback.email, password: "" };
@@ -195,18 +201,32 @@ function resolveCredentials(
   io: {
     env: Record<string, string | undefined>;
     readTextFile: (path: string) => string;
+    /** The entry's label (`accounts[1] (globex)`) and the file's path, to name where things are. */
+    where: string;
+    path: string;
     fail: (field: string, message: string) => never;
   },
-): { email: string; password: string } {
+): { email: string; password: string; credentialsFrom: string } {
   const email = entry.email ?? defaults.email ?? fallback.email;
   if (!email) io.fail("email", "is required (in the entry, in defaults or as AD_PLATFORM_EMAIL)");
   const own = entry.password_env !== undefined || entry.password_file !== undefined;
   const source = own ? entry : defaults;
   const from = own ? "" : " (from defaults)";
+  const at = own ? `${io.where}.` : "defaults.";
+  const emailFrom = entry.email !== undefined
+    ? `${io.where}.email`
+    : defaults.email !== undefined
+    ? "defaults.email"
+    : "AD_PLATFORM_EMAIL";
+  const credentialsFrom = (passwordFrom: string, inFile: boolean) =>
+    `${emailFrom} and ${passwordFrom}${
+      inFile || emailFrom !== "AD_PLATFORM_EMAIL" ? ` in ${io.path}` : ""
+    }`;
   if (source.password_env !== undefined) {
     const password = io.env[source.password_env];
     if (!password) io.fail(`password_env${from}`, `${source.password_env} is not set`);
-    return { email, password: password! };
+    const named = `${at}password_env (${source.password_env})`;
+    return { email, password: password!, credentialsFrom: credentialsFrom(named, true) };
   }
   if (source.password_file !== undefined) {
     const password = readSecretFile(
@@ -214,9 +234,14 @@ function resolveCredentials(
       io.readTextFile,
       (reason) => io.fail(`password_file${from}`, reason),
     );
-    return { email, password };
+    return { email, password, credentialsFrom: credentialsFrom(`${at}password_file`, true) };
   }
-  return { email, password: fallback.password() };
+  const passwordFrom = fallback.passwordFrom ?? "AD_PLATFORM_PASSWORD";
+  return {
+    email,
+    password: fallback.password(),
+    credentialsFrom: credentialsFrom(passwordFrom, false),
+  };
 }
 
 /**

@@ -39,7 +39,7 @@ export function readCommandLine(args: string[]): CommandLine {
   if (positionals[0] === "help") {
     const topic = positionals[1];
     if (topic !== undefined && (!isCommand(topic) || topic === "help")) {
-      throw new ConfigError("help", `unknown command '${topic}' (expected ${COMMAND_LIST})`);
+      throw unknownCommand(topic);
     }
     return { command: (topic ?? "sync") as CommandLine["command"], help: true, named: !!topic };
   }
@@ -57,9 +57,7 @@ const COMMAND_LIST = "sync, status, worker, enqueue, sql, db or help";
 /** The command the positionals name (`sync` when none); throws for anything else. */
 export function commandOf(positionals: string[]): Command {
   const [command = "sync"] = positionals;
-  if (!isCommand(command)) {
-    throw new ConfigError("command", `unknown command '${command}' (expected ${COMMAND_LIST})`);
-  }
+  if (!isCommand(command)) throw unknownCommand(command);
   const extra = positionals[ARGUMENTS[command] ? 2 : 1];
   if (extra !== undefined) {
     throw new ConfigError(
@@ -89,6 +87,13 @@ export function commandArgument(command: Command, positionals: string[]): string
     );
   }
   return argument;
+}
+
+/** `stauts: unknown command (did you mean status? …)`: the name once, the nearest command. */
+function unknownCommand(name: string): ConfigError {
+  const near = closest(name, COMMANDS);
+  const hint = near ? `did you mean ${near}?` : `expected ${COMMAND_LIST};`;
+  return new ConfigError(name, `unknown command (${hint} --help lists them)`);
 }
 
 type FlagOptions = Record<

@@ -3,7 +3,13 @@ import { type AccountPlan, planAccounts, requestPolicy } from "./account_plan.ts
 import { type AccountSettings, loadAccountsFile, printable } from "./accounts_file.ts";
 import { type Command, commandArgument, commandOf, parseFlags } from "./command_line.ts";
 import { ConfigError } from "./errors.ts";
-import { type EnvAccount, envAccount, envAccountPassword } from "./env_account.ts";
+import {
+  ENV_FILE_HINT,
+  type EnvAccount,
+  envAccount,
+  envAccountPassword,
+  passwordFrom,
+} from "./env_account.ts";
 import { SETTINGS } from "./settings.ts";
 
 export type { AccountPlan, RequestPolicy } from "./account_plan.ts";
@@ -216,7 +222,7 @@ function checkRequirements(command: Command, settings: Parsed, useFile: boolean)
   }
   const needsPlatform = command === "sync" || command === "worker";
   if (needsPlatform && !useFile && !settings.email) {
-    throw new ConfigError("AD_PLATFORM_EMAIL", "is required");
+    throw new ConfigError("AD_PLATFORM_EMAIL", `is required (${ENV_FILE_HINT})`);
   }
 }
 
@@ -246,7 +252,11 @@ function resolveAccounts(
   const picked: unknown[] = Array.isArray(values.account) ? values.account : [];
   const only = [...new Set(picked.filter((id) => typeof id === "string"))];
   if (file !== undefined) {
-    const accounts = loadAccountsFile(file, { ...own, password }, {
+    const accounts = loadAccountsFile(file, {
+      ...own,
+      password,
+      passwordFrom: passwordFrom(settings),
+    }, {
       setting: nameOf("accountsFile", values),
       only,
       env,

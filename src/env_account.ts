@@ -43,8 +43,14 @@ export function envAccount(
     password: io.withPassword ? password() : "",
     ...rateLimitOf(settings.rateLimit),
     pageSize: settings.pageSize,
+    credentialsFrom: `AD_PLATFORM_EMAIL and ${passwordFrom(settings)}`,
   };
   return { own, password };
+}
+
+/** The variable that holds the environment account's password. */
+export function passwordFrom(settings: Pick<EnvAccountSettings, "passwordFile">): string {
+  return settings.passwordFile ? "AD_PLATFORM_PASSWORD_FILE" : "AD_PLATFORM_PASSWORD";
 }
 
 /** The environment account's password; with a file, only if one is set (accounts may not need it). */
@@ -67,6 +73,12 @@ function rateLimitOf(
     : { rateLimit: setting, rateLimitAuto: false };
 }
 
+/**
+ * What a missing credential's error adds: where settings usually come from. `deno task` reads
+ * `.env`, which a fresh clone lacks until `.env.example` is copied.
+ */
+export const ENV_FILE_HINT = "set it in .env: cp .env.example .env; --help lists every setting";
+
 function readPassword(
   env: Record<string, string | undefined>,
   file: string | undefined,
@@ -77,7 +89,10 @@ function readPassword(
   }
   if (env.AD_PLATFORM_PASSWORD) return env.AD_PLATFORM_PASSWORD;
   if (!file) {
-    throw new ConfigError("AD_PLATFORM_PASSWORD", "is required (or AD_PLATFORM_PASSWORD_FILE)");
+    throw new ConfigError(
+      "AD_PLATFORM_PASSWORD",
+      `is required, or AD_PLATFORM_PASSWORD_FILE (${ENV_FILE_HINT})`,
+    );
   }
   return readSecretFile(file, readTextFile, (reason) => {
     throw new ConfigError("AD_PLATFORM_PASSWORD_FILE", reason);

@@ -23,10 +23,18 @@ export async function checkWritablePaths(config: Readonly<Config>): Promise<void
   if (config.metricsFile !== undefined) {
     settings.push({ name: "SYNC_METRICS_FILE (--metrics-file)", path: config.metricsFile });
   }
-  for (const setting of settings) await checkWritable(setting);
+  for (const setting of settings) await checkWritable(setting, config.command);
 }
 
-async function checkWritable({ name, path }: PathSetting): Promise<void> {
+/**
+ * The command that runs `command` as `deno task` does (same `.env`) but may write anywhere: every
+ * permission, since a narrower grant (`--allow-write` alone) fails on the first setting read.
+ */
+export function unrestrictedCommand(command: string): string {
+  return `deno run -A --env-file=.env main.ts ${command}`;
+}
+
+async function checkWritable({ name, path }: PathSetting, command: string): Promise<void> {
   const isDir = name.startsWith("SYNC_STATE_DIR");
   // The metrics file is written next to itself first (then renamed): its dir must be writable.
   const dir = isDir ? path : dirname(path);
@@ -36,8 +44,8 @@ async function checkWritable({ name, path }: PathSetting): Promise<void> {
       throw new ConfigError(
         name,
         `cannot write ${path}: this process may not write ${resolve(target)} (deno task ` +
-          "sync may write only under .adsync); choose a path under .adsync, or run " +
-          "deno run --allow-write main.ts",
+          `${command} may write only under .adsync); choose a path under .adsync, or run ` +
+          `${unrestrictedCommand(command)} with the same flags`,
       );
     }
   }

@@ -118,50 +118,62 @@ const SUMMARY: Record<Exclude<Command, "help">, { usage: string; text: string }>
       "from the database and state dir the settings point at.",
   },
   worker: {
-    usage: "deno run -A main.ts worker [flags]",
+    usage: "deno task worker [flags]    (or: deno run -A main.ts worker [flags])",
     text: "Takes account-sync jobs from the queue in DATABASE_URL until SIGTERM or Ctrl-C.",
   },
   sql: {
-    usage: 'deno run -A main.ts sql "QUERY" [flags]',
+    usage: 'deno task sql "QUERY" [flags]    (or: deno run -A main.ts sql "QUERY" [flags])',
     text: "Runs one read-only query on the database the settings point at and prints its rows\n" +
       "(psql-like table, or --json). On the embedded database it takes the database's lock:\n" +
-      "refused (exit 1) while a sync or db serve has it open, and a sync refuses meanwhile.\n" +
-      "Exit codes: 0 rows printed, 1 query refused or database unavailable.",
+      "refused (exit 1) while a sync or db serve has it open, and a sync refuses meanwhile.",
   },
   db: {
-    usage: "deno run -A main.ts db serve [--port N]",
+    usage: "deno task db serve [--port N]    (or: deno run -A main.ts db serve [--port N])",
     text: "Serves the embedded database (DATABASE_URL unset) to psql on 127.0.0.1 until Ctrl-C,\n" +
       "holding its lock: a sync started meanwhile refuses before any request. One session at a\n" +
-      "time: psql -h 127.0.0.1 -p 5499 -U postgres postgres.\n" +
-      "Exit codes: 0 stopped by Ctrl-C or SIGTERM, 1 the database is open elsewhere or the port is taken.",
+      "time: psql -h 127.0.0.1 -p 5499 -U postgres postgres.",
   },
   enqueue: {
-    usage: "deno run -A main.ts enqueue [--account ID]... [flags]",
+    usage: "deno task enqueue [--account ID]... [flags]",
     text: "Queues one sync job per account of the accounts file for the workers\n" +
       "(never two for one account).",
   },
 };
 
-const FOOTER = `Settings come from the environment (deno task sync and status also read .env);
-a flag overrides its variable. Durations need a unit: ms, s, m or h (15s, 2m).
-Exit codes: 0 all synced, 2 some failed or rejected, 1 fatal, 130 SIGINT,
-143 SIGTERM, 75 --max-duration (130, 143 and 75 continue with --resume).`;
+const FOOTER = `Settings come from the environment (deno task also reads .env);
+a flag overrides its variable. Durations need a unit: ms, s, m or h (15s, 2m).`;
+
+/** Each command's own exit codes, as its help lists them. */
+const EXIT_CODES: Record<Exclude<Command, "help">, string> = {
+  sync: `Exit codes: 0 all synced, 2 some failed or rejected, 1 fatal, 130 SIGINT,
+143 SIGTERM, 75 --max-duration (130, 143 and 75 continue with --resume).`,
+  status: "Exit codes: 0 shown, 1 fatal (bad setting, database unreachable).",
+  worker: `Exit codes: 0 stopped by SIGTERM, SIGINT or SIGHUP (its accounts handed back),
+1 fatal (bad setting, database unreachable).`,
+  enqueue: "Exit codes: 0 queued (or queued already), 1 fatal (bad setting, database down).",
+  sql: "Exit codes: 0 rows printed, 1 query refused or database unavailable.",
+  db: `Exit codes: 0 stopped by Ctrl-C or SIGTERM, 1 the database is open elsewhere or the
+port is taken.`,
+};
 
 /** The text of `adsync --help` (no command) and `adsync help`. */
 export function topUsage(): string {
   return `adsync: copy every ad campaign of client accounts into PostgreSQL
 
-Usage: deno task sync [flags]          sync every account (or: main.ts sync)
-       deno task status [flags]        each account's latest run and queue state
-       deno run -A main.ts worker      take sync jobs from the queue until SIGTERM
-       deno run -A main.ts enqueue     queue one job per account for the workers
-       deno run -A main.ts sql "QUERY" one read-only query's rows (embedded or server)
-       deno run -A main.ts db serve    the embedded database to psql until Ctrl-C
-       deno run -A main.ts help [CMD]  this text, or CMD's flags (or: CMD --help)
+Usage: deno task sync [flags]        sync every account
+       deno task check [flags]       settings, logins and database; no sync
+       deno task status [flags]      each account's latest run and queue state
+       deno task worker [flags]      take sync jobs from the queue until SIGTERM
+       deno task enqueue [flags]     queue one job per account for the workers
+       deno task sql "QUERY"         one read-only query's rows
+       deno task db serve            the embedded database to psql until Ctrl-C
+       deno task CMD --help          a command's settings and exit codes
+                                     (or: deno run -A main.ts help CMD)
 
-Run 'deno task sync --help' (or 'main.ts help CMD') for a command's settings.
+Without a task: deno run -A --env-file=.env main.ts CMD [flags].
 
-${FOOTER}`;
+${FOOTER}
+${EXIT_CODES.sync.replace("Exit codes:", "Exit codes (sync):")}`;
 }
 
 /** The help of one command: what it does, its own flags, then the settings it reads. */
@@ -179,6 +191,7 @@ export function commandUsage(command: Exclude<Command, "help">): string {
     ...settings,
     "",
     FOOTER,
+    EXIT_CODES[command],
   ].join("\n");
 }
 

@@ -69,6 +69,7 @@ Deno.test("an accounts file resolves each account from its entry, then defaults,
       rateLimit: { count: 10, windowMs: 60_000 },
       rateLimitAuto: true,
       pageSize: 50,
+      credentialsFrom: `defaults.email and defaults.password_env (AD_PLATFORM_PASSWORD) in ${FILE}`,
     },
     {
       clientId: "globex",
@@ -78,11 +79,27 @@ Deno.test("an accounts file resolves each account from its entry, then defaults,
       rateLimit: { count: 20, windowMs: 60_000 },
       rateLimitAuto: false,
       pageSize: 50,
+      credentialsFrom:
+        `accounts[1] (globex).email and accounts[1] (globex).password_file in ${FILE}`,
     },
   ]);
   // The environment's own account stays as it was, for compatibility.
   assert.equal(config.clientId, "default");
   assert.equal(config.password, "env-pw");
+});
+
+Deno.test("An account names where its email and password are set, for a refused login", () => {
+  const config = load({
+    accounts: [
+      { client_id: "env" },
+      { client_id: "own", email: "own@example.com", password_env: "OWN_PW" },
+    ],
+  }, { env: { OWN_PW: "own-pw" } });
+  const from = config.accounts.map((account) => account.credentialsFrom);
+  assert.deepEqual(from, [
+    "AD_PLATFORM_EMAIL and AD_PLATFORM_PASSWORD",
+    `accounts[1] (own).email and accounts[1] (own).password_env (OWN_PW) in ${FILE}`,
+  ]);
 });
 
 Deno.test("an accounts file entry overrides defaults field by field", () => {

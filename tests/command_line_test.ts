@@ -25,8 +25,22 @@ Deno.test("readCommandLine names an unknown flag and the nearest known one", () 
     /^ConfigError: --acount: unknown flag \(did you mean --account\? --help lists them\)$/,
   );
   assert.throws(() => readCommandLine(["--zzzzzz"]), /--zzzzzz: unknown flag \(--help lists/);
-  assert.throws(() => readCommandLine(["help", "nope"]), /unknown command 'nope'/);
+  assert.throws(
+    () => readCommandLine(["help", "nope"]),
+    /^ConfigError: nope: unknown command \(expected sync, status, .*; --help lists them\)$/,
+  );
   assert.throws(() => readCommandLine(["sync", "--page-size"]), /--page-size: expects a value/);
+});
+
+Deno.test("A mistyped command gets the nearest command, and the word command once", () => {
+  assert.throws(
+    () => readCommandLine(["stauts"]),
+    /^ConfigError: stauts: unknown command \(did you mean status\? --help lists them\)$/,
+  );
+  assert.throws(
+    () => readCommandLine(["help", "wroker"]),
+    /^ConfigError: wroker: .*did you mean worker\?/,
+  );
 });
 
 Deno.test("readCommandLine says which flag lacks its value and which takes none", () => {

@@ -81,6 +81,15 @@ Deno.test("loadConfig requires credentials and never shows the password", () => 
   assert.doesNotMatch(both.message, /pw-123/);
 });
 
+Deno.test("A missing credential says to copy .env.example to .env", () => {
+  const hint = "(set it in .env: cp .env.example .env; --help lists every setting)";
+  assert.equal(configError({}).message, `AD_PLATFORM_EMAIL: is required ${hint}`);
+  assert.equal(
+    configError({ AD_PLATFORM_EMAIL: "ops@example.com" }).message,
+    `AD_PLATFORM_PASSWORD: is required, or AD_PLATFORM_PASSWORD_FILE ${hint}`,
+  );
+});
+
 Deno.test("loadConfig reads the password from a file without its newline", () => {
   const config = loadConfig(
     { AD_PLATFORM_EMAIL: "ops@example.com", AD_PLATFORM_PASSWORD_FILE: "/run/secrets/pw" },
@@ -97,7 +106,9 @@ Deno.test("loadConfig refuses an API URL that carries credentials", () => {
 });
 
 Deno.test("loadConfig rejects an unknown command", () => {
-  assert.equal(configError(baseEnv, ["synk"]).setting, "command");
+  const error = configError(baseEnv, ["synk"]);
+  assert.equal(error.setting, "synk");
+  assert.equal(error.message, "synk: unknown command (did you mean sync? --help lists them)");
 });
 
 Deno.test("loadConfig lets status run without platform credentials", () => {
@@ -283,6 +294,7 @@ Deno.test("loadConfig without an accounts file syncs the environment's one accou
     rateLimit: { count: 10, windowMs: 60_000 },
     rateLimitAuto: true,
     pageSize: 25,
+    credentialsFrom: "AD_PLATFORM_EMAIL and AD_PLATFORM_PASSWORD",
   }]);
   assert.ok(Object.isFrozen(config.accounts));
   assert.equal(
@@ -397,4 +409,39 @@ Deno.test("loadConfig reads sql's query, and db serve's port on the embedded dat
   const served = configError({ DATABASE_URL: "postgres://h/db" }, ["db", "serve"]);
   assert.equal(served.setting, "DATABASE_URL");
   assert.match(served.message, /serves the embedded database only/);
+});
+
+/** `.env.example`'s lines: the set ones, and the commented ones that show a value. */
+async function envExample(): Promise<{ set: Record<string, string>; shown: [string, string][] }> {
+  const text = await Deno.readTextFile(new URL("../.env.example", import.meta.url));
+  const set: Record<string, string> = {};
+  const shown: [string, string][] = [];
+  for (const line of text.split("\n")) {
+    const match = /^(# )?([A-Z][A-Z_]+)=(\S*)/.exec(line);
+    if (!match) continue;
+    const [, commented, name, value] = match;
+    if (!commented) set[name!] = value!;
+    else if (value) shown.push([name!, value]);
+  }
+  return { set, shown };
+}
+
+Deno.test(".env.example sets only the credentials and shows each default as it is", async () => {
+  const { set, shown } = await envExample();
+  const credentials = { AD_PLATFORM_EMAIL: "a@b.c", AD_PLATFORM_PASSWORD: "pw" };
+  const defaults = loadConfig(credentials, []);
+  assert.deepEqual(
+    { ...loadConfig({ ...set, ...credentials }, []) },
+    { ...defaults },
+    "copied as it is, .env.example changes nothing but the credentials",
+  );
+  assert.ok(shown.length >= 10, `defaults are shown: ${shown}`);
+  for (const [name, value] of shown) {
+    if (name === "AD_PLATFORM_PASSWORD_FILE") continue; // an example path, in place of the password
+    assert.deepEqual(
+      { ...loadConfig({ ...credentials, [name]: value }, []) },
+      { ...defaults },
+      `# ${name}=${value} is its default`,
+    );
+  }
 });

@@ -2,7 +2,7 @@ import { HttpError, NetworkError, TimeoutError } from "../errors.ts";
 
 /**
  * What a failed request means, and so what to do about it:
- * - `"retry"`: send it again after a backoff (a 5xx, a timeout, a network failure);
+ * - `"retry"`: send it again after a backoff (a 5xx but 501, a timeout, a network failure);
  * - `"refresh"`: log in again and send it again (a 401: the token may have expired early);
  * - `"hold"`: hold the account for the wait the platform asks, then send it again (a 429);
  * - `"fatal"`: sending it again cannot help (another 3xx or 4xx, an invalid answer, refused
@@ -23,6 +23,8 @@ export interface FailureContext {
 export function classifyFailure(error: unknown, context: FailureContext = {}): FailureKind {
   if (error instanceof TimeoutError || error instanceof NetworkError) return "retry";
   if (!(error instanceof HttpError)) return "fatal";
+  // 501: the server does not implement the request at all (RFC 9110), a state no wait changes.
+  if (error.status === 501) return "fatal";
   if (error.status >= 500 && error.status < 600) return "retry";
   // A 401 on a token just issued is not an expiry: the platform refuses us.
   if (error.status === 401) return context.refreshed ? "fatal" : "refresh";

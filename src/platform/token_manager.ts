@@ -12,6 +12,8 @@ const log = getLogger(["adsync", "auth"]);
 export interface Credentials {
   email: string;
   password: string;
+  /** Where they are set (`AD_PLATFORM_EMAIL and AD_PLATFORM_PASSWORD`), named when refused. @default unnamed */
+  from?: string;
 }
 
 /** How a login is retried: a refused login is never replayed, only one that found no answer. */
@@ -89,7 +91,8 @@ export function createTokenManager(
     } catch (error) {
       if (error instanceof HttpError && (error.status === 401 || error.status === 403)) {
         throw new AuthError(
-          `Cannot ${what}: the platform refused the credentials (${error.status})`,
+          `Cannot ${what}: the platform refused the credentials (${error.status})` +
+            (credentials.from ? `; check ${credentials.from}` : ""),
           { cause: error, url: error.url },
         );
       }

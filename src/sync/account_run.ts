@@ -3,7 +3,14 @@ import type postgres from "postgres";
 import { type Clock, systemClock } from "../clock.ts";
 import type { AccountPlan } from "../account_plan.ts";
 import type { Config } from "../config.ts";
-import { errorMessage, NetworkError, StoreError, TimeoutError } from "../errors.ts";
+import {
+  errorMessage,
+  HttpError,
+  InvalidAnswerError,
+  NetworkError,
+  StoreError,
+  TimeoutError,
+} from "../errors.ts";
 import type { Account } from "../platform/account.ts";
 import type { HostGates } from "../platform/host_gate.ts";
 import { createPlatformClient } from "../platform/platform_client.ts";
@@ -285,12 +292,24 @@ export function progressSnapshot(p: SyncProgress, account: Account, now: number)
   };
 }
 
-/** A login that found no platform at the URL: say what to check, in the same line. */
+/**
+ * A login that found no platform at the URL, or a server that is not one (no such endpoint:
+ * 404, 405, 501; an answer that is no token: a web page): say what to check, in the same line.
+ */
 function withPlatformHint(error: unknown, config: Readonly<Config>): unknown {
-  if (!(error instanceof NetworkError) && !(error instanceof TimeoutError)) return error;
   const setting = config.accountsFile
     ? `api_url in ${config.accountsFile} or AD_PLATFORM_API_URL`
     : "AD_PLATFORM_API_URL";
-  const hint = `(is the platform running? check ${setting})`;
-  return new NetworkError(`${error.message} ${hint}`, { url: error.url }, { cause: error });
+  if (error instanceof NetworkError || error instanceof TimeoutError) {
+    const hint = `(is the platform running? check ${setting})`;
+    return new NetworkError(`${error.message} ${hint}`, { url: error.url }, { cause: error });
+  }
+  const hint = `(is this the Ad Platform? check ${setting})`;
+  if (error instanceof HttpError && [404, 405, 501].includes(error.status)) {
+    return new HttpError(`${error.message} ${hint}`, error, { cause: error });
+  }
+  if (error instanceof InvalidAnswerError) {
+    return new InvalidAnswerError(`${error.message} ${hint}`, error, { cause: error });
+  }
+  return error;
 }

@@ -29,7 +29,11 @@ export async function openAccount(
   return createAccount({
     baseUrl: settings.apiUrl,
     clientId,
-    credentials: { email: settings.email, password: settings.password },
+    credentials: {
+      email: settings.email,
+      password: settings.password,
+      from: settings.credentialsFrom,
+    },
     rateLimit,
     rateLimitAuto: settings.rateLimitAuto,
     advertisedBefore: await advertisedBefore(shared, clientId),

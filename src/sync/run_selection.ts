@@ -21,15 +21,25 @@ export interface RunSelectionOptions {
  * Picks the run to continue with `--resume`: the account's latest run, only if it is unfinished
  * (an older one is superseded by whatever ran after it). Says why when a resume asked for does
  * not happen: nothing unfinished, or a checkpoint too old, from another API URL or page size.
- * Without `--resume` a new run starts, silently.
+ * Without `--resume` a new run starts; its note says so when the latest run was stopped or
+ * crashed and `--resume` could continue it (a failed or partial one is no news).
  */
 export async function chooseRun(
   checkpoint: Pick<Checkpoint, "latestUnfinished">,
   options: RunSelectionOptions,
 ): Promise<RunChoice> {
-  const { resume, account, apiUrl, pageSize, maxAgeMs, now } = options;
-  if (!resume) return { kind: "new" };
+  const { resume, account } = options;
   const unfinished = await checkpoint.latestUnfinished(account);
+  if (!resume) {
+    const stopped = unfinished && STOPPED.includes(unfinished.status);
+    if (!stopped || notResumable(unfinished, options)) return { kind: "new" };
+    const how = unfinished.status === "running" ? "stopped without finishing" : "was interrupted";
+    return {
+      kind: "new",
+      note: `Starting a new run: run ${unfinished.runId} of account ${account} ${how}; ` +
+        "--resume continues it instead",
+    };
+  }
   if (!unfinished) {
     return {
       kind: "new",
@@ -37,14 +47,7 @@ export async function chooseRun(
         "starting a new run",
     };
   }
-  const reason = unfinished.apiUrl !== apiUrl
-    ? `it synced from ${unfinished.apiUrl}, not ${apiUrl}`
-    : unfinished.pageSize !== pageSize
-    ? `it used page size ${unfinished.pageSize}, not ${pageSize}`
-    : now - unfinished.updatedAt > maxAgeMs
-    ? `its checkpoint is ${formatDuration(now - unfinished.updatedAt)} old ` +
-      `(SYNC_RESUME_MAX_AGE is ${formatDuration(maxAgeMs)})`
-    : undefined;
+  const reason = notResumable(unfinished, options);
   if (reason) {
     return {
       kind: "new",
@@ -52,6 +55,22 @@ export async function chooseRun(
     };
   }
   return { kind: "resume", run: unfinished };
+}
+
+/** The statuses of a run a stop signal or a crash left: `running` is what a crash leaves. */
+const STOPPED: readonly RunRecord["status"][] = ["interrupted", "running"];
+
+/** Why `--resume` may not continue `run`, or undefined when it may. */
+function notResumable(run: RunRecord, options: RunSelectionOptions): string | undefined {
+  const { apiUrl, pageSize, maxAgeMs, now } = options;
+  return run.apiUrl !== apiUrl
+    ? `it synced from ${run.apiUrl}, not ${apiUrl}`
+    : run.pageSize !== pageSize
+    ? `it used page size ${run.pageSize}, not ${pageSize}`
+    : now - run.updatedAt > maxAgeMs
+    ? `its checkpoint is ${formatDuration(now - run.updatedAt)} old ` +
+      `(SYNC_RESUME_MAX_AGE is ${formatDuration(maxAgeMs)})`
+    : undefined;
 }
 
 /** A new run id: sortable by start time, unique enough for one state dir. */

@@ -35,6 +35,11 @@ export interface SyncCommandOptions {
   onToken?: (token: string) => void;
   /** How to show progress. @default "off" */
   progress?: "tty" | "log" | "off";
+  /**
+   * Called once the setup is done and the accounts start, unless `signal` fired before: then no
+   * run starts and the report lists no account. @default no-op
+   */
+  onStart?: () => void;
 }
 
 /** One account as the command follows it. */
@@ -52,6 +57,7 @@ interface Tracked {
  * dir's lock and checkpoint, one database pool, the migrations), then runs the accounts
  * concurrently (all at once unless `config.accountConcurrency` says fewer), and writes the
  * metrics file.
+ * A stop before the accounts start returns an interrupted report that lists no account.
  * One account's failure is its own summary's status and never stops the others. Throws only
  * for what prevents any run from starting (lock, database).
  */
@@ -72,6 +78,11 @@ export async function runSyncCommand(
       signal: options.wireSignal ?? options.signal,
     });
     try {
+      // A stop during the setup (creating the embedded database can take seconds) starts nothing.
+      if (options.signal?.aborted) {
+        return { ...totalize([], clock.now() - startedAt), status: "interrupted" };
+      }
+      options.onStart?.();
       const hostGates = createHostGates({ maxInFlight: config.maxInFlight });
       const shared = {
         config,

@@ -34,6 +34,57 @@ e2e("SIGTERM stops the sync with exit 143, and --resume finishes the run", {}, a
 });
 
 e2e(
+  "Ctrl-C before any account started is one line, exit 130, and no run to resume",
+  { embedded: true }, // no test database: the sync's own is the silent one below
+  async (s) => {
+    // A database that takes connections and never answers holds the sync in its setup.
+    const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const held: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const conn of silent) held.push(conn);
+    })();
+    s.defer(async () => {
+      for (const conn of held) conn.close();
+      silent.close();
+      await accepting.catch(() => {});
+    });
+    const { port } = silent.addr as Deno.NetAddr;
+    const database = `postgres://adsync:pw@127.0.0.1:${port}/adsync`;
+    const process = s.spawn(["--json"], { DATABASE_URL: database });
+    await waitFor(() => held.length > 0, "the sync to reach its database", { process });
+    process.child.kill("SIGINT");
+    const stopped = await process.finished;
+    assert.equal(stopped.code, 130, explain(stopped));
+    const said = stopped.stderr.split("\n").filter((line) => line !== "" && !line.startsWith("{"));
+    assert.deepEqual(said, ["adsync: SIGINT: stopped before the run started; nothing to resume"]);
+    assert.equal(stopped.stdout, "", "no summary of a run that never started");
+    assert.equal(s.mock.log.length, 0, "no request was sent");
+    const checkpoint = openCheckpoint(checkpointPath(s.stateDir));
+    try {
+      assert.deepEqual(await checkpoint.latestRuns(1), [], "no run was recorded");
+    } finally {
+      await checkpoint.close();
+    }
+  },
+);
+
+e2e(
+  "A sync without --resume after an interrupted one says that --resume would continue it",
+  {},
+  async (s) => {
+    const { runId } = await interruptedRun(s, "SIGINT", 130);
+    const fresh = await s.run(["--json"]);
+    assert.equal(fresh.code, 0, explain(fresh));
+    assert.notEqual(summaryOf(fresh).run_id, runId, "a new run, as asked");
+    assert.equal(
+      logNote(fresh, /--resume continues/),
+      `Starting a new run: run ${runId} of account default was interrupted; ` +
+        "--resume continues it instead",
+    );
+  },
+);
+
+e2e(
   "--max-duration running out stops the sync with exit 75, and --resume finishes",
   {},
   async (s) => {

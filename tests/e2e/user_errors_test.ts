@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { PROJECT_DIR } from "./_cli.ts";
+import { lastJsonLine, PROJECT_DIR } from "./_cli.ts";
 import { e2e, explain, type Scenario } from "./_scenario.ts";
 
 /** A port nothing listens on: bound, then freed. */
@@ -34,20 +34,71 @@ e2e("A platform that is not running is one line, once, saying what to check", {}
   assert.equal(output.split(expected).length - 1, 1, `said once:\n${output}`);
 });
 
+e2e(
+  "A refused password is one line naming the settings that hold the credentials",
+  {},
+  async (s) => {
+    const outcome = await s.run([], { AD_PLATFORM_PASSWORD: "not-the-password" });
+    assert.equal(outcome.code, 1, explain(outcome));
+    assert.deepEqual(plainLines(outcome.stderr), [
+      `adsync: Cannot log in to ${s.mock.url} for account default: the platform refused the ` +
+      "credentials (401); check AD_PLATFORM_EMAIL and AD_PLATFORM_PASSWORD",
+    ]);
+  },
+);
+
+/** Serves `answer` to every request; counts them. */
+function otherServer(answer: () => Response) {
+  let requests = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    requests++;
+    return answer();
+  });
+  return { url: `http://127.0.0.1:${server.addr.port}`, requests: () => requests, server };
+}
+
+e2e(
+  "A server that is not the platform is one line asking whether the URL is the Ad Platform",
+  {},
+  async (s) => {
+    const html = () =>
+      new Response("<html><body>It works!</body></html>", {
+        headers: { "content-type": "text/html" },
+      });
+    const answers = [
+      () => new Response("Not Implemented", { status: 501 }),
+      () => new Response("Not Found", { status: 404 }),
+      html,
+    ];
+    for (const answer of answers) {
+      const other = otherServer(answer);
+      try {
+        const outcome = await s.run([], {}, other.url);
+        assert.equal(outcome.code, 1, explain(outcome));
+        const lines = plainLines(outcome.stderr);
+        assert.equal(lines.length, 1, lines.join("\n"));
+        assert.match(
+          lines[0]!,
+          /^adsync: Cannot log in to http:\/\/127\.0\.0\.1:\d+ for account default: .+ \(is this the Ad Platform\? check AD_PLATFORM_API_URL\)$/,
+        );
+        assert.equal(other.requests(), 1, "an answer no wait changes is not asked again");
+      } finally {
+        await other.server.shutdown();
+      }
+    }
+  },
+);
+
 /** Runs the sync with `deno task sync`'s permissions: writes allowed only in the state dir. */
-async function runWithTaskPermissions(s: Scenario, args: string[]) {
+function runWithTaskPermissions(s: Scenario, args: string[]) {
+  const permissions = ["--allow-net", "--allow-env", "--allow-read", `--allow-write=${s.stateDir}`];
+  return runDeno(s, ["run", ...permissions, "--allow-sys", "main.ts", "sync", ...args]);
+}
+
+/** Runs `deno <args>` in the project with the scenario's environment only. */
+async function runDeno(s: Scenario, args: string[]) {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      `--allow-write=${s.stateDir}`,
-      "--allow-sys",
-      "main.ts",
-      "sync",
-      ...args,
-    ],
+    args,
     cwd: PROJECT_DIR,
     env: { ...s.env(), PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "" },
     clearEnv: true,
@@ -74,6 +125,24 @@ e2e(
     assert.match(state.stderr, /^adsync: SYNC_STATE_DIR \(--state-dir\): cannot write .*state: /);
     assert.doesNotMatch(state.stderr, /--allow-write flag|Requires write access/);
     assert.equal(s.mock.log.length, 0, "no request was sent");
+  },
+);
+
+e2e(
+  "The command the unwritable-path error suggests runs the sync with the same flags",
+  { mock: { campaigns: 20 } },
+  async (s) => {
+    const outside = await Deno.makeTempDir({ prefix: "adsync_outside_" });
+    s.defer(() => Deno.remove(outside, { recursive: true }));
+    const flags = ["--state-dir", join(outside, "state")];
+    const refused = await runWithTaskPermissions(s, flags);
+    assert.equal(refused.code, 1, refused.stderr);
+    const suggested = /or run deno (.+ main\.ts sync) with the same flags/.exec(refused.stderr);
+    assert.ok(suggested, `a command is suggested: ${refused.stderr}`);
+    const outcome = await runDeno(s, [...suggested[1]!.split(" "), ...flags, "--json"]);
+    assert.equal(outcome.code, 0, outcome.stderr);
+    assert.doesNotMatch(outcome.stderr, /NotCapable|Requires \w+ access/);
+    assert.equal(lastJsonLine(outcome.stdout).synced, 20);
   },
 );
 

@@ -34,6 +34,11 @@ Deno.test("classifyFailure retries 5xx, timeouts and network failures", () => {
   assert.equal(classifyFailure(network), "retry");
 });
 
+Deno.test("classifyFailure gives up on a 501: a server that does not implement the request", () => {
+  assert.equal(classifyFailure(http(501)), "fatal");
+  assert.ok(!isRetryable(http(501)));
+});
+
 Deno.test("classifyFailure refreshes the token on a 401, and gives up on a 401 after a refresh", () => {
   assert.equal(classifyFailure(http(401)), "refresh");
   assert.equal(classifyFailure(http(401), { refreshed: false }), "refresh");

@@ -74,6 +74,28 @@ Deno.test("TokenManager throws AuthError naming the status when credentials are 
   api.close();
 });
 
+Deno.test("A refused login names the settings that hold the credentials", async () => {
+  const api = createMockApi({ seed: 1 });
+  const credentials = {
+    ...MOCK_CREDENTIALS,
+    password: "nope",
+    from: "AD_PLATFORM_EMAIL and AD_PLATFORM_PASSWORD",
+  };
+  const tokens = createTokenManager("http://mock.test", credentials, {
+    fetch: handlerFetch(api.handler),
+  });
+  await assert.rejects(tokens.get(), (error: unknown) => {
+    assert.ok(error instanceof AuthError);
+    assert.equal(
+      error.message,
+      "Cannot log in to http://mock.test for account default: the platform refused the " +
+        "credentials (401); check AD_PLATFORM_EMAIL and AD_PLATFORM_PASSWORD",
+    );
+    return true;
+  });
+  api.close();
+});
+
 Deno.test("basicAuth encodes non-ASCII credentials as UTF-8", () => {
   assert.equal(basicAuth({ email: "a@b.c", password: "pässword" }), "Basic YUBiLmM6cMOkc3N3b3Jk");
 });

@@ -104,6 +104,27 @@ Deno.test("A run without --resume starts afresh without a warning about older ru
   });
 });
 
+Deno.test("A run without --resume says that --resume would continue a stopped or crashed run", async () => {
+  await withRuns([{ runId: "stopped", at: 99 * HOUR, status: "interrupted" }], async (choose) => {
+    assert.deepEqual(await choose({ resume: false }), {
+      kind: "new",
+      note: "Starting a new run: run stopped of account acme was interrupted; " +
+        "--resume continues it instead",
+    });
+    assert.deepEqual(await choose({ resume: false, apiUrl: "http://other.test" }), {
+      kind: "new",
+    }, "no note when --resume could not continue it either");
+  });
+  await withRuns([{ runId: "crashed", at: 99 * HOUR }], async (choose) => {
+    const choice = await choose({ resume: false });
+    assert.ok(choice.kind === "new");
+    assert.match(
+      choice.note ?? "",
+      /^Starting a new run: run crashed of account acme stopped without finishing; --resume/,
+    );
+  });
+});
+
 Deno.test("Run ids sort by their start time", () => {
   const early = newRunId(Date.parse("2026-11-22T01:02:03Z"));
   const late = newRunId(Date.parse("2026-11-22T10:00:00Z"));

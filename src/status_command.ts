@@ -7,6 +7,7 @@ import { type Database, openDatabase } from "./store/database.ts";
 import { acquireRunLock } from "./store/run_lock.ts";
 import { checkpointPath } from "./sync/state_dir.ts";
 import { accountQueueStates } from "./queue/queue_state.ts";
+import { wrap } from "./report/summary_table.ts";
 import { type AccountStatus, formatStatusTable, type RunSource } from "./report/status_table.ts";
 
 export type { AccountStatus, RunSource } from "./report/status_table.ts";
@@ -17,12 +18,22 @@ const RUNS_SEARCHED = 1_000;
 /** What one source of runs gave: each account's latest run, as a row. */
 type Found = Map<string, AccountStatus>;
 
+/** Options of {@linkcode runStatusCommand}. */
+export interface StatusCommandOptions {
+  /** The terminal's width, which the table and its notes fit. @default Infinity */
+  columns?: number;
+}
+
 /**
  * One truth per account from the state dir and the database the settings point at: its latest
  * run (from this state dir's checkpoint, or from the server's, where workers keep theirs), with
  * counts from `sync_runs` and its job in the queue. A database that cannot be read is an error.
  */
-export async function runStatusCommand(config: Readonly<Config>): Promise<string> {
+export async function runStatusCommand(
+  config: Readonly<Config>,
+  options: StatusCommandOptions = {},
+): Promise<string> {
+  const { columns = Infinity } = options;
   const notes: string[] = [];
   const local = await readLocalRuns(config, notes);
   const server = config.databaseUrl ? await readServer(config, [...local.keys()]) : undefined;
@@ -47,10 +58,11 @@ export async function runStatusCommand(config: Readonly<Config>): Promise<string
   if (server) where.push(`worker, sync_runs and queue: ${server.label}`);
   if (rows.length === 0) return `No runs yet (looked in ${where.join("; ")}).`;
   return [
-    formatStatusTable(rows, server !== undefined),
+    formatStatusTable(rows, { withQueue: server !== undefined, columns }),
     "",
+    // Paths stay whole on their line, to be copied; the notes wrap.
     `Runs from ${where.join("; ")}.`,
-    ...notes,
+    ...notes.flatMap((line) => wrap(line, columns, "")),
   ].join("\n");
 }
 

@@ -1,5 +1,6 @@
 import { formatDuration } from "../duration.ts";
 import { RUN_COUNTERS, type RunStatus } from "../run_counters.ts";
+import { droppedNote, type FitColumn, fitTable } from "./fit_table.ts";
 import type { RunSummary, RunTotals, SyncReport, SyncSummary } from "../run_summary.ts";
 
 const STATUS_TEXT: Record<RunStatus, string> = {
@@ -63,12 +64,7 @@ export interface ReportOptions {
 
 type Row = RunTotals & { run_id?: string };
 
-interface Column {
-  header: string;
-  cell: (row: Row) => string;
-  numeric?: boolean;
-  rank: number;
-}
+type Column = FitColumn<Row>;
 
 /**
  * Columns of the per-account table, most needed first: the last ones are left out when the
@@ -120,7 +116,7 @@ export function formatReport(report: ReportRows, options: ReportOptions = {}): s
     const error = i === 0 ? undefined : rows[i - 1]!.error;
     return error ? [line, ...wrap(`error: ${error}`, columns, "  ")] : [line];
   });
-  const left = table.dropped > 0 ? [`(${table.dropped} more columns with --json or wider)`] : [];
+  const left = droppedNote(table.dropped);
   const headline = `status  ${STATUS_TEXT[report.status] ?? String(report.status)} · ` +
     `${accounts.length} accounts: ${breakdown}`;
   return [...wrap(headline, columns, ""), "", ...rendered, ...left].join("\n");
@@ -128,21 +124,18 @@ export function formatReport(report: ReportRows, options: ReportOptions = {}): s
 
 /** The table with as many columns as fit, from the most needed; how many were left out. */
 function fitColumns(names: string[], rows: Row[], columns: number) {
-  const nameWidth = Math.max("ACCOUNT".length, ...names.map((n) => n.length));
-  let kept = COLUMNS.length;
-  const cells = COLUMNS.map((c) => [c.header, ...rows.map(c.cell)]);
-  const widths = cells.map((column) => Math.max(...column.map((cell) => cell.length)));
-  const total = (n: number) => nameWidth + widths.slice(0, n).reduce((a, w) => a + 2 + w, 0);
-  while (kept > 2 && total(kept) > columns) kept--;
-  const lines = ["ACCOUNT", ...names].map((name, r) =>
+  const named = rows.map((row, i) => ({ name: names[i]!, row }));
+  return fitTable(
     [
-      name.padEnd(nameWidth),
-      ...COLUMNS.slice(0, kept).map((c, i) =>
-        c.numeric ? cells[i]![r]!.padStart(widths[i]!) : cells[i]![r]!.padEnd(widths[i]!)
-      ),
-    ].join("  ").trimEnd()
+      { header: "ACCOUNT", cell: (r) => r.name, rank: -1 },
+      ...COLUMNS.map((c): FitColumn<(typeof named)[number]> => ({
+        ...c,
+        cell: (r) => c.cell(r.row),
+      })),
+    ],
+    named,
+    { columns, keep: 3 },
   );
-  return { lines, dropped: COLUMNS.length - kept };
 }
 
 /** Splits text into lines of at most `columns` characters at spaces, each after `indent`. */

@@ -45,6 +45,8 @@ export interface RunCounter {
    * @default after every ranked counter
    */
   rank?: number;
+  /** Tables show it only when non-zero (the JSON summary and the metrics always). @default false */
+  onlyWhenNonZero?: boolean;
   /** The metric name, without the `adsync_` prefix. */
   metric: string;
   /** The metric's type: a gauge for what a run found, a counter for what it did. */
@@ -110,6 +112,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
     label: "withheld",
     header: "WITHHELD",
     rank: 13,
+    onlyWhenNonZero: true,
     metric: "campaigns_deletions_withheld",
     type: "gauge",
     help:

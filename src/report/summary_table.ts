@@ -21,10 +21,9 @@ type SummaryRows = RunSummary & Partial<Pick<SyncSummary, "last_error">> & {
  */
 export function formatSummary(s: SummaryRows, options: ReportOptions = {}): string {
   const { columns = 100 } = options;
-  const counts = RUN_COUNTERS.map(({ key, label }): [string, number] => [
-    label ?? key.replaceAll("_", " "),
-    s[key] ?? 0,
-  ]);
+  const counts = RUN_COUNTERS.filter(({ key, onlyWhenNonZero }) =>
+    !onlyWhenNonZero || (s[key] ?? 0) > 0
+  ).map(({ key, label }): [string, number] => [label ?? key.replaceAll("_", " "), s[key] ?? 0]);
   const numberWidth = Math.max(...counts.map(([, n]) => String(n).length));
   const rows: Array<[string, string]> = [
     ["status", STATUS_TEXT[s.status] ?? String(s.status)],
@@ -64,7 +63,10 @@ export interface ReportOptions {
 
 type Row = RunTotals & { run_id?: string };
 
-type Column = FitColumn<Row>;
+interface Column extends FitColumn<Row> {
+  /** Shown only when some row's value makes it true; always in --json. */
+  nonZero?: (row: Row) => boolean;
+}
 
 /**
  * Columns of the per-account table, most needed first: the last ones are left out when the
@@ -73,11 +75,12 @@ type Column = FitColumn<Row>;
 const COLUMNS: Column[] = ([
   { header: "STATUS", cell: (r) => r.status, rank: 0 },
   { header: "DURATION", cell: (r) => formatDuration(r.duration_ms), rank: 5 },
-  ...RUN_COUNTERS.map(({ key, header, rank }): Column => ({
+  ...RUN_COUNTERS.map(({ key, header, rank, onlyWhenNonZero }): Column => ({
     header,
     cell: (r) => String(r[key] ?? 0),
     numeric: true,
     rank: rank ?? Number.MAX_SAFE_INTEGER - 1,
+    ...(onlyWhenNonZero ? { nonZero: (r: Row) => (r[key] ?? 0) > 0 } : {}),
   })),
   { header: "RUN", cell: (r) => r.run_id ?? "", rank: Number.MAX_SAFE_INTEGER },
 ] satisfies Column[]).sort((a, b) => a.rank - b.rank);
@@ -125,10 +128,11 @@ export function formatReport(report: ReportRows, options: ReportOptions = {}): s
 /** The table with as many columns as fit, from the most needed; how many were left out. */
 function fitColumns(names: string[], rows: Row[], columns: number) {
   const named = rows.map((row, i) => ({ name: names[i]!, row }));
+  const shown = COLUMNS.filter((c) => !c.nonZero || rows.some((row) => c.nonZero!(row)));
   return fitTable(
     [
       { header: "ACCOUNT", cell: (r) => r.name, rank: -1 },
-      ...COLUMNS.map((c): FitColumn<(typeof named)[number]> => ({
+      ...shown.map((c): FitColumn<(typeof named)[number]> => ({
         ...c,
         cell: (r) => c.cell(r.row),
       })),

@@ -30,7 +30,8 @@ export interface LoggingOptions {
 
 /** The identity every log line of a run carries. */
 export interface RunContext {
-  run_id: string;
+  /** Absent for an account whose run never started. */
+  run_id?: string;
   account?: string;
 }
 

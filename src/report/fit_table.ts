@@ -10,7 +10,7 @@ export interface FitColumn<R> {
   cell: (row: R) => string;
   /** Right-aligned, as numbers are. @default false */
   numeric?: boolean;
-  /** Lower is more needed: the highest ranks are left out first when the table does not fit. */
+  /** Lower is more needed: when the table does not fit, the more needed columns are kept first. */
   rank: number;
 }
 
@@ -30,8 +30,8 @@ export interface FittedTable {
 
 /**
  * Renders `rows` under `columns`, in the columns' order, two spaces apart, each line without
- * trailing spaces; leaves out the columns of highest rank while the table is wider than
- * `options.columns` and more than `options.keep` remain.
+ * trailing spaces, with the columns that fit in `options.columns` taken by need (lowest rank
+ * first): a column is left out when it does not fit beside the more needed ones kept.
  */
 export function fitTable<R>(
   columns: ReadonlyArray<FitColumn<R>>,
@@ -41,14 +41,17 @@ export function fitTable<R>(
   const { columns: width = Infinity, keep = 1 } = options;
   const cells = columns.map((c) => [c.header, ...rows.map(c.cell)]);
   const widths = cells.map((column) => Math.max(...column.map((cell) => cell.length)));
-  const kept = new Set(columns.keys());
-  const total = () => [...kept].reduce((sum, i) => sum + widths[i]!, 2 * (kept.size - 1));
-  const leastNeeded = [...columns.keys()].sort((a, b) => columns[b]!.rank - columns[a]!.rank);
-  for (const i of leastNeeded) {
-    if (kept.size <= keep || total() <= width) break;
-    kept.delete(i);
+  // The most needed first, each column that still fits (a narrow one may fit after a wide one
+  // did not); the first `keep` whatever the width.
+  const byNeed = [...columns.keys()].sort((a, b) => columns[a]!.rank - columns[b]!.rank);
+  const kept = new Set<number>();
+  let used = -2;
+  for (const i of byNeed) {
+    if (kept.size >= keep && used + 2 + widths[i]! > width) continue;
+    kept.add(i);
+    used += 2 + widths[i]!;
   }
-  const shown = [...kept];
+  const shown = [...columns.keys()].filter((i) => kept.has(i));
   const lines = [0, ...rows.map((_, r) => r + 1)].map((r) =>
     shown.map((i) => {
       const cell = cells[i]![r]!;

@@ -41,3 +41,14 @@ Deno.test("The note under a table says how many columns it left out, in good gra
   assert.deepEqual(droppedNote(1), ["(1 more column with --json or wider)"]);
   assert.deepEqual(droppedNote(3), ["(3 more columns with --json or wider)"]);
 });
+
+Deno.test("fitTable keeps a narrow column that fits once a wider, more needed one is left out", () => {
+  const wide: FitColumn<Row>[] = [
+    { header: "NAME", cell: (r) => r.name, rank: 0 },
+    { header: "NOTE", cell: (r) => r.note, rank: 1 },
+    { header: "COUNT", cell: (r) => String(r.n), numeric: true, rank: 2 },
+  ];
+  const { lines, dropped } = fitTable(wide, rows, { columns: 20 });
+  assert.equal(dropped, 1);
+  assert.deepEqual(lines, ["NAME    COUNT", "acme        7", "globex   1234"]);
+});

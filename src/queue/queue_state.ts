@@ -60,6 +60,27 @@ export async function accountQueueStates(
   }));
 }
 
+/** The account-sync queue's jobs by state: ready to run now, deferred (start later), active. */
+export interface QueueJobCounts {
+  ready: number;
+  deferred: number;
+  active: number;
+}
+
+/**
+ * Counts the queue's jobs now, at each call: pg-boss's `getQueueStats` serves counts its monitor
+ * cached up to an hour earlier, which a scrape must not show as the present.
+ */
+export async function queueJobCounts(sql: postgres.Sql): Promise<QueueJobCounts> {
+  const [row] = await sql<QueueJobCounts[]>`
+    select count(*) filter (where state < 'active' and start_after <= now())::int as ready,
+      count(*) filter (where state < 'active' and start_after > now())::int as deferred,
+      count(*) filter (where state = 'active')::int as active
+    from ${sql(`${QUEUE_SCHEMA}.job`)}
+    where name = ${SYNC_QUEUE} and state <= 'active'`;
+  return row ?? { ready: 0, deferred: 0, active: 0 };
+}
+
 /**
  * One cell of `status`'s QUEUE column: `running on w1`, `retrying`, `queued`, `deferred until
  * 12:34:56Z` (a job handed back for later; the date too when it is not within a day of `now`)…

@@ -6,6 +6,7 @@ import { openQueue, RETRY_LIMIT, SYNC_QUEUE } from "../../src/queue/queue.ts";
 import {
   accountQueueStates,
   formatQueueState,
+  queueJobCounts,
   WORKER_HOLDER_PREFIX,
 } from "../../src/queue/queue_state.ts";
 import { releaseLease, takeLease } from "../../src/store/account_lease.ts";
@@ -117,4 +118,26 @@ Deno.test("formatQueueState says when a deferred job comes back: the time, the d
   assert.equal(at("2026-12-03T11:00:00.000Z"), "deferred until 11:00:00Z");
   assert.equal(at("2026-12-04T09:00:00.000Z"), "deferred until 2026-12-04 09:00:00Z");
   assert.equal(formatQueueState({ ...state, until: null }, now), "retrying");
+});
+
+Deno.test("queueJobCounts counts the jobs as they are now: ready, deferred and active", async () => {
+  await withFreshServerDatabase(TEST_SERVER_URL, async (url) => {
+    const boss = await openQueue(url, { supervise: false, poolSize: 2 });
+    const sql = postgres(url, { max: 2, onnotice: () => {} });
+    try {
+      await enqueueAccounts(boss, ["a", "b", "c", "d"]);
+      // A reading before the jobs move, as a first scrape or pg-boss's monitor takes one.
+      assert.deepEqual(await queueJobCounts(sql), { ready: 4, deferred: 0, active: 0 });
+      await boss.getQueueStats(SYNC_QUEUE);
+      const jobs = await boss.fetch(SYNC_QUEUE, { batchSize: 3, includeMetadata: true });
+      await handBack(boss, jobs[0]!, "throttled", 3_600_000);
+      assert.deepEqual(await queueJobCounts(sql), { ready: 1, deferred: 1, active: 2 });
+      // What the worker's scrape read before: pg-boss's counts as cached before the jobs moved.
+      const [cached] = await boss.getQueueStats(SYNC_QUEUE);
+      assert.deepEqual([cached?.readyCount, cached?.activeCount], [4, 0]);
+    } finally {
+      await sql.end();
+      await boss.stop({ graceful: false, close: true });
+    }
+  });
 });

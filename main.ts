@@ -51,7 +51,7 @@ async function main(): Promise<number> {
   await configureLogging({ level: config.logLevel, format: config.logFormat, secrets });
   try {
     if (config.command === "status") {
-      console.log(await runStatusCommand(config));
+      console.log(await runStatusCommand(config, { columns: terminalColumns() }));
       return 0;
     }
     if (config.command === "sql") {

@@ -45,9 +45,15 @@ export interface RunCounter {
    * @default after every ranked counter
    */
   rank?: number;
+  /** Tables show it only when non-zero (the JSON summary and the metrics always). @default false */
+  onlyWhenNonZero?: boolean;
   /** The metric name, without the `adsync_` prefix. */
   metric: string;
-  /** The metric's type: a gauge for what a run found, a counter for what it did. */
+  /**
+   * What the metric tells: a gauge for what a run found; a counter for what it did, shown as the
+   * last run's gauge `last_run_<name without _total>` and, on a live endpoint, as the counter
+   * `<metric>` adding up every run of the process.
+   */
   type: "gauge" | "counter";
   /** The metric's HELP text. */
   help: string;
@@ -110,6 +116,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
     label: "withheld",
     header: "WITHHELD",
     rank: 13,
+    onlyWhenNonZero: true,
     metric: "campaigns_deletions_withheld",
     type: "gauge",
     help:
@@ -121,7 +128,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
     rank: 6,
     metric: "requests_total",
     type: "counter",
-    help: "Requests to the platform in the last run, by endpoint and outcome.",
+    help: "Requests to the platform, by endpoint and outcome.",
   },
   {
     key: "rate_limited",
@@ -129,7 +136,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
     rank: 7,
     metric: "rate_limited_total",
     type: "counter",
-    help: "429 answers in the last run.",
+    help: "429 answers.",
   },
   {
     key: "retries",
@@ -137,7 +144,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
     rank: 10,
     metric: "retries_total",
     type: "counter",
-    help: "Requests repeated in the last run.",
+    help: "Requests repeated.",
   },
   {
     key: "timeouts",
@@ -145,7 +152,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
     rank: 11,
     metric: "timeouts_total",
     type: "counter",
-    help: "Requests that timed out in the last run.",
+    help: "Requests that timed out.",
   },
   {
     key: "token_refreshes",
@@ -153,6 +160,6 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
     rank: 12,
     metric: "token_refreshes_total",
     type: "counter",
-    help: "Access tokens fetched in the last run.",
+    help: "Access tokens fetched.",
   },
 ];

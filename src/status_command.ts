@@ -8,6 +8,7 @@ import { EmbeddedBusyError } from "./store/embedded_lock.ts";
 import { acquireRunLock } from "./store/run_lock.ts";
 import { checkpointPath } from "./sync/state_dir.ts";
 import { accountQueueStates } from "./queue/queue_state.ts";
+import { wrap } from "./report/summary_table.ts";
 import { type AccountStatus, formatStatusTable, type RunSource } from "./report/status_table.ts";
 
 export type { AccountStatus, RunSource } from "./report/status_table.ts";
@@ -15,15 +16,28 @@ export type { AccountStatus, RunSource } from "./report/status_table.ts";
 /** Runs searched in a checkpoint for each account's latest. */
 const RUNS_SEARCHED = 1_000;
 
+/** Accounts outside the accounts file named in the note about them; the rest are counted. */
+const OTHERS_NAMED = 5;
+
 /** What one source of runs gave: each account's latest run, as a row. */
 type Found = Map<string, AccountStatus>;
+
+/** Options of {@linkcode runStatusCommand}. */
+export interface StatusCommandOptions {
+  /** The terminal's width, which the table and its notes fit. @default Infinity */
+  columns?: number;
+}
 
 /**
  * One truth per account from the state dir and the database the settings point at: its latest
  * run (from this state dir's checkpoint, or from the server's, where workers keep theirs), with
  * counts from `sync_runs` and its job in the queue. A database that cannot be read is an error.
  */
-export async function runStatusCommand(config: Readonly<Config>): Promise<string> {
+export async function runStatusCommand(
+  config: Readonly<Config>,
+  options: StatusCommandOptions = {},
+): Promise<string> {
+  const { columns = Infinity } = options;
   const notes: string[] = [];
   const local = await readLocalRuns(config, notes);
   const server = config.databaseUrl ? await readServer(config, [...local.keys()]) : undefined;
@@ -33,10 +47,9 @@ export async function runStatusCommand(config: Readonly<Config>): Promise<string
     const mine = latest.get(row.account);
     if (!mine || (mine.started_at ?? "") < (row.started_at ?? "")) latest.set(row.account, row);
   }
-  const configured = config.accountsFile ? config.accounts.map((a) => a.clientId) : [];
-  const queued = [...(server?.queue.keys() ?? [])];
-  const accounts = [...new Set([...configured, ...latest.keys(), ...queued])];
-  const rows = accounts.map((account) => {
+  const accounts = listedAccounts(config, [...latest.keys(), ...(server?.queue.keys() ?? [])]);
+  if (accounts.others.length > 0) notes.push(othersNote(accounts.others));
+  const rows = accounts.listed.map((account) => {
     const row = latest.get(account) ?? neverRun(account);
     if (!server) return row;
     const state = server.queue.get(account);
@@ -52,11 +65,32 @@ export async function runStatusCommand(config: Readonly<Config>): Promise<string
   if (server) where.push(`worker, sync_runs and queue: ${server.label}`);
   if (rows.length === 0) return `No runs yet (looked in ${where.join("; ")}).`;
   return [
-    formatStatusTable(rows, server !== undefined),
+    formatStatusTable(rows, { withQueue: server !== undefined, columns }),
     "",
+    // Paths stay whole on their line, to be copied; the notes wrap.
     `Runs from ${where.join("; ")}.`,
-    ...notes,
+    ...notes.flatMap((line) => wrap(line, columns, "")),
   ].join("\n");
+}
+
+/**
+ * The accounts to list: with an accounts file, the file's, in its order (an account known only
+ * from past runs or the queue is another setup's, named in a note); without one, every account
+ * found.
+ */
+function listedAccounts(config: Readonly<Config>, found: string[]) {
+  if (!config.accountsFile) return { listed: [...new Set(found)], others: [] };
+  const listed = config.accounts.map((a) => a.clientId);
+  const inFile = new Set(listed);
+  return { listed, others: [...new Set(found)].filter((account) => !inFile.has(account)) };
+}
+
+/** The note naming the accounts with runs or jobs that the accounts file lacks. */
+function othersNote(others: string[]): string {
+  const shown = others.slice(0, OTHERS_NAMED);
+  const more = others.length > shown.length ? ` and ${others.length - shown.length} more` : "";
+  return `Not in the accounts file, with runs or jobs: ${shown.join(", ")}${more} ` +
+    "(status --json without SYNC_ACCOUNTS_FILE lists every account).";
 }
 
 /** The latest run of each account in this state dir's checkpoint, if there is one. */
@@ -67,7 +101,12 @@ async function readLocalRuns(config: Readonly<Config>, notes: string[]): Promise
   try {
     lock = acquireRunLock(config.stateDir);
   } catch {
-    notes.push("A sync is running now on this state dir.");
+    notes.push(
+      config.databaseUrl
+        ? "A sync is running now on this state dir."
+        : "A sync is running now on this state dir; it holds the embedded database, so the " +
+          "counts and limits of finished runs (REQUESTS, LIMIT) are unknown until it ends.",
+    );
   }
   try {
     const history = config.databaseUrl || lock ? await readEmbeddedHistory(config, notes) : [];

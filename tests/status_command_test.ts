@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { serveMockApi } from "../mock-api/server.ts";
 import { loadConfig } from "../src/config.ts";
 import { runStatusCommand } from "../src/status_command.ts";
+import { acquireRunLock } from "../src/store/run_lock.ts";
 import { runSyncCommand } from "../src/sync/sync_command.ts";
 import { withFreshServerDatabase } from "./store/_helpers.ts";
 import { serverTest } from "./e2e/_cli.ts";
@@ -106,6 +107,54 @@ serverTest("status with an accounts file shows each account's latest run", async
       const table = await runStatusCommand(loadConfig(env, ["status"]));
       assert.match(table, /^initech\s+never run\s+-\s+-/m);
     });
+  } finally {
+    await mock.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("status with an accounts file lists the file's accounts, others in a note; a running sync's embedded database is named as why limits are unknown", async () => {
+  const mock = await serveMockApi(TWELVE_CAMPAIGNS);
+  const stateDir = await Deno.makeTempDir({ prefix: "adsync_status_" });
+  const accountsFile = `${stateDir}/accounts.json`;
+  await Deno.writeTextFile(accountsFile, JSON.stringify({ accounts: [{ client_id: "acme" }] }));
+  try {
+    const env = {
+      AD_PLATFORM_API_URL: mock.url,
+      AD_PLATFORM_EMAIL: MOCK_CREDENTIALS.email,
+      AD_PLATFORM_PASSWORD: MOCK_CREDENTIALS.password,
+      AD_PLATFORM_RATE_LIMIT: "50/1s",
+      SYNC_STATE_DIR: stateDir,
+    };
+    // The environment's account ran once, on the embedded database, before the file existed.
+    assert.equal((await runSyncCommand(loadConfig(env, ["sync"]))).status, "ok");
+    const withFile = { ...env, SYNC_ACCOUNTS_FILE: accountsFile };
+    const rows = JSON.parse(await runStatusCommand(loadConfig(withFile, ["status", "--json"])));
+    assert.deepEqual(rows.map((row: { account: string }) => row.account), ["acme"]);
+    const table = await runStatusCommand(loadConfig(withFile, ["status"]));
+    assert.doesNotMatch(table, /^default\s/m);
+    assert.match(table, /^Not in the accounts file, with runs or jobs: default \(/m);
+    const everyone = await runStatusCommand(loadConfig(env, ["status"]));
+    assert.match(everyone, /^default\s+ok\s+sync\s+12\/12\s+0\s+50\/1s configured\s/m);
+
+    const lock = acquireRunLock(stateDir); // as a running sync holds it
+    try {
+      const busy = await runStatusCommand(loadConfig(env, ["status"]), { columns: 80 });
+      assert.match(
+        busy,
+        /^default\s+ok\s+sync\s+12\/12\s+0\s+-\s/m,
+        `its limit is unknown:\n${busy}`,
+      );
+      assert.match(
+        busy.replaceAll("\n", " "),
+        /holds the embedded database, so the counts and limits of finished runs \(REQUESTS, LIMIT\) are unknown until it ends\./,
+      );
+      for (const line of busy.split("\n").filter((l) => !l.startsWith("Runs from"))) {
+        assert.ok(line.length <= 80, `wider than 80: ${line}`);
+      }
+    } finally {
+      lock.release();
+    }
   } finally {
     await mock.close();
     await Deno.remove(stateDir, { recursive: true });

@@ -70,6 +70,32 @@ export async function accountQueueStates(
   }));
 }
 
+/** The account-sync queue's jobs by state: ready to run now, deferred (start later), active. */
+export interface QueueJobCounts {
+  ready: number;
+  deferred: number;
+  active: number;
+  /** Accounts whose latest job failed for good: see {@linkcode failedAccountJobs}. */
+  failed: number;
+}
+
+/**
+ * Counts the queue's jobs now, at each call: pg-boss's `getQueueStats` serves counts its monitor
+ * cached up to an hour earlier, which a scrape must not show as the present.
+ */
+export async function queueJobCounts(sql: postgres.Sql): Promise<QueueJobCounts> {
+  const [[row], failed] = await Promise.all([
+    sql<Omit<QueueJobCounts, "failed">[]>`
+      select count(*) filter (where state < 'active' and start_after <= now())::int as ready,
+        count(*) filter (where state < 'active' and start_after > now())::int as deferred,
+        count(*) filter (where state = 'active')::int as active
+      from ${sql(`${QUEUE_SCHEMA}.job`)}
+      where name = ${SYNC_QUEUE} and state <= 'active'`,
+    failedAccountJobs(sql),
+  ]);
+  return { ready: 0, deferred: 0, active: 0, ...row, failed };
+}
+
 /**
  * Accounts whose latest job has failed for good (its tries spent, not queued again since): what
  * `adsync_queue_jobs{state="failed"}` counts. 0 when no worker ever made the queue.

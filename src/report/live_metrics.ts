@@ -1,5 +1,10 @@
 import { Gauge, Registry } from "prom-client";
-import { createRunMetrics, METRIC_PREFIX, type MetricsSnapshot } from "./metrics.ts";
+import {
+  createRunMetrics,
+  createRunTotals,
+  METRIC_PREFIX,
+  type MetricsSnapshot,
+} from "./metrics.ts";
 import type { ProgressSnapshot } from "./progress.ts";
 
 /** What a long-running process is doing right now. */
@@ -28,6 +33,11 @@ export interface LiveRegistryOptions {
   labels?: Readonly<Record<string, string>>;
   /** Each account's last finished run, read at every scrape. */
   runs: () => readonly MetricsSnapshot[];
+  /**
+   * Each account's runs since the process started, added up (`addRuns`), read at every scrape
+   * for the `_total` counters. @default `runs`: one run per account, as a sync has
+   */
+  totals?: () => readonly MetricsSnapshot[];
   /** The live numbers, read at every scrape. */
   live: () => LiveMetrics | Promise<LiveMetrics>;
   /** Whether to show the queue's jobs (a worker's endpoint). @default false */
@@ -79,9 +89,11 @@ export function createLiveRegistry(options: LiveRegistryOptions): () => Promise<
     : undefined;
   // After the live gauges, so that a scrape reads what happens now first.
   const runs = createRunMetrics(registry, { labels: constant });
+  const totals = createRunTotals(registry, { labels: constant });
   return async () => {
     const live = await options.live();
     runs.update(options.runs());
+    totals.update((options.totals ?? options.runs)());
     accounts.set(constant, live.accountsInProgress);
     inFlight.set(constant, live.requestsInFlight);
     waited.set(constant, live.rateLimitWaitMs / 1_000);

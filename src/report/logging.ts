@@ -30,7 +30,8 @@ export interface LoggingOptions {
 
 /** The identity every log line of a run carries. */
 export interface RunContext {
-  run_id: string;
+  /** Absent for an account whose run never started. */
+  run_id?: string;
   account?: string;
 }
 
@@ -176,12 +177,20 @@ function scrubRecord(record: LogRecord): LogRecord {
   return { ...record, message, properties: scrub(record.properties) as Record<string, unknown> };
 }
 
+/**
+ * The category column of pretty lines: as wide as the longest module name (`worker`, `limits`),
+ * so the message starts early on an 80-column terminal; a longer name pushes its message along
+ * rather than being cut.
+ */
+const CATEGORY_WIDTH = 6;
+
 function prettyFormatter(colors: boolean): TextFormatter {
   const pretty = getPrettyFormatter({
     colors,
     timestamp: "time",
     icons: false,
-    categoryWidth: 24,
+    categoryWidth: CATEGORY_WIDTH,
+    categoryTruncate: false,
     // One line per event: what a person needs is in the message; JSON lines carry every property.
     properties: false,
     // A wrapped line could split a secret where redaction cannot see it.
@@ -195,7 +204,9 @@ function prettyFormatter(colors: boolean): TextFormatter {
     const prefix = typeof account === "string" && !named ? `${account}: ` : "";
     const text = record.message.map((part, i) => i % 2 === 0 ? part : sentenceValue(part))
       .join("");
-    return pretty({ ...record, message: [prefix + text] });
+    // Every line of ours is adsync's: the module alone tells them apart.
+    const category = record.category[0] === "adsync" ? record.category.slice(1) : record.category;
+    return pretty({ ...record, category, message: [prefix + text] });
   };
 }
 

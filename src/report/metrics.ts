@@ -1,7 +1,7 @@
 import { basename, dirname, join } from "node:path";
 import { Counter, Gauge, Registry } from "prom-client";
 import { parseRateLimit } from "../duration.ts";
-import { RUN_COUNTERS, RUN_STATUSES } from "../run_counters.ts";
+import { RUN_COUNTERS, RUN_STATUSES, type RunCounter } from "../run_counters.ts";
 import type { RunTotals, SyncSummary } from "../run_summary.ts";
 
 /** Every metric name starts with this. */
@@ -37,37 +37,43 @@ export interface RunMetrics {
   update(accounts: readonly MetricsSnapshot[]): void;
 }
 
+/** The counters of every run since the process started, for a live endpoint. */
+export interface RunTotalsMetrics {
+  /** Sets every series to `totals` (per account, every run added up: see `addRuns`). */
+  update(totals: readonly MetricsSnapshot[]): void;
+}
+
 type Labels = Record<string, string>;
 type Family = { metric: Gauge | Counter; samples: (m: MetricsSnapshot, own: Labels) => Sample[] };
 type Sample = [labels: Labels, value: number];
 
 /**
- * Registers on `registry` the metrics of each account's last run: one family per counter of
- * {@linkcode RUN_COUNTERS} (requests broken down by endpoint and outcome), the duration, the
- * status and the time of the last success, each series labelled `account`.
+ * The name of a counter's last-run gauge: a gauge's own name; `requests_total` (what a run did)
+ * becomes `last_run_requests`, since a series that restarts with every run is no counter.
+ */
+export function lastRunMetric(counter: Pick<RunCounter, "metric" | "type">): string {
+  return counter.type === "counter"
+    ? `last_run_${counter.metric.replace(/_total$/, "")}`
+    : counter.metric;
+}
+
+/**
+ * Registers on `registry` the metrics of each account's last run, all gauges: one family per
+ * counter of {@linkcode RUN_COUNTERS} (named by {@linkcode lastRunMetric}; requests broken down by
+ * endpoint and outcome), the duration, the status and the time of the last success, each series
+ * labelled `account`.
  */
 export function createRunMetrics(registry: Registry, options: RunMetricsOptions = {}): RunMetrics {
-  const constant = options.labels ?? {};
-  const family = (
-    kind: "gauge" | "counter",
-    name: string,
-    help: string,
-    extraLabels: string[],
-    samples: Family["samples"],
-  ): Family => {
-    const config = {
-      name: `${METRIC_PREFIX}${name}`,
-      help,
-      labelNames: [...Object.keys(constant), "account", ...extraLabels],
-      registers: [registry],
-    };
-    return { metric: kind === "gauge" ? new Gauge(config) : new Counter(config), samples };
-  };
+  const family = familyOn(registry, options.labels ?? {});
   const families = [
-    ...RUN_COUNTERS.map(({ key, metric, type, help }) =>
-      key === "requests"
-        ? family(type, metric, help, ["endpoint", "status"], requestSamples)
-        : family(type, metric, help, [], (m, own) => [[own, m.summary[key]]])
+    ...RUN_COUNTERS.map((counter) =>
+      counterFamily(
+        family,
+        "gauge",
+        lastRunMetric(counter),
+        counter.type === "counter" ? `${counter.help} In the last run.` : counter.help,
+        counter,
+      )
     ),
     family("gauge", "run_duration_seconds", "Duration of the last run.", [], (m, own) => [
       [own, m.summary.duration_ms / 1_000],
@@ -105,22 +111,90 @@ export function createRunMetrics(registry: Registry, options: RunMetricsOptions 
       (m, own) => [[own, m.lastSuccessUnix ?? 0]],
     ),
   ];
-  return {
-    update(accounts) {
-      for (const { metric, samples } of families) {
-        metric.reset();
-        for (const snapshot of accounts) {
-          for (
-            const [labels, value] of samples(snapshot, { ...constant, account: snapshot.account })
-          ) {
-            // A counter only adds: rows of one endpoint and status add up into one series.
-            if (metric instanceof Counter) metric.inc(labels, value);
-            else metric.set(labels, value);
-          }
-        }
-      }
-    },
+  return { update: (accounts) => fill(families, accounts, options.labels ?? {}) };
+}
+
+/**
+ * Registers on `registry` the true counters of a long-running process (a worker's or a sync's
+ * live endpoint): each `counter` of {@linkcode RUN_COUNTERS} under its `_total` name, adding up
+ * every run of the process, so they only grow while it lives.
+ */
+export function createRunTotals(
+  registry: Registry,
+  options: RunMetricsOptions = {},
+): RunTotalsMetrics {
+  const family = familyOn(registry, options.labels ?? {});
+  const families = RUN_COUNTERS.filter((counter) => counter.type === "counter").map((counter) =>
+    counterFamily(
+      family,
+      "counter",
+      counter.metric,
+      `${counter.help} Every run since the process started.`,
+      counter,
+    )
+  );
+  return { update: (totals) => fill(families, totals, options.labels ?? {}) };
+}
+
+/** One account's runs added up: the counters and the request rows of both, the rest `next`'s. */
+export function addRuns(
+  previous: MetricsSnapshot | undefined,
+  next: MetricsSnapshot,
+): MetricsSnapshot {
+  if (!previous) return next;
+  const summary = { ...next.summary };
+  for (const { key } of RUN_COUNTERS) summary[key] = previous.summary[key] + next.summary[key];
+  const requests = new Map<string, RequestCount>();
+  for (const row of [...previous.requests, ...next.requests]) {
+    const key = `${row.endpoint} ${row.status}`;
+    requests.set(key, { ...row, count: (requests.get(key)?.count ?? 0) + row.count });
+  }
+  return { ...next, summary, requests: [...requests.values()] };
+}
+
+/** Declares metric families on `registry`, each labelled with `constant` and `account` first. */
+function familyOn(registry: Registry, constant: Labels) {
+  return (
+    kind: "gauge" | "counter",
+    name: string,
+    help: string,
+    extraLabels: string[],
+    samples: Family["samples"],
+  ): Family => {
+    const config = {
+      name: `${METRIC_PREFIX}${name}`,
+      help,
+      labelNames: [...Object.keys(constant), "account", ...extraLabels],
+      registers: [registry],
+    };
+    return { metric: kind === "gauge" ? new Gauge(config) : new Counter(config), samples };
   };
+}
+
+/** The family of one of {@linkcode RUN_COUNTERS}: requests by endpoint and outcome. */
+function counterFamily(
+  family: ReturnType<typeof familyOn>,
+  kind: "gauge" | "counter",
+  name: string,
+  help: string,
+  { key }: RunCounter,
+): Family {
+  return key === "requests"
+    ? family(kind, name, help, ["endpoint", "status"], requestSamples)
+    : family(kind, name, help, [], (m, own) => [[own, m.summary[key]]]);
+}
+
+/** Replaces every series of `families` with those of `accounts`. */
+function fill(families: Family[], accounts: readonly MetricsSnapshot[], constant: Labels): void {
+  for (const { metric, samples } of families) {
+    metric.reset();
+    for (const snapshot of accounts) {
+      for (const [labels, value] of samples(snapshot, { ...constant, account: snapshot.account })) {
+        // Request rows of one endpoint and status add up into one series.
+        metric.inc(labels, value);
+      }
+    }
+  }
 }
 
 /**

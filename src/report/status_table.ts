@@ -1,4 +1,6 @@
 import { formatQueueState, type QueueState } from "../queue/queue_state.ts";
+import { droppedNote, type FitColumn, fitTable } from "./fit_table.ts";
+import { wrap } from "./summary_table.ts";
 import { RUN_COUNTERS, type RunCounters } from "../run_counters.ts";
 
 /**
@@ -49,13 +51,17 @@ function header(key: keyof RunCounters): string {
   return RUN_COUNTERS.find((counter) => counter.key === key)?.header ?? key.toUpperCase();
 }
 
-/** The columns of the table; a new one (a lease holder, say) is one more entry. */
-const COLUMNS: Array<{ header: string; cell: (r: AccountStatus) => string; queue?: true }> = [
-  { header: "ACCOUNT", cell: (r) => r.account },
-  { header: "STATUS", cell: (r) => r.status },
-  { header: "SOURCE", cell: (r) => r.source ?? "-" },
+/**
+ * The columns of the table, each ranked by need: at a narrow width the highest ranks are left
+ * out first (`--json` has them all). A new column (a lease holder, say) is one more entry.
+ */
+const COLUMNS: Array<FitColumn<AccountStatus> & { queue?: true }> = [
+  { header: "ACCOUNT", rank: -1, cell: (r) => r.account },
+  { header: "STATUS", rank: 0, cell: (r) => r.status },
+  { header: "SOURCE", rank: 7, cell: (r) => r.source ?? "-" },
   {
     header: "QUEUE",
+    rank: 3,
     queue: true,
     cell: (r) =>
       formatQueueState(
@@ -72,43 +78,57 @@ const COLUMNS: Array<{ header: string; cell: (r: AccountStatus) => string; queue
   },
   {
     header: header("campaigns_total"),
+    rank: 1,
     cell: (r) => (r.run_id ? `${r.synced + r.rejected}/${r.campaigns_total ?? "?"}` : "-"),
   },
-  { header: header("failed"), cell: (r) => (r.run_id ? String(r.failed) : "-") },
+  { header: header("failed"), rank: 2, cell: (r) => (r.run_id ? String(r.failed) : "-") },
   {
     header: "LIMIT",
+    rank: 5,
     cell: (r) => r.rate_limit ? `${r.rate_limit} ${r.rate_limit_source ?? ""}`.trimEnd() : "-",
   },
   {
     header: "UPDATED",
+    rank: 4,
     cell: (r) => r.updated_at?.replace("T", " ").replace(/\.\d+Z$/, "Z") ?? "-",
   },
-  { header: "RUN", cell: (r) => r.run_id ?? "-" },
+  { header: "RUN", rank: 6, cell: (r) => r.run_id ?? "-" },
 ];
 
-/** One row per account, its error (if any) on the line under it. */
-export function formatStatusTable(rows: AccountStatus[], withQueue: boolean): string {
-  const columns = COLUMNS.filter((c) => withQueue || !c.queue);
-  const cells = [columns.map((c) => c.header), ...rows.map((r) => columns.map((c) => c.cell(r)))];
-  const widths = columns.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
-  const line = (row: string[]) =>
-    row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd();
+/** Options of {@linkcode formatStatusTable}. */
+export interface StatusTableOptions {
+  /** With the QUEUE column (a server's queue was read). @default false */
+  withQueue?: boolean;
+  /** The terminal's width: columns that do not fit are left out, notes wrap. @default Infinity */
+  columns?: number;
+}
+
+/**
+ * One row per account, its error (if any) on the lines under it; as many columns as fit in
+ * `options.columns`, and a line saying how many were left out.
+ */
+export function formatStatusTable(rows: AccountStatus[], options: StatusTableOptions = {}): string {
+  const { withQueue = false, columns = Infinity } = options;
+  const shown = COLUMNS.filter((c) => withQueue || !c.queue);
+  // ACCOUNT and STATUS stay, whatever the width.
+  const table = fitTable(shown, rows, { columns, keep: 2 });
   return [
-    line(cells[0]!),
-    ...rows.flatMap((
-      r,
-      i,
-    ) => [line(cells[i + 1]!), ...notesOf(r)]),
+    table.lines[0]!,
+    ...rows.flatMap((r, i) => [
+      table.lines[i + 1]!,
+      ...notesOf(r).flatMap((note) => wrap(note, columns, "  ")),
+    ]),
+    ...droppedNote(table.dropped),
   ].join("\n");
 }
 
 /** The lines under an account's row: its error, and a mass deletion it refused. */
 function notesOf(r: AccountStatus): string[] {
   return [
-    ...(r.last_error ? [`  error: ${r.last_error}`] : []),
+    ...(r.last_error ? [`error: ${r.last_error}`] : []),
     ...(r.deletions_withheld > 0
       ? [
-        `  note: ${r.deletions_withheld} deletions withheld (mass deletion): ` +
+        `note: ${r.deletions_withheld} deletions withheld (mass deletion): ` +
         "--allow-mass-delete marks them",
       ]
       : []),

@@ -1,5 +1,6 @@
 import { formatDuration } from "../duration.ts";
 import { RUN_COUNTERS, type RunStatus } from "../run_counters.ts";
+import { droppedNote, type FitColumn, fitTable } from "./fit_table.ts";
 import type { RunSummary, RunTotals, SyncReport, SyncSummary } from "../run_summary.ts";
 
 const STATUS_TEXT: Record<RunStatus, string> = {
@@ -20,10 +21,9 @@ type SummaryRows = RunSummary & Partial<Pick<SyncSummary, "last_error">> & {
  */
 export function formatSummary(s: SummaryRows, options: ReportOptions = {}): string {
   const { columns = 100 } = options;
-  const counts = RUN_COUNTERS.map(({ key, label }): [string, number] => [
-    label ?? key.replaceAll("_", " "),
-    s[key] ?? 0,
-  ]);
+  const counts = RUN_COUNTERS.filter(({ key, onlyWhenNonZero }) =>
+    !onlyWhenNonZero || (s[key] ?? 0) > 0
+  ).map(({ key, label }): [string, number] => [label ?? key.replaceAll("_", " "), s[key] ?? 0]);
   const numberWidth = Math.max(...counts.map(([, n]) => String(n).length));
   const rows: Array<[string, string]> = [
     ["status", STATUS_TEXT[s.status] ?? String(s.status)],
@@ -63,11 +63,9 @@ export interface ReportOptions {
 
 type Row = RunTotals & { run_id?: string };
 
-interface Column {
-  header: string;
-  cell: (row: Row) => string;
-  numeric?: boolean;
-  rank: number;
+interface Column extends FitColumn<Row> {
+  /** Shown only when some row's value makes it true; always in --json. */
+  nonZero?: (row: Row) => boolean;
 }
 
 /**
@@ -77,11 +75,12 @@ interface Column {
 const COLUMNS: Column[] = ([
   { header: "STATUS", cell: (r) => r.status, rank: 0 },
   { header: "DURATION", cell: (r) => formatDuration(r.duration_ms), rank: 5 },
-  ...RUN_COUNTERS.map(({ key, header, rank }): Column => ({
+  ...RUN_COUNTERS.map(({ key, header, rank, onlyWhenNonZero }): Column => ({
     header,
     cell: (r) => String(r[key] ?? 0),
     numeric: true,
     rank: rank ?? Number.MAX_SAFE_INTEGER - 1,
+    ...(onlyWhenNonZero ? { nonZero: (r: Row) => (r[key] ?? 0) > 0 } : {}),
   })),
   { header: "RUN", cell: (r) => r.run_id ?? "", rank: Number.MAX_SAFE_INTEGER },
 ] satisfies Column[]).sort((a, b) => a.rank - b.rank);
@@ -120,7 +119,7 @@ export function formatReport(report: ReportRows, options: ReportOptions = {}): s
     const error = i === 0 ? undefined : rows[i - 1]!.error;
     return error ? [line, ...wrap(`error: ${error}`, columns, "  ")] : [line];
   });
-  const left = table.dropped > 0 ? [`(${table.dropped} more columns with --json or wider)`] : [];
+  const left = droppedNote(table.dropped);
   const headline = `status  ${STATUS_TEXT[report.status] ?? String(report.status)} · ` +
     `${accounts.length} accounts: ${breakdown}`;
   return [...wrap(headline, columns, ""), "", ...rendered, ...left].join("\n");
@@ -128,21 +127,19 @@ export function formatReport(report: ReportRows, options: ReportOptions = {}): s
 
 /** The table with as many columns as fit, from the most needed; how many were left out. */
 function fitColumns(names: string[], rows: Row[], columns: number) {
-  const nameWidth = Math.max("ACCOUNT".length, ...names.map((n) => n.length));
-  let kept = COLUMNS.length;
-  const cells = COLUMNS.map((c) => [c.header, ...rows.map(c.cell)]);
-  const widths = cells.map((column) => Math.max(...column.map((cell) => cell.length)));
-  const total = (n: number) => nameWidth + widths.slice(0, n).reduce((a, w) => a + 2 + w, 0);
-  while (kept > 2 && total(kept) > columns) kept--;
-  const lines = ["ACCOUNT", ...names].map((name, r) =>
+  const named = rows.map((row, i) => ({ name: names[i]!, row }));
+  const shown = COLUMNS.filter((c) => !c.nonZero || rows.some((row) => c.nonZero!(row)));
+  return fitTable(
     [
-      name.padEnd(nameWidth),
-      ...COLUMNS.slice(0, kept).map((c, i) =>
-        c.numeric ? cells[i]![r]!.padStart(widths[i]!) : cells[i]![r]!.padEnd(widths[i]!)
-      ),
-    ].join("  ").trimEnd()
+      { header: "ACCOUNT", cell: (r) => r.name, rank: -1 },
+      ...shown.map((c): FitColumn<(typeof named)[number]> => ({
+        ...c,
+        cell: (r) => c.cell(r.row),
+      })),
+    ],
+    named,
+    { columns, keep: 3 },
   );
-  return { lines, dropped: COLUMNS.length - kept };
 }
 
 /** Splits text into lines of at most `columns` characters at spaces, each after `indent`. */

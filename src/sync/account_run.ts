@@ -185,7 +185,7 @@ async function finishRun(
   const { sql, guard, checkpoint } = shared;
   const { runId, startedAt } = picked;
   if (picked.note) log[noteLevel(picked, shared)](picked.note);
-  log.info(picked.resumed ? "Resuming run {runId}" : "Starting run {runId}", { runId });
+  log.info(picked.resumed ? "Resuming run {run_id}" : "Starting run {run_id}", { run_id: runId });
   const { clientId: account, apiUrl } = plan.account;
   const start = { runId, account, apiUrl, startedAt: new Date(startedAt) };
   await guard.retrying("record the run start in", () => recordRunStart(sql, start));

@@ -30,7 +30,11 @@ export function notRun(
     ...summarize(runId, idleAccount(settings), emptyResult({ fatal: error }), 0),
     duration_ms: Math.round(clock.now() - startedAt),
   };
-  withRunContext({ run_id: runId, account: settings.clientId }, () => logEnd(summary));
+  // A run that never got an id (the account's lease is another's) has none to log.
+  const context = runId ? { run_id: runId, account: settings.clientId } : {
+    account: settings.clientId,
+  };
+  withRunContext(context, () => logEnd(summary));
   return { summary, requests: [] };
 }
 
@@ -44,11 +48,20 @@ export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal 
   return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
 }
 
-/** One line per account at the end: enough for an operator of a hundred accounts at info level. */
+/**
+ * One line per account at the end: enough for an operator of a hundred accounts at info level.
+ * A run that never started (no run id) logs its reason alone.
+ */
 export function logEnd(summary: SyncSummary): void {
-  const { drift: _, last_error, ...counts } = summary;
-  const properties = last_error === undefined ? counts : { ...counts, error: last_error };
-  if (summary.status === "failed") {
+  const { drift: _, last_error, run_id, ...counts } = summary;
+  const properties = {
+    ...(run_id ? { run_id } : {}),
+    ...counts,
+    ...(last_error === undefined ? {} : { error: last_error }),
+  };
+  if (!run_id) {
+    log.error("{error}", properties);
+  } else if (summary.status === "failed") {
     log.error("Run {run_id} failed: {error}", properties);
   } else if (summary.status === "ok") {
     log.info("Run {run_id} ended ok: {synced} synced, {skipped} skipped", properties);

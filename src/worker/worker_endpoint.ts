@@ -4,7 +4,7 @@ import type { Config } from "../config.ts";
 import { type HttpEndpoint, startHttpEndpoint } from "../report/http_endpoint.ts";
 import { createLiveRegistry, type LiveMetrics } from "../report/live_metrics.ts";
 import { SYNC_QUEUE } from "../queue/queue.ts";
-import { failedAccountJobs } from "../queue/queue_state.ts";
+import { queueJobCounts } from "../queue/queue_state.ts";
 import { answerWithin, pingDatabase } from "../store/database_ping.ts";
 import type { WorkerMetrics } from "./worker_metrics.ts";
 
@@ -42,7 +42,7 @@ export function startWorkerEndpoint(
   const { metrics, sql, label, signal } = options;
   let boss: PgBoss | undefined;
   const live = async (): Promise<LiveMetrics> => {
-    const queue = boss && await answerWithin(queueJobs(boss, sql), QUEUE_STATS_TIMEOUT_MS);
+    const queue = boss && await answerWithin(queueJobCounts(sql), QUEUE_STATS_TIMEOUT_MS);
     return { ...metrics.live(), ...(queue ? { queue } : {}) };
   };
   const endpoint = startHttpEndpoint({
@@ -51,6 +51,7 @@ export function startWorkerEndpoint(
     metrics: createLiveRegistry({
       labels: { worker: options.workerId },
       runs: () => metrics.runs(),
+      totals: () => metrics.totals(),
       live,
       queue: true,
     }),
@@ -74,20 +75,4 @@ function queueFailing(boss: PgBoss): string | undefined {
     w.lastErrorOn !== null && (w.lastFetchedOn ?? 0) < w.lastErrorOn
   );
   return failed ? "the queue's last poll failed" : undefined;
-}
-
-async function queueJobs(
-  boss: PgBoss,
-  sql: postgres.Sql,
-): Promise<NonNullable<LiveMetrics["queue"]>> {
-  const [[stats], failed] = await Promise.all([
-    boss.getQueueStats(SYNC_QUEUE),
-    failedAccountJobs(sql),
-  ]);
-  return {
-    ready: stats?.readyCount ?? 0,
-    deferred: stats?.deferredCount ?? 0,
-    active: stats?.activeCount ?? 0,
-    failed,
-  };
 }

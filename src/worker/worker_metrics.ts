@@ -1,7 +1,12 @@
 import { getLogger } from "@logtape/logtape";
 import { errorMessage } from "../errors.ts";
 import { type LiveAccount, liveFromProgress, type LiveMetrics } from "../report/live_metrics.ts";
-import { type MetricsSnapshot, renderMetrics, writeMetricsFile } from "../report/metrics.ts";
+import {
+  addRuns,
+  type MetricsSnapshot,
+  renderMetrics,
+  writeMetricsFile,
+} from "../report/metrics.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
 
 const log = getLogger(["adsync", "worker"]);
@@ -34,6 +39,8 @@ export interface WorkerMetrics {
   track(): TrackedJob;
   /** The latest run of every account this worker ran. */
   runs(): MetricsSnapshot[];
+  /** Every run of each account since the worker started, added up. */
+  totals(): MetricsSnapshot[];
   /** The jobs in progress, added up. */
   live(): Omit<LiveMetrics, "queue">;
 }
@@ -44,10 +51,12 @@ export interface WorkerMetrics {
  */
 export function createWorkerMetrics(worker: string, path: string | undefined): WorkerMetrics {
   const latest = new Map<string, MetricsSnapshot>();
+  const totals = new Map<string, MetricsSnapshot>();
   const running = new Set<LiveAccount>();
   let writing = Promise.resolve();
   return {
     record(snapshot) {
+      totals.set(snapshot.account, addRuns(totals.get(snapshot.account), snapshot));
       const previous = latest.get(snapshot.account);
       latest.set(snapshot.account, {
         ...snapshot,
@@ -74,6 +83,7 @@ export function createWorkerMetrics(worker: string, path: string | undefined): W
       };
     },
     runs: () => [...latest.values()],
+    totals: () => [...totals.values()],
     live: () => liveFromProgress(running),
   };
 }

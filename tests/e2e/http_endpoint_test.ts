@@ -103,10 +103,10 @@ Deno.test("A worker's endpoint serves its metrics, and /readyz follows its datab
     assert.ok(running.every((s) => s.labels.worker === "box-1"), "every series names the worker");
     assert.ok(valueOf(running, "adsync_requests_in_flight") >= 0);
     assert.ok(valueOf(running, "adsync_rate_limit_wait_seconds") >= 0);
-    // pg-boss's counts of the queue (refreshed on its monitor pass, so not asserted exactly).
-    for (const state of ["ready", "deferred", "active"]) {
-      assert.ok(valueOf(running, "adsync_queue_jobs", { state }) >= 0);
-    }
+    // The queue's jobs as they are at the scrape: the one job is running.
+    assert.equal(valueOf(running, "adsync_queue_jobs", { state: "active" }), 1);
+    assert.equal(valueOf(running, "adsync_queue_jobs", { state: "ready" }), 0);
+    assert.equal(valueOf(running, "adsync_queue_jobs", { state: "deferred" }), 0);
     assert.equal(await readyzUntil(url, 200, worker), "ready\n");
 
     // Once it ended: its run's counters, and nothing in progress.
@@ -117,6 +117,10 @@ Deno.test("A worker's endpoint serves its metrics, and /readyz follows its datab
     assert.equal(valueOf(ended, "adsync_campaigns_synced", { account: "default" }), 30);
     assert.equal(valueOf(ended, "adsync_run_status", { account: "default", status: "ok" }), 1);
     assert.equal(valueOf(ended, "adsync_rate_limited_total", { account: "default" }), 0);
+    assert.equal(valueOf(ended, "adsync_last_run_rate_limited", { account: "default" }), 0);
+    assert.ok(
+      valueOf(ended, "adsync_requests_total", { account: "default", endpoint: "sync" }) > 0,
+    );
     assert.equal(valueOf(ended, "adsync_accounts_in_progress"), 0);
 
     await server.stop({ mode: "fast" });

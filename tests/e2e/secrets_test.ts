@@ -80,7 +80,7 @@ for (const format of ["json", "pretty"]) {
           assert.match(metrics, /^adsync_run_status\{account="default",status="ok"\} 1$/m);
           assert.match(
             metrics,
-            /^adsync_requests_total\{[^}]*endpoint="token",status="200"\} \d+$/m,
+            /^adsync_last_run_requests\{[^}]*endpoint="token",status="200"\} \d+$/m,
           );
         });
       } finally {

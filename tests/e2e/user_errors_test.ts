@@ -170,7 +170,9 @@ e2e(
     const timed = /^\d\d:\d\d:\d\d\.\d{3}\s/;
     const events = logLines.filter((line) => timed.test(line));
     assert.deepEqual(logLines.filter((line) => !timed.test(line)), [], "no property lines");
-    const runLines = events.filter((line) => /adsync·(run|sync)\s/.test(line));
+    const runLines = events.filter((line) =>
+      /\s(?:info|warning|error)\s+(?:run|sync)\s/.test(line)
+    );
     for (const line of runLines.filter((l) => /Run |Starting run/.test(l))) {
       assert.match(line, /\s(acme|globex): /, `names its account: ${line}`);
     }

@@ -7,6 +7,7 @@ import {
   accountQueueStates,
   failedAccountJobs,
   formatQueueState,
+  queueJobCounts,
   WORKER_HOLDER_PREFIX,
 } from "../../src/queue/queue_state.ts";
 import { releaseLease, takeLease } from "../../src/store/account_lease.ts";
@@ -152,6 +153,28 @@ Deno.test("A job failed for good shows its reason, counts as failed, and enqueue
       assert.equal(states.size, 2);
       assert.equal((await accountQueueStates(sql, ["doomed"])).get("doomed")!.state, "queued");
       assert.equal(await failedAccountJobs(sql), 0, "queued again: no longer failed");
+    } finally {
+      await sql.end();
+      await boss.stop({ graceful: false, close: true });
+    }
+  });
+});
+
+Deno.test("queueJobCounts counts the jobs as they are now: ready, deferred, active and failed", async () => {
+  await withFreshServerDatabase(TEST_SERVER_URL, async (url) => {
+    const boss = await openQueue(url, { supervise: false, poolSize: 2 });
+    const sql = postgres(url, { max: 2, onnotice: () => {} });
+    try {
+      await enqueueAccounts(boss, ["a", "b", "c", "d"]);
+      // A reading before the jobs move, as a first scrape or pg-boss's monitor takes one.
+      assert.deepEqual(await queueJobCounts(sql), { ready: 4, deferred: 0, active: 0, failed: 0 });
+      await boss.getQueueStats(SYNC_QUEUE);
+      const jobs = await boss.fetch(SYNC_QUEUE, { batchSize: 3, includeMetadata: true });
+      await handBack(sql, jobs[0]!, "throttled", { delayMs: 3_600_000 });
+      assert.deepEqual(await queueJobCounts(sql), { ready: 1, deferred: 1, active: 2, failed: 0 });
+      // What the worker's scrape read before: pg-boss's counts as cached before the jobs moved.
+      const [cached] = await boss.getQueueStats(SYNC_QUEUE);
+      assert.deepEqual([cached?.readyCount, cached?.activeCount], [4, 0]);
     } finally {
       await sql.end();
       await boss.stop({ graceful: false, close: true });

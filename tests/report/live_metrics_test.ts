@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createLiveRegistry, liveFromProgress } from "../../src/report/live_metrics.ts";
-import type { MetricsSnapshot } from "../../src/report/metrics.ts";
+import { addRuns, type MetricsSnapshot } from "../../src/report/metrics.ts";
 import type { ProgressSnapshot } from "../../src/report/progress.ts";
 import { parsePrometheus, valueOf } from "./_prometheus.ts";
 
@@ -90,4 +90,32 @@ Deno.test("A sync's scrape has no queue, and a worker's queue that did not answe
   assert.doesNotMatch(sync, /adsync_queue_jobs/);
   const worker = await createLiveRegistry({ runs: () => [], live, queue: true })();
   assert.ok(parsePrometheus(worker).every((s) => s.name !== "adsync_queue_jobs"));
+});
+
+Deno.test("A live endpoint's _total counters add up every run of the process; last_run gauges show the last", async () => {
+  const second: MetricsSnapshot = {
+    ...finished,
+    summary: { ...finished.summary, requests: 3, retries: 2 },
+    requests: [{ endpoint: "sync", status: "200", count: 3 }],
+  };
+  let runs = [finished];
+  let totals = [finished];
+  const scrape = createLiveRegistry({
+    runs: () => runs,
+    totals: () => totals,
+    live: () => ({ accountsInProgress: 0, requestsInFlight: 0, rateLimitWaitMs: 0 }),
+  });
+  const before = parsePrometheus(await scrape());
+  runs = [second];
+  totals = [addRuns(finished, second)];
+  const after = parsePrometheus(await scrape());
+  const sync200 = { endpoint: "sync", status: "200" };
+  assert.equal(valueOf(before, "adsync_requests_total", sync200), 12);
+  assert.equal(valueOf(after, "adsync_requests_total", sync200), 15, "a counter only grows");
+  assert.equal(valueOf(after, "adsync_retries_total"), 3);
+  assert.equal(valueOf(after, "adsync_last_run_requests", sync200), 3);
+  assert.equal(valueOf(after, "adsync_last_run_retries"), 2);
+  const text = await scrape();
+  assert.match(text, /^# TYPE adsync_requests_total counter$/m);
+  assert.match(text, /^# TYPE adsync_last_run_requests gauge$/m);
 });

@@ -192,3 +192,16 @@ Deno.test("JSON lines keep every property of the run's end", async () => {
   const { properties } = JSON.parse(lines[0]!);
   assert.deepEqual(properties, { run_id: "run-7", account: "acme", synced: 100, requests: 110 });
 });
+
+Deno.test("Pretty lines name the module without padding it past the longest module name", async () => {
+  const lines = await capture({ level: "info", format: "pretty" }, () => {
+    getLogger(["adsync", "run"]).info("Starting run {run_id}", { run_id: "run-7" });
+    getLogger(["adsync", "worker"]).warn("Worker {worker} started", { worker: "w1" });
+  });
+  assert.equal(lines.length, 2, lines.join("\n"));
+  assert.match(lines[0]!, /^\d\d:\d\d:\d\d\.\d{3}\s+info\s+run\s+Starting run run-7$/);
+  assert.match(lines[1]!, /\swarning\sworker\sWorker w1 started$/);
+  // The time, the level and the module take 30 columns: 50 are left for the message at 80.
+  for (const line of lines) assert.ok(line.search(/Starting|Worker/) <= 30, line);
+  assert.equal(lines[0]!.indexOf("Starting"), lines[1]!.indexOf("Worker"), "messages line up");
+});

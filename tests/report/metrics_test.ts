@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { type MetricsSnapshot, renderMetrics, writeMetricsFile } from "../../src/report/metrics.ts";
+import {
+  addRuns,
+  type MetricsSnapshot,
+  renderMetrics,
+  writeMetricsFile,
+} from "../../src/report/metrics.ts";
 import { RUN_SUMMARY } from "../_fixtures.ts";
 import { parsePrometheus, valueOf } from "./_prometheus.ts";
 
@@ -31,11 +36,17 @@ Deno.test("The metrics text parses as Prometheus text and holds the run's number
   assert.equal(valueOf(samples, "adsync_campaigns_failed"), 3);
   assert.equal(valueOf(samples, "adsync_campaigns_rejected"), 2);
   assert.equal(valueOf(samples, "adsync_campaigns_deleted"), 4);
-  assert.equal(valueOf(samples, "adsync_requests_total", { endpoint: "list", status: "503" }), 3);
-  assert.equal(valueOf(samples, "adsync_requests_total", { endpoint: "sync", status: "200" }), 100);
-  assert.equal(valueOf(samples, "adsync_rate_limited_total"), 0);
-  assert.equal(valueOf(samples, "adsync_retries_total"), 21);
-  assert.equal(valueOf(samples, "adsync_token_refreshes_total"), 1);
+  assert.equal(
+    valueOf(samples, "adsync_last_run_requests", { endpoint: "list", status: "503" }),
+    3,
+  );
+  assert.equal(
+    valueOf(samples, "adsync_last_run_requests", { endpoint: "sync", status: "200" }),
+    100,
+  );
+  assert.equal(valueOf(samples, "adsync_last_run_rate_limited"), 0);
+  assert.equal(valueOf(samples, "adsync_last_run_retries"), 21);
+  assert.equal(valueOf(samples, "adsync_last_run_token_refreshes"), 1);
   assert.equal(valueOf(samples, "adsync_run_duration_seconds"), 754.25);
   assert.equal(valueOf(samples, "adsync_run_status", { status: "partial" }), 1);
   assert.equal(valueOf(samples, "adsync_run_status", { status: "ok" }), 0);
@@ -62,7 +73,7 @@ Deno.test("Every metric holds one series per account, labelled by account, under
   assert.equal(valueOf(samples, "adsync_campaigns_synced", { account: "globex" }), 0);
   assert.equal(valueOf(samples, "adsync_run_status", { account: "globex", status: "failed" }), 1);
   assert.equal(
-    valueOf(samples, "adsync_requests_total", { account: "globex", endpoint: "token" }),
+    valueOf(samples, "adsync_last_run_requests", { account: "globex", endpoint: "token" }),
     1,
   );
   assert.equal(
@@ -77,7 +88,10 @@ Deno.test("Request rows for the same endpoint and status are added into one seri
     { endpoint: "list" as const, status: "503", count: 5 },
   ];
   const samples = parsePrometheus(await renderMetrics([{ ...base, requests }]));
-  assert.equal(valueOf(samples, "adsync_requests_total", { endpoint: "list", status: "503" }), 7);
+  assert.equal(
+    valueOf(samples, "adsync_last_run_requests", { endpoint: "list", status: "503" }),
+    7,
+  );
 });
 
 Deno.test("A run that never succeeded reports 0 as its last success time", async () => {
@@ -138,4 +152,30 @@ Deno.test("The metrics show each account's rate limit in force and where it came
   assert.ok(
     !samples.some((s) => s.name === "adsync_rate_limit_requests" && s.labels.account === "acme"),
   );
+});
+
+Deno.test("A metrics file holds only gauges: a run's numbers never pass for Prometheus counters", async () => {
+  const text = await renderMetrics([base]);
+  assert.doesNotMatch(text, /^# TYPE \S+ counter$/m);
+  assert.doesNotMatch(text, /^adsync_\w+_total[{ ]/m, "no _total series describes one run");
+  assert.match(text, /^# TYPE adsync_last_run_requests gauge$/m);
+});
+
+Deno.test("addRuns adds up one account's runs: counters and request rows, one row per outcome", () => {
+  const second: MetricsSnapshot = {
+    ...base,
+    summary: { ...base.summary, status: "ok", requests: 5, retries: 1 },
+    requests: [{ endpoint: "list", status: "503", count: 4 }],
+    lastSuccessUnix: 1_800_000_000,
+  };
+  const sum = addRuns(addRuns(undefined, base), second);
+  assert.equal(sum.summary.requests, base.summary.requests + 5);
+  assert.equal(sum.summary.retries, base.summary.retries + 1);
+  assert.equal(sum.summary.status, "ok", "the rest is the latest run's");
+  assert.deepEqual(sum.requests.find((r) => r.endpoint === "list" && r.status === "503"), {
+    endpoint: "list",
+    status: "503",
+    count: 7,
+  });
+  assert.equal(sum.requests.length, base.requests.length);
 });

@@ -23,7 +23,7 @@ const row: AccountStatus = {
 };
 
 Deno.test("The status table shows one row per account, its error under it", () => {
-  const lines = formatStatusTable([row], false).split("\n");
+  const lines = formatStatusTable([row]).split("\n");
   assert.match(
     lines[0]!,
     /^ACCOUNT\s+STATUS\s+SOURCE\s+CAMPAIGNS\s+FAILED\s+LIMIT\s+UPDATED\s+RUN$/,
@@ -50,7 +50,7 @@ Deno.test("With a server, a QUEUE column; an account that never ran is a row of 
     rate_limit_source: null,
   };
   const running = { ...row, status: "running", last_error: null, queue_state: "running" as const };
-  const text = formatStatusTable([{ ...running, queue_worker: "w1" }, never], true);
+  const text = formatStatusTable([{ ...running, queue_worker: "w1" }, never], { withQueue: true });
   assert.match(text, /^ACCOUNT\s+STATUS\s+SOURCE\s+QUEUE\s+CAMPAIGNS/);
   assert.match(text, /^acme\s+running\s+sync\s+running on w1\s/m);
   assert.match(text, /^globex\s+never run\s+-\s+queued\s+-\s+-\s+-\s+-\s+-$/m);
@@ -58,10 +58,36 @@ Deno.test("With a server, a QUEUE column; an account that never ran is a row of 
 
 Deno.test("A refused mass deletion is a note under its account's row", () => {
   const withheld = { ...row, status: "ok", last_error: null, deletions_withheld: 20 };
-  const lines = formatStatusTable([withheld], false).split("\n");
+  const lines = formatStatusTable([withheld]).split("\n");
   assert.equal(lines.length, 3);
   assert.match(
     lines[2]!,
     /^ {2}note: 20 deletions withheld \(mass deletion\): --allow-mass-delete/,
   );
+});
+
+Deno.test("At 80 columns the status table fits: the least needed columns go, errors wrap", () => {
+  const queued = {
+    ...row,
+    account: "globex",
+    status: "interrupted",
+    source: "sync_runs" as const,
+    rate_limit_source: "advertised",
+    queue_state: "running" as const,
+    queue_worker: "w7",
+    last_error: `${row.last_error} (is the platform running? check AD_PLATFORM_API_URL)`,
+  };
+  const text = formatStatusTable([row, queued], { withQueue: true, columns: 80 });
+  const lines = text.split("\n");
+  for (const line of lines) assert.ok(line.length <= 80, `wider than 80: ${line}`);
+  assert.match(lines[0]!, /^ACCOUNT\s+STATUS\s+QUEUE\s+CAMPAIGNS\s+FAILED\s+UPDATED$/);
+  assert.match(text, /^globex\s+interrupted\s+running on w7\s/m);
+  assert.match(text, /^ {2}error: Cannot log in to http:\/\/localhost:3001 for account acme:/m);
+  assert.equal(lines.at(-1), "(3 more columns with --json or wider)");
+  const wide = formatStatusTable([row, queued], { withQueue: true, columns: 200 }).split("\n");
+  assert.match(
+    wide[0]!,
+    /^ACCOUNT\s+STATUS\s+SOURCE\s+QUEUE\s+CAMPAIGNS\s+FAILED\s+LIMIT\s+UPDATED\s+RUN$/,
+  );
+  assert.ok(!wide.some((line) => line.includes("more column")));
 });

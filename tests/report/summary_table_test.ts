@@ -157,7 +157,13 @@ Deno.test("Problems are listed first: failed, partial, interrupted, then ok, els
 });
 
 Deno.test("A wide many-account table shows every counter, the most needed first", () => {
-  const [header] = formatReport(manyAccounts, { columns: 400 }).split("\n").slice(2);
+  // Deletions withheld have a column only when some account withheld one.
+  const withheld = {
+    ...manyAccounts,
+    deletions_withheld: 60,
+    accounts: [...manyAccounts.accounts, { ...base, account: "umbrella", deletions_withheld: 60 }],
+  };
+  const [header] = formatReport(withheld, { columns: 400 }).split("\n").slice(2);
   assert.deepEqual(header!.split(/\s+/), [
     "ACCOUNT",
     "STATUS",
@@ -176,4 +182,37 @@ Deno.test("A wide many-account table shows every counter, the most needed first"
     "WITHHELD",
     "RUN",
   ]);
+});
+
+Deno.test("The one-account summary has a withheld row only when a mass deletion was withheld", () => {
+  assert.equal(base.deletions_withheld, 0);
+  assert.equal(rows(formatSummary(base)).has("withheld"), false);
+  assert.equal(rows(formatSummary({ ...base, deletions_withheld: 60 })).get("withheld"), "60");
+});
+
+Deno.test("At 160 columns a many-account table of real run ids shows every column", () => {
+  // The demo's shape: accounts of 100 campaigns, run ids as sync makes them, 3-digit counts.
+  const account = (name: string, status: RunSummary["status"]) => ({
+    ...base,
+    run_id: "20261202T010618Z-f2e70eb4",
+    account: name,
+    status,
+    requests: 131,
+    duration_ms: 754_000,
+  });
+  const accounts = ["acme-corp", "globex-int", "initech"].map((name) => account(name, "ok"));
+  accounts[1] = { ...accounts[1]!, status: "interrupted" };
+  const report = {
+    ...account("", "interrupted"),
+    campaigns_total: 300,
+    synced: 300,
+    requests: 393,
+    retries: 63,
+    accounts,
+  };
+  const lines = formatReport(report, { columns: 160 }).split("\n");
+  for (const line of lines) assert.ok(line.length <= 160, `wider than 160: ${line}`);
+  assert.ok(!lines.some((line) => line.includes("more column")), lines.join("\n"));
+  assert.match(lines[2]!, /\sREFRESHES\s+RUN$/);
+  assert.doesNotMatch(lines[2]!, /WITHHELD/);
 });

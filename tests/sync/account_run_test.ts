@@ -8,6 +8,7 @@ import { openCheckpoint } from "../../src/store/checkpoint.ts";
 import { createDatabaseGuard } from "../../src/store/database_guard.ts";
 import { progressSnapshot, runAccount } from "../../src/sync/account_run.ts";
 import type { SyncProgress } from "../../src/sync/run_sync.ts";
+import { configureLogging, resetLogging } from "../../src/report/logging.ts";
 import { createFakeClock } from "../_fake_clock.ts";
 import { MOCK_CREDENTIALS } from "../_fixtures.ts";
 
@@ -99,4 +100,83 @@ Deno.test("An account whose run cannot start returns a failed summary instead of
     await sql.end({ timeout: 0 });
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** The JSON log records written while `fn` runs. */
+async function jsonLogs(fn: () => Promise<unknown>): Promise<Array<Record<string, unknown>>> {
+  const chunks: string[] = [];
+  await configureLogging({ level: "info", format: "json", write: (text) => chunks.push(text) });
+  try {
+    await fn();
+  } finally {
+    await resetLogging();
+  }
+  return chunks.join("").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
+}
+
+/** A setup whose database refuses every query, for runs that end before any request. */
+async function refusedDatabase<T>(fn: (shared: Parameters<typeof runAccount>[1]) => Promise<T>) {
+  const dir = await Deno.makeTempDir({ prefix: "adsync_account_run_" });
+  const sql = postgres("postgres://adsync@127.0.0.1:1/adsync", { max: 1, onnotice: () => {} });
+  const checkpoint = openCheckpoint(join(dir, "checkpoint.sqlite"));
+  try {
+    const config = loadConfig({
+      AD_PLATFORM_EMAIL: MOCK_CREDENTIALS.email,
+      AD_PLATFORM_PASSWORD: MOCK_CREDENTIALS.password,
+      AD_PLATFORM_CLIENT_ID: "acme",
+      SYNC_STATE_DIR: dir,
+    }, ["sync"]);
+    const guard = createDatabaseGuard("PostgreSQL at 127.0.0.1:1/adsync", {
+      outageMs: 200,
+      retryDelayMs: 50,
+    });
+    return await fn({ config, sql, guard, checkpoint, hostGates: createHostGates() });
+  } finally {
+    await checkpoint.close();
+    await sql.end({ timeout: 0 });
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("The run's log lines name its id run_id, never runId", async () => {
+  let runId = "";
+  const records = await jsonLogs(() =>
+    refusedDatabase(async (shared) => {
+      const run = await runAccount(shared.config.plans[0]!, shared);
+      runId = run.runId;
+      await run.done;
+    })
+  );
+  const starting = records.find((r) => String(r.message).startsWith("Starting run"));
+  assert.ok(starting, JSON.stringify(records));
+  assert.equal(starting.message, `Starting run ${runId}`);
+  assert.deepEqual(starting.properties, { run_id: runId, account: "acme" });
+  for (const record of records) {
+    assert.ok(!JSON.stringify(record.properties).includes('"runId"'), JSON.stringify(record));
+  }
+});
+
+Deno.test("A sync refused because another holds the account logs why, without an empty run id", async () => {
+  const records = await jsonLogs(() =>
+    refusedDatabase(async (shared) => {
+      const leases = {
+        hold: () => Promise.resolve({ holder: "worker w1", expiresInMs: 30_000 }),
+        recentSends: () => Promise.resolve([]),
+      };
+      const run = await runAccount(shared.config.plans[0]!, { ...shared, leases });
+      assert.equal(run.runId, "");
+      const { summary } = await run.done;
+      assert.equal(summary.status, "failed");
+    })
+  );
+  assert.equal(records.length, 1, JSON.stringify(records));
+  const [record] = records;
+  assert.equal(record!.level, "error");
+  assert.equal(
+    record!.message,
+    "Cannot drive account acme: worker w1 drives it now; not started",
+  );
+  const properties = record!.properties as Record<string, unknown>;
+  assert.equal(properties.account, "acme");
+  assert.ok(!("run_id" in properties), JSON.stringify(properties));
 });

@@ -102,3 +102,18 @@ Deno.test("The worker's metrics file ends with the latest run of every account i
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("A worker adds up each account's runs for its counters and keeps the last for its gauges", async () => {
+  const metrics = createWorkerMetrics("box-1", undefined);
+  const run = (requests: number) => ({
+    summary: { ...summary, requests },
+    account: "acme",
+    requests: [{ endpoint: "sync" as const, status: "200", count: requests }],
+    lastSuccessUnix: 100,
+  });
+  await metrics.record(run(5));
+  await metrics.record(run(7));
+  assert.deepEqual(metrics.runs().map((r) => r.summary.requests), [7]);
+  assert.deepEqual(metrics.totals().map((r) => r.summary.requests), [12]);
+  assert.deepEqual(metrics.totals()[0]!.requests, [{ endpoint: "sync", status: "200", count: 12 }]);
+});

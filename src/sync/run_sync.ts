@@ -8,7 +8,7 @@ import { markDeleted } from "../store/deletions.ts";
 import { type Catalog, createCatalog, type Drift } from "./catalog.ts";
 import { type Listing, recordsOnPage, runPager } from "./pager.ts";
 import { createPipeline, type PipelineOptions } from "./pipeline.ts";
-import { createTally, type Tally, type TallyCounts } from "./tally.ts";
+import { createTally, type TallyCounts } from "./tally.ts";
 
 const log = getLogger(["adsync", "sync"]);
 
@@ -135,12 +135,15 @@ export async function startSync(
     const listing = await pager.done;
     if (listing.fatal !== undefined) failRun(listing.fatal);
     await pipeline.drain();
-    const missing = countMissing(listing, catalog, maxPages, tally);
-    const drift = { ...catalog.drift(), missing, truncated: listing.truncated };
+    const missed = countMissing(listing, catalog.listed, maxPages);
+    tally.miss(missed.onFailedPages + missed.unlisted);
+    const drift = { ...catalog.drift(), missing: missed.unlisted, truncated: listing.truncated };
     logDrift(drift, listing);
     const undone = tally.snapshot().undone + listing.undone;
     const interrupted = fatalError === undefined && undone > 0;
-    if (!interrupted && fatalError === undefined && isComplete(listing, catalog, drift, tally)) {
+    const complete = !interrupted && fatalError === undefined &&
+      isComplete(listing, catalog, tally.snapshot(), drift);
+    if (complete) {
       await guard.once("mark deleted campaigns in", () => markGone(catalog.ids())).catch(failRun);
     }
     return { ...progress(), drift, interrupted, fatal: fatalError };
@@ -178,19 +181,27 @@ export function requestsLeft(p: SyncProgress): number {
   return (p.pagesTotal ?? 0) - p.pagesDone + p.queued + Math.max(0, unlisted);
 }
 
+/** Campaigns a listing promised and no page delivered; the run counts them failed. */
+export interface MissingCampaigns {
+  /** The records the pages that could not be fetched would have held. */
+  onFailedPages: number;
+  /** Once every page is in: what the promised `total` (within the page cap) had that no page held. */
+  unlisted: number;
+}
+
 /**
- * Counts as failed the campaigns of pages that could not be fetched and, once every page is in,
- * those the listing promised and no page held. The promise is the smallest `total` any page
- * reported, so a `total` that later pages contradict never turns into failures.
+ * What a listing of `listed` records left missing: the campaigns of pages that could not be
+ * fetched and, once every page is in, those the listing promised and no page held. The promise
+ * is the smallest `total` any page reported, so a `total` that later pages contradict never
+ * turns into failures. Nothing is missing from a listing that never started or was stopped.
  */
-function countMissing(listing: Listing, catalog: Catalog, maxPages: number, tally: Tally): number {
+export function countMissing(listing: Listing, listed: number, maxPages: number): MissingCampaigns {
   const { total, pageSize, failedPages } = listing;
-  if (total === null || listing.fatal !== undefined) return 0;
-  for (const page of failedPages) tally.miss(recordsOnPage(page, total, pageSize));
-  if (failedPages.length > 0 || listing.undone > 0) return 0;
-  const missing = Math.max(0, Math.min(total, maxPages * pageSize) - catalog.listed);
-  tally.miss(missing);
-  return missing;
+  if (total === null || listing.fatal !== undefined) return { onFailedPages: 0, unlisted: 0 };
+  let onFailedPages = 0;
+  for (const page of failedPages) onFailedPages += recordsOnPage(page, total, pageSize);
+  if (failedPages.length > 0 || listing.undone > 0) return { onFailedPages, unlisted: 0 };
+  return { onFailedPages, unlisted: Math.max(0, Math.min(total, maxPages * pageSize) - listed) };
 }
 
 /**
@@ -198,8 +209,13 @@ function countMissing(listing: Listing, catalog: Catalog, maxPages: number, tall
  * or failed, every record valid, and a listing that never shifted under it (a changed `total`
  * or a repeated id means offsets moved, so some live campaign may have gone unseen).
  */
-function isComplete(listing: Listing, catalog: Catalog, drift: Drift, tally: Tally): boolean {
-  const { failed, rejected } = tally.snapshot();
+export function isComplete(
+  listing: Listing,
+  catalog: Pick<Catalog, "listed" | "anonymousRejects">,
+  counts: Pick<TallyCounts, "failed" | "rejected">,
+  drift: Drift,
+): boolean {
+  const { failed, rejected } = counts;
   return listing.total !== null && listing.failedPages.length === 0 && !listing.endedEarly &&
     listing.total <= (listing.pagesTotal ?? 0) * listing.pageSize &&
     catalog.listed === listing.total && catalog.anonymousRejects === 0 && failed === 0 &&

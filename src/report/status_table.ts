@@ -30,8 +30,10 @@ export interface AccountStatus {
   last_error: string | null;
   /** The rate limit in force at the run's end (`10/60s`); null before it ended. */
   rate_limit: string | null;
-  /** Where that limit came from: configured, advertised or default. */
+  /** Where that limit came from: configured, advertised, default or enforced. */
   rate_limit_source: string | null;
+  /** The limit the platform advertised but did not enforce (source `enforced`); null otherwise. */
+  rate_limit_advertised?: string | null;
   /** Stored campaigns the run did not mark deleted: a mass deletion refused. */
   deletions_withheld: RunCounters["deletions_withheld"];
   /** The account's job in the workers' queue; null without one, absent without a server. */
@@ -40,6 +42,13 @@ export interface AccountStatus {
   queue_worker?: string | null;
   /** When the account's job, handed back for later, comes back (ISO); null when due now. */
   queue_until?: string | null;
+}
+
+/** The limit in force and where it came from: `10/6s enforced (advertised 100/6s)`. */
+function limitCell(r: AccountStatus): string {
+  if (!r.rate_limit) return "-";
+  const claim = r.rate_limit_advertised ? ` (advertised ${r.rate_limit_advertised})` : "";
+  return `${r.rate_limit} ${r.rate_limit_source ?? ""}`.trimEnd() + claim;
 }
 
 /** A counter's header, as every table of the run's counters spells it. */
@@ -69,7 +78,7 @@ const COLUMNS: Array<{ header: string; cell: (r: AccountStatus) => string; queue
   { header: header("failed"), cell: (r) => (r.run_id ? String(r.failed) : "-") },
   {
     header: "LIMIT",
-    cell: (r) => r.rate_limit ? `${r.rate_limit} ${r.rate_limit_source ?? ""}`.trimEnd() : "-",
+    cell: limitCell,
   },
   {
     header: "UPDATED",

@@ -65,3 +65,18 @@ Deno.test("A refused mass deletion is a note under its account's row", () => {
     /^ {2}note: 20 deletions withheld \(mass deletion\): --allow-mass-delete/,
   );
 });
+
+Deno.test("The LIMIT column says when the platform enforced less than it advertised", () => {
+  const enforced = {
+    ...row,
+    status: "ok",
+    last_error: null,
+    rate_limit: "10/6s",
+    rate_limit_source: "enforced",
+    rate_limit_advertised: "100/6s",
+  };
+  assert.match(
+    formatStatusTable([enforced], false),
+    /^acme\s+ok\s+sync\s+0\/\?\s+0\s+10\/6s enforced \(advertised 100\/6s\)\s+2026/m,
+  );
+});

@@ -177,3 +177,10 @@ Deno.test("A wide many-account table shows every counter, the most needed first"
     "RUN",
   ]);
 });
+
+Deno.test("The summary table says when the platform enforced less than it advertised", () => {
+  const honest = formatSummary({ ...base, rate_limit: "100/6s" });
+  assert.doesNotMatch(honest, /^rate limit\s/m);
+  const lying = formatSummary({ ...base, rate_limit: "10/6s", rate_limit_advertised: "100/6s" });
+  assert.equal(rows(lying).get("rate limit"), "10/6s enforced (advertised 100/6s)");
+});

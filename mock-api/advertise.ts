@@ -1,3 +1,4 @@
+import type { RateLimit } from "../src/duration.ts";
 import type { WindowState } from "./rate_window.ts";
 
 /** How the mock's answers advertise the client's rate limit. */
@@ -55,6 +56,17 @@ export function advertiseOn(
   for (const [name, value] of Object.entries(advertisedHeaders(mode, window, now))) {
     response.headers.set(name, value);
   }
+}
+
+/**
+ * The window a platform whose headers lie would advertise: `claim` as its limit, and as
+ * remaining what the claim leaves after the requests the enforced window holds (so `r` matches
+ * `q`), with the enforced window's reset; the window as it is without a claim.
+ */
+export function claimedWindow(window: WindowState, claim: RateLimit | undefined): WindowState {
+  if (claim === undefined) return window;
+  const used = window.limit.count - window.remaining;
+  return { limit: claim, remaining: Math.max(0, claim.count - used), resetMs: window.resetMs };
 }
 
 /** Whether `text` names an advertising mode. */

@@ -66,6 +66,11 @@ export interface MockApiOptions {
   records?: unknown[];
   /** How answers to rate-limited requests advertise the client's limit. @default "none" */
   advertise: AdvertiseMode;
+  /**
+   * The limit the answers advertise instead of the one enforced, as a platform whose headers
+   * lie: every client is told this quota and window. @default the enforced limit
+   */
+  advertisedLimit?: RateLimit;
   /** Clients (`X-Client-ID`) with a rate limit of their own instead of `rateLimit`. @default {} */
   clientRateLimits?: Record<string, RateLimit>;
   /** The mock's clock, for the rate window, token expiry and log times. @default Date.now */
@@ -114,6 +119,7 @@ export const MOCK_FLAGS = {
   "max-limit": { type: "string" },
   "client": { type: "string", multiple: true },
   "advertise": { type: "string" },
+  "advertised-limit": { type: "string" },
   "client-rate-limit": { type: "string", multiple: true },
 } as const;
 
@@ -152,6 +158,7 @@ export function parseMockArgs(args: string[]): MockApiOptions & { port: number }
     maxLimit: integer("--max-limit", values["max-limit"], MOCK_API_DEFAULTS.maxLimit, 1, 1e6),
     clients: clientCredentials(values.client ?? []),
     advertise: advertiseMode(values.advertise),
+    ...advertisedLimit(values["advertised-limit"]),
     clientRateLimits: clientRateLimits(values["client-rate-limit"] ?? []),
   };
 }
@@ -188,6 +195,14 @@ function rateLimit(value: string | undefined): RateLimit {
   const parsed = parseRateLimit(value);
   if (!parsed) throw new ConfigError("--rate-limit", "expected N/duration such as 10/60s");
   return parsed;
+}
+
+/** `--advertised-limit`, as the option it sets; none when the flag is absent. */
+function advertisedLimit(value: string | undefined): { advertisedLimit?: RateLimit } {
+  if (value === undefined) return {};
+  const parsed = parseRateLimit(value);
+  if (!parsed) throw new ConfigError("--advertised-limit", "expected N/duration such as 100/6s");
+  return { advertisedLimit: parsed };
 }
 
 function rate(flag: string, value: string | undefined, fallback: number): number {

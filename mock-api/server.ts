@@ -1,4 +1,4 @@
-import { advertiseOn } from "./advertise.ts";
+import { advertiseOn, claimedWindow } from "./advertise.ts";
 import { createAuth } from "./auth.ts";
 import { createCampaignRoutes } from "./campaign_routes.ts";
 import { DEFAULT_CLIENT, mulberry32 } from "./campaigns.ts";
@@ -120,7 +120,8 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
     }
     // Every answer past the token check advertises the window, as real platforms do.
     if (url.pathname.startsWith("/api/") && ![401, 405].includes(response.status)) {
-      advertiseOn(response, advertise, window.peek(client, now()), now());
+      const state = claimedWindow(window.peek(client, now()), settings.advertisedLimit);
+      advertiseOn(response, advertise, state, now());
     }
     record(entry, response.status, started);
     return response;

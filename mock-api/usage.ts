@@ -24,6 +24,7 @@ const FLAG_HELP: Partial<Record<Flag, { arg: string; text: string }>> = {
   "max-limit": { arg: "N", text: "largest page size served (larger: capped)" },
   "client": { arg: "ID=EMAIL:PW", text: "a client with its own login (repeatable)" },
   "advertise": { arg: "MODE", text: "limit headers: ietf, x-ratelimit, garbage" },
+  "advertised-limit": { arg: "N/DUR", text: "limit the headers claim [the enforced one]" },
   "client-rate-limit": { arg: "ID=N/DUR", text: "a client's own limit (repeatable)" },
 };
 

@@ -6,10 +6,10 @@ import type { RunCounters, RunStatus } from "./run_counters.ts";
 
 /**
  * Where the limit in force came from: the account's `rate_limit` (a ceiling the platform may
- * only lower), the platform's headers, or the default of `rate_limit: "auto"` while the platform
- * advertises nothing.
+ * only lower), the platform's headers, the default of `rate_limit: "auto"` while the platform
+ * advertises nothing, or what the platform enforced when its 429s disproved what it advertised.
  */
-export type RateLimitSource = "configured" | "advertised" | "default";
+export type RateLimitSource = "configured" | "advertised" | "default" | "enforced";
 
 /** A run's counters with how it ended and how long it took: what adds up across accounts. */
 export interface RunTotals extends RunCounters {
@@ -39,8 +39,16 @@ export interface SyncSummary extends RunSummary {
   last_error?: string;
   /** The rate limit in force at the end, such as `10/60s`. */
   rate_limit: string;
-  /** Where it came from: the account's `rate_limit`, the platform's headers, or auto's default. */
+  /**
+   * Where it came from: the account's `rate_limit`, the platform's headers, auto's default, or
+   * `enforced`: the platform's 429s showed it allows fewer than it advertised.
+   */
   rate_limit_source: RateLimitSource;
+  /**
+   * With `rate_limit_source: "enforced"` only: the limit the platform advertised but did not
+   * enforce (`100/6s`), while `rate_limit` says what it enforced.
+   */
+  rate_limit_advertised?: string;
 }
 
 /**

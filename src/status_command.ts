@@ -262,12 +262,16 @@ function fromHistory(history: RunHistoryRow[]): AccountStatus[] {
  */
 function fromSummary(
   row: RunHistoryRow | undefined,
-): Pick<AccountStatus, "rate_limit" | "rate_limit_source" | "deletions_withheld"> {
+): Pick<
+  AccountStatus,
+  "rate_limit" | "rate_limit_source" | "rate_limit_advertised" | "deletions_withheld"
+> {
   const text = (value: unknown) => typeof value === "string" ? value : null;
   const withheld = row?.summary?.deletions_withheld;
   return {
     rate_limit: text(row?.summary?.rate_limit),
     rate_limit_source: text(row?.summary?.rate_limit_source),
+    rate_limit_advertised: text(row?.summary?.rate_limit_advertised),
     deletions_withheld: typeof withheld === "number" ? withheld : 0,
   };
 }
@@ -291,6 +295,7 @@ function neverRun(account: string): AccountStatus {
     last_error: null,
     rate_limit: null,
     rate_limit_source: null,
+    rate_limit_advertised: null,
     deletions_withheld: 0,
   };
 }

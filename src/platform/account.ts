@@ -34,6 +34,11 @@ export interface AccountOptions {
   rateLimitAuto?: boolean;
   /** The limit the platform advertised to the account's last run, to start from. @default none */
   advertisedBefore?: RateLimit;
+  /**
+   * What the platform enforced in the account's last run, when its 429s showed `advertisedBefore`
+   * wrong: the limit while it advertises that same claim. @default none
+   */
+  enforcedBefore?: RateLimit;
   /** The fetch to log in with. @default globalThis.fetch */
   fetch?: typeof fetch;
   /** Time source. @default systemClock */
@@ -94,8 +99,8 @@ export function createAccount(options: AccountOptions): Account {
 
 /** Completes an account with the learner that teaches its limiter what the platform advertises. */
 function withLimitLearner(account: Omit<Account, "limits">, options: AccountOptions): Account {
-  const { rateLimitAuto: auto, clock, advertisedBefore } = options;
-  const limits = createLimitLearner(account.limiter, { auto, clock });
-  if (advertisedBefore) limits.recall(advertisedBefore);
+  const { rateLimitAuto: auto, clock, advertisedBefore, enforcedBefore } = options;
+  const limits = createLimitLearner(account.limiter, { auto, clock, history: options.history });
+  if (advertisedBefore) limits.recall(advertisedBefore, enforcedBefore);
   return { ...account, limits };
 }

@@ -136,6 +136,7 @@ async function exchange(
   const { clock } = settings;
   const { endpoint, url, method, what } = request;
   const sentAt = clock.now();
+  const settle = account.limits.sent(sentAt);
   const page = endpoint === "list" && settings.cutWhenOvertaken?.()
     ? hostGate.pagesInFlight.track(sentAt)
     : undefined;
@@ -146,7 +147,7 @@ async function exchange(
       timeoutMs: settings.deadlineMs(),
       now: clock.now,
       overtaken: page?.cut,
-      onHeaders: (answer) => {
+      onHeaders: (answer, status) => {
         // Answered: the platform counted it by now. A page is answered at once, so its round trip
         // also bounds how late the host's other requests arrive, and tells of pages left behind.
         const at = clock.now();
@@ -154,6 +155,7 @@ async function exchange(
         if (endpoint === "list") hostGate.arrivalDelay.observe(sentAt, at);
         page?.answered(at);
         account.limits.observe(answer);
+        settle(status);
       },
       onOutcome: (outcome) => {
         countOutcome(stats, endpoint, outcome);

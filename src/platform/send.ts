@@ -26,8 +26,8 @@ export interface SendOptions {
   clock?: Clock;
   /** Called once per request with its outcome (`"200"`, `"503"`, `"timeout"`, `"network"`). @default no-op */
   onOutcome?: (outcome: string) => void;
-  /** Called with the headers of every answer, whatever its status, as soon as they arrive. @default no-op */
-  onHeaders?: (headers: Headers) => void;
+  /** Called with the headers and status of every answer, whatever its status, as soon as they arrive. @default no-op */
+  onHeaders?: (headers: Headers, status: number) => void;
   /**
    * Ends the request as a timeout when it fires, before its deadline: the platform is taken not
    * to answer (pages sent after it were answered). @default never
@@ -67,7 +67,7 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
       redirect: "manual",
       signal: wire ? AbortSignal.any([wire, deadlineSignal]) : deadlineSignal,
     });
-    options.onHeaders?.(response.headers);
+    options.onHeaders?.(response.headers, response.status);
     text = await response.text();
   } catch (error) {
     if (wire?.aborted) throw wire.reason;

@@ -18,7 +18,9 @@ export interface RequestCount {
 /** Everything the metrics say about one account's last run. */
 export interface MetricsSnapshot {
   /** Its summary: the totals, and the rate limit when the summary has one. */
-  summary: RunTotals & Partial<Pick<SyncSummary, "rate_limit" | "rate_limit_source">>;
+  summary:
+    & RunTotals
+    & Partial<Pick<SyncSummary, "rate_limit" | "rate_limit_source" | "rate_limit_advertised">>;
   account: string;
   requests: RequestCount[];
   /** When a run last finished with status `ok` (Unix seconds); `null` if never. */
@@ -102,6 +104,13 @@ export function createRunMetrics(registry: Registry, options: RunMetricsOptions 
       "Length of the account's rate-limit window in its last run, labelled by where the limit came from.",
       ["source"],
       (m, own) => limitSamples(m, own, (limit) => limit.windowMs / 1_000),
+    ),
+    family(
+      "gauge",
+      "advertised_limit_overridden",
+      "1 when the platform's 429s showed it enforces less than it advertised, and the account's last run kept to what it enforced (adsync_rate_limit_requests{source=\"enforced\"}); else 0.",
+      [],
+      (m, own) => [[own, m.summary.rate_limit_source === "enforced" ? 1 : 0]],
     ),
     family(
       "gauge",

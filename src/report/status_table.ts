@@ -32,8 +32,10 @@ export interface AccountStatus {
   last_error: string | null;
   /** The rate limit in force at the run's end (`10/60s`); null before it ended. */
   rate_limit: string | null;
-  /** Where that limit came from: configured, advertised or default. */
+  /** Where that limit came from: configured, advertised, default or enforced. */
   rate_limit_source: string | null;
+  /** The limit the platform advertised but did not enforce (source `enforced`); null otherwise. */
+  rate_limit_advertised?: string | null;
   /** Stored campaigns the run did not mark deleted: a mass deletion refused. */
   deletions_withheld: RunCounters["deletions_withheld"];
   /** The account's job in the workers' queue; null without one, absent without a server. */
@@ -44,6 +46,13 @@ export interface AccountStatus {
   queue_until?: string | null;
   /** Why the account's job failed for good (`adsync enqueue` queues it again); null otherwise. */
   queue_reason?: string | null;
+}
+
+/** The limit in force and where it came from: `10/6s enforced (advertised 100/6s)`. */
+function limitCell(r: AccountStatus): string {
+  if (!r.rate_limit) return "-";
+  const claim = r.rate_limit_advertised ? ` (advertised ${r.rate_limit_advertised})` : "";
+  return `${r.rate_limit} ${r.rate_limit_source ?? ""}`.trimEnd() + claim;
 }
 
 /** A counter's header, as every table of the run's counters spells it. */
@@ -85,7 +94,7 @@ const COLUMNS: Array<FitColumn<AccountStatus> & { queue?: true }> = [
   {
     header: "LIMIT",
     rank: 5,
-    cell: (r) => r.rate_limit ? `${r.rate_limit} ${r.rate_limit_source ?? ""}`.trimEnd() : "-",
+    cell: limitCell,
   },
   {
     header: "UPDATED",

@@ -11,9 +11,12 @@ const STATUS_TEXT: Record<RunStatus, string> = {
 };
 
 /** What the tables read of one account's summary: the drift and the error only when present. */
-type SummaryRows = RunSummary & Partial<Pick<SyncSummary, "last_error">> & {
-  drift?: Partial<SyncSummary["drift"]>;
-};
+type SummaryRows =
+  & RunSummary
+  & Partial<Pick<SyncSummary, "last_error" | "rate_limit" | "rate_limit_advertised">>
+  & {
+    drift?: Partial<SyncSummary["drift"]>;
+  };
 
 /**
  * Renders the summary as an aligned table for a terminal: status first, then counts, then
@@ -31,6 +34,7 @@ export function formatSummary(s: SummaryRows, options: ReportOptions = {}): stri
     ...counts.map(([label, n]): [string, string] => [label, String(n).padStart(numberWidth)]),
     ["duration", formatDuration(s.duration_ms)],
     ...driftRow(s.drift),
+    ...overriddenLimitRow(s),
   ];
   const labelWidth = Math.max(...rows.map(([label]) => label.length));
   const error = s.last_error ? [["error", s.last_error] as [string, string]] : [];
@@ -47,6 +51,12 @@ function driftRow(drift: Record<string, number | undefined> | undefined): Array<
   const seen = Object.entries(drift ?? {}).filter(([, n]) => (n ?? 0) > 0);
   if (seen.length === 0) return [];
   return [["drift", seen.map(([what, n]) => `${what.replaceAll("_", " ")} ${n}`).join(", ")]];
+}
+
+/** A row saying the platform enforced less than it advertised, when its 429s showed it. */
+function overriddenLimitRow(s: SummaryRows): Array<[string, string]> {
+  if (!s.rate_limit || !s.rate_limit_advertised) return [];
+  return [["rate limit", `${s.rate_limit} enforced (advertised ${s.rate_limit_advertised})`]];
 }
 
 /** What {@linkcode formatReport} reads of a {@linkcode SyncReport}. */

@@ -70,22 +70,39 @@ export async function recordRunEnd(
   `;
 }
 
+/** The limits the platform advertised to an account's latest finished run. */
+export interface AdvertisedBefore {
+  /** What it advertised, such as `20/1s`. */
+  advertised: string;
+  /** What it enforced instead, when its 429s showed the advertisement wrong (`2/1s`). */
+  enforced?: string;
+}
+
 /**
  * The limit the platform advertised to `account`'s latest finished run, as its summary recorded
- * it (`20/1s`); undefined when that run followed a configured or default limit.
+ * it, with what it enforced when that run found it enforcing less; undefined when that run
+ * followed a configured or default limit.
  */
 export async function lastAdvertisedLimit(
   sql: postgres.Sql,
   account: string,
-): Promise<string | undefined> {
-  const [row] = await sql<{ rate_limit: string | null; source: string | null }[]>`
-    select summary->>'rate_limit' as rate_limit, summary->>'rate_limit_source' as source
+): Promise<AdvertisedBefore | undefined> {
+  const [row] = await sql<
+    { rate_limit: string | null; source: string | null; advertised: string | null }[]
+  >`
+    select summary->>'rate_limit' as rate_limit, summary->>'rate_limit_source' as source,
+      summary->>'rate_limit_advertised' as advertised
     from sync_runs
     where account = ${account} and finished_at is not null and summary is not null
     order by finished_at desc, run_id desc
     limit 1
   `;
-  return row?.source === "advertised" && row.rate_limit ? row.rate_limit : undefined;
+  if (!row?.rate_limit) return undefined;
+  if (row.source === "advertised") return { advertised: row.rate_limit };
+  if (row.source === "enforced" && row.advertised) {
+    return { advertised: row.advertised, enforced: row.rate_limit };
+  }
+  return undefined;
 }
 
 /** The latest runs, newest first. */

@@ -36,7 +36,7 @@ export async function openAccount(
     },
     rateLimit,
     rateLimitAuto: settings.rateLimitAuto,
-    advertisedBefore: await advertisedBefore(shared, clientId),
+    ...await limitsBefore(shared, clientId),
     fetch: options.fetch,
     clock: options.clock,
     request: plan.request,
@@ -85,14 +85,20 @@ function sendRecorder(
   };
 }
 
-/** The limit the platform advertised to the account's last run; none if unknown or unreadable. */
-async function advertisedBefore(
+/**
+ * The limit the platform advertised to the account's last run, and what it enforced when that
+ * run found the advertisement wrong; none if unknown or unreadable.
+ */
+async function limitsBefore(
   shared: SharedResources,
   account: string,
-): Promise<RateLimit | undefined> {
-  const text = await shared.guard.once(
+): Promise<{ advertisedBefore?: RateLimit; enforcedBefore?: RateLimit }> {
+  const before = await shared.guard.once(
     "read the last advertised limit from",
     () => lastAdvertisedLimit(shared.sql, account),
   ).catch(() => undefined); // a convenience: page 1 tells it again
-  return text === undefined ? undefined : parseRateLimit(text);
+  const advertised = before && parseRateLimit(before.advertised);
+  if (!advertised) return {};
+  const enforced = before.enforced === undefined ? undefined : parseRateLimit(before.enforced);
+  return { advertisedBefore: advertised, ...(enforced ? { enforcedBefore: enforced } : {}) };
 }

@@ -24,7 +24,7 @@ export interface AccountCounts {
   stats: Pick<RequestStats, "requests" | "rateLimited" | "retries" | "timeouts">;
   tokens: { readonly refreshes: number };
   limiter: { readonly limit: RateLimit };
-  limits: { readonly source: RateLimitSource };
+  limits: { readonly source: RateLimitSource; readonly disproved?: RateLimit | undefined };
 }
 
 /** Builds the run's summary from what the sync did and what the account's client counted. */
@@ -68,6 +68,9 @@ export function summarize(
     },
     rate_limit: formatRateLimit(account.limiter.limit),
     rate_limit_source: account.limits.source,
+    ...(account.limits.disproved
+      ? { rate_limit_advertised: formatRateLimit(account.limits.disproved) }
+      : {}),
     ...(result.fatal !== undefined ? { last_error: errorMessage(result.fatal) } : {}),
   };
 }

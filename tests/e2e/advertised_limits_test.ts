@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import type { MockRequestLogEntry } from "../../mock-api/server.ts";
-import { logRecords, type SyncOutcome } from "./_cli.ts";
+import { join } from "node:path";
+import { logRecords, spawnSync, type SyncOutcome } from "./_cli.ts";
 import {
   assertEveryCampaignOnce,
   assertNo429,
@@ -137,5 +138,48 @@ e2e(
     );
     assert.equal(warnings.length, 1, outcome.stderr);
     assert.ok(Number(summary.requests) > 1, "every answer carried the garbage");
+  },
+);
+
+e2e(
+  "A platform advertising 100 while it enforces 10 is kept to its 10: the sync finishes with few 429s and says the advertisement was wrong",
+  {
+    mock: {
+      advertise: "ietf",
+      campaigns: 100,
+      rateLimit: { count: 10, windowMs: WINDOW_MS },
+      advertisedLimit: { count: 100, windowMs: WINDOW_MS },
+    },
+  },
+  async (s) => {
+    const metricsFile = join(s.stateDir, "adsync.prom");
+    const env = { AD_PLATFORM_RATE_LIMIT: "auto", SYNC_METRICS_FILE: metricsFile };
+    const outcome = await s.run(["--json"], env);
+    assert.equal(outcome.code, 0, explain(outcome));
+    const summary = summaryOf(outcome);
+    assert.equal(summary.status, "ok");
+    await assertEveryCampaignOnce(s, summary);
+    const refused = s.mock.log.filter((entry) => entry.status === 429).length;
+    assert.ok(refused <= 10, `${refused} answers 429:\n${outcome.stderr}`);
+    assert.equal(summary.rate_limited, refused);
+    assert.equal(summary.rate_limit_source, "enforced");
+    assert.equal(summary.rate_limit_advertised, "100/1s");
+    const enforced = /^(\d+)\/1s$/.exec(String(summary.rate_limit));
+    assert.ok(enforced && Number(enforced[1]) <= 10, `rate_limit ${summary.rate_limit}`);
+    const warnings = logRecords(outcome.stderr).filter((r) =>
+      String(r.message).startsWith("The platform advertises 100/1s but enforces about")
+    );
+    assert.equal(warnings.length, 1, outcome.stderr);
+    const metrics = await Deno.readTextFile(metricsFile);
+    assert.match(metrics, /^adsync_advertised_limit_overridden\{account="default"\} 1$/m);
+    assert.match(
+      metrics,
+      /^adsync_rate_limit_requests\{account="default",source="enforced"\} \d+$/m,
+    );
+    const status = await spawnSync(s.env(env), ["--json"], "status").finished;
+    assert.equal(status.code, 0, explain(status));
+    const [row] = JSON.parse(status.stdout.trim().split("\n").at(-1)!);
+    assert.equal(row.rate_limit_source, "enforced");
+    assert.equal(row.rate_limit_advertised, "100/1s");
   },
 );

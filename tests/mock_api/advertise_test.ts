@@ -95,3 +95,23 @@ Deno.test("the mock advertises nothing on a refused token", async () => {
     assert.equal(answer.headers.get("ratelimit"), null);
   });
 });
+
+Deno.test("the mock with --advertised-limit claims that limit while it enforces its own", async () => {
+  await withMock({
+    advertise: "ietf",
+    rateLimit: { count: 3, windowMs: 60_000 },
+    advertisedLimit: { count: 100, windowMs: 6_000 },
+  }, async (mock) => {
+    const answers = await listTimes(mock, "acme", 4);
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 429]);
+    assert.deepEqual(
+      answers.map((a) => a.headers.get("ratelimit-policy")),
+      Array(4).fill('"default";q=100;w=6'),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.headers.get("ratelimit")?.replace(/t=\d+/, "t")),
+      ['"default";r=99;t', '"default";r=98;t', '"default";r=97;t', '"default";r=97;t'],
+      "remaining matches the claim, not the enforced window",
+    );
+  });
+});

@@ -40,6 +40,7 @@ Deno.test("parseMockArgs reads every flag, with durations in ms, s, m and h", ()
     "--client=acme=a@acme.example:pw:with:colons",
     "--client=globex=x@globex.example:pw2",
     "--advertise=x-ratelimit",
+    "--advertised-limit=100/6s",
     "--client-rate-limit=acme=5/60s",
     "--client-rate-limit=globex=20/1s",
   ]);
@@ -64,6 +65,7 @@ Deno.test("parseMockArgs reads every flag, with durations in ms, s, m and h", ()
       globex: { email: "x@globex.example", password: "pw2" },
     },
     advertise: "x-ratelimit",
+    advertisedLimit: { count: 100, windowMs: 6_000 },
     clientRateLimits: {
       acme: { count: 5, windowMs: 60_000 },
       globex: { count: 20, windowMs: 1_000 },
@@ -94,6 +96,7 @@ Deno.test("parseMockArgs refuses a bad value with one line naming the flag", () 
     [["--client", "acme=a@b.c"], "--client: expected ID=EMAIL:PASSWORD"],
     [["--client", "a=b:c", "--client", "a=d:e"], "--client: a is given twice"],
     [["--advertise", "headers"], "--advertise: expected none, ietf, x-ratelimit or garbage"],
+    [["--advertised-limit", "lots"], "--advertised-limit: expected N/duration such as 100/6s"],
     [["--client-rate-limit", "acme"], "--client-rate-limit: expected ID=N/duration"],
     [["--client-rate-limit", "acme=5"], "--client-rate-limit: expected ID=N/duration"],
     [["--client-rate-limit", "=5/1s"], "--client-rate-limit: expected ID=N/duration"],

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { configureLogging, resetLogging } from "../../src/report/logging.ts";
-import { createLimitLearner, stricter } from "../../src/platform/limit_learner.ts";
+import {
+  createLimitLearner,
+  type LimitLearner,
+  stricter,
+} from "../../src/platform/limit_learner.ts";
 import { createRateLimiter } from "../../src/platform/rate_limiter.ts";
 import { createFakeClock } from "../_fake_clock.ts";
 import { acmeAccount } from "../_fixtures.ts";
@@ -143,4 +147,117 @@ Deno.test("An account starts from the limit the platform advertised to its last 
     advertisedBefore: { count: 20, windowMs: 1_000 },
   });
   assert.deepEqual(ceiling.limiter.limit, { count: 10, windowMs: 1_000 }, "within the ceiling");
+});
+
+/** Sends `n` requests at once through the learner; answers the last `refused` of them 429. */
+function answerBurst(learner: LimitLearner, at: number, n: number, refused: number): void {
+  const answers = Array.from({ length: n }, () => learner.sent(at));
+  // Refusals come back first: a 429 is answered at once, a sync takes seconds.
+  answers.slice(n - refused).forEach((answer) => answer(429));
+  answers.slice(0, n - refused).forEach((answer) => answer(200));
+}
+
+/** A learner on auto that has believed the platform's 100 per 6 s. */
+function believing100() {
+  const s = setup({ count: 10, windowMs: 60_000 }, true);
+  s.learner.observe(ietf(100, 6));
+  assert.deepEqual(s.limiter.limit, { count: 100, windowMs: 6_000 });
+  return s;
+}
+
+Deno.test("A 429 under an advertised 100 lowers the limit to the 10 the platform accepted", async () => {
+  const { clock, limiter, learner } = believing100();
+  answerBurst(learner, clock.now(), 1, 0); // page 1
+  await clock.tick(5);
+  answerBurst(learner, clock.now(), 20, 11);
+  assert.deepEqual(limiter.limit, { count: 10, windowMs: 6_000 });
+  assert.equal(learner.source, "enforced");
+  assert.deepEqual(learner.disproved, { count: 100, windowMs: 6_000 });
+});
+
+Deno.test("Later advertisements do not raise a disproved limit again during the run", () => {
+  const { clock, limiter, learner } = believing100();
+  answerBurst(learner, clock.now(), 11, 1);
+  learner.observe(ietf(100, 6, 90, 6));
+  learner.observe(ietf(500, 6));
+  assert.deepEqual(limiter.limit, { count: 10, windowMs: 6_000 });
+  assert.equal(learner.source, "enforced");
+  learner.observe(ietf(4, 6));
+  assert.deepEqual(limiter.limit, { count: 4, windowMs: 6_000 }, "a stricter one is still taken");
+  assert.equal(learner.source, "advertised");
+});
+
+Deno.test("A disproved limit keeps falling while 429s show less accepted", async () => {
+  const { clock, limiter, learner } = believing100();
+  answerBurst(learner, clock.now(), 11, 1);
+  assert.equal(limiter.limit.count, 10);
+  await clock.tick(7_000);
+  answerBurst(learner, clock.now(), 10, 4);
+  assert.deepEqual(limiter.limit, { count: 6, windowMs: 6_000 });
+});
+
+Deno.test("A 429 the platform's advertised limit explains lowers nothing", async () => {
+  const { clock, limiter, learner } = setup({ count: 10, windowMs: 60_000 }, true);
+  learner.observe(ietf(10, 6));
+  answerBurst(learner, clock.now(), 10, 0);
+  await clock.tick(6_050);
+  // One of the first burst reached the platform late: a matter for the margin.
+  answerBurst(learner, clock.now(), 10, 1);
+  assert.deepEqual(limiter.limit, { count: 10, windowMs: 6_000 });
+  assert.equal(learner.source, "advertised");
+});
+
+Deno.test("A 429 under a configured or default limit lowers nothing", () => {
+  for (const auto of [false, true]) {
+    const { clock, limiter, learner } = setup({ count: 10, windowMs: 60_000 }, auto);
+    answerBurst(learner, clock.now(), 5, 1);
+    assert.deepEqual(limiter.limit, { count: 10, windowMs: 60_000 });
+    assert.equal(learner.source, auto ? "default" : "configured");
+    assert.equal(learner.disproved, undefined);
+  }
+});
+
+Deno.test("A disproved advertisement is warned about once per run", async () => {
+  const { clock, learner } = believing100();
+  const records = await logsOf(() => {
+    answerBurst(learner, clock.now(), 20, 11);
+  });
+  const warnings = records.filter((r) => r.level === "warning");
+  assert.equal(warnings.length, 1, JSON.stringify(records));
+  assert.equal(
+    warnings[0]!.message,
+    "The platform advertises 100/6s but enforces about 19/6s: keeping to that for the rest of the run",
+    "the first 429 read, before the other refusals were",
+  );
+});
+
+Deno.test("An account starts from what the platform enforced in its last run while it makes the same claim", () => {
+  const before = {
+    rateLimit: { count: 10, windowMs: 60_000 },
+    rateLimitAuto: true,
+    advertisedBefore: { count: 100, windowMs: 6_000 },
+    enforcedBefore: { count: 10, windowMs: 6_000 },
+  };
+  const same = acmeAccount(before);
+  assert.deepEqual(same.limiter.limit, { count: 10, windowMs: 6_000 });
+  assert.equal(same.limits.source, "enforced");
+  assert.deepEqual(same.limits.disproved, { count: 100, windowMs: 6_000 });
+  same.limits.observe(ietf(100, 6));
+  assert.deepEqual(same.limiter.limit, { count: 10, windowMs: 6_000 }, "the same claim");
+  const changed = acmeAccount(before);
+  changed.limits.observe(ietf(50, 6));
+  assert.deepEqual(changed.limiter.limit, { count: 50, windowMs: 6_000 }, "a new claim");
+  assert.equal(changed.limits.source, "advertised");
+  assert.equal(changed.limits.disproved, undefined);
+});
+
+Deno.test("A 429 that the last run's sends explain lowers nothing", () => {
+  const clock = createFakeClock();
+  const limiter = createRateLimiter({ count: 10, windowMs: 60_000 }, { clock, marginMs: 0 });
+  const history = Array.from({ length: 15 }, () => clock.now() - 500);
+  const learner = createLimitLearner(limiter, { auto: true, clock, history });
+  learner.observe(ietf(20, 1));
+  answerBurst(learner, clock.now(), 6, 1);
+  assert.deepEqual(limiter.limit, { count: 20, windowMs: 1_000 });
+  assert.equal(learner.source, "advertised");
 });

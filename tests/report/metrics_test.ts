@@ -179,3 +179,21 @@ Deno.test("addRuns adds up one account's runs: counters and request rows, one ro
   });
   assert.equal(sum.requests.length, base.requests.length);
 });
+
+Deno.test("The metrics say which accounts' platforms enforced less than they advertised", async () => {
+  const enforced: MetricsSnapshot = {
+    ...base,
+    account: "globex",
+    summary: {
+      ...base.summary,
+      rate_limit: "10/6s",
+      rate_limit_source: "enforced",
+      rate_limit_advertised: "100/6s",
+    },
+  };
+  const samples = parsePrometheus(await renderMetrics([base, enforced]));
+  assert.equal(valueOf(samples, "adsync_advertised_limit_overridden", { account: "globex" }), 1);
+  assert.equal(valueOf(samples, "adsync_advertised_limit_overridden", { account: "acme" }), 0);
+  const labels = { account: "globex", source: "enforced" };
+  assert.equal(valueOf(samples, "adsync_rate_limit_requests", labels), 10);
+});

@@ -91,3 +91,18 @@ Deno.test("At 80 columns the status table fits: the least needed columns go, err
   );
   assert.ok(!wide.some((line) => line.includes("more column")));
 });
+
+Deno.test("The LIMIT column says when the platform enforced less than it advertised", () => {
+  const enforced = {
+    ...row,
+    status: "ok",
+    last_error: null,
+    rate_limit: "10/6s",
+    rate_limit_source: "enforced",
+    rate_limit_advertised: "100/6s",
+  };
+  assert.match(
+    formatStatusTable([enforced]),
+    /^acme\s+ok\s+sync\s+0\/\?\s+0\s+10\/6s enforced \(advertised 100\/6s\)\s+2026/m,
+  );
+});

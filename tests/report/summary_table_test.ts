@@ -216,3 +216,10 @@ Deno.test("At 160 columns a many-account table of real run ids shows every colum
   assert.match(lines[2]!, /\sREFRESHES\s+RUN$/);
   assert.doesNotMatch(lines[2]!, /WITHHELD/);
 });
+
+Deno.test("The summary table says when the platform enforced less than it advertised", () => {
+  const honest = formatSummary({ ...base, rate_limit: "100/6s" });
+  assert.doesNotMatch(honest, /^rate limit\s/m);
+  const lying = formatSummary({ ...base, rate_limit: "10/6s", rate_limit_advertised: "100/6s" });
+  assert.equal(rows(lying).get("rate limit"), "10/6s enforced (advertised 100/6s)");
+});

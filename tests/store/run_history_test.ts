@@ -74,20 +74,27 @@ withEachDatabase("recentRuns lists the newest runs first, up to the limit", asyn
 withEachDatabase(
   "lastAdvertisedLimit gives the limit the account's latest run was advertised",
   async ({ db }) => {
-    const end = async (runId: string, account: string, rate_limit: string, source: string) => {
+    const end = async (
+      runId: string,
+      account: string,
+      rate_limit: string,
+      source: string,
+      advertised?: string,
+    ) => {
       await recordRunStart(db.sql, { runId, account, apiUrl: "http://x", startedAt: new Date() });
       await recordRunEnd(db.sql, {
         ...SUMMARY,
         run_id: runId,
         rate_limit,
         rate_limit_source: source,
+        ...(advertised ? { rate_limit_advertised: advertised } : {}),
       } as RunSummary);
     };
     assert.equal(await lastAdvertisedLimit(db.sql, "acme"), undefined, "no run yet");
     await end("run-a", "acme", "20/1s", "advertised");
     await end("run-b", "globex", "5/60s", "advertised");
-    assert.equal(await lastAdvertisedLimit(db.sql, "acme"), "20/1s");
-    assert.equal(await lastAdvertisedLimit(db.sql, "globex"), "5/60s");
+    assert.deepEqual(await lastAdvertisedLimit(db.sql, "acme"), { advertised: "20/1s" });
+    assert.deepEqual(await lastAdvertisedLimit(db.sql, "globex"), { advertised: "5/60s" });
     await end("run-c", "acme", "10/1s", "configured");
     assert.equal(await lastAdvertisedLimit(db.sql, "acme"), undefined, "the latest run's word");
     await recordRunStart(db.sql, {
@@ -96,10 +103,16 @@ withEachDatabase(
       apiUrl: "http://x",
       startedAt: new Date(),
     });
-    assert.equal(
+    assert.deepEqual(
       await lastAdvertisedLimit(db.sql, "globex"),
-      "5/60s",
+      { advertised: "5/60s" },
       "a running run says nothing",
+    );
+    await end("run-e", "acme", "10/1s", "enforced", "100/1s");
+    assert.deepEqual(
+      await lastAdvertisedLimit(db.sql, "acme"),
+      { advertised: "100/1s", enforced: "10/1s" },
+      "a run that found the advertisement wrong says both",
     );
   },
 );

@@ -20,6 +20,22 @@ Deno.test("A run that finished its work despite a stop request exits as finished
   assert.equal(exitCodeFor(summary("partial"), "SIGTERM"), 2);
 });
 
+const RESULT = {
+  total: 0,
+  pagesTotal: 0,
+  pagesDone: 0,
+  synced: 0,
+  skipped: 0,
+  failed: 0,
+  rejected: 0,
+  deleted: 0,
+  withheld: 0,
+  queued: 0,
+  drift: NO_DRIFT,
+  interrupted: false,
+  fatal: undefined,
+};
+
 Deno.test("The summary says the rate limit in force and where it came from", () => {
   const result = {
     total: 0,
@@ -51,6 +67,21 @@ Deno.test("The summary says the rate limit in force and where it came from", () 
     pick(summarize("run-3", auto, result, 0)),
     { rate_limit: "20/1s", rate_limit_source: "advertised" },
   );
+});
+
+Deno.test("The summary says what the platform advertised when its 429s showed it enforces less", () => {
+  const result = { ...RESULT, total: 1, pagesTotal: 1, pagesDone: 1, synced: 1 };
+  const account = acmeAccount({ rateLimit: { count: 10, windowMs: 60_000 }, rateLimitAuto: true });
+  account.limits.observe(new Headers({ "RateLimit-Policy": '"default";q=100;w=6' }));
+  const honest = summarize("run-1", account, result, 0);
+  assert.equal("rate_limit_advertised" in honest, false, "no new field while it is believed");
+  for (let i = 0; i < 11; i++) account.limits.sent(Date.now())(i < 10 ? 200 : 429);
+  const summary = summarize("run-2", account, result, 0);
+  assert.deepEqual(
+    { ...pick(summary), advertised: summary.rate_limit_advertised },
+    { rate_limit: "10/6s", rate_limit_source: "enforced", advertised: "100/6s" },
+  );
+  assert.equal(summary.status, "ok", "the run's own fields are as before");
 });
 
 function pick({ rate_limit, rate_limit_source }: SyncSummary) {

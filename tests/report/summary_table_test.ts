@@ -29,6 +29,9 @@ Deno.test("The summary table starts with the status and shows every count and th
   assert.equal(table.get("run"), "run-2024-01");
   assert.equal(table.get("campaigns"), "100");
   assert.equal(table.get("synced"), "95");
+  assert.equal(table.get("inserted"), "3");
+  assert.equal(table.get("updated"), "5");
+  assert.equal(table.get("unchanged"), "92");
   assert.equal(table.get("failed"), "3");
   assert.equal(table.get("rejected"), "2");
   assert.equal(table.get("deleted"), "5");
@@ -80,6 +83,9 @@ const manyAccounts = {
   status: "failed" as const,
   campaigns_total: 300,
   synced: 298,
+  inserted: 9,
+  updated: 15,
+  unchanged: 274,
   failed: 2,
   requests: 393,
   duration_ms: 800_000,
@@ -98,7 +104,8 @@ const manyAccounts = {
 };
 
 Deno.test("A many-account table lists problems first, one row per account, then the totals", () => {
-  const lines = formatReport(manyAccounts, { columns: 160 }).split("\n");
+  // Wide enough for every column, the run ids last.
+  const lines = formatReport(manyAccounts, { columns: 200 }).split("\n");
   assert.match(lines[0]!, /^status\s+failed · 3 accounts: 1 failed, 1 partial, 1 ok$/);
   assert.equal(lines[1], "");
   assert.match(lines[2]!, /^ACCOUNT\s+STATUS\s+CAMPAIGNS\s+SYNCED\s+FAILED/);
@@ -128,6 +135,15 @@ Deno.test("At 80 columns the many-account table fits: fewer columns, errors wrap
   assert.match(text, /^ {2}error: Cannot log in to http:\/\/localhost:3001 for account globex:/m);
   assert.match(text, /^ {2}\S.*\(401\)$/m, "the rest of the error on the next line");
   assert.match(text, /more columns with --json or wider\)$/);
+});
+
+Deno.test("At 100 columns the many-account table says how many campaigns were inserted and updated", () => {
+  const lines = formatReport(manyAccounts, { columns: 100 }).split("\n");
+  for (const line of lines) assert.ok(line.length <= 100, `too wide: ${line}`);
+  assert.match(lines[2]!, /\s429\s+INSERTED\s+UPDATED$/);
+  assert.match(lines[3]!, /^globex\s.*\s3\s+5$/);
+  const total = lines.find((line) => line.startsWith("total"))!;
+  assert.match(total, /\s9\s+15$/);
 });
 
 Deno.test("At 80 columns a one-account summary wraps its error under the value column", () => {
@@ -168,6 +184,9 @@ Deno.test("A wide many-account table shows every counter, the most needed first"
     "DURATION",
     "REQUESTS",
     "429",
+    "INSERTED",
+    "UPDATED",
+    "UNCHANGED",
     "SKIPPED",
     "DELETED",
     "RETRIES",

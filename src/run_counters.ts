@@ -14,6 +14,13 @@ export interface RunCounters {
   /** Campaigns the platform listed. */
   campaigns_total: number;
   synced: number;
+  /**
+   * Campaigns whose rows this run (over its whole life, resumes included) inserted, updated (the
+   * data differed from the stored row, or it was marked deleted) or left as they were.
+   */
+  inserted: number;
+  updated: number;
+  unchanged: number;
   /** Campaigns already done before a resume. */
   skipped: number;
   failed: number;
@@ -79,9 +86,33 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
     help: "Campaigns synced in the last run.",
   },
   {
+    key: "inserted",
+    header: "INSERTED",
+    rank: 8,
+    metric: "campaigns_inserted",
+    type: "gauge",
+    help: "Campaigns the last run stored for the first time.",
+  },
+  {
+    key: "updated",
+    header: "UPDATED",
+    rank: 9,
+    metric: "campaigns_updated",
+    type: "gauge",
+    help: "Stored campaigns whose data the last run changed (or revived from deleted).",
+  },
+  {
+    key: "unchanged",
+    header: "UNCHANGED",
+    rank: 10,
+    metric: "campaigns_unchanged",
+    type: "gauge",
+    help: "Stored campaigns the last run synced whose data had not changed.",
+  },
+  {
     key: "skipped",
     header: "SKIPPED",
-    rank: 8,
+    rank: 11,
     metric: "campaigns_skipped",
     type: "gauge",
     help: "Campaigns already done before a resume.",
@@ -105,7 +136,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
   {
     key: "deleted",
     header: "DELETED",
-    rank: 9,
+    rank: 12,
     metric: "campaigns_deleted",
     type: "gauge",
     help: "Stored campaigns marked deleted in the last run: the platform no longer lists them.",
@@ -115,7 +146,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
     // Beside `deleted` in the one-account table, and no wider than its longest label.
     label: "withheld",
     header: "WITHHELD",
-    rank: 13,
+    rank: 16,
     onlyWhenNonZero: true,
     metric: "campaigns_deletions_withheld",
     type: "gauge",
@@ -141,7 +172,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
   {
     key: "retries",
     header: "RETRIES",
-    rank: 10,
+    rank: 13,
     metric: "retries_total",
     type: "counter",
     help: "Requests repeated.",
@@ -149,7 +180,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
   {
     key: "timeouts",
     header: "TIMEOUTS",
-    rank: 11,
+    rank: 14,
     metric: "timeouts_total",
     type: "counter",
     help: "Requests that timed out.",
@@ -157,7 +188,7 @@ export const RUN_COUNTERS: readonly RunCounter[] = [
   {
     key: "token_refreshes",
     header: "REFRESHES",
-    rank: 12,
+    rank: 15,
     metric: "token_refreshes_total",
     type: "counter",
     help: "Access tokens fetched.",

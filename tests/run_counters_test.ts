@@ -5,6 +5,9 @@ Deno.test("The table of counters names every counter once, with its column and i
   const every = {
     campaigns_total: 0,
     synced: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
     skipped: 0,
     failed: 0,
     rejected: 0,

@@ -4,19 +4,6 @@ import type { SyncedCampaign } from "../platform/schemas.ts";
 /** Rows per INSERT statement: 500 × 10 parameters stays far below PostgreSQL's 65,535. */
 export const MAX_ROWS_PER_STATEMENT = 500;
 
-const CAMPAIGN_COLUMNS = [
-  "account",
-  "id",
-  "name",
-  "status",
-  "budget",
-  "impressions",
-  "clicks",
-  "conversions",
-  "created_at",
-  "synced_at",
-] as const;
-
 /** A record refused by validation, kept with its raw payload for inspection. */
 export interface Reject {
   runId: string;
@@ -29,19 +16,33 @@ export interface Reject {
   payload: unknown;
 }
 
+/** What an upsert did to one campaign's row. */
+export type CampaignChange = "inserted" | "updated" | "unchanged";
+
 /**
  * Inserts or updates the account's campaigns in one statement; when an id repeats, its last
- * record wins.
+ * record wins. Returns what happened to each id's row: `inserted`, `updated` when its data (name,
+ * status, budget, impressions, clicks, conversions, created_at) differs from the stored row or the
+ * row was marked deleted (a revival is a change), else `unchanged`. Every row gets its new
+ * `synced_at`; `updated_at` moves only on an insert or an update.
  */
 export async function upsertCampaigns(
   sql: postgres.Sql,
   account: string,
   rows: readonly SyncedCampaign[],
-): Promise<void> {
+): Promise<Map<string, CampaignChange>> {
   // One statement may not touch a row twice (ON CONFLICT DO UPDATE refuses), so dedupe first.
   const latest = new Map<string, SyncedCampaign>();
   for (const row of rows) latest.set(row.id, row);
-  const records = [...latest.values()].map((campaign) => ({
+  const records = [...latest.values()].map((campaign) => storedRow(account, campaign));
+  if (records.length === 0) return new Map();
+  const changes = await upsertStatement(sql, records);
+  return new Map(changes.map((row) => [row.id, row.change]));
+}
+
+/** A campaign as the upsert's jsonb parameter carries it. */
+function storedRow(account: string, campaign: SyncedCampaign) {
+  return {
     account,
     id: campaign.id,
     name: campaign.name,
@@ -53,32 +54,65 @@ export async function upsertCampaigns(
     conversions: campaign.conversions,
     created_at: campaign.created_at,
     synced_at: campaign.synced_at,
-  }));
-  if (records.length === 0) return;
+  };
+}
 
-  // One statement whatever the count (the rows travel as one jsonb parameter), never
-  // `sql.begin`: postgres.js crashes the process when a transaction's connection drops under
-  // it (porsager/postgres#1208), and one statement is all or nothing by itself.
-  await sql`
-    insert into campaigns (${sql([...CAMPAIGN_COLUMNS])})
-    select r.account, r.id, r.name, r.status, r.budget, r.impressions, r.clicks, r.conversions,
-      r.created_at, r.synced_at
-    from jsonb_to_recordset(${sql.json(records)}) as r(
-      account text, id text, name text, status text, budget numeric, impressions bigint,
-      clicks bigint, conversions bigint, created_at timestamptz, synced_at timestamptz
+/**
+ * The upsert of `records` (one account's, each id once) as one statement, whatever the count (the
+ * rows travel as one jsonb parameter), never `sql.begin`: postgres.js crashes the process when a
+ * transaction's connection drops under it (porsager/postgres#1208), and one statement is all or
+ * nothing by itself. RETURNING sees only the new row, so the comparison with the stored row is
+ * made first, in `incoming` (every part of a statement reads the same snapshot), and decides the
+ * row's `updated_at`. `xmax = 0` marks a row this statement inserted: exact even if a row
+ * appeared after the snapshot, which then counts as updated. (RETURNING OLD needs PostgreSQL 18.)
+ */
+function upsertStatement(sql: postgres.Sql, records: ReturnType<typeof storedRow>[]) {
+  return sql<{ id: string; change: CampaignChange }[]>`
+    with incoming as (
+      select r.*, c.id is not null and c.deleted_at is null and
+        (c.name, c.status, c.budget, c.impressions, c.clicks, c.conversions, c.created_at)
+          is not distinct from
+        (r.name, r.status, r.budget, r.impressions, r.clicks, r.conversions, r.created_at)
+        as same,
+        c.updated_at as stored_updated_at
+      from jsonb_to_recordset(${sql.json(records)}) as r(
+        account text, id text, name text, status text, budget numeric, impressions bigint,
+        clicks bigint, conversions bigint, created_at timestamptz, synced_at timestamptz
+      )
+      left join campaigns c on c.account = r.account and c.id = r.id
+    ), written as (
+      insert into campaigns (account, id, name, status, budget, impressions, clicks, conversions,
+        created_at, synced_at, updated_at)
+      select account, id, name, status, budget, impressions, clicks, conversions, created_at,
+        synced_at, case when same then stored_updated_at else now() end
+      from incoming
+      on conflict (account, id) do update set
+        name = excluded.name,
+        status = excluded.status,
+        budget = excluded.budget,
+        impressions = excluded.impressions,
+        clicks = excluded.clicks,
+        conversions = excluded.conversions,
+        created_at = excluded.created_at,
+        synced_at = excluded.synced_at,
+        updated_at = excluded.updated_at,
+        deleted_at = null
+      returning id, xmax = 0 as inserted
     )
-    on conflict (account, id) do update set
-      name = excluded.name,
-      status = excluded.status,
-      budget = excluded.budget,
-      impressions = excluded.impressions,
-      clicks = excluded.clicks,
-      conversions = excluded.conversions,
-      created_at = excluded.created_at,
-      synced_at = excluded.synced_at,
-      updated_at = now(),
-      deleted_at = null
+    select w.id,
+      case when w.inserted then 'inserted' when i.same then 'unchanged' else 'updated' end
+        as change
+    from written w join incoming i on i.id = w.id
   `;
+}
+
+/** How many of each change `changes` holds. */
+export function countChanges(
+  changes: Iterable<CampaignChange>,
+): Record<CampaignChange, number> {
+  const counts = { inserted: 0, updated: 0, unchanged: 0 };
+  for (const change of changes) counts[change]++;
+  return counts;
 }
 
 /** Stores refused records; storing the same refusal twice keeps one row. */

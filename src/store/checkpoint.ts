@@ -134,10 +134,10 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
           hasMore: Number(row.has_more) === 1,
         }))
       ),
-    markDone(runId, ids, outcome) {
+    markDone(runId, ids, outcome, changes) {
       return write(`mark ${ids.length} campaigns ${outcome} in run ${runId}`, () => {
         for (const id of ids) {
-          s.markDone.run(runId, id, outcome);
+          s.markDone.run(runId, id, outcome, changes?.get(id) ?? null);
           s.unfail.run(runId, id);
         }
         touch(runId);
@@ -193,6 +193,9 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
           synced: Number(row.synced ?? 0),
           rejected: Number(row.rejected ?? 0),
           failed: Number(row.failed ?? 0),
+          inserted: Number(row.inserted ?? 0),
+          updated: Number(row.updated ?? 0),
+          unchanged: Number(row.unchanged ?? 0),
         };
       }),
     close() {

@@ -2,7 +2,7 @@ import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import { runFromRow, type RunRecord } from "./checkpoint_types.ts";
 
 /** The checkpoint schema version this build writes, stored in `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const SCHEMA_V1 = `
   CREATE TABLE runs (
@@ -55,6 +55,13 @@ const SCHEMA_V1 = `
 const SCHEMA_V2 = `ALTER TABLE runs ADD COLUMN page_limit INTEGER;`;
 
 /**
+ * Version 3: what committing each campaign's row changed, so that a resumed run reports the
+ * changes of its whole life; null where an older version committed it.
+ */
+const SCHEMA_V3 = `ALTER TABLE done ADD COLUMN change TEXT
+  CHECK (change IN ('inserted', 'updated', 'unchanged'));`;
+
+/**
  * Brings a checkpoint database to SCHEMA_VERSION, or explains in one line why it cannot;
  * returns undefined on success and the problem otherwise.
  */
@@ -78,6 +85,7 @@ export function migrate(db: DatabaseSync): string | undefined {
     }
     // Each step runs once, in order; a v1 file from an older adsync keeps its runs readable.
     if (version < 2) db.exec(SCHEMA_V2);
+    if (version < 3) db.exec(SCHEMA_V3);
     if (version < SCHEMA_VERSION) db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     db.exec("COMMIT");
     return undefined;
@@ -109,8 +117,9 @@ export function prepareStatements(db: DatabaseSync) {
       ON CONFLICT (run_id, page) DO UPDATE SET records = excluded.records,
       total = excluded.total, has_more = excluded.has_more`),
     pages: q("SELECT page, records, total, has_more FROM pages WHERE run_id = ? ORDER BY page"),
-    markDone: q(`INSERT INTO done (run_id, campaign_id, outcome) VALUES (?, ?, ?)
-      ON CONFLICT (run_id, campaign_id) DO UPDATE SET outcome = excluded.outcome`),
+    markDone: q(`INSERT INTO done (run_id, campaign_id, outcome, change) VALUES (?, ?, ?, ?)
+      ON CONFLICT (run_id, campaign_id) DO UPDATE SET outcome = excluded.outcome,
+      change = excluded.change`),
     recordSynced: q(`INSERT INTO synced (run_id, campaign_id, synced_at) VALUES (?, ?, ?)
       ON CONFLICT (run_id, campaign_id) DO UPDATE SET synced_at = excluded.synced_at`),
     syncedPending: q(`SELECT s.campaign_id, s.synced_at FROM synced s WHERE s.run_id = ?1
@@ -126,7 +135,10 @@ export function prepareStatements(db: DatabaseSync) {
       (SELECT count(*) FROM pages WHERE run_id = ?1) AS pages_done,
       (SELECT count(*) FROM done WHERE run_id = ?1 AND outcome = 'synced') AS synced,
       (SELECT count(*) FROM done WHERE run_id = ?1 AND outcome = 'rejected') AS rejected,
-      (SELECT count(*) FROM failed WHERE run_id = ?1) AS failed`),
+      (SELECT count(*) FROM failed WHERE run_id = ?1) AS failed,
+      (SELECT count(*) FROM done WHERE run_id = ?1 AND change = 'inserted') AS inserted,
+      (SELECT count(*) FROM done WHERE run_id = ?1 AND change = 'updated') AS updated,
+      (SELECT count(*) FROM done WHERE run_id = ?1 AND change = 'unchanged') AS unchanged`),
   };
 }
 

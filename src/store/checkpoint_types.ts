@@ -1,5 +1,6 @@
 /** The checkpoint's shapes, shared by the store and its schema. */
 import type { RunStatus } from "../run_counters.ts";
+import type { CampaignChange } from "./campaign_store.ts";
 
 /** One sync run as the checkpoint remembers it. */
 export interface RunRecord {
@@ -51,12 +52,18 @@ export interface SavedPage {
   hasMore: boolean;
 }
 
-/** Counts of one run's saved pages and finished, rejected and failed campaigns. */
+/**
+ * Counts of one run's saved pages and finished, rejected and failed campaigns, and of what its
+ * committed rows changed (campaigns an older version committed count in `synced` only).
+ */
 export interface RunProgress {
   pagesDone: number;
   synced: number;
   rejected: number;
   failed: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
 }
 
 /** How a campaign ended up once its row was committed (or refused) in PostgreSQL. */
@@ -91,8 +98,16 @@ export interface Checkpoint {
   savePage(runId: string, page: SavedPage): Promise<void>;
   /** Every saved page of a run, ordered by page number. */
   pages(runId: string): Promise<SavedPage[]>;
-  /** Marks campaigns as finished in one transaction; marking again changes nothing but the outcome. */
-  markDone(runId: string, ids: string[], outcome: DoneOutcome): Promise<void>;
+  /**
+   * Marks campaigns as finished in one transaction, with what committing each one's row changed
+   * when `changes` tells; marking again changes nothing but the outcome and the change.
+   */
+  markDone(
+    runId: string,
+    ids: string[],
+    outcome: DoneOutcome,
+    changes?: ReadonlyMap<string, CampaignChange>,
+  ): Promise<void>;
   /** Every finished campaign id of a run with its outcome. */
   done(runId: string): Promise<Map<string, DoneOutcome>>;
   /** Records the platform's sync of a campaign whose row is not committed yet (so a resume needs no request). */
@@ -109,7 +124,7 @@ export interface Checkpoint {
   recentSends(account: string, since: number): Promise<number[]>;
   /** Forgets this account's send times before `before`. */
   pruneSends(account: string, before: number): Promise<void>;
-  /** Counts of saved pages and finished, rejected and failed campaigns of a run. */
+  /** Counts of saved pages, finished, rejected and failed campaigns, and changes of a run. */
   progress(runId: string): Promise<RunProgress>;
   /** Closes what the checkpoint opened (the file); it cannot be used afterwards. */
   close(): Promise<void>;

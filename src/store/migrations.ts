@@ -183,6 +183,21 @@ export const MIGRATIONS: readonly Migration[] = [
       (sql) => sql`alter table sync_runs add column deletions_withheld int`,
     ],
   },
+  {
+    version: 6,
+    name: "count what each run changed: campaigns inserted, updated and unchanged",
+    statements: [
+      (sql) => sql`alter table sync_runs add column inserted int`,
+      (sql) => sql`alter table sync_runs add column updated int`,
+      (sql) => sql`alter table sync_runs add column unchanged int`,
+      // Null for campaigns finished by an older version, which did not tell.
+      (sql) =>
+        sql`
+          alter table checkpoint_done add column change text null
+          check (change in ('inserted', 'updated', 'unchanged'))
+        `,
+    ],
+  },
 ];
 
 /**

@@ -31,8 +31,8 @@ const UNGUARDED: Pick<DatabaseGuard, "retrying"> = { retrying: (_action, op) => 
 const PRUNE_EVERY = 100;
 
 /**
- * The checkpoint in PostgreSQL (the `checkpoint_*` tables of migration 3, which the caller has
- * applied), so that a run, its pages and its account's send log outlive the process and the
+ * The checkpoint in PostgreSQL (the `checkpoint_*` tables of migrations 3 and 6, which the
+ * caller has applied), so that a run, its pages and its account's send log outlive the process and the
  * machine: another worker resumes exactly where a dead one stopped. Each call's writes are one
  * statement (data-modifying CTEs), never `sql.begin`: postgres.js crashes the process when a
  * transaction's connection drops under it (its own rollback writes to a closed socket; see
@@ -167,16 +167,22 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
           hasMore: row.has_more === true,
         }));
       }),
-    markDone(runId, ids, outcome) {
+    markDone(runId, ids, outcome, changes) {
       const action = `mark ${ids.length} campaigns ${outcome} in run ${runId}`;
       if (ids.length === 0) return once(action, () => touch(sql, runId));
-      const rows = [...new Set(ids)].map((id) => ({ run_id: runId, campaign_id: id, outcome }));
+      const rows = [...new Set(ids)].map((id) => ({
+        run_id: runId,
+        campaign_id: id,
+        outcome,
+        change: changes?.get(id) ?? null,
+      }));
       return once(action, () =>
         touchAfter(
           runId,
           sql`done as (
             insert into checkpoint_done ${sql(rows)}
-            on conflict (run_id, campaign_id) do update set outcome = excluded.outcome
+            on conflict (run_id, campaign_id) do update set outcome = excluded.outcome,
+              change = excluded.change
             returning 1
           ), cleared as (
             delete from checkpoint_failed where run_id = ${runId} and campaign_id in ${sql(ids)}
@@ -260,13 +266,22 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
               and outcome = 'synced') as synced,
             (select count(*) from checkpoint_done where run_id = ${runId}
               and outcome = 'rejected') as rejected,
-            (select count(*) from checkpoint_failed where run_id = ${runId}) as failed
+            (select count(*) from checkpoint_failed where run_id = ${runId}) as failed,
+            (select count(*) from checkpoint_done where run_id = ${runId}
+              and change = 'inserted') as inserted,
+            (select count(*) from checkpoint_done where run_id = ${runId}
+              and change = 'updated') as updated,
+            (select count(*) from checkpoint_done where run_id = ${runId}
+              and change = 'unchanged') as unchanged
         `;
         return {
           pagesDone: Number(row?.pages_done ?? 0),
           synced: Number(row?.synced ?? 0),
           rejected: Number(row?.rejected ?? 0),
           failed: Number(row?.failed ?? 0),
+          inserted: Number(row?.inserted ?? 0),
+          updated: Number(row?.updated ?? 0),
+          unchanged: Number(row?.unchanged ?? 0),
         };
       }),
     close: () => Promise.resolve(),

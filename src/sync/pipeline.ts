@@ -4,7 +4,11 @@ import { type Clock, systemClock } from "../clock.ts";
 import { AuthError, errorMessage } from "../errors.ts";
 import type { PlatformClient } from "../platform/platform_client.ts";
 import type { Campaign, SyncedCampaign } from "../platform/schemas.ts";
-import type { Reject as StoredReject } from "../store/campaign_store.ts";
+import {
+  type CampaignChange,
+  countChanges,
+  type Reject as StoredReject,
+} from "../store/campaign_store.ts";
 import type { Checkpoint, DoneOutcome } from "../store/checkpoint.ts";
 import { createBatcher } from "./batcher.ts";
 import type { PageAdditions, Reject } from "./catalog.ts";
@@ -14,7 +18,8 @@ const log = getLogger(["adsync", "sync"]);
 
 /** Where the pipeline's rows go: the account's table and its rejects. */
 export interface CampaignSink {
-  upsert(rows: SyncedCampaign[]): Promise<void>;
+  /** Commits the rows; resolves with what that changed in each campaign's row, by id. */
+  upsert(rows: SyncedCampaign[]): Promise<ReadonlyMap<string, CampaignChange>>;
   reject(rejects: StoredReject[]): Promise<void>;
 }
 
@@ -87,14 +92,17 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
   };
 
   const batcher = createBatcher<SyncedCampaign>(async (rows) => {
+    let changes: ReadonlyMap<string, CampaignChange>;
     try {
-      await sink.upsert(rows);
+      changes = await sink.upsert(rows);
     } catch (error) {
       return undoneAfterStop(error, rows.length);
     }
-    // Only after the commit: a campaign marked done is one whose row is in PostgreSQL.
-    await checkpoint.markDone(runId, rows.map((row) => row.id), "synced");
+    // Only after the commit: a campaign marked done is one whose row is in PostgreSQL. Its change
+    // goes with it, so that a resume still counts what this commit changed.
+    await checkpoint.markDone(runId, rows.map((row) => row.id), "synced", changes);
     tally.synced(rows.length);
+    tally.changed(countChanges(changes.values()));
     log.debug("Committed {count} campaigns", { count: rows.length });
   }, { clock, maxSize: options.batchSize, maxWaitMs: options.batchWaitMs, onError: onFatal });
 

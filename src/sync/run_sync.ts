@@ -60,8 +60,9 @@ export interface SyncResult extends SyncProgress {
  * Syncs every campaign of one account: a pager lists the pages, a catalog validates and
  * deduplicates their records, a pipeline syncs each new campaign at the platform and upserts it
  * in batches, checkpointing as it goes; after a complete listing, stored campaigns it no longer
- * holds are marked deleted. Picks up whatever the checkpoint already holds for `job.runId`:
- * resolves once that is read (and rejects if it cannot be), with the sync under way.
+ * holds are marked deleted. Picks up whatever the checkpoint already holds for `job.runId`, the
+ * changes its commits made included: resolves once that is read (and rejects if it cannot be),
+ * with the sync under way.
  */
 export async function startSync(
   job: SyncJob,
@@ -69,11 +70,12 @@ export async function startSync(
 ): Promise<{ progress(): SyncProgress; done: Promise<SyncResult> }> {
   const { pageSize = 100, maxPages = 1000, allowMassDelete = false } = options;
   const { runId, account, client, sql, checkpoint } = job;
-  const [saved, run, done, pendingSynced] = await Promise.all([
+  const [saved, run, done, pendingSynced, before] = await Promise.all([
     checkpoint.pages(runId),
     checkpoint.getRun(runId),
     checkpoint.done(runId),
     checkpoint.syncedPending(runId),
+    checkpoint.progress(runId),
   ]);
   const fatal = new AbortController();
   const present = (...list: (AbortSignal | undefined)[]) => list.filter((s) => s !== undefined);
@@ -87,6 +89,7 @@ export async function startSync(
   const guard = job.guard ??
     createDatabaseGuard("PostgreSQL", { clock: options.clock, signal: wire });
   const tally = createTally();
+  tally.changed(before);
   const catalog = createCatalog(pageSize);
   const pipeline = createPipeline({
     runId,

@@ -5,6 +5,10 @@ export interface TallyCounts {
   /** Campaigns known but not finished yet (waiting, in flight or waiting for their commit). */
   queued: number;
   synced: number;
+  /** Committed rows inserted, updated (their data changed) or left unchanged, resumes included. */
+  inserted: number;
+  updated: number;
+  unchanged: number;
   /** Campaigns already done before a resume. */
   skipped: number;
   failed: number;
@@ -20,10 +24,14 @@ export interface TallyCounts {
   undone: number;
 }
 
+/** What committed rows changed: the counts a store write reports. */
+export type ChangeCounts = Pick<TallyCounts, "inserted" | "updated" | "unchanged">;
+
 /**
  * The sync's counters, changed only through named transitions: a campaign is `queue`d, then
  * ends `synced`, `failed` or `leftUndone`; `skip`, `reject` and `miss` count campaigns that
- * never queue. A transition out of `queued` that has nothing queued is a programming error.
+ * never queue; `changed` says what committed rows changed. A transition out of `queued` that
+ * has nothing queued is a programming error.
  */
 export interface Tally {
   pageDone(): void;
@@ -31,6 +39,8 @@ export interface Tally {
   queue(count?: number): void;
   /** Queued → synced: its row is committed. */
   synced(count: number): void;
+  /** What committed rows changed: this run's writes, or those of its life before a resume. */
+  changed(counts: ChangeCounts): void;
   /** Queued → failed: the platform would not sync it. */
   failed(count?: number): void;
   /** Queued → undone: the stop signal came first; a resume continues it. */
@@ -56,6 +66,9 @@ export function createTally(): Tally {
     pagesDone: 0,
     queued: 0,
     synced: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
     skipped: 0,
     failed: 0,
     rejected: 0,
@@ -78,6 +91,11 @@ export function createTally(): Tally {
     pageDone: () => add("pagesDone", 1),
     queue: (count = 1) => add("queued", count),
     synced: (count) => dequeue(count, "synced"),
+    changed: ({ inserted, updated, unchanged }) => {
+      add("inserted", inserted);
+      add("updated", updated);
+      add("unchanged", unchanged);
+    },
     failed: (count = 1) => dequeue(count, "failed"),
     leftUndone: (count = 1) => dequeue(count, "undone"),
     pageUndone: () => add("undone", 1),

@@ -36,6 +36,9 @@ Deno.test("The metrics text parses as Prometheus text and holds the run's number
   assert.equal(valueOf(samples, "adsync_campaigns_failed"), 3);
   assert.equal(valueOf(samples, "adsync_campaigns_rejected"), 2);
   assert.equal(valueOf(samples, "adsync_campaigns_deleted"), 4);
+  assert.equal(valueOf(samples, "adsync_campaigns_inserted"), 3);
+  assert.equal(valueOf(samples, "adsync_campaigns_updated"), 5);
+  assert.equal(valueOf(samples, "adsync_campaigns_unchanged"), 92);
   assert.equal(
     valueOf(samples, "adsync_last_run_requests", { endpoint: "list", status: "503" }),
     3,

@@ -29,6 +29,9 @@ Deno.test("The summary table starts with the status and shows every count and th
   assert.equal(table.get("run"), "run-2024-01");
   assert.equal(table.get("campaigns"), "100");
   assert.equal(table.get("synced"), "95");
+  assert.equal(table.get("inserted"), "3");
+  assert.equal(table.get("updated"), "5");
+  assert.equal(table.get("unchanged"), "92");
   assert.equal(table.get("failed"), "3");
   assert.equal(table.get("rejected"), "2");
   assert.equal(table.get("deleted"), "5");
@@ -80,6 +83,9 @@ const manyAccounts = {
   status: "failed" as const,
   campaigns_total: 300,
   synced: 298,
+  inserted: 9,
+  updated: 15,
+  unchanged: 274,
   failed: 2,
   requests: 393,
   duration_ms: 800_000,
@@ -98,7 +104,8 @@ const manyAccounts = {
 };
 
 Deno.test("A many-account table lists problems first, one row per account, then the totals", () => {
-  const lines = formatReport(manyAccounts, { columns: 160 }).split("\n");
+  // Wide enough for every column, the run ids last.
+  const lines = formatReport(manyAccounts, { columns: 200 }).split("\n");
   assert.match(lines[0]!, /^status\s+failed · 3 accounts: 1 failed, 1 partial, 1 ok$/);
   assert.equal(lines[1], "");
   assert.match(lines[2]!, /^ACCOUNT\s+STATUS\s+CAMPAIGNS\s+SYNCED\s+FAILED/);
@@ -128,6 +135,15 @@ Deno.test("At 80 columns the many-account table fits: fewer columns, errors wrap
   assert.match(text, /^ {2}error: Cannot log in to http:\/\/localhost:3001 for account globex:/m);
   assert.match(text, /^ {2}\S.*\(401\)$/m, "the rest of the error on the next line");
   assert.match(text, /more columns with --json or wider\)$/);
+});
+
+Deno.test("At 100 columns the many-account table says how many campaigns were inserted and updated", () => {
+  const lines = formatReport(manyAccounts, { columns: 100 }).split("\n");
+  for (const line of lines) assert.ok(line.length <= 100, `too wide: ${line}`);
+  assert.match(lines[2]!, /\s429\s+INSERTED\s+UPDATED$/);
+  assert.match(lines[3]!, /^globex\s.*\s3\s+5$/);
+  const total = lines.find((line) => line.startsWith("total"))!;
+  assert.match(total, /\s9\s+15$/);
 });
 
 Deno.test("At 80 columns a one-account summary wraps its error under the value column", () => {
@@ -174,6 +190,9 @@ Deno.test("A wide many-account table shows every counter, the most needed first"
     "DURATION",
     "REQUESTS",
     "429",
+    "INSERTED",
+    "UPDATED",
+    "UNCHANGED",
     "SKIPPED",
     "DELETED",
     "RETRIES",
@@ -190,7 +209,8 @@ Deno.test("The one-account summary has a withheld row only when a mass deletion 
   assert.equal(rows(formatSummary({ ...base, deletions_withheld: 60 })).get("withheld"), "60");
 });
 
-Deno.test("At 160 columns a many-account table of real run ids shows every column", () => {
+Deno.test("At 200 columns a many-account table of real run ids shows every column", () => {
+  // Every counter, the three of what changed included, and the run id: 196 columns.
   // The demo's shape: accounts of 100 campaigns, run ids as sync makes them, 3-digit counts.
   const account = (name: string, status: RunSummary["status"]) => ({
     ...base,
@@ -210,8 +230,8 @@ Deno.test("At 160 columns a many-account table of real run ids shows every colum
     retries: 63,
     accounts,
   };
-  const lines = formatReport(report, { columns: 160 }).split("\n");
-  for (const line of lines) assert.ok(line.length <= 160, `wider than 160: ${line}`);
+  const lines = formatReport(report, { columns: 200 }).split("\n");
+  for (const line of lines) assert.ok(line.length <= 200, `wider than 200: ${line}`);
   assert.ok(!lines.some((line) => line.includes("more column")), lines.join("\n"));
   assert.match(lines[2]!, /\sREFRESHES\s+RUN$/);
   assert.doesNotMatch(lines[2]!, /WITHHELD/);

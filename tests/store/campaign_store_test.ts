@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import type postgres from "postgres";
 import {
   countCampaigns,
+  countChanges,
   insertRejects,
   type Reject,
   upsertCampaigns,
@@ -32,6 +34,79 @@ withEachDatabase(
     assert.equal(after?.status, "paused");
     assert.equal(after?.clicks, "51");
     assert.ok(after?.updated_at > before!.updated_at);
+  },
+);
+
+/** Each stored row's `updated_at` and `synced_at` as epoch ms, by id. */
+async function stamps(sql: postgres.Sql): Promise<Map<string, [number, number]>> {
+  const rows = await sql<{ id: string; updated_at: Date; synced_at: Date }[]>`
+    select id, updated_at, synced_at from campaigns where account = 'acme'
+  `;
+  return new Map(rows.map((r) => [r.id, [r.updated_at.getTime(), r.synced_at.getTime()]]));
+}
+
+withEachDatabase(
+  "upsertCampaigns tells inserted, updated and unchanged rows, and moves updated_at only on a change",
+  async ({ db }) => {
+    const { sql } = db;
+    const ids = ["c1", "c2", "c3", "c4"];
+    const first = await upsertCampaigns(sql, "acme", ids.map((id) => campaign({ id })));
+    assert.deepEqual([...first.entries()].toSorted(), ids.map((id) => [id, "inserted"]));
+    // Into the past, so that a moved updated_at cannot pass for an unmoved one.
+    await sql`update campaigns set updated_at = updated_at - interval '1 day'`;
+    const before = await stamps(sql);
+
+    const synced_at = "2024-03-03T12:00:00.000Z";
+    const second = await upsertCampaigns(sql, "acme", [
+      campaign({ id: "c1", synced_at }),
+      campaign({ id: "c2", synced_at, clicks: 51 }),
+      // The same instant in another offset, and the same budget: no change.
+      campaign({ id: "c3", synced_at, created_at: "2024-03-01T12:00:00.000+02:00" }),
+      campaign({ id: "c4", synced_at, status: "paused" }),
+      campaign({ id: "c5", synced_at }),
+    ]);
+
+    assert.deepEqual(Object.fromEntries(second), {
+      c1: "unchanged",
+      c2: "updated",
+      c3: "unchanged",
+      c4: "updated",
+      c5: "inserted",
+    });
+    assert.deepEqual(countChanges(second.values()), { inserted: 1, updated: 2, unchanged: 2 });
+    const after = await stamps(sql);
+    for (const id of ["c1", "c3"]) {
+      assert.equal(after.get(id)![0], before.get(id)![0], `${id}'s updated_at stays`);
+    }
+    for (const id of ["c2", "c4"]) {
+      assert.ok(after.get(id)![0] > before.get(id)![0], `${id}'s updated_at moves`);
+    }
+    for (const id of ids) {
+      assert.equal(after.get(id)![1], Date.parse(synced_at), `${id}'s synced_at records the sync`);
+    }
+  },
+);
+
+withEachDatabase(
+  "upsertCampaigns counts a row edited by hand as updated, and a revived one too",
+  async ({ db }) => {
+    const { sql } = db;
+    const rows = ["c1", "c2", "c3"].map((id) => campaign({ id }));
+    await upsertCampaigns(sql, "acme", rows);
+    await sql`update campaigns set name = 'edited by hand', clicks = null where id = 'c1'`;
+    await sql`update campaigns set deleted_at = now() where id = 'c2'`;
+
+    const changes = await upsertCampaigns(sql, "acme", rows);
+
+    assert.deepEqual(Object.fromEntries(changes), {
+      c1: "updated",
+      c2: "updated",
+      c3: "unchanged",
+    });
+    const [c1] = await sql`select name, clicks from campaigns where id = 'c1'`;
+    assert.deepEqual({ ...c1 }, { name: "Spring sale", clicks: "50" });
+    const [c2] = await sql`select deleted_at from campaigns where id = 'c2'`;
+    assert.equal(c2?.deleted_at, null);
   },
 );
 

@@ -63,6 +63,7 @@ function contract(name: string, fn: Case, options: CheckpointOptions = {}): void
 const EMBEDDED = new Set([
   "Checkpoint returns saved pages with their raw records byte-exact",
   "Checkpoint keeps a platform sync until its row is committed",
+  "Checkpoint keeps what committing each campaign changed, so a resume still counts it",
 ]);
 
 const baseRun = {
@@ -140,8 +141,37 @@ contract("Checkpoint markDone is idempotent and seen by another handle", async (
     synced: 2,
     rejected: 1,
     failed: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
   });
 });
+
+contract(
+  "Checkpoint keeps what committing each campaign changed, so a resume still counts it",
+  async ({ checkpoint }) => {
+    await checkpoint.createRun(baseRun);
+    await checkpoint.markDone(
+      "run-1",
+      ["c1", "c2", "c3"],
+      "synced",
+      new Map([["c1", "inserted"], ["c2", "updated"], ["c3", "unchanged"]] as const),
+    );
+    await checkpoint.markDone("run-1", ["c4"], "synced", new Map([["c4", "unchanged"] as const]));
+    // Marked again by a retried commit: it now counts as what that commit saw.
+    await checkpoint.markDone("run-1", ["c1"], "synced", new Map([["c1", "unchanged"] as const]));
+    await checkpoint.markDone("run-1", ["c5"], "rejected");
+    assert.deepEqual(await checkpoint.progress("run-1"), {
+      pagesDone: 0,
+      synced: 4,
+      rejected: 1,
+      failed: 0,
+      inserted: 0,
+      updated: 1,
+      unchanged: 3,
+    });
+  },
+);
 
 contract(
   "Checkpoint keeps failed campaigns out of done() so a resume retries them",

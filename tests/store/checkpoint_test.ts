@@ -58,7 +58,7 @@ Deno.test("Checkpoint refuses a file with a newer schema version", async () => {
       assert.ok(error instanceof CheckpointError);
       assert.equal(
         error.message,
-        `Cannot open checkpoint ${path}: schema version 99 is newer than this adsync supports (2)`,
+        `Cannot open checkpoint ${path}: schema version 99 is newer than this adsync supports (3)`,
       );
       return true;
     });
@@ -112,7 +112,8 @@ Deno.test("Checkpoint opens a version 1 file and keeps its runs and pages", asyn
     await old.close();
     // What an older adsync left behind: the version 1 schema, without the learnt page size.
     const db = new DatabaseSync(path);
-    db.exec("ALTER TABLE runs DROP COLUMN page_limit; PRAGMA user_version = 1");
+    db.exec(`ALTER TABLE runs DROP COLUMN page_limit; ALTER TABLE done DROP COLUMN change;
+      PRAGMA user_version = 1`);
     db.close();
 
     const checkpoint = openCheckpoint(path);
@@ -127,8 +128,39 @@ Deno.test("Checkpoint opens a version 1 file and keeps its runs and pages", asyn
       await checkpoint.close();
     }
     const reopened = new DatabaseSync(path);
-    assert.equal(reopened.prepare("PRAGMA user_version").get()?.user_version, 2);
+    assert.equal(reopened.prepare("PRAGMA user_version").get()?.user_version, 3);
     reopened.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Checkpoint opens a version 2 file: campaigns it finished count without a change", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adsync_checkpoint_" });
+  try {
+    const path = join(dir, "checkpoint.sqlite");
+    const old = openCheckpoint(path);
+    await old.createRun(baseRun);
+    await old.markDone("run-1", ["c1", "c2"], "synced");
+    await old.close();
+    // What the previous adsync left behind: the version 2 schema, which kept no change.
+    const db = new DatabaseSync(path);
+    db.exec("ALTER TABLE done DROP COLUMN change; PRAGMA user_version = 2");
+    db.close();
+
+    const checkpoint = openCheckpoint(path);
+    try {
+      await checkpoint.markDone("run-1", ["c3"], "synced", new Map([["c3", "updated"] as const]));
+      const { synced, inserted, updated, unchanged } = await checkpoint.progress("run-1");
+      assert.deepEqual({ synced, inserted, updated, unchanged }, {
+        synced: 3,
+        inserted: 0,
+        updated: 1,
+        unchanged: 0,
+      });
+    } finally {
+      await checkpoint.close();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -17,6 +17,9 @@ const progress: SyncProgress = {
   pagesTotal: 10,
   pagesDone: 10,
   synced: 40,
+  inserted: 10,
+  updated: 20,
+  unchanged: 10,
   skipped: 5,
   failed: 1,
   rejected: 4,
@@ -160,7 +163,12 @@ Deno.test("A sync refused because another holds the account logs why, without an
   const records = await jsonLogs(() =>
     refusedDatabase(async (shared) => {
       const leases = {
-        hold: () => Promise.resolve({ holder: "worker w1", expiresInMs: 30_000 }),
+        hold: () =>
+          Promise.resolve({
+            holder: "worker w1",
+            expiresInMs: 30_000,
+            expiresAt: Date.now() + 30_000,
+          }),
         recentSends: () => Promise.resolve([]),
       };
       const run = await runAccount(shared.config.plans[0]!, { ...shared, leases });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { Campaign } from "../../src/platform/schemas.ts";
+import type { CampaignChange } from "../../src/store/campaign_store.ts";
 import { createPipeline } from "../../src/sync/pipeline.ts";
 import { createTally } from "../../src/sync/tally.ts";
 import { createFakeClock, settle } from "../_fake_clock.ts";
@@ -26,7 +27,10 @@ function setup(deferMs: () => number, signal?: AbortSignal) {
     client: {
       syncCampaign: () => (asked.push(clock.now()), Promise.resolve("2026-01-01T00:00:00Z")),
     },
-    sink: { upsert: () => Promise.resolve(), reject: () => Promise.resolve() },
+    sink: {
+      upsert: (rows) => Promise.resolve(new Map(rows.map((row) => [row.id, "inserted" as const]))),
+      reject: () => Promise.resolve(),
+    },
     checkpoint: {
       markDone: () => Promise.resolve(),
       recordSynced: () => Promise.resolve(),
@@ -64,4 +68,48 @@ Deno.test("Pipeline leaves a waiting sync undone when a stop comes, and sends no
   await pipeline.drain();
   assert.deepEqual(asked, []);
   assert.equal(tally.snapshot().undone, 1);
+});
+
+Deno.test("Pipeline counts what each commit changed and checkpoints it with the campaigns", async () => {
+  const changes: Record<string, CampaignChange> = {
+    campaign_1: "inserted",
+    campaign_2: "updated",
+    campaign_3: "unchanged",
+    campaign_4: "unchanged",
+  };
+  const marked: Array<[string, string, CampaignChange | undefined]> = [];
+  const tally = createTally();
+  const pipeline = createPipeline({
+    runId: "run",
+    account: "acme",
+    client: { syncCampaign: () => Promise.resolve("2026-01-01T00:00:00Z") },
+    sink: {
+      upsert: (rows) => Promise.resolve(new Map(rows.map((row) => [row.id, changes[row.id]!]))),
+      reject: () => Promise.resolve(),
+    },
+    checkpoint: {
+      markDone: (_run, ids, outcome, committed) => {
+        for (const id of ids) marked.push([id, outcome, committed?.get(id)]);
+        return Promise.resolve();
+      },
+      recordSynced: () => Promise.resolve(),
+      markFailed: () => Promise.resolve(),
+    },
+    done: new Map(),
+    pendingSynced: new Map(),
+    tally,
+  }, { batchWaitMs: 0 });
+  pipeline.take({ campaigns: [1, 2, 3, 4].map(campaign), rejects: [] });
+  await pipeline.drain();
+  const { synced, inserted, updated, unchanged } = tally.snapshot();
+  assert.deepEqual({ synced, inserted, updated, unchanged }, {
+    synced: 4,
+    inserted: 1,
+    updated: 1,
+    unchanged: 2,
+  });
+  assert.deepEqual(
+    marked.toSorted(([a], [b]) => a.localeCompare(b)),
+    Object.entries(changes).map(([id, change]) => [id, "synced", change]),
+  );
 });

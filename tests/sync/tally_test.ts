@@ -14,19 +14,23 @@ Deno.test("Tally moves queued campaigns to synced, failed and undone", () => {
   );
 });
 
-Deno.test("Tally counts skipped, rejected, missing and deleted campaigns without queueing them", () => {
+Deno.test("Tally counts skipped, rejected, missing, deleted and changed campaigns without queueing them", () => {
   const tally = createTally();
   tally.skip(3);
   tally.reject(2);
   tally.miss(4);
   tally.deleted(1);
   tally.withheld(5);
+  tally.changed({ inserted: 6, updated: 7, unchanged: 8 });
   tally.pageDone();
   tally.pageUndone();
   assert.deepEqual(tally.snapshot(), {
     pagesDone: 1,
     queued: 0,
     synced: 0,
+    inserted: 6,
+    updated: 7,
+    unchanged: 8,
     skipped: 3,
     failed: 4,
     rejected: 2,

@@ -3,9 +3,9 @@ import { ConfigError } from "./errors.ts";
 import { SETTINGS } from "./settings.ts";
 
 /** What adsync was asked to do. */
-export type Command = "sync" | "status" | "worker" | "enqueue" | "help";
+export type Command = "sync" | "check" | "status" | "worker" | "enqueue" | "help";
 
-const COMMANDS: readonly Command[] = ["sync", "status", "worker", "enqueue", "help"];
+const COMMANDS: readonly Command[] = ["sync", "check", "status", "worker", "enqueue", "help"];
 
 function isCommand(command: string): command is Command {
   return (COMMANDS as readonly string[]).includes(command);
@@ -46,7 +46,12 @@ export function readCommandLine(args: string[]): CommandLine {
   };
 }
 
-const COMMAND_LIST = "sync, status, worker, enqueue or help";
+const COMMAND_LIST = "sync, check, status, worker, enqueue or help";
+
+/** Whether `--version` or `-V` was given: print the version and nothing else, whatever follows. */
+export function wantsVersion(args: readonly string[]): boolean {
+  return args.some((arg) => arg === "--version" || arg === "-V");
+}
 
 /** The command the positionals name (`sync` when none); throws for anything else. */
 export function commandOf(positionals: string[]): Command {
@@ -75,6 +80,7 @@ function flagOptions(): FlagOptions {
     resume: { type: "boolean" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
+    version: { type: "boolean", short: "V" },
   };
   for (const setting of Object.values(SETTINGS)) {
     options[setting.flag] = { type: "boolean" in setting ? "boolean" : "string" };

@@ -90,6 +90,10 @@ const OWN_FLAGS: Record<Exclude<Command, "help">, Array<[string, string]>> = {
     ["--json", "print the summary as one JSON object, stdout's last line"],
     ["--account ID", "sync only this account of the accounts file (repeatable)"],
   ],
+  check: [
+    ["--json", "print what was checked as one JSON object"],
+    ["--account ID", "check only this account of the accounts file (repeatable)"],
+  ],
   status: [
     ["--json", "print the rows as one JSON array"],
   ],
@@ -104,6 +108,12 @@ const SUMMARY: Record<Exclude<Command, "help">, { usage: string; text: string }>
   sync: {
     usage: "deno task sync [flags]      (or: deno run -A main.ts sync [flags])",
     text: "Copies every campaign of the configured accounts into PostgreSQL, all at once.",
+  },
+  check: {
+    usage: "deno task check [flags]     (or: deno run -A main.ts check [flags])",
+    text: "Checks the setup without syncing: the settings, one login per account (no\n" +
+      "listing, no sync request) and the database, whose migrations it reads but\n" +
+      "never applies. One line per problem on stderr.",
   },
   status: {
     usage: "deno task status [flags]    (or: deno run -A main.ts status [flags])",
@@ -126,15 +136,22 @@ a flag overrides its variable. Durations need a unit: ms, s, m or h (15s, 2m).
 Exit codes: 0 all synced, 2 some failed or rejected, 1 fatal, 130 SIGINT,
 143 SIGTERM, 75 --max-duration (130, 143 and 75 continue with --resume).`;
 
+/** `check` syncs nothing: its own exit codes, after the same words on settings. */
+const CHECK_FOOTER = `Settings come from the environment (deno task check also reads .env);
+a flag overrides its variable. Durations need a unit: ms, s, m or h (15s, 2m).
+Exit codes: 0 every check passed, 1 a problem (one line each on stderr).`;
+
 /** The text of `adsync --help` (no command) and `adsync help`. */
 export function topUsage(): string {
   return `adsync: copy every ad campaign of client accounts into PostgreSQL
 
 Usage: deno task sync [flags]          sync every account (or: main.ts sync)
+       deno task check [flags]         log in and reach the database; sync nothing
        deno task status [flags]        each account's latest run and queue state
        deno run -A main.ts worker      take sync jobs from the queue until SIGTERM
        deno run -A main.ts enqueue     queue one job per account for the workers
        deno run -A main.ts help [CMD]  this text, or CMD's flags (or: CMD --help)
+       deno run -A main.ts --version   print adsync's version (or: -V)
 
 Run 'deno task sync --help' (or 'main.ts help CMD') for a command's settings.
 
@@ -155,7 +172,7 @@ export function commandUsage(command: Exclude<Command, "help">): string {
     "Settings (flag, environment variable [default]):",
     ...settings,
     "",
-    FOOTER,
+    command === "check" ? CHECK_FOOTER : FOOTER,
   ].join("\n");
 }
 
@@ -164,7 +181,7 @@ function settingRows(command: Exclude<Command, "help">): string[] {
   const keys = (Object.keys(SETTINGS) as SettingKey[]).filter((key) => {
     if (command === "status") return STATUS_KEYS.includes(key);
     if (command === "enqueue") return ENQUEUE_KEYS.includes(key);
-    if (command === "sync") return !WORKER_ONLY.includes(key);
+    if (command === "sync" || command === "check") return !WORKER_ONLY.includes(key);
     return true;
   });
   if (command === "worker") {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readCommandLine } from "../src/command_line.ts";
+import { readCommandLine, wantsVersion } from "../src/command_line.ts";
 
 Deno.test("readCommandLine finds help in every form, before any setting is read", () => {
   for (const args of [["sync", "--help"], ["sync", "-h"], ["help", "sync"]]) {
@@ -41,4 +41,13 @@ Deno.test("readCommandLine says which flag lacks its value and which takes none"
   assert.equal(readCommandLine(["sync", "--worker-id=-box"]).command, "sync");
   assert.throws(() => readCommandLine(["--resume=yes"]), /^ConfigError: --resume: takes no value$/);
   assert.throws(() => readCommandLine(["--help=1"]), /^ConfigError: --help: takes no value$/);
+});
+
+Deno.test("wantsVersion sees --version and -V anywhere, and the flags parse for every command", () => {
+  assert.equal(wantsVersion(["--version"]), true);
+  assert.equal(wantsVersion(["check", "-V"]), true);
+  assert.equal(wantsVersion(["sync", "--json"]), false);
+  assert.equal(readCommandLine(["sync", "--version"]).command, "sync");
+  assert.deepEqual(readCommandLine(["check"]), { command: "check", help: false, named: true });
+  assert.throws(() => readCommandLine(["chek"]), /unknown command 'chek' \(expected sync, check,/);
 });

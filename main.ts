@@ -8,7 +8,8 @@
  * @module
  */
 // deno-lint-ignore-file no-console -- an entry point: its output is the user interface
-import { type Config, loadConfig, readCommandLine } from "./src/config.ts";
+import { checkProblems, formatCheckSummary, runCheckCommand } from "./src/check/check_command.ts";
+import { type Config, loadConfig, readCommandLine, wantsVersion } from "./src/config.ts";
 import { ConfigError, errorMessage } from "./src/errors.ts";
 import { basicAuth } from "./src/platform/token_manager.ts";
 import { checkWritablePaths } from "./src/preflight.ts";
@@ -22,6 +23,7 @@ import { listenForStop } from "./src/stop_signals.ts";
 import { exitCodeFor, type StopReason } from "./src/sync/summary.ts";
 import { runSyncCommand } from "./src/sync/sync_command.ts";
 import { commandUsage, topUsage } from "./src/usage.ts";
+import { VERSION } from "./src/version.ts";
 import {
   enqueueWarning,
   formatEnqueueResult,
@@ -31,6 +33,10 @@ import { runWorkerCommand } from "./src/worker/worker_command.ts";
 
 async function main(): Promise<number> {
   let config: Readonly<Config>;
+  if (wantsVersion(Deno.args)) {
+    console.log(`adsync ${VERSION}`);
+    return 0;
+  }
   try {
     const line = readCommandLine(Deno.args);
     if (line.help) {
@@ -65,6 +71,7 @@ async function main(): Promise<number> {
       console.log(formatEnqueueResult(await runEnqueueCommand(config), config.json));
       return 0;
     }
+    if (config.command === "check") return await check(config);
     await checkWritablePaths(config);
     if (config.command === "worker") return await worker(config);
     return await sync(config);
@@ -74,6 +81,18 @@ async function main(): Promise<number> {
     if (config.logLevel === "debug" && error instanceof Error) console.error(error.stack);
     return 1;
   }
+}
+
+/**
+ * Checks the setup without syncing: one stderr line per problem, then `--json`'s object or, when
+ * all is well, a short summary. Exit 0 when every check passed, else 1.
+ */
+async function check(config: Readonly<Config>): Promise<number> {
+  const report = await runCheckCommand(config, { onToken: addSecret });
+  for (const problem of checkProblems(report)) console.error(`adsync: check: ${problem}`);
+  if (config.json) console.log(JSON.stringify(report));
+  else if (report.ok) console.log(formatCheckSummary(report));
+  return report.ok ? 0 : 1;
 }
 
 /**
@@ -155,7 +174,7 @@ function printReport(config: Readonly<Config>, report: SyncReport): void {
     console.log(formatReport(report, { columns: terminalColumns() }));
     return;
   }
-  if (config.json) console.log(JSON.stringify(report));
+  if (config.json) console.log(JSON.stringify({ version: VERSION, ...report }));
   if (config.logFormat === "pretty" && neverStarted) return;
   const many = report.accounts.length > 1;
   for (const account of report.accounts) {

@@ -19,6 +19,8 @@ export interface MockRequestLogEntry {
   campaignId?: string;
   /** The `X-Client-ID` header, or `"default"`. */
   client: string;
+  /** The `User-Agent` header, when the request sent one. */
+  userAgent?: string;
   /** The status sent; 0 when no response was ever sent (a hang, or a client that gave up). */
   status: number;
   /** Wall time between receiving the request and answering it. */

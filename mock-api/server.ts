@@ -108,6 +108,8 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
     const url = new URL(req.url);
     const client = req.headers.get("x-client-id") || DEFAULT_CLIENT;
     const entry: Partial<MockRequestLogEntry> = { method: req.method, path: url.pathname, client };
+    const userAgent = req.headers.get("user-agent");
+    if (userAgent !== null) entry.userAgent = userAgent;
     let response: Response;
     try {
       response = await route(req, url, entry);

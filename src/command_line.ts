@@ -3,9 +3,18 @@ import { ConfigError } from "./errors.ts";
 import { SETTINGS } from "./settings.ts";
 
 /** What adsync was asked to do. */
-export type Command = "sync" | "status" | "worker" | "enqueue" | "sql" | "db" | "help";
+export type Command = "sync" | "check" | "status" | "worker" | "enqueue" | "sql" | "db" | "help";
 
-const COMMANDS: readonly Command[] = ["sync", "status", "worker", "enqueue", "sql", "db", "help"];
+const COMMANDS: readonly Command[] = [
+  "sync",
+  "check",
+  "status",
+  "worker",
+  "enqueue",
+  "sql",
+  "db",
+  "help",
+];
 
 /** The commands that take one argument: what it is called, and the values it may take. */
 const ARGUMENTS: Partial<Record<Command, { name: string; only?: readonly string[] }>> = {
@@ -52,7 +61,12 @@ export function readCommandLine(args: string[]): CommandLine {
   };
 }
 
-const COMMAND_LIST = "sync, status, worker, enqueue, sql, db or help";
+const COMMAND_LIST = "sync, check, status, worker, enqueue, sql, db or help";
+
+/** Whether `--version` or `-V` was given: print the version and nothing else, whatever follows. */
+export function wantsVersion(args: readonly string[]): boolean {
+  return args.some((arg) => arg === "--version" || arg === "-V");
+}
 
 /** The command the positionals name (`sync` when none); throws for anything else. */
 export function commandOf(positionals: string[]): Command {
@@ -108,6 +122,7 @@ function flagOptions(): FlagOptions {
     resume: { type: "boolean" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
+    version: { type: "boolean", short: "V" },
   };
   for (const setting of Object.values(SETTINGS)) {
     options[setting.flag] = { type: "boolean" in setting ? "boolean" : "string" };

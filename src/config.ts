@@ -15,7 +15,7 @@ import { SETTINGS } from "./settings.ts";
 export type { AccountPlan, RequestPolicy } from "./account_plan.ts";
 export type { AccountSettings } from "./accounts_file.ts";
 export type { Command } from "./command_line.ts";
-export { readCommandLine } from "./command_line.ts";
+export { readCommandLine, wantsVersion } from "./command_line.ts";
 
 /** Log levels a user may ask for. */
 export type LogLevel = "debug" | "info" | "warning" | "error";
@@ -129,7 +129,7 @@ export function loadConfig(
   const file = command === "help" ? undefined : settings.accountsFile;
   const useFile = file !== undefined;
   checkRequirements(command, settings, useFile);
-  const needsPlatform = command === "sync" || command === "worker";
+  const needsPlatform = talksToPlatform(command);
   const resolved = resolveAccounts(settings, values, { env, readTextFile, file, needsPlatform });
   const accounts = Object.freeze(resolved.accounts.map((account) => Object.freeze(account)));
   const request = Object.freeze(requestPolicy({
@@ -220,10 +220,14 @@ function checkRequirements(command: Command, settings: Parsed, useFile: boolean)
       "is set: 'db serve' serves the embedded database only; connect to that server directly",
     );
   }
-  const needsPlatform = command === "sync" || command === "worker";
-  if (needsPlatform && !useFile && !settings.email) {
+  if (talksToPlatform(command) && !useFile && !settings.email) {
     throw new ConfigError("AD_PLATFORM_EMAIL", `is required (${ENV_FILE_HINT})`);
   }
+}
+
+/** The commands that log in to the platform, and so need every account's credentials. */
+function talksToPlatform(command: Command): boolean {
+  return command === "sync" || command === "worker" || command === "check";
 }
 
 /** Where {@linkcode resolveAccounts} reads from, and what the command needs of the accounts. */

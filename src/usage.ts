@@ -93,6 +93,10 @@ const OWN_FLAGS: Record<Exclude<Command, "help">, Array<[string, string]>> = {
     ["--json", "print the summary as one JSON object, stdout's last line"],
     ["--account ID", "sync only this account of the accounts file (repeatable)"],
   ],
+  check: [
+    ["--json", "print what was checked as one JSON object"],
+    ["--account ID", "check only this account of the accounts file (repeatable)"],
+  ],
   status: [
     ["--json", "print the rows as one JSON array"],
   ],
@@ -111,6 +115,12 @@ const SUMMARY: Record<Exclude<Command, "help">, { usage: string; text: string }>
   sync: {
     usage: "deno task sync [flags]      (or: deno run -A main.ts sync [flags])",
     text: "Copies every campaign of the configured accounts into PostgreSQL, all at once.",
+  },
+  check: {
+    usage: "deno task check [flags]     (or: deno run -A main.ts check [flags])",
+    text: "Checks the setup without syncing: the settings, one login per account (no\n" +
+      "listing, no sync request) and the database, whose migrations it reads but\n" +
+      "never applies. One line per problem on stderr.",
   },
   status: {
     usage: "deno task status [flags]    (or: deno run -A main.ts status [flags])",
@@ -151,17 +161,19 @@ const EXIT_CODES: Record<Exclude<Command, "help">, string> = {
   worker: `Exit codes: 0 stopped by SIGTERM, SIGINT or SIGHUP (its accounts handed back),
 1 fatal (bad setting, database unreachable).`,
   enqueue: "Exit codes: 0 queued (or queued already), 1 fatal (bad setting, database down).",
+  check: "Exit codes: 0 every check passed, 1 a problem (one line each on stderr).",
   sql: "Exit codes: 0 rows printed, 1 query refused or database unavailable.",
   db: `Exit codes: 0 stopped by Ctrl-C or SIGTERM, 1 the database is open elsewhere or the
 port is taken.`,
 };
 
+/** `check` syncs nothing: its own exit codes, after the same words on settings. */
 /** The text of `adsync --help` (no command) and `adsync help`. */
 export function topUsage(): string {
   return `adsync: copy every ad campaign of client accounts into PostgreSQL
 
 Usage: deno task sync [flags]        sync every account
-       deno task check [flags]       settings, logins and database; no sync
+       deno task check [flags]       log in and reach the database; sync nothing
        deno task status [flags]      each account's latest run and queue state
        deno task worker [flags]      take sync jobs from the queue until SIGTERM
        deno task enqueue [flags]     queue one job per account for the workers
@@ -169,6 +181,7 @@ Usage: deno task sync [flags]        sync every account
        deno task db serve            the embedded database to psql until Ctrl-C
        deno task CMD --help          a command's settings and exit codes
                                      (or: deno run -A main.ts help CMD)
+       deno run -A main.ts --version print adsync's version (or: -V)
 
 Without a task: deno run -A --env-file=.env main.ts CMD [flags].
 
@@ -203,7 +216,7 @@ function settingRows(command: Exclude<Command, "help">): string[] {
     if (command === "sql") return SQL_KEYS.includes(key);
     if (command === "db") return DB_KEYS.includes(key);
     if (key === "dbPort") return false;
-    if (command === "sync") return !WORKER_ONLY.includes(key);
+    if (command === "sync" || command === "check") return !WORKER_ONLY.includes(key);
     return true;
   });
   if (command === "worker") {

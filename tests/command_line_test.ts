@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { commandArgument, commandOf, readCommandLine } from "../src/command_line.ts";
+import { commandArgument, commandOf, readCommandLine, wantsVersion } from "../src/command_line.ts";
 
 Deno.test("readCommandLine finds help in every form, before any setting is read", () => {
   for (const args of [["sync", "--help"], ["sync", "-h"], ["help", "sync"]]) {
@@ -27,7 +27,7 @@ Deno.test("readCommandLine names an unknown flag and the nearest known one", () 
   assert.throws(() => readCommandLine(["--zzzzzz"]), /--zzzzzz: unknown flag \(--help lists/);
   assert.throws(
     () => readCommandLine(["help", "nope"]),
-    /^ConfigError: nope: unknown command \(expected sync, status, .*; --help lists them\)$/,
+    /^ConfigError: nope: unknown command \(expected sync, check, status, .*; --help lists them\)$/,
   );
   assert.throws(() => readCommandLine(["sync", "--page-size"]), /--page-size: expects a value/);
 });
@@ -71,4 +71,13 @@ Deno.test("sql takes one query and db takes the action serve, each checked", () 
     /db: unknown action 'drop' \(expected serve\)/,
   );
   assert.deepEqual(readCommandLine(["db", "--help"]), { command: "db", help: true, named: true });
+});
+
+Deno.test("wantsVersion sees --version and -V anywhere, and the flags parse for every command", () => {
+  assert.equal(wantsVersion(["--version"]), true);
+  assert.equal(wantsVersion(["check", "-V"]), true);
+  assert.equal(wantsVersion(["sync", "--json"]), false);
+  assert.equal(readCommandLine(["sync", "--version"]).command, "sync");
+  assert.deepEqual(readCommandLine(["check"]), { command: "check", help: false, named: true });
+  assert.throws(() => readCommandLine(["chek"]), /chek: unknown command \(did you mean check\?/);
 });

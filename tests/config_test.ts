@@ -115,6 +115,18 @@ Deno.test("loadConfig lets status run without platform credentials", () => {
   assert.equal(loadConfig({}, ["status"]).command, "status");
 });
 
+Deno.test("loadConfig reads check's credentials as sync does: a missing one is the sync's error", () => {
+  const config = loadConfig(baseEnv, ["check", "--json"]);
+  assert.equal(config.command, "check");
+  assert.equal(config.json, true);
+  assert.equal(config.accounts[0]?.password, "pw-123");
+  assert.equal(configError({}, ["check"]).message, configError({}, ["sync"]).message);
+  assert.equal(
+    configError({ AD_PLATFORM_EMAIL: "a@b.c" }, ["check"]).setting,
+    "AD_PLATFORM_PASSWORD",
+  );
+});
+
 Deno.test("loadConfig picks pretty logs on a terminal unless told otherwise", () => {
   assert.equal(loadConfig(baseEnv, [], { isTerminal: true }).logFormat, "pretty");
   assert.equal(

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from "node:http";
 import { type Clock, sleep } from "../clock.ts";
 import { HttpError, InvalidAnswerError, NetworkError, TimeoutError } from "../errors.ts";
+import { USER_AGENT } from "../version.ts";
 
 /** One request to the platform. */
 export interface SendRequest {
@@ -42,7 +43,8 @@ export interface Answer {
 }
 
 /**
- * Sends one request and reads its whole body under one deadline. Returns a 2xx's JSON body;
+ * Sends one request, as `adsync/X.Y.Z` (its `User-Agent`, unless the request sets one), and reads
+ * its whole body under one deadline. Returns a 2xx's JSON body;
  * throws {@linkcode HttpError} for any other status (a redirect is never followed),
  * {@linkcode TimeoutError}, {@linkcode NetworkError} or {@linkcode InvalidAnswerError}.
  */
@@ -63,7 +65,7 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
   try {
     response = await fetchFn(request.url, {
       method: request.method,
-      headers: request.headers,
+      headers: { "user-agent": USER_AGENT, ...request.headers },
       redirect: "manual",
       signal: wire ? AbortSignal.any([wire, deadlineSignal]) : deadlineSignal,
     });

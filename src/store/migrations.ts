@@ -237,3 +237,38 @@ export async function migrate(
     throw new StoreError(`Cannot migrate the database schema: ${reason}`, { cause: error });
   }
 }
+
+/** How a database's schema stands against the migrations this adsync knows. */
+export interface MigrationState {
+  /** Versions recorded in `schema_migrations`, ascending. */
+  applied: number[];
+  /** Known versions the database lacks: the next sync or worker applies them. */
+  pending: number[];
+  /** Applied versions this adsync does not know: a newer adsync migrated the database. */
+  unknown: number[];
+}
+
+/**
+ * Reads which migrations the database holds, applying none (`check` uses it): a database no
+ * adsync has migrated yet (no `schema_migrations`) has every migration pending.
+ */
+export async function migrationState(
+  sql: postgres.Sql,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<MigrationState> {
+  let rows: { version: number }[];
+  try {
+    rows = await sql<{ version: number }[]>`select version from schema_migrations order by version`;
+  } catch (error) {
+    // 42P01, undefined table: never migrated.
+    if ((error as { code?: unknown }).code !== "42P01") throw error;
+    rows = [];
+  }
+  const applied = rows.map((row) => row.version);
+  const known = migrations.map((migration) => migration.version).sort((a, b) => a - b);
+  return {
+    applied,
+    pending: known.filter((version) => !applied.includes(version)),
+    unknown: applied.filter((version) => !known.includes(version)),
+  };
+}

@@ -28,7 +28,7 @@ async function deno(args: string[], env: Record<string, string> = {}) {
   return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
 }
 
-const COMMANDS = ["sync", "status", "worker", "enqueue"] as const;
+const COMMANDS = ["sync", "check", "status", "worker", "enqueue"] as const;
 
 Deno.test("Every command prints its help with -h, --help and help CMD, exit 0", async () => {
   for (const command of COMMANDS) {

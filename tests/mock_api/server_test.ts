@@ -79,6 +79,13 @@ Deno.test("100 campaigns arrive as 10 distinct pages and only the last says has_
   });
 });
 
+Deno.test("the request log keeps each request's User-Agent", async () => {
+  await withMock(CALM, async (mock) => {
+    await login(mock, { headers: { "User-Agent": "adsync/1.2.3" } });
+    assert.equal(mock.log.at(-1)?.userAgent, "adsync/1.2.3");
+  });
+});
+
 Deno.test("the 11th request inside a window gets 429 until exactly when the oldest leaves", async () => {
   let t = 1_000_000;
   await withMock({ rateLimit: { count: 10, windowMs: 60_000 }, now: () => t }, async (mock) => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { HttpError, InvalidAnswerError, NetworkError, TimeoutError } from "../../src/errors.ts";
 import { retryAfterMs, send, withoutCredentials } from "../../src/platform/send.ts";
+import { VERSION } from "../../src/version.ts";
 import { createFakeClock } from "../_fake_clock.ts";
 import { endlessBody, serveTiny } from "./_serve.ts";
 
@@ -10,6 +11,19 @@ const request = (url: string, signal?: AbortSignal) => ({
   headers: { "x-client-id": "acme" },
   what: "fetch page 3",
   signal,
+});
+
+Deno.test("send names adsync and its version in the User-Agent of every request", async () => {
+  const server = serveTiny(() => Response.json({ data: [] }));
+  try {
+    await send(request(`${server.url}/api/campaigns`));
+    await send({ ...request(`${server.url}/auth/token`), method: "POST" });
+    const agents = server.received.map((r) => r.headers.get("user-agent"));
+    assert.deepEqual(agents, [`adsync/${VERSION}`, `adsync/${VERSION}`]);
+    assert.equal(server.received[0]!.headers.get("x-client-id"), "acme", "its own headers too");
+  } finally {
+    await server.close();
+  }
 });
 
 Deno.test("send never follows a redirect, and names where it pointed without credentials", async () => {

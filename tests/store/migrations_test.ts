@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { StoreError } from "../../src/errors.ts";
 import { openDatabase } from "../../src/store/database.ts";
-import { migrate, type Migration, MIGRATIONS } from "../../src/store/migrations.ts";
+import { migrate, type Migration, MIGRATIONS, migrationState } from "../../src/store/migrations.ts";
 import { serverTest, withEachDatabase, withFreshServerDatabase } from "./_helpers.ts";
 
 const LATEST = MIGRATIONS.map((migration) => migration.version);
@@ -20,6 +20,29 @@ withEachDatabase(
     `;
       assert.equal(row?.found, table);
     }
+  },
+  { migrate: false },
+);
+
+withEachDatabase(
+  "migrationState reads what is applied, pending and unknown, and applies nothing",
+  async ({ db }) => {
+    assert.deepEqual(await migrationState(db.sql), { applied: [], pending: LATEST, unknown: [] });
+    await migrate(db.sql, MIGRATIONS.slice(0, 2));
+    assert.deepEqual(await migrationState(db.sql), {
+      applied: LATEST.slice(0, 2),
+      pending: LATEST.slice(2),
+      unknown: [],
+    });
+    assert.deepEqual(await appliedVersions(db.sql), LATEST.slice(0, 2), "it applied nothing");
+    await migrate(db.sql);
+    const newer: Migration = { version: 1000, name: "a newer adsync's step", statements: [] };
+    await migrate(db.sql, [...MIGRATIONS, newer]);
+    assert.deepEqual(await migrationState(db.sql), {
+      applied: [...LATEST, 1000],
+      pending: [],
+      unknown: [1000],
+    });
   },
   { migrate: false },
 );

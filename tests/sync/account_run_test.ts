@@ -75,34 +75,16 @@ Deno.test("Progress has no ETA before the first page tells the total", () => {
 });
 
 Deno.test("An account whose run cannot start returns a failed summary instead of throwing", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "adsync_account_run_" });
   // Nothing listens on port 1: every query is refused at once.
-  const sql = postgres("postgres://adsync@127.0.0.1:1/adsync", { max: 1, onnotice: () => {} });
-  const checkpoint = openCheckpoint(join(dir, "checkpoint.sqlite"));
-  try {
-    const config = loadConfig({
-      AD_PLATFORM_EMAIL: MOCK_CREDENTIALS.email,
-      AD_PLATFORM_PASSWORD: MOCK_CREDENTIALS.password,
-      AD_PLATFORM_CLIENT_ID: "acme",
-      SYNC_STATE_DIR: dir,
-    }, ["sync"]);
-    const guard = createDatabaseGuard("PostgreSQL at 127.0.0.1:1/adsync", {
-      outageMs: 200,
-      retryDelayMs: 50,
-    });
-    const shared = { config, sql, guard, checkpoint, hostGates: createHostGates() };
-    const { summary, requests } = await (await runAccount(config.plans[0]!, shared)).done;
+  await refusedDatabase(async (shared) => {
+    const { summary, requests } = await (await runAccount(shared.config.plans[0]!, shared)).done;
     assert.equal(summary.status, "failed");
     assert.equal(summary.account, "acme");
     assert.match(summary.last_error ?? "", /^Cannot record the run start in PostgreSQL at 127/);
     assert.deepEqual(requests, [], "no request reached the platform");
-    const run = await checkpoint.getRun(summary.run_id);
+    const run = await shared.checkpoint.getRun(summary.run_id);
     assert.equal(run?.status, "failed", "the checkpoint's run is closed as failed");
-  } finally {
-    await checkpoint.close();
-    await sql.end({ timeout: 0 });
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 /** The JSON log records written while `fn` runs. */

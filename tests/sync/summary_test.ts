@@ -40,24 +40,8 @@ const RESULT = {
 };
 
 Deno.test("The summary says the rate limit in force and where it came from", () => {
-  const result = {
-    total: 0,
-    pagesTotal: 0,
-    pagesDone: 0,
-    synced: 0,
-    inserted: 0,
-    updated: 0,
-    unchanged: 0,
-    skipped: 0,
-    failed: 0,
-    rejected: 0,
-    deleted: 0,
-    withheld: 0,
-    queued: 0,
-    drift: NO_DRIFT,
-    interrupted: false,
-    fatal: undefined,
-  };
+  const result = RESULT;
+
   const configured = acmeAccount({ rateLimit: { count: 10, windowMs: 60_000 } });
   assert.deepEqual(
     pick(summarize("run-1", configured, result, 0)),

@@ -98,12 +98,14 @@ export async function runAccountJob(
     return await settle.handBack(`account driven by ${lease.holder}`, { until });
   }
   log.info("Job {job} started: account {account} on {worker} (try {try})", properties);
+  // pg-boss also aborts the signal once the handler returns: listen only while the run goes on.
+  const running = new AbortController();
   job.signal.addEventListener("abort", () =>
     log.info(
       "Job {job}: its claim was failed over (its heartbeat went unseen); the run goes on under " +
         "the account's lease and settles the job as it then stands",
       properties,
-    ), { once: true });
+    ), { once: true, signal: running.signal });
   const later = deferrer(job, settings.rateLimit.windowMs);
   try {
     const started = await runAccount(planOf(shared.config.plans, settings.clientId), shared, {
@@ -120,6 +122,7 @@ export async function runAccountJob(
     // Settled while the lease is held: nobody can claim and run the account in between.
     return await settleRun(outcome.summary, { job, context, lease, later, settle, properties });
   } finally {
+    running.abort();
     await lease.release();
   }
 }

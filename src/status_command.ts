@@ -104,23 +104,23 @@ async function readLocalRuns(config: Readonly<Config>, notes: string[]): Promise
     notes.push(
       config.databaseUrl
         ? "A sync is running now on this state dir."
-        : "A sync is running now on this state dir; it holds the embedded database, so the " +
-          "counts and limits of finished runs (REQUESTS, LIMIT) are unknown until it ends.",
+        : "A sync is running now on this state dir; it holds the embedded database (one opener " +
+          "at a time), so the counts and limits of finished runs (REQUESTS, LIMIT, and --json's " +
+          "requests and duration_ms) are unknown until it ends.",
     );
   }
   try {
     const history = config.databaseUrl || lock ? await readEmbeddedHistory(config, notes) : [];
-    // The embedded database belongs to the running sync: one opener at a time.
-    if (!config.databaseUrl && !lock) notes.push(WAITING_COUNTS);
     return await latestPerAccount(() => openCheckpoint(path), history, "sync", !!lock);
   } finally {
     lock?.release();
   }
 }
 
-/** What status says when the counts kept in the embedded database cannot be read now. */
-const WAITING_COUNTS = "LIMIT (and --json's requests and duration_ms, kept in the embedded " +
-  "database's sync_runs) shows once it is free: the embedded database has one opener at a time.";
+/** What status says when another opener (`sql`, `db serve`) holds the embedded database. */
+const WAITING_COUNTS = "REQUESTS and LIMIT (and --json's requests and duration_ms, kept in the " +
+  "embedded database's sync_runs) show once it is free: the embedded database has one opener at " +
+  "a time.";
 
 /** `sync_runs` of the settings' database; none, with a note, while another has it open. */
 async function readEmbeddedHistory(config: Readonly<Config>, notes: string[]) {

@@ -147,7 +147,7 @@ Deno.test("status with an accounts file lists the file's accounts, others in a n
       );
       assert.match(
         busy.replaceAll("\n", " "),
-        /holds the embedded database, so the counts and limits of finished runs \(REQUESTS, LIMIT\) are unknown until it ends\./,
+        /holds the embedded database \(one opener at a time\), so the counts and limits of finished runs \(REQUESTS, LIMIT, and --json's requests and duration_ms\) are unknown until it ends\./,
       );
       for (const line of busy.split("\n").filter((l) => !l.startsWith("Runs from"))) {
         assert.ok(line.length <= 80, `wider than 80: ${line}`);

@@ -132,16 +132,17 @@ const SUMMARY: Record<Exclude<Command, "help">, { usage: string; text: string }>
     text: "Takes account-sync jobs from the queue in DATABASE_URL until SIGTERM or Ctrl-C.",
   },
   sql: {
-    usage: 'deno task sql "QUERY" [flags]    (or: deno run -A main.ts sql "QUERY" [flags])',
-    text: "Runs one read-only query on the database the settings point at and prints its rows\n" +
-      "(psql-like table, or --json). On the embedded database it takes the database's lock:\n" +
-      "refused (exit 1) while a sync or db serve has it open, and a sync refuses meanwhile.",
+    usage: 'deno task sql "QUERY" [flags]\n       (or: deno run -A main.ts sql "QUERY" [flags])',
+    text: "Runs one read-only query on the database the settings point at and prints its\n" +
+      "rows (psql-like table, or --json). On the embedded database it takes the\n" +
+      "database's lock: refused (exit 1) while a sync or db serve has it open, and a\n" +
+      "sync refuses meanwhile.",
   },
   db: {
-    usage: "deno task db serve [--port N]    (or: deno run -A main.ts db serve [--port N])",
-    text: "Serves the embedded database (DATABASE_URL unset) to psql on 127.0.0.1 until Ctrl-C,\n" +
-      "holding its lock: a sync started meanwhile refuses before any request. One session at a\n" +
-      "time: psql -h 127.0.0.1 -p 5499 -U postgres postgres.",
+    usage: "deno task db serve [--port N]\n       (or: deno run -A main.ts db serve [--port N])",
+    text: "Serves the embedded database (DATABASE_URL unset) to psql on 127.0.0.1 until\n" +
+      "Ctrl-C, holding its lock: a sync started meanwhile refuses before any request.\n" +
+      "One session at a time: psql -h 127.0.0.1 -p 5499 -U postgres postgres.",
   },
   enqueue: {
     usage: "deno task enqueue [--account ID]... [flags]",
@@ -163,8 +164,8 @@ const EXIT_CODES: Record<Exclude<Command, "help">, string> = {
   enqueue: "Exit codes: 0 queued (or queued already), 1 fatal (bad setting, database down).",
   check: "Exit codes: 0 every check passed, 1 a problem (one line each on stderr).",
   sql: "Exit codes: 0 rows printed, 1 query refused or database unavailable.",
-  db: `Exit codes: 0 stopped by Ctrl-C or SIGTERM, 1 the database is open elsewhere or the
-port is taken.`,
+  db: `Exit codes: 0 stopped by Ctrl-C or SIGTERM, 1 the database is open elsewhere
+or the port is taken.`,
 };
 
 /** `check` syncs nothing: its own exit codes, after the same words on settings. */

@@ -7,7 +7,7 @@ import { parseRateLimit, type RateLimit } from "../duration.ts";
 import { type Account, createAccount } from "../platform/account.ts";
 import type { HeldAccount } from "../store/lease_keeper.ts";
 import { lastAdvertisedLimit } from "../store/run_history.ts";
-import type { AccountRunOptions, SharedResources } from "./account_run.ts";
+import type { AccountRunOptions, SharedResources } from "./account_types.ts";
 
 /** The account, its limiter primed with the sends the platform's window still remembers. */
 export async function openAccount(

@@ -9,7 +9,7 @@ import { errorMessage } from "../errors.ts";
 import { startingSource } from "../platform/limit_learner.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { HeldAccount } from "../store/lease_keeper.ts";
-import type { AccountOutcome } from "./account_run.ts";
+import type { AccountOutcome } from "./account_types.ts";
 import { NO_DRIFT } from "./catalog.ts";
 import type { SyncResult } from "./run_sync.ts";
 import { createTally } from "./tally.ts";

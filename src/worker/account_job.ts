@@ -12,13 +12,13 @@ import {
 } from "../queue/hand_back.ts";
 import { RETRY_LIMIT, SYNC_QUEUE, type SyncJobData } from "../queue/queue.ts";
 import { errorMessage } from "../errors.ts";
-import {
-  type AccountOutcome,
-  type AccountRun,
-  type AccountRunOptions,
-  runAccount,
-  type SharedResources,
-} from "../sync/account_run.ts";
+import { runAccount } from "../sync/account_run.ts";
+import type {
+  AccountOutcome,
+  AccountRun,
+  AccountRunOptions,
+  SharedResources,
+} from "../sync/account_types.ts";
 import { type Deferral, deferralFor } from "./deferral.ts";
 import { settleFinishedRun } from "./partial_retry.ts";
 

@@ -2,6 +2,7 @@
  * The summary of a sync run, one shape from the run's counters up to a many-account report. A
  * leaf module beside `run_counters.ts`: `sync` builds these, `store` and `report` read them.
  */
+import type { ErrorCode } from "./errors.ts";
 import type { RunCounters, RunStatus } from "./run_counters.ts";
 
 /**
@@ -37,6 +38,8 @@ export interface SyncSummary extends RunSummary {
   };
   /** Why the run failed, when it did. */
   last_error?: string;
+  /** The stable code of `last_error`, such as `AUTH_REFUSED`; present exactly when it is. */
+  error_code?: ErrorCode;
   /** The rate limit in force at the end, such as `10/60s`. */
   rate_limit: string;
   /**

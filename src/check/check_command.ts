@@ -57,7 +57,7 @@ async function checkPaths(config: Readonly<Config>): Promise<CheckReport["settin
     await checkWritablePaths({ ...config, command: "sync" });
     return { ok: true };
   } catch (error) {
-    return { ok: false, error: errorMessage(error), error_code: "settings_invalid" };
+    return { ok: false, error: errorMessage(error), error_code: "CONFIG_INVALID" };
   }
 }
 

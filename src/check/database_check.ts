@@ -85,7 +85,7 @@ async function readSchema(config: Readonly<DatabaseSettings>): Promise<DatabaseC
     return judge(db.label, state);
   } catch (error) {
     const found = { database: db.label, applied: [], pending: [] };
-    return { ok: false, ...found, migrations: "unknown", ...failure(error, "database_error") };
+    return { ok: false, ...found, migrations: "unknown", ...failure(error) };
   } finally {
     await db.close();
   }
@@ -103,7 +103,7 @@ export function judge(database: string, state: MigrationState): DatabaseCheck {
       pending,
       error: `${database} holds migrations this adsync does not know (${unknown.join(", ")}): ` +
         "a newer adsync migrated it; run that version",
-      error_code: "schema_newer",
+      error_code: "SCHEMA_NEWER",
     };
   }
   if (pending.length === 0) return { ok: true, database, migrations: "current", applied, pending };
@@ -111,11 +111,9 @@ export function judge(database: string, state: MigrationState): DatabaseCheck {
   return { ok: true, database, migrations: "pending", applied, pending, note };
 }
 
-function failure(
-  error: unknown,
-  code: CheckErrorCode = "database_unreachable",
-): { error: string; error_code: CheckErrorCode } {
-  return { error: errorMessage(error), error_code: code };
+/** Whatever kept the database from being read, the check's code says it is unavailable. */
+function failure(error: unknown): { error: string; error_code: CheckErrorCode } {
+  return { error: errorMessage(error), error_code: "DATABASE_UNAVAILABLE" };
 }
 
 async function exists(path: string): Promise<boolean> {

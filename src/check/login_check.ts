@@ -6,29 +6,22 @@ import pLimit from "p-limit";
 import type { AccountSettings, Config } from "../config.ts";
 import {
   AuthError,
+  type ErrorCode,
+  errorCode,
   errorMessage,
   HttpError,
   InvalidAnswerError,
-  NetworkError,
-  TimeoutError,
 } from "../errors.ts";
 import { createTokenManager } from "../platform/token_manager.ts";
 import { withoutCredentials } from "../platform/send.ts";
 
 const log = getLogger(["adsync", "check"]);
 
-/** Why a check failed, stable for scripts: the `error_code` of `check --json`. */
-export type CheckErrorCode =
-  | "credentials_refused"
-  | "platform_unreachable"
-  | "platform_timeout"
-  | "platform_http_error"
-  | "platform_invalid_answer"
-  | "login_failed"
-  | "settings_invalid"
-  | "database_unreachable"
-  | "database_error"
-  | "schema_newer";
+/**
+ * Why a check failed, stable for scripts: the `error_code` of `check --json`, from the codes of
+ * adsync's errors (`AUTH_REFUSED`, `PLATFORM_UNREACHABLE`, `CONFIG_INVALID`, `SCHEMA_NEWER`…).
+ */
+export type CheckErrorCode = ErrorCode;
 
 /** How one account's login went. */
 export interface AccountCheck {
@@ -114,7 +107,7 @@ export function describeLoginFailure(
       : "AD_PLATFORM_EMAIL and AD_PLATFORM_PASSWORD (or AD_PLATFORM_PASSWORD_FILE)";
     return {
       error: `the platform at ${url} refused the credentials${status}: check ${check}`,
-      error_code: "credentials_refused",
+      error_code: "AUTH_REFUSED",
     };
   }
   // The token manager's messages say "Cannot log in to URL for account ID: why".
@@ -123,14 +116,11 @@ export function describeLoginFailure(
   const why = message.startsWith(prefix)
     ? `cannot log in to ${url}: ${message.slice(prefix.length)}`
     : message;
-  if (error instanceof TimeoutError) return { error: why, error_code: "platform_timeout" };
-  if (error instanceof NetworkError) return { error: why, error_code: "platform_unreachable" };
-  if (error instanceof InvalidAnswerError) {
-    return { error: why + notPlatform, error_code: "platform_invalid_answer" };
-  }
+  const error_code = errorCode(error);
+  if (error instanceof InvalidAnswerError) return { error: why + notPlatform, error_code };
   if (error instanceof HttpError) {
     const wrongPlace = error.status < 500 || error.status === 501;
-    return { error: wrongPlace ? why + notPlatform : why, error_code: "platform_http_error" };
+    return { error: wrongPlace ? why + notPlatform : why, error_code };
   }
-  return { error: why, error_code: "login_failed" };
+  return { error: why, error_code };
 }

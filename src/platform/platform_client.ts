@@ -2,7 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import type { RequestPolicy } from "../account_plan.ts";
 import type { z } from "zod";
 import { type Clock, systemClock } from "../clock.ts";
-import { AuthError, HttpError, InvalidAnswerError, TimeoutError } from "../errors.ts";
+import { AuthError, errorCode, HttpError, InvalidAnswerError, TimeoutError } from "../errors.ts";
 import type { Account } from "./account.ts";
 import {
   type ApiEndpoint,
@@ -170,6 +170,7 @@ async function request<T>(
         account.stats.retries++;
         log.debug("{message}; retry {attempt} in {delayMs} ms", {
           message: error.message,
+          error_code: errorCode(error),
           attempt: attemptNumber,
           delayMs,
         });

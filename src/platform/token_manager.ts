@@ -1,6 +1,6 @@
 import { getLogger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../clock.ts";
-import { AuthError, HttpError, InvalidAnswerError } from "../errors.ts";
+import { AuthError, errorCode, HttpError, InvalidAnswerError } from "../errors.ts";
 import { createHostGate, type HostGate } from "./host_gate.ts";
 import { retry, type RetryOptions } from "./retry.ts";
 import { describeIssues, tokenSchema } from "./schemas.ts";
@@ -129,6 +129,7 @@ export function createTokenManager(
       onRetry: (error, attemptNumber, delayMs) => {
         log.debug("{message}; retry {attempt} in {delayMs} ms", {
           message: error.message,
+          error_code: errorCode(error),
           attempt: attemptNumber,
           delayMs,
         });

@@ -1,6 +1,6 @@
 import { getLogger } from "@logtape/logtape";
 import { Registry } from "prom-client";
-import { errorMessage } from "../errors.ts";
+import { errorFields, errorMessage } from "../errors.ts";
 
 const log = getLogger(["adsync", "http"]);
 
@@ -62,7 +62,7 @@ export function createEndpointHandler(
       const text = await sources.metrics();
       return new Response(text, { headers: { "content-type": Registry.PROMETHEUS_CONTENT_TYPE } });
     } catch (error) {
-      log.warn("Cannot collect the metrics: {error}", { error: errorMessage(error) });
+      log.warn("Cannot collect the metrics: {error}", errorFields(error));
       return new Response(`cannot collect the metrics: ${errorMessage(error)}\n`, {
         status: 500,
         headers: TEXT,

@@ -20,7 +20,12 @@ export interface MetricsSnapshot {
   /** Its summary: the totals, and the rate limit when the summary has one. */
   summary:
     & RunTotals
-    & Partial<Pick<SyncSummary, "rate_limit" | "rate_limit_source" | "rate_limit_advertised">>;
+    & Partial<
+      Pick<
+        SyncSummary,
+        "rate_limit" | "rate_limit_source" | "rate_limit_advertised" | "error_code"
+      >
+    >;
   account: string;
   requests: RequestCount[];
   /** When a run last finished with status `ok` (Unix seconds); `null` if never. */
@@ -62,8 +67,8 @@ export function lastRunMetric(counter: Pick<RunCounter, "metric" | "type">): str
 /**
  * Registers on `registry` the metrics of each account's last run, all gauges: one family per
  * counter of {@linkcode RUN_COUNTERS} (named by {@linkcode lastRunMetric}; requests broken down by
- * endpoint and outcome), the duration, the status and the time of the last success, each series
- * labelled `account`.
+ * endpoint and outcome), the duration, the status, the error it ended with (by `error_code`) and
+ * the time of the last success, each series labelled `account`.
  */
 export function createRunMetrics(registry: Registry, options: RunMetricsOptions = {}): RunMetrics {
   const family = familyOn(registry, options.labels ?? {});
@@ -77,20 +82,7 @@ export function createRunMetrics(registry: Registry, options: RunMetricsOptions 
         counter,
       )
     ),
-    family("gauge", "run_duration_seconds", "Duration of the last run.", [], (m, own) => [
-      [own, m.summary.duration_ms / 1_000],
-    ]),
-    family(
-      "gauge",
-      "run_status",
-      "1 for the status the last run ended with, 0 for the others.",
-      ["status"],
-      (m, own) =>
-        RUN_STATUSES.map((status): Sample => [
-          { ...own, status },
-          status === m.summary.status ? 1 : 0,
-        ]),
-    ),
+    ...outcomeFamilies(family),
     family(
       "gauge",
       "rate_limit_requests",
@@ -121,6 +113,33 @@ export function createRunMetrics(registry: Registry, options: RunMetricsOptions 
     ),
   ];
   return { update: (accounts) => fill(families, accounts, options.labels ?? {}) };
+}
+
+/** How the last run ended: its duration, its status, and the error it ended with. */
+function outcomeFamilies(family: ReturnType<typeof familyOn>): Family[] {
+  return [
+    family("gauge", "run_duration_seconds", "Duration of the last run.", [], (m, own) => [
+      [own, m.summary.duration_ms / 1_000],
+    ]),
+    family(
+      "gauge",
+      "run_status",
+      "1 for the status the last run ended with, 0 for the others.",
+      ["status"],
+      (m, own) =>
+        RUN_STATUSES.map((status): Sample => [
+          { ...own, status },
+          status === m.summary.status ? 1 : 0,
+        ]),
+    ),
+    family(
+      "gauge",
+      "last_run_error",
+      "1 when the account's last run ended with an error, labelled by the error's stable error_code; 0, with no error_code, when it did not.",
+      ["error_code"],
+      errorSamples,
+    ),
+  ];
 }
 
 /**
@@ -242,6 +261,12 @@ function limitSamples(
     : parseRateLimit(m.summary.rate_limit);
   if (!limit) return [];
   return [[{ ...own, source: m.summary.rate_limit_source ?? "configured" }, value(limit)]];
+}
+
+/** One series per account: 1 with the code of the error its last run ended with, else 0. */
+function errorSamples(m: MetricsSnapshot, own: Labels): Sample[] {
+  const code = m.summary.error_code;
+  return [[{ ...own, error_code: code ?? "" }, code === undefined ? 0 : 1]];
 }
 
 function requestSamples(m: MetricsSnapshot, own: Labels): Sample[] {

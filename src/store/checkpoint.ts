@@ -1,7 +1,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { migrate, prepareStatements, toRun } from "./checkpoint_schema.ts";
 import type { Checkpoint, DoneOutcome } from "./checkpoint_types.ts";
-import { errorMessage } from "../errors.ts";
+import { AdsyncError, errorMessage } from "../errors.ts";
 
 export type {
   Checkpoint,
@@ -12,9 +12,9 @@ export type {
 } from "./checkpoint_types.ts";
 
 /** The checkpoint file cannot be opened, is not ours, or refused a write. */
-export class CheckpointError extends Error {
+export class CheckpointError extends AdsyncError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super("CHECKPOINT_UNAVAILABLE", message, options);
     this.name = "CheckpointError";
   }
 }

@@ -1,6 +1,6 @@
 import postgres from "postgres";
 import { deadline } from "../deadline.ts";
-import { StoreError } from "../errors.ts";
+import { AdsyncError, StoreError } from "../errors.ts";
 import { errorText, startEmbedded } from "./embedded_server.ts";
 
 /** Where the data lives: a PostgreSQL server, or the embedded PGlite under the state dir. */
@@ -84,9 +84,9 @@ async function openServer(url: string, timeoutMs: number, poolSize: number): Pro
 }
 
 /** Thrown by `probe` when the first query gets no answer in time. */
-class ProbeTimeout extends Error {
+class ProbeTimeout extends AdsyncError {
   constructor(timeoutMs: number) {
-    super(`no answer within ${timeoutMs / 1000} s`);
+    super("DATABASE_UNAVAILABLE", `no answer within ${timeoutMs / 1000} s`);
     this.name = "ProbeTimeout";
   }
 }

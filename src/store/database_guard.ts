@@ -1,7 +1,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../clock.ts";
 import { clockTimeout, deadline, type DeadlineOptions } from "../deadline.ts";
-import { errorMessage, StoreError } from "../errors.ts";
+import { AdsyncError, errorCode, errorMessage, StoreError } from "../errors.ts";
 
 const log = getLogger(["adsync", "store"]);
 
@@ -39,9 +39,9 @@ export interface DatabaseGuard {
 }
 
 /** The database gave no answer in time (frozen server, lost network). */
-class NoAnswer extends Error {
+class NoAnswer extends AdsyncError {
   constructor(reason: string) {
-    super(reason);
+    super("DATABASE_UNAVAILABLE", reason);
     this.name = "NoAnswer";
   }
 }
@@ -167,6 +167,7 @@ export function createDatabaseGuard(
             action,
             label,
             reason: oneLine(error),
+            error_code: errorCode(error),
             delay,
           });
           // A stop ends the wait early; one last attempt then gets `closingMs`.

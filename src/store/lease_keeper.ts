@@ -7,7 +7,7 @@ import { getLogger } from "@logtape/logtape";
 import type postgres from "postgres";
 import { type Clock, systemClock } from "../clock.ts";
 import { deadline } from "../deadline.ts";
-import { StoreError } from "../errors.ts";
+import { errorCode, StoreError } from "../errors.ts";
 import { fenceSend, type LeaseHolder, releaseLease, takeLease } from "./account_lease.ts";
 import type { DatabaseGuard } from "./database_guard.ts";
 
@@ -126,6 +126,7 @@ export function createAccountLeases(
       log.warn("Lost the lease of account {account}: {reason}", {
         account,
         reason: reason.message,
+        error_code: errorCode(reason),
       });
       lost.abort(reason);
     };
@@ -134,6 +135,7 @@ export function createAccountLeases(
         select holder from account_leases where account = ${account}`.catch(() => []);
       return new StoreError(
         `Cannot drive account ${account}: ${rows[0]?.holder ?? "another process"} took it over`,
+        { code: "ACCOUNT_BUSY" },
       );
     };
     const renew = async () => {

@@ -4,7 +4,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import type { AccountPlan } from "../account_plan.ts";
 import type { Config } from "../config.ts";
 import {
-  errorMessage,
+  errorFields,
   HttpError,
   InvalidAnswerError,
   NetworkError,
@@ -60,6 +60,7 @@ export async function runAccount(
   if (!("fence" in lease)) {
     const reason = new StoreError(
       `Cannot drive account ${account}: ${lease.holder} drives it now; not started`,
+      { code: "ACCOUNT_BUSY" },
     );
     return endedRun(notRun(plan.account, reason, clock.now(), clock));
   }
@@ -142,7 +143,7 @@ async function finishRun(
   );
   await checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
   await guard.retrying("record the run end in", () => recordRunEnd(sql, summary)).catch((error) =>
-    log.error("Cannot record the run in sync_runs: {error}", { error: errorMessage(error) })
+    log.error("Cannot record the run in sync_runs: {error}", errorFields(error))
   );
   logEnd(summary);
   return { summary, requests: outcomeRows(platform.stats) };

@@ -1,5 +1,5 @@
 import { getLogger } from "@logtape/logtape";
-import { AuthError, errorMessage } from "../errors.ts";
+import { AuthError, errorCode, errorMessage } from "../errors.ts";
 import type { CallSignals, PlatformClient } from "../platform/platform_client.ts";
 import type { Checkpoint, SavedPage } from "../store/checkpoint.ts";
 
@@ -151,7 +151,11 @@ export function runPager(job: PagerJob, options: PagerOptions = {}): Pager {
     } catch (error) {
       if (signal?.aborted) return void listing.undone++;
       if (error instanceof AuthError) return void (listing.fatal ??= error);
-      log.error("Cannot fetch page {page}: {reason}", { page, reason: errorMessage(error) });
+      log.error("Cannot fetch page {page}: {reason}", {
+        page,
+        reason: errorMessage(error),
+        error_code: errorCode(error),
+      });
       listing.failedPages.push(page);
     }
   }
@@ -167,7 +171,10 @@ export function runPager(job: PagerJob, options: PagerOptions = {}): Pager {
         job.onPage(first, listing.pageSize);
       } catch (error) {
         if (signal?.aborted) return { ...listing, undone: 1 };
-        log.error("Cannot fetch page 1: {reason}", { reason: errorMessage(error) });
+        log.error("Cannot fetch page 1: {reason}", {
+          reason: errorMessage(error),
+          error_code: errorCode(error),
+        });
         return { ...listing, fatal: error };
       }
     }

@@ -1,7 +1,7 @@
 import { getLogger } from "@logtape/logtape";
 import pLimit from "p-limit";
 import { type Clock, systemClock } from "../clock.ts";
-import { AuthError, errorMessage } from "../errors.ts";
+import { AuthError, errorCode, errorFields, errorMessage } from "../errors.ts";
 import type { PlatformClient } from "../platform/platform_client.ts";
 import type { Campaign, SyncedCampaign } from "../platform/schemas.ts";
 import {
@@ -88,7 +88,7 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
   const undoneAfterStop = (error: unknown, count: number) => {
     if (!stopped()) throw error;
     tally.leftUndone(count);
-    log.warn("{error}", { error: errorMessage(error) });
+    log.warn("{error}", errorFields(error));
   };
 
   const batcher = createBatcher<SyncedCampaign>(async (rows) => {
@@ -136,14 +136,18 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
       }
       tally.failed();
       const reason = errorMessage(error);
-      log.error("Cannot sync campaign {id}: {reason}", { id: campaign.id, reason });
+      log.error("Cannot sync campaign {id}: {reason}", {
+        id: campaign.id,
+        reason,
+        error_code: errorCode(error),
+      });
       return await checkpoint.markFailed(runId, campaign.id, reason).catch(onFatal);
     }
     try {
       await checkpoint.recordSynced(runId, campaign.id, syncedAt);
     } catch (error) {
       // Committing the row is still right; a resume would only sync it at the platform again.
-      log.warn("{error}", { error: errorMessage(error) });
+      log.warn("{error}", errorFields(error));
     }
     batcher.add({ ...campaign, synced_at: syncedAt });
   }
@@ -156,7 +160,7 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
           storeRejects(rejects).catch((error) => {
             if (!stopped()) return onFatal(error);
             tally.pageUndone();
-            log.warn("{error}", { error: errorMessage(error) });
+            log.warn("{error}", errorFields(error));
           }),
         );
       }

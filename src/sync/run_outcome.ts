@@ -5,7 +5,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
 import type { AccountSettings } from "../config.ts";
-import { errorMessage } from "../errors.ts";
+import { errorCode, errorMessage } from "../errors.ts";
 import { startingSource } from "../platform/limit_learner.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { HeldAccount } from "../store/lease_keeper.ts";
@@ -41,7 +41,8 @@ export function notRun(
 /** A run its lost lease interrupted says so. */
 export function withLeaseLoss(summary: SyncSummary, lease: HeldAccount | undefined): SyncSummary {
   if (!lease?.signal.aborted || summary.status !== "interrupted") return summary;
-  return { ...summary, last_error: errorMessage(lease.signal.reason) };
+  const reason = lease.signal.reason;
+  return { ...summary, last_error: errorMessage(reason), error_code: errorCode(reason) };
 }
 
 export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {

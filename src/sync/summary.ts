@@ -2,7 +2,7 @@ import { formatRateLimit, type RateLimit } from "../duration.ts";
 import type { RequestStats } from "../platform/request_stats.ts";
 import type { RateLimitSource, RunSummary, SyncSummary } from "../run_summary.ts";
 import type { SyncResult } from "./run_sync.ts";
-import { errorMessage } from "../errors.ts";
+import { errorCode, errorMessage } from "../errors.ts";
 
 /** Why a run was told to stop early; each has its own exit code. */
 export type StopReason = "SIGINT" | "SIGTERM" | "SIGHUP" | "max-duration";
@@ -74,7 +74,9 @@ export function summarize(
     ...(account.limits.disproved
       ? { rate_limit_advertised: formatRateLimit(account.limits.disproved) }
       : {}),
-    ...(result.fatal !== undefined ? { last_error: errorMessage(result.fatal) } : {}),
+    ...(result.fatal !== undefined
+      ? { last_error: errorMessage(result.fatal), error_code: errorCode(result.fatal) }
+      : {}),
   };
 }
 

@@ -2,7 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import pLimit from "p-limit";
 import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
-import { errorMessage } from "../errors.ts";
+import { errorFields } from "../errors.ts";
 import { createHostGates } from "../platform/host_gate.ts";
 import { watchLoopLag } from "../platform/loop_lag.ts";
 import type { HttpEndpoint } from "../report/http_endpoint.ts";
@@ -256,6 +256,6 @@ async function writeMetrics(
     };
   }));
   await writeMetricsFile(path, text).catch((error) =>
-    log.error("Cannot write the metrics file {path}: {error}", { path, error: errorMessage(error) })
+    log.error("Cannot write the metrics file {path}: {error}", { path, ...errorFields(error) })
   );
 }

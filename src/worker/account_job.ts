@@ -11,7 +11,7 @@ import {
   type SettleResult,
 } from "../queue/hand_back.ts";
 import { RETRY_LIMIT, SYNC_QUEUE, type SyncJobData } from "../queue/queue.ts";
-import { errorMessage } from "../errors.ts";
+import { errorFields } from "../errors.ts";
 import { runAccount } from "../sync/account_run.ts";
 import type {
   AccountOutcome,
@@ -265,7 +265,7 @@ function settler(job: AccountJob, context: AccountJobContext) {
         log.warn("Job {job}: another worker holds its claim; left to it", { job: job.id });
       }
     } catch (error) {
-      log.error("Cannot settle job {job}: {error}", { job: job.id, error: errorMessage(error) });
+      log.error("Cannot settle job {job}: {error}", { job: job.id, ...errorFields(error) });
     }
     return undefined;
   };

@@ -2,7 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import type { JobWithMetadata } from "pg-boss";
 import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
-import { ConfigError, errorMessage } from "../errors.ts";
+import { ConfigError, errorFields } from "../errors.ts";
 import { createHostGates } from "../platform/host_gate.ts";
 import { watchLoopLag } from "../platform/loop_lag.ts";
 import { enqueueAccounts } from "../queue/enqueue.ts";
@@ -242,7 +242,7 @@ async function work(
     return report;
   } finally {
     await boss.stop({ graceful: true, close: true, timeout: 2_000 }).catch((error) =>
-      log.warn("Cannot stop the job queue cleanly: {error}", { error: errorMessage(error) })
+      log.warn("Cannot stop the job queue cleanly: {error}", errorFields(error))
     );
   }
 }

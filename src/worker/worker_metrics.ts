@@ -1,5 +1,5 @@
 import { getLogger } from "@logtape/logtape";
-import { errorMessage } from "../errors.ts";
+import { errorFields } from "../errors.ts";
 import { type LiveAccount, liveFromProgress, type LiveMetrics } from "../report/live_metrics.ts";
 import {
   addRuns,
@@ -69,7 +69,7 @@ export function createWorkerMetrics(worker: string, path: string | undefined): W
       ).catch((error) =>
         log.error("Cannot write the metrics file {path}: {error}", {
           path,
-          error: errorMessage(error),
+          ...errorFields(error),
         })
       );
       return writing;

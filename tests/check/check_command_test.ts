@@ -52,7 +52,7 @@ Deno.test("Each problem is one line naming the account, the setting or the datab
     ok: false,
     settings: { ok: false, error: "SYNC_STATE_DIR (--state-dir): cannot write x: no" },
     accounts: [
-      { ...passed.accounts[0]!, ok: false, error: "refused", error_code: "credentials_refused" },
+      { ...passed.accounts[0]!, ok: false, error: "refused", error_code: "AUTH_REFUSED" },
       passed.accounts[1]!,
     ],
     database: { ...passed.database, ok: false, error: "Cannot connect to PostgreSQL at db" },
@@ -110,7 +110,7 @@ Deno.test("runCheckCommand reports a state dir it cannot write as a settings pro
       fetch: (input, init) => api.handler(new Request(input, init)),
     });
     assert.equal(report.ok, false);
-    assert.equal(report.settings.error_code, "settings_invalid");
+    assert.equal(report.settings.error_code, "CONFIG_INVALID");
     assert.match(report.settings.error!, /^SYNC_STATE_DIR \(--state-dir\): cannot write /);
     assert.equal(report.accounts[0]?.ok, true, "the logins are checked all the same");
     assert.equal(checkProblems(report).length, 2, "the settings and the database");

@@ -34,7 +34,7 @@ Deno.test("judge calls a schema current, pending (no problem) or newer than this
   assert.deepEqual([newer.ok, newer.migrations, newer.error_code], [
     false,
     "newer",
-    "schema_newer",
+    "SCHEMA_NEWER",
   ]);
   assert.equal(
     newer.error,
@@ -68,7 +68,7 @@ serverTest("checkDatabase reads a server's migrations and applies none", async (
 Deno.test("checkDatabase names a server it cannot reach, without its password", async () => {
   const url = "postgres://adsync:hunter2-secret@127.0.0.1:9/adsync";
   const check = await checkDatabase(settings("unused", url));
-  assert.deepEqual([check.ok, check.error_code], [false, "database_unreachable"]);
+  assert.deepEqual([check.ok, check.error_code], [false, "DATABASE_UNAVAILABLE"]);
   assert.equal(
     check.error,
     "Cannot connect to PostgreSQL at 127.0.0.1:9/adsync: connection refused",

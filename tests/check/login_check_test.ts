@@ -40,7 +40,7 @@ Deno.test("checkLogins logs each account in once and sends no listing or sync re
     });
     assert.deepEqual(results.map((r) => [r.account, r.ok, r.error_code]), [
       ["acme", true, undefined],
-      ["globex", false, "credentials_refused"],
+      ["globex", false, "AUTH_REFUSED"],
       ["initech", true, undefined],
     ]);
     assert.equal(
@@ -91,45 +91,58 @@ Deno.test("describeLoginFailure names the settings to check for each kind of fai
   assert.deepEqual(describeLoginFailure(refused, account, false), {
     error: `the platform at ${url} refused the credentials (401): check AD_PLATFORM_EMAIL and ` +
       "AD_PLATFORM_PASSWORD (or AD_PLATFORM_PASSWORD_FILE)",
-    error_code: "credentials_refused",
+    error_code: "AUTH_REFUSED",
   });
   const cases: Array<[Error, boolean, string, string]> = [
     [
       new NetworkError(`${what}: connection refused`, { url }),
       false,
       `cannot log in to ${url}: connection refused`,
-      "platform_unreachable",
+      "PLATFORM_UNREACHABLE",
     ],
     [
       new TimeoutError(`${what}: no complete answer within 15000 ms`, { url }),
       false,
       `cannot log in to ${url}: no complete answer within 15000 ms`,
-      "platform_timeout",
+      "PLATFORM_TIMEOUT",
     ],
     [
       new HttpError(`${what}: 501 Not Implemented`, { status: 501, url }),
       false,
       `cannot log in to ${url}: 501 Not Implemented: is AD_PLATFORM_API_URL the Ad Platform's address?`,
-      "platform_http_error",
+      "PLATFORM_HTTP_ERROR",
     ],
     [
       new HttpError(`${what}: 404 Not Found`, { status: 404, url }),
       true,
       `cannot log in to ${url}: 404 Not Found: is its api_url the Ad Platform's address?`,
-      "platform_http_error",
+      "PLATFORM_HTTP_ERROR",
     ],
     [
       new HttpError(`${what}: 503 Service Unavailable`, { status: 503, url }),
       false,
       `cannot log in to ${url}: 503 Service Unavailable`,
-      "platform_http_error",
+      "PLATFORM_HTTP_ERROR",
     ],
     [
       new InvalidAnswerError(`${what}: the 200 answer is not JSON`, { url, status: 200 }),
       false,
       `cannot log in to ${url}: the 200 answer is not JSON: is AD_PLATFORM_API_URL the Ad ` +
       "Platform's address?",
-      "platform_invalid_answer",
+      "PLATFORM_INVALID_ANSWER",
+    ],
+    [
+      new HttpError(`${what}: 429 Too Many Requests`, { status: 429, url }),
+      false,
+      `cannot log in to ${url}: 429 Too Many Requests: is AD_PLATFORM_API_URL the Ad ` +
+      "Platform's address?",
+      "RATE_LIMITED",
+    ],
+    [
+      new Error(`${what}: out of memory`),
+      false,
+      `cannot log in to ${url}: out of memory`,
+      "INTERNAL",
     ],
   ];
   for (const [error, fromFile, message, code] of cases) {

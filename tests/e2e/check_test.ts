@@ -91,7 +91,7 @@ e2e(
         ok: false,
         error: `the platform at ${s.mock.url} refused the credentials (401): check its email ` +
           "and password_env (or password_file) in the accounts file",
-        error_code: "credentials_refused",
+        error_code: "AUTH_REFUSED",
       },
       { account: "globex", api_url: s.mock.url, ok: true },
     ]);

@@ -47,6 +47,25 @@ e2e(
   },
 );
 
+e2e(
+  "A refused password's JSON summary and JSON log line carry the error code AUTH_REFUSED",
+  {},
+  async (s) => {
+    const outcome = await s.run(["--json"], { AD_PLATFORM_PASSWORD: "not-the-password" });
+    assert.equal(outcome.code, 1, explain(outcome));
+    const summary = lastJsonLine(outcome.stdout);
+    assert.equal(summary.status, "failed");
+    assert.match(String(summary.last_error), /refused the credentials \(401\)/);
+    assert.equal(summary.error_code, "AUTH_REFUSED");
+    const records = outcome.stderr.split("\n").filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line));
+    const failed = records.find((r) => / failed: Cannot log in/.test(String(r.message)));
+    assert.ok(failed, explain(outcome));
+    assert.equal(failed.properties.error_code, "AUTH_REFUSED");
+    assert.ok(!outcome.stderr.includes("not-the-password"), "no secret in the logs");
+  },
+);
+
 /** Serves `answer` to every request; counts them. */
 function otherServer(answer: () => Response) {
   let requests = 0;

@@ -200,3 +200,20 @@ Deno.test("The metrics say which accounts' platforms enforced less than they adv
   const labels = { account: "globex", source: "enforced" };
   assert.equal(valueOf(samples, "adsync_rate_limit_requests", labels), 10);
 });
+
+Deno.test("adsync_last_run_error is 1 under the failed run's error_code, and 0 without one for the rest", async () => {
+  const failed: MetricsSnapshot = {
+    ...base,
+    account: "globex",
+    summary: { ...base.summary, status: "failed", error_code: "AUTH_REFUSED" },
+  };
+  const text = await renderMetrics([base, failed]);
+  const samples = parsePrometheus(text);
+  const errors = samples.filter((s) => s.name === "adsync_last_run_error");
+  assert.deepEqual(errors.map((s) => [s.labels.account, s.labels.error_code ?? "", s.value]), [
+    ["acme", "", 0],
+    ["globex", "AUTH_REFUSED", 1],
+  ]);
+  assert.match(text, /# TYPE adsync_last_run_error gauge/);
+  assert.equal(valueOf(samples, "adsync_run_status", { account: "globex", status: "failed" }), 1);
+});

@@ -81,6 +81,7 @@ Deno.test("An account whose run cannot start returns a failed summary instead of
     assert.equal(summary.status, "failed");
     assert.equal(summary.account, "acme");
     assert.match(summary.last_error ?? "", /^Cannot record the run start in PostgreSQL at 127/);
+    assert.equal(summary.error_code, "DATABASE_UNAVAILABLE");
     assert.deepEqual(requests, [], "no request reached the platform");
     const run = await shared.checkpoint.getRun(summary.run_id);
     assert.equal(run?.status, "failed", "the checkpoint's run is closed as failed");
@@ -157,6 +158,7 @@ Deno.test("A sync refused because another holds the account logs why, without an
       assert.equal(run.runId, "");
       const { summary } = await run.done;
       assert.equal(summary.status, "failed");
+      assert.equal(summary.error_code, "ACCOUNT_BUSY");
     })
   );
   assert.equal(records.length, 1, JSON.stringify(records));
@@ -168,5 +170,6 @@ Deno.test("A sync refused because another holds the account logs why, without an
   );
   const properties = record!.properties as Record<string, unknown>;
   assert.equal(properties.account, "acme");
+  assert.equal(properties.error_code, "ACCOUNT_BUSY");
   assert.ok(!("run_id" in properties), JSON.stringify(properties));
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { RunSummary, SyncSummary } from "../../src/run_summary.ts";
+import { AuthError } from "../../src/errors.ts";
 import { exitCodeFor, summarize } from "../../src/sync/summary.ts";
 import { NO_DRIFT } from "../../src/sync/catalog.ts";
 import { acmeAccount } from "../_fixtures.ts";
@@ -77,3 +78,18 @@ Deno.test("The summary says what the platform advertised when its 429s showed it
 function pick({ rate_limit, rate_limit_source }: SyncSummary) {
   return { rate_limit, rate_limit_source };
 }
+
+Deno.test("A failed run's summary carries its error's stable code beside its message", () => {
+  const account = acmeAccount({ rateLimit: { count: 10, windowMs: 60_000 } });
+  const refused = new AuthError("Cannot log in: the platform refused the credentials (401)");
+  const failed = summarize("run-1", account, { ...RESULT, fatal: refused }, 0);
+  assert.deepEqual([failed.status, failed.last_error, failed.error_code], [
+    "failed",
+    "Cannot log in: the platform refused the credentials (401)",
+    "AUTH_REFUSED",
+  ]);
+  const bug = summarize("run-2", account, { ...RESULT, fatal: new TypeError("x is undefined") }, 0);
+  assert.equal(bug.error_code, "INTERNAL");
+  const ok = summarize("run-3", account, RESULT, 0);
+  assert.equal("error_code" in ok || "last_error" in ok, false, "no error, no code");
+});

@@ -37,6 +37,7 @@ Deno.test("The environment's account carries its AD_PLATFORM_* settings and pass
     rateLimit: { count: 10, windowMs: 60_000 },
     rateLimitAuto: false,
     pageSize: 100,
+    credentialsFrom: "AD_PLATFORM_EMAIL and AD_PLATFORM_PASSWORD",
   });
 });
 
@@ -49,7 +50,8 @@ Deno.test("Without withPassword a missing password does not fail until it is ask
     assert.equal(error.setting, "AD_PLATFORM_PASSWORD");
     assert.equal(
       error.message,
-      "AD_PLATFORM_PASSWORD: is required (or AD_PLATFORM_PASSWORD_FILE)",
+      "AD_PLATFORM_PASSWORD: is required, or AD_PLATFORM_PASSWORD_FILE " +
+        "(set it in .env: cp .env.example .env; --help lists every setting)",
     );
     return true;
   });

@@ -25,8 +25,8 @@ function migrated() {
 
 Deno.test("migrate gives a fresh database every table at the current schema version", () => {
   const { db } = migrated();
-  assert.equal(SCHEMA_VERSION, 2);
-  assert.equal(version(db), 2);
+  assert.equal(SCHEMA_VERSION, 3);
+  assert.equal(version(db), 3);
   assert.deepEqual(tables(db), ["done", "failed", "pages", "runs", "sends", "synced"]);
   assert.equal(db.isTransaction, false);
 });
@@ -38,13 +38,14 @@ Deno.test("migrate run again changes nothing and keeps the runs", () => {
   assert.equal(toRun(q.getRun.get("run-1"))?.account, "acme");
 });
 
-Deno.test("migrate brings a version 1 database to version 2, keeping its runs readable", () => {
+Deno.test("migrate brings a version 1 database to the current version, keeping its runs readable", () => {
   const { db } = migrated();
-  db.exec("ALTER TABLE runs DROP COLUMN page_limit; PRAGMA user_version = 1");
+  db.exec(`ALTER TABLE runs DROP COLUMN page_limit; ALTER TABLE done DROP COLUMN change;
+    PRAGMA user_version = 1`);
   db.prepare(`INSERT INTO runs (run_id, account, api_url, page_size, started_at, updated_at,
     status) VALUES ('old', 'acme', 'http://api.test', 100, 1, 1, 'interrupted')`).run();
   assert.equal(migrate(db), undefined);
-  assert.equal(version(db), 2);
+  assert.equal(version(db), 3);
   const q = prepareStatements(db);
   q.pageLimit.run(50, 2, "old");
   assert.deepEqual(
@@ -58,7 +59,7 @@ Deno.test("migrate refuses a newer schema version in one line and leaves the fil
   db.exec("CREATE TABLE future (x); PRAGMA user_version = 99");
   assert.equal(
     migrate(db),
-    "schema version 99 is newer than this adsync supports (2)",
+    "schema version 99 is newer than this adsync supports (3)",
   );
   assert.equal(version(db), 99);
   assert.deepEqual(tables(db), ["future"]);
@@ -115,20 +116,23 @@ Deno.test("A campaign synced at the platform stays pending until its row is mark
   ]);
 });
 
-Deno.test("A run's progress counts its pages, synced, rejected and failed campaigns", () => {
+Deno.test("A run's progress counts its pages, synced, rejected and failed campaigns, and changes", () => {
   const { q } = migrated();
   q.insertRun.run("run", "acme", "http://api.test", 10, 1, 1);
   q.savePage.run("run", 1, "[]", 30, 1);
   q.savePage.run("run", 2, "[]", 30, 1);
-  q.markDone.run("run", "campaign_1", "synced");
-  q.markDone.run("run", "campaign_2", "synced");
-  q.markDone.run("run", "campaign_3", "rejected");
+  q.markDone.run("run", "campaign_1", "synced", "inserted");
+  q.markDone.run("run", "campaign_2", "synced", "unchanged");
+  q.markDone.run("run", "campaign_3", "rejected", null);
   q.markFailed.run("run", "campaign_4", "503 Service Unavailable");
   assert.deepEqual({ ...q.progress.get("run") }, {
     pages_done: 2,
     synced: 2,
     rejected: 1,
     failed: 1,
+    inserted: 1,
+    updated: 0,
+    unchanged: 1,
   });
 });
 

@@ -121,21 +121,7 @@ export function loadAccountsFile(
   const label = labeller(raw);
   refuseLiteralPasswords(raw, label, fail);
   const result = fileSchema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const path = issue.path.filter((key) => typeof key !== "symbol");
-    if (issue.code === "unrecognized_keys") {
-      const key = issue.keys[0]!;
-      const where = label([...path, key]);
-      if (path.length === 0) return fail(where, "unknown field (expected defaults or accounts)");
-      if (path[0] !== "defaults") {
-        return fail(where, `unknown field (expected client_id, ${SHARED_FIELDS})`);
-      }
-      if (key === "client_id") return fail(where, "belongs in each account, not in defaults");
-      return fail(where, `unknown field (expected ${SHARED_FIELDS})`);
-    }
-    return fail(label(path), issue.message);
-  }
+  if (!result.success) return fail(...explainIssue(result.error.issues[0]!, label));
   const { defaults = {}, accounts } = result.data;
   const both = (object: Defaults) =>
     object.password_env !== undefined && object.password_file !== undefined;
@@ -182,6 +168,25 @@ export function loadAccountsFile(
       pageSize: entry.page_size ?? defaults.page_size ?? fallback.pageSize,
     };
   });
+}
+
+/** Where the file's first schema issue is and what is wrong there, as `fail` takes them. */
+function explainIssue(
+  issue: z.ZodError["issues"][number],
+  label: ReturnType<typeof labeller>,
+): [where: string, message: string] {
+  const path = issue.path.filter((key) => typeof key !== "symbol");
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0]!;
+    const where = label([...path, key]);
+    if (path.length === 0) return [where, "unknown field (expected defaults or accounts)"];
+    if (path[0] !== "defaults") {
+      return [where, `unknown field (expected client_id, ${SHARED_FIELDS})`];
+    }
+    if (key === "client_id") return [where, "belongs in each account, not in defaults"];
+    return [where, `unknown field (expected ${SHARED_FIELDS})`];
+  }
+  return [label(path), issue.message];
 }
 
 /** The account's limit and whether it follows the platform's, from the file or the environment. */

@@ -84,7 +84,7 @@ function readXRateLimit(
   const result: AdvertisedLimit = { style: "x-ratelimit", remaining: [], garbage: [] };
   const read = (name: string, value: string | null, min: number, max: number) => {
     if (value === null) return undefined;
-    const parsed = whole(value, min, max);
+    const parsed = parseWhole(value, min, max);
     if (parsed === undefined) result.garbage.push(`X-RateLimit-${name}: ${value}`);
     return parsed;
   };
@@ -161,10 +161,10 @@ function split(text: string, separator: string): string[] {
 
 function wholeParam(item: Item | undefined, key: string, min: number): number | undefined {
   const value = item?.params.get(key);
-  return value === undefined ? undefined : whole(value, min, MAX_SECONDS * 1_000);
+  return value === undefined ? undefined : parseWhole(value, min, MAX_SECONDS * 1_000);
 }
 
-function whole(text: string, min: number, max: number): number | undefined {
+function parseWhole(text: string, min: number, max: number): number | undefined {
   if (!/^\s*\d{1,15}\s*$/.test(text)) return undefined;
   const value = Number(text);
   return value >= min && value <= max ? value : undefined;

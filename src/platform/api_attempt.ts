@@ -61,7 +61,7 @@ export async function sendAttempt(
   settings: AttemptSettings,
 ): Promise<Answer> {
   request.token = undefined;
-  const { token, leave, answered } = await takeTurn(account, request);
+  const { token, leave, answered } = await clearToSend(account, request);
   request.token = token;
   const { stats } = account;
   stats.requests++;
@@ -74,8 +74,8 @@ export async function sendAttempt(
   }
 }
 
-/** A request's turn: its token, and what to say when it is answered and when it is over. */
-interface Turn {
+/** A request cleared to send: its token, and what to say when it is answered and when it is over. */
+interface Clearance {
   token: string;
   /** Tells the limiter the platform answered (see {@linkcode Departure.answered}). */
   answered: Departure["answered"];
@@ -84,10 +84,10 @@ interface Turn {
 }
 
 /**
- * Waits for the request's turn: a live token, a slot of the account's limiter, then room at the
- * host; stamps its send time.
+ * Waits until the request may leave: a live token, a slot of the account's limiter, then room
+ * at the host; stamps its send time.
  */
-async function takeTurn(account: Account, request: ApiRequest): Promise<Turn> {
+async function clearToSend(account: Account, request: ApiRequest): Promise<Clearance> {
   const { tokens, limiter, hostGate } = account;
   const { signal } = request.signals;
   await tokens.get(signal); // log in before taking a slot: logins are not rate limited
@@ -129,7 +129,7 @@ async function takeTurn(account: Account, request: ApiRequest): Promise<Turn> {
 async function exchange(
   account: Account,
   request: ApiRequest,
-  turn: Pick<Turn, "token" | "answered">,
+  clearance: Pick<Clearance, "token" | "answered">,
   settings: AttemptSettings,
 ): Promise<Answer> {
   const { stats, hostGate } = account;
@@ -140,7 +140,7 @@ async function exchange(
   const page = endpoint === "list" && settings.cutWhenOvertaken?.()
     ? hostGate.pagesInFlight.track(sentAt)
     : undefined;
-  const headers = { authorization: `Bearer ${turn.token}`, "x-client-id": account.clientId };
+  const headers = { authorization: `Bearer ${clearance.token}`, "x-client-id": account.clientId };
   try {
     return await send({ url, method, headers, what, signal: request.signals.wireSignal }, {
       fetch: settings.fetch,
@@ -151,7 +151,7 @@ async function exchange(
         // Answered: the platform counted it by now. A page is answered at once, so its round trip
         // also bounds how late the host's other requests arrive, and tells of pages left behind.
         const at = clock.now();
-        turn.answered(at);
+        clearance.answered(at);
         if (endpoint === "list") hostGate.arrivalDelay.observe(sentAt, at);
         page?.answered(at);
         account.limits.observe(answer);

@@ -47,6 +47,6 @@ const MAX_HOLD_MS = 120_000;
 export const MAX_HOLDS = 5;
 
 /** How long a 429 holds the account: the wait the platform asked for, else a whole window. */
-export function holdMs(error: HttpError, windowMs: number): number {
+export function rateLimitHoldMs(error: HttpError, windowMs: number): number {
   return Math.min(MAX_HOLD_MS, error.retryAfterMs ?? windowMs);
 }

@@ -22,7 +22,7 @@ export interface LoopLagOptions {
   timers?: TimerSource;
 }
 
-const realTimers: TimerSource = {
+const unrefTimers: TimerSource = {
   setTimeout(fn, ms) {
     const id = setTimeout(fn, ms);
     Deno.unrefTimer(id);
@@ -45,7 +45,7 @@ export function watchLoopLag(
     minLateMs = 10,
     now = () => performance.now(),
     epochNow = Date.now,
-    timers = realTimers,
+    timers = unrefTimers,
   } = options;
   let stopped = false;
   let timer: unknown;

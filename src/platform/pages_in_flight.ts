@@ -42,7 +42,8 @@ export interface PagesInFlight {
   readonly size: number;
 }
 
-interface Entry {
+/** What the tracker keeps of a page in flight. */
+interface PageRecord {
   sentAt: number;
   controller: AbortController;
   /** Whether a cut of it is due once the answers already received are read. */
@@ -59,18 +60,18 @@ export interface PagesInFlightOptions {
 export function createPagesInFlight(options: PagesInFlightOptions = {}): PagesInFlight {
   const { afterPending = (fn: () => void) => void setTimeout(fn, 0) } = options;
   // In the order they left: a Set iterates in insertion order, and pages are tracked as they leave.
-  const pages = new Set<Entry>();
+  const pages = new Set<PageRecord>();
   const trips: number[] = [];
   let next = 0;
 
   /** How long before an answered page another must have left to be cut. */
-  function gapMs(): number {
+  function overtakeGapMs(): number {
     return Math.max(MIN_LIST_DEADLINE_MS, OVERTAKEN_FACTOR * Math.min(...trips));
   }
 
   return {
     track(sentAt) {
-      const entry: Entry = { sentAt, controller: new AbortController(), due: false };
+      const entry: PageRecord = { sentAt, controller: new AbortController(), due: false };
       pages.add(entry);
       return {
         cut: entry.controller.signal,
@@ -78,7 +79,7 @@ export function createPagesInFlight(options: PagesInFlightOptions = {}): PagesIn
           pages.delete(entry);
           trips[next] = Math.max(0, at - sentAt);
           next = (next + 1) % RECENT_TRIPS;
-          const before = sentAt - gapMs();
+          const before = sentAt - overtakeGapMs();
           for (const page of pages) {
             if (page.sentAt > before) break;
             if (page.due) continue;

@@ -11,7 +11,7 @@ import {
   type CallSignals,
   sendAttempt,
 } from "./api_attempt.ts";
-import { holdMs } from "./failure.ts";
+import { rateLimitHoldMs } from "./failure.ts";
 import { listDeadlineMs } from "./list_deadline.ts";
 import { retry, type RetryOptions } from "./retry.ts";
 import {
@@ -210,7 +210,7 @@ function parse<T>(
 function holdAccount(account: Account, clock: Clock, error: HttpError): true {
   const { stats, limiter } = account;
   stats.rateLimited++;
-  const waitMs = holdMs(error, limiter.limit.windowMs);
+  const waitMs = rateLimitHoldMs(error, limiter.limit.windowMs);
   limiter.holdUntil(clock.now() + waitMs);
   limiter.widenMargin();
   log.warn("Rate limited on {url}; holding the account for {waitMs} ms", {

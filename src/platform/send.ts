@@ -53,7 +53,7 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
   const { onOutcome = () => {}, clock = monotonicClock } = options;
   const url = withoutCredentials(request.url);
   const fail = `Cannot ${request.what}`;
-  const deadlineTimer = deadline(timeoutMs, clock);
+  const deadlineTimer = stallTolerantTimeout(timeoutMs, clock);
   const { overtaken } = options;
   const deadlineSignal = overtaken
     ? AbortSignal.any([deadlineTimer.signal, overtaken])
@@ -97,19 +97,37 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
       });
     }
   }
+  throw refusal(response, text, request.url, { fail, now });
+}
+
+/**
+ * The {@linkcode HttpError} of an answer that is not a 2xx: a redirect, never followed, or a
+ * refusal with the wait a 429 asks for.
+ */
+function refusal(
+  response: Response,
+  text: string,
+  requestUrl: string,
+  context: { fail: string; now: () => number },
+): HttpError {
+  const { status } = response;
+  const { fail } = context;
+  const url = withoutCredentials(requestUrl);
   const statusLine = `${status} ${response.statusText || STATUS_CODES[status] || ""}`.trimEnd();
   if (status >= 300 && status < 400) {
     const location = response.headers.get("location");
     const where = location === null
       ? "without a location"
-      : `to ${withoutCredentials(new URL(location, request.url).href)}`;
-    throw new HttpError(`${fail}: ${statusLine} redirects ${where}; redirects are not followed`, {
+      : `to ${withoutCredentials(new URL(location, requestUrl).href)}`;
+    return new HttpError(`${fail}: ${statusLine} redirects ${where}; redirects are not followed`, {
       status,
       url,
     });
   }
-  const retryAfter = status === 429 ? retryAfterMs(response, parseLoose(text), now()) : undefined;
-  throw new HttpError(`${fail}: ${statusLine}`, { status, url, retryAfterMs: retryAfter });
+  const retryAfter = status === 429
+    ? retryAfterMs(response, parseLoose(text), context.now())
+    : undefined;
+  return new HttpError(`${fail}: ${statusLine}`, { status, url, retryAfterMs: retryAfter });
 }
 
 /** A timer fired this much after its time means this process was busy, not the platform slow. */
@@ -125,7 +143,7 @@ const monotonicClock: Clock = { now: () => performance.now(), sleep };
  * the process was busy is read, not cut and sent again. A request that truly hangs still ends
  * within twice its deadline.
  */
-export function deadline(
+export function stallTolerantTimeout(
   ms: number,
   clock: Clock = monotonicClock,
 ): { signal: AbortSignal; clear(): void } {

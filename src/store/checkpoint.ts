@@ -1,5 +1,5 @@
 import { DatabaseSync } from "node:sqlite";
-import { migrate, prepareStatements, toRun } from "./checkpoint_schema.ts";
+import { migrateCheckpoint, prepareStatements, toRun } from "./checkpoint_schema.ts";
 import type { Checkpoint, DoneOutcome } from "./checkpoint_types.ts";
 import { AdsyncError, errorMessage } from "../errors.ts";
 
@@ -52,7 +52,7 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
     // their leaving, so they reached the platform late enough to collide with the next window.
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");
-    const problem = migrate(db);
+    const problem = migrateCheckpoint(db);
     if (problem !== undefined) throw new CheckpointError(problem);
   } catch (error) {
     db.close();

@@ -65,7 +65,7 @@ const SCHEMA_V3 = `ALTER TABLE done ADD COLUMN change TEXT
  * Brings a checkpoint database to SCHEMA_VERSION, or explains in one line why it cannot;
  * returns undefined on success and the problem otherwise.
  */
-export function migrate(db: DatabaseSync): string | undefined {
+export function migrateCheckpoint(db: DatabaseSync): string | undefined {
   // IMMEDIATE takes the write lock first, so two processes opening a fresh file do not both
   // create the tables; busy_timeout makes the second one wait instead of failing.
   db.exec("BEGIN IMMEDIATE");

@@ -11,7 +11,7 @@
  * @module
  */
 import { join } from "node:path";
-import { StoreError } from "../errors.ts";
+import { errorMessage, StoreError } from "../errors.ts";
 
 /** The embedded database is open by another process; nothing was opened. */
 export class EmbeddedBusyError extends StoreError {
@@ -52,7 +52,7 @@ export async function acquireEmbeddedLock(
   try {
     file = await Deno.open(path, { create: true, write: true, read: true, mode: 0o600 });
   } catch (error) {
-    throw new StoreError(`Cannot create ${path}: ${errorText(error)}`, { cause: error });
+    throw new StoreError(`Cannot create ${path}: ${errorMessage(error)}`, { cause: error });
   }
   if (!(await file.tryLock(true))) {
     file.close();
@@ -106,7 +106,7 @@ async function checkNoOtherPglite(stateDir: string): Promise<void> {
   } catch (error) {
     // No pid file, or no data dir at all (the opener reports a file in its place).
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) return;
-    throw new StoreError(`Cannot read ${pidFile}: ${errorText(error)}`, { cause: error });
+    throw new StoreError(`Cannot read ${pidFile}: ${errorMessage(error)}`, { cause: error });
   }
   if (text.startsWith(MARKER_PREFIX)) {
     // We hold the lock, so the adsync that wrote it is gone (killed): its PGlite with it.
@@ -126,8 +126,4 @@ function busy(stateDir: string, holder: string): EmbeddedBusyError {
     `The embedded database under ${stateDir} is open by ${holder}; try again when it ends`,
     holder,
   );
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

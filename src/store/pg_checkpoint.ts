@@ -44,7 +44,7 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
   let sendsSincePrune = 0;
 
   /** Runs one idempotent write statement through the guard; failures reject with a CheckpointError. */
-  async function once(action: string, fn: () => Promise<unknown>): Promise<void> {
+  async function guardedWrite(action: string, fn: () => Promise<unknown>): Promise<void> {
     try {
       await guard.retrying(`${action} in checkpoint`, fn);
     } catch (error) {
@@ -64,7 +64,7 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
   }
 
   const prune = (account: string, before: number) =>
-    once(
+    guardedWrite(
       "prune old requests",
       () => sql`delete from checkpoint_sends where account = ${account} and at < ${before}`,
     );
@@ -94,7 +94,7 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
   return {
     where,
     createRun({ runId, account, apiUrl, pageSize, startedAt }) {
-      return once(`create run ${runId}`, () =>
+      return guardedWrite(`create run ${runId}`, () =>
         sql`
           insert into checkpoint_runs
             (run_id, account, api_url, page_size, started_at, updated_at, status)
@@ -124,13 +124,13 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
         return rows[0] === undefined ? undefined : runFromRow(rows[0]);
       }),
     setPageLimit(runId, limit) {
-      return once(
+      return guardedWrite(
         `set the page size of run ${runId}`,
         () => touch(sql, runId, { page_limit: limit }),
       );
     },
     setTotals(runId, total, pagesTotal) {
-      return once(
+      return guardedWrite(
         `set totals of run ${runId}`,
         () => touch(sql, runId, { total, pages_total: pagesTotal }),
       );
@@ -143,7 +143,7 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
         total: page.total,
         has_more: page.hasMore,
       };
-      return once(`save page ${page.page} of run ${runId}`, () =>
+      return guardedWrite(`save page ${page.page} of run ${runId}`, () =>
         touchAfter(
           runId,
           sql`saved as (
@@ -169,14 +169,14 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
       }),
     markDone(runId, ids, outcome, changes) {
       const action = `mark ${ids.length} campaigns ${outcome} in run ${runId}`;
-      if (ids.length === 0) return once(action, () => touch(sql, runId));
+      if (ids.length === 0) return guardedWrite(action, () => touch(sql, runId));
       const rows = [...new Set(ids)].map((id) => ({
         run_id: runId,
         campaign_id: id,
         outcome,
         change: changes?.get(id) ?? null,
       }));
-      return once(action, () =>
+      return guardedWrite(action, () =>
         touchAfter(
           runId,
           sql`done as (
@@ -198,7 +198,7 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
         return new Map(rows.map((row) => [String(row.campaign_id), row.outcome as DoneOutcome]));
       }),
     recordSynced(runId, id, syncedAt) {
-      return once(`record campaign ${id} synced in run ${runId}`, () =>
+      return guardedWrite(`record campaign ${id} synced in run ${runId}`, () =>
         touchAfter(
           runId,
           sql`synced as (
@@ -221,7 +221,7 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
         return new Map(rows.map((row) => [String(row.campaign_id), String(row.synced_at)]));
       }),
     markFailed(runId, id, reason) {
-      return once(`mark campaign ${id} failed in run ${runId}`, () =>
+      return guardedWrite(`mark campaign ${id} failed in run ${runId}`, () =>
         touchAfter(
           runId,
           sql`failed as (
@@ -233,14 +233,14 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
         ));
     },
     finishRun(runId, status, lastError = null) {
-      return once(
+      return guardedWrite(
         `finish run ${runId}`,
         () => touch(sql, runId, { status, last_error: lastError }),
       );
     },
     async recordSend(account, at) {
       // One statement, one round trip: every rate-limited request waits for it.
-      await once(
+      await guardedWrite(
         "record a request",
         () => sql`insert into checkpoint_sends (account, at) values (${account}, ${at})`,
       );

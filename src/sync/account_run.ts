@@ -96,7 +96,7 @@ async function startHeld(
   const done = withRunContext(
     { run_id: runId, account: settings.clientId },
     () =>
-      finishRun(plan, shared, { ...options, clock, live }, { ...picked, startedAt })
+      runAndRecord(plan, shared, { ...options, clock, live }, { ...picked, startedAt })
         .catch(async (error) => {
           // Only what prevents this account's run from starting or ending lands here (checkpoint,
           // database); the engine reports its own failures in its result.
@@ -117,8 +117,8 @@ type StartedOptions = AccountRunOptions & {
   live: (snapshot: () => ProgressSnapshot) => void;
 };
 
-/** Runs the chosen run to its end and records it. */
-async function finishRun(
+/** Runs the chosen run to its end, recording its start and its end. */
+async function runAndRecord(
   plan: Readonly<AccountPlan>,
   shared: SharedResources,
   options: StartedOptions,

@@ -2,7 +2,7 @@ import { type Campaign, campaignSchema, describeIssues } from "../platform/schem
 import type { SavedPage } from "../store/checkpoint.ts";
 
 /** A record refused by validation, kept with its raw payload. */
-export interface Reject {
+export interface RefusedRecord {
   /** The checkpoint key: the campaign id, or its place when it has no usable id. */
   key: string;
   campaignId: string | null;
@@ -42,7 +42,7 @@ export const NO_DRIFT: Readonly<Drift> = Object.freeze({
 /** What a page adds: campaigns not seen before and records refused. */
 export interface PageAdditions {
   campaigns: Campaign[];
-  rejects: Reject[];
+  rejects: RefusedRecord[];
 }
 
 /** The pages' records so far: validated, deduplicated, with the listing's drift. */

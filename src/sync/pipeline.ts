@@ -4,14 +4,10 @@ import { type Clock, systemClock } from "../clock.ts";
 import { AuthError, errorCode, errorFields, errorMessage } from "../errors.ts";
 import type { PlatformClient } from "../platform/platform_client.ts";
 import type { Campaign, SyncedCampaign } from "../platform/schemas.ts";
-import {
-  type CampaignChange,
-  countChanges,
-  type Reject as StoredReject,
-} from "../store/campaign_store.ts";
+import { type CampaignChange, countChanges, type Reject } from "../store/campaign_store.ts";
 import type { Checkpoint, DoneOutcome } from "../store/checkpoint.ts";
 import { createBatcher } from "./batcher.ts";
-import type { PageAdditions, Reject } from "./catalog.ts";
+import type { PageAdditions, RefusedRecord } from "./catalog.ts";
 import type { Tally } from "./tally.ts";
 
 const log = getLogger(["adsync", "sync"]);
@@ -20,7 +16,7 @@ const log = getLogger(["adsync", "sync"]);
 export interface CampaignSink {
   /** Commits the rows; resolves with what that changed in each campaign's row, by id. */
   upsert(rows: SyncedCampaign[]): Promise<ReadonlyMap<string, CampaignChange>>;
-  reject(rejects: StoredReject[]): Promise<void>;
+  reject(rejects: Reject[]): Promise<void>;
 }
 
 /** What one account's campaign pipeline works with. */
@@ -106,7 +102,7 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
     log.debug("Committed {count} campaigns", { count: rows.length });
   }, { clock, maxSize: options.batchSize, maxWaitMs: options.batchWaitMs, onError: onFatal });
 
-  async function storeRejects(rejects: Reject[]): Promise<void> {
+  async function storeRejects(rejects: RefusedRecord[]): Promise<void> {
     const fresh = rejects.filter((reject) => !done.has(reject.key));
     for (const reject of fresh) {
       log.warn("Rejected {key}: {reason}", { key: reject.key, reason: reject.reason });

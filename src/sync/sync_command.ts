@@ -14,7 +14,7 @@ import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard
 import { createAccountLeases } from "../store/lease_keeper.ts";
 import { migrate } from "../store/migrations.ts";
 import { runAccount } from "./account_run.ts";
-import type { AccountOutcome, AccountRun } from "./account_types.ts";
+import type { AccountOutcome, AccountRun, SharedResources } from "./account_types.ts";
 import { startSyncEndpoint } from "./sync_endpoint.ts";
 import { openStateDir } from "./state_dir.ts";
 import type { SyncReport } from "../run_summary.ts";
@@ -84,24 +84,8 @@ export async function runSyncCommand(
         return { ...totalize([], clock.now() - startedAt), status: "interrupted" };
       }
       options.onStart?.();
-      const hostGates = createHostGates({ maxInFlight: config.maxInFlight });
-      const shared = {
-        config,
-        sql: db.sql,
-        guard,
-        checkpoint: state.checkpoint,
-        hostGates,
-        // In a server, workers may drive the same accounts: each run holds its account's lease.
-        leases: db.kind === "server"
-          ? createAccountLeases(db.sql, guard, {
-            holder: syncHolder(),
-            isGone: isGoneSync,
-            ttlMs: config.workerHeartbeatMs,
-            clock,
-          })
-          : undefined,
-      };
-      const stopWatching = watchLoopLag(hostGates.noteStall);
+      const shared = shareResources(config, { db, guard, checkpoint: state.checkpoint }, clock);
+      const stopWatching = watchLoopLag(shared.hostGates.noteStall);
       const tracked: Tracked[] = config.accounts.map((a) => ({ account: a.clientId, done: false }));
       const endpoint = serveEndpoint(config, db, tracked);
       const progress = showProgress(tracked, options, clock);
@@ -135,6 +119,31 @@ export async function runSyncCommand(
   } finally {
     await state.close();
   }
+}
+
+/** What every account of the sync shares: the database, the checkpoint, the host gates, the leases. */
+function shareResources(
+  config: Readonly<Config>,
+  opened: { db: Database; guard: DatabaseGuard; checkpoint: Checkpoint },
+  clock: Clock,
+): SharedResources {
+  const { db, guard, checkpoint } = opened;
+  return {
+    config,
+    sql: db.sql,
+    guard,
+    checkpoint,
+    hostGates: createHostGates({ maxInFlight: config.maxInFlight }),
+    // In a server, workers may drive the same accounts: each run holds its account's lease.
+    leases: db.kind === "server"
+      ? createAccountLeases(db.sql, guard, {
+        holder: syncHolder(),
+        isGone: isGoneSync,
+        ttlMs: config.workerHeartbeatMs,
+        clock,
+      })
+      : undefined,
+  };
 }
 
 /** How a sync names itself as an account's lease holder: `sync on <host>-<pid>`. */

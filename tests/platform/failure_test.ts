@@ -6,7 +6,7 @@ import {
   NetworkError,
   TimeoutError,
 } from "../../src/errors.ts";
-import { classifyFailure, holdMs, isRetryable } from "../../src/platform/failure.ts";
+import { classifyFailure, isRetryable, rateLimitHoldMs } from "../../src/platform/failure.ts";
 
 const url = "http://platform.test/api/campaigns";
 const http = (status: number, retryAfterMs?: number) =>
@@ -61,10 +61,10 @@ Deno.test("classifyFailure gives up on redirects, other 4xx, invalid answers, re
   assert.equal(classifyFailure("a string thrown"), "fatal");
 });
 
-Deno.test("holdMs waits what the platform asked, at most two minutes, else a whole window", () => {
-  assert.equal(holdMs(http(429, 7_000), 60_000), 7_000);
-  assert.equal(holdMs(http(429, 0), 60_000), 0);
-  assert.equal(holdMs(http(429, 3_600_000), 60_000), 120_000);
-  assert.equal(holdMs(http(429), 60_000), 60_000);
-  assert.equal(holdMs(http(429), 600_000), 120_000);
+Deno.test("rateLimitHoldMs waits what the platform asked, at most two minutes, else a whole window", () => {
+  assert.equal(rateLimitHoldMs(http(429, 7_000), 60_000), 7_000);
+  assert.equal(rateLimitHoldMs(http(429, 0), 60_000), 0);
+  assert.equal(rateLimitHoldMs(http(429, 3_600_000), 60_000), 120_000);
+  assert.equal(rateLimitHoldMs(http(429), 60_000), 60_000);
+  assert.equal(rateLimitHoldMs(http(429), 600_000), 120_000);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import {
-  migrate,
+  migrateCheckpoint,
   prepareStatements,
   SCHEMA_VERSION,
   toRun,
@@ -19,11 +19,11 @@ function tables(db: DatabaseSync): string[] {
 /** A fresh checkpoint database in memory, migrated, with its statements. */
 function migrated() {
   const db = new DatabaseSync(":memory:");
-  assert.equal(migrate(db), undefined);
+  assert.equal(migrateCheckpoint(db), undefined);
   return { db, q: prepareStatements(db) };
 }
 
-Deno.test("migrate gives a fresh database every table at the current schema version", () => {
+Deno.test("migrateCheckpoint gives a fresh database every table at the current schema version", () => {
   const { db } = migrated();
   assert.equal(SCHEMA_VERSION, 3);
   assert.equal(version(db), 3);
@@ -31,20 +31,20 @@ Deno.test("migrate gives a fresh database every table at the current schema vers
   assert.equal(db.isTransaction, false);
 });
 
-Deno.test("migrate run again changes nothing and keeps the runs", () => {
+Deno.test("migrateCheckpoint run again changes nothing and keeps the runs", () => {
   const { db, q } = migrated();
   q.insertRun.run("run-1", "acme", "http://api.test", 100, 1, 1);
-  assert.equal(migrate(db), undefined);
+  assert.equal(migrateCheckpoint(db), undefined);
   assert.equal(toRun(q.getRun.get("run-1"))?.account, "acme");
 });
 
-Deno.test("migrate brings a version 1 database to the current version, keeping its runs readable", () => {
+Deno.test("migrateCheckpoint brings a version 1 database to the current version, keeping its runs readable", () => {
   const { db } = migrated();
   db.exec(`ALTER TABLE runs DROP COLUMN page_limit; ALTER TABLE done DROP COLUMN change;
     PRAGMA user_version = 1`);
   db.prepare(`INSERT INTO runs (run_id, account, api_url, page_size, started_at, updated_at,
     status) VALUES ('old', 'acme', 'http://api.test', 100, 1, 1, 'interrupted')`).run();
-  assert.equal(migrate(db), undefined);
+  assert.equal(migrateCheckpoint(db), undefined);
   assert.equal(version(db), 3);
   const q = prepareStatements(db);
   q.pageLimit.run(50, 2, "old");
@@ -54,11 +54,11 @@ Deno.test("migrate brings a version 1 database to the current version, keeping i
   );
 });
 
-Deno.test("migrate refuses a newer schema version in one line and leaves the file as it was", () => {
+Deno.test("migrateCheckpoint refuses a newer schema version in one line and leaves the file as it was", () => {
   const db = new DatabaseSync(":memory:");
   db.exec("CREATE TABLE future (x); PRAGMA user_version = 99");
   assert.equal(
-    migrate(db),
+    migrateCheckpoint(db),
     "schema version 99 is newer than this adsync supports (3)",
   );
   assert.equal(version(db), 99);
@@ -66,10 +66,10 @@ Deno.test("migrate refuses a newer schema version in one line and leaves the fil
   assert.equal(db.isTransaction, false, "its transaction is rolled back");
 });
 
-Deno.test("migrate refuses a database holding tables but no adsync schema version", () => {
+Deno.test("migrateCheckpoint refuses a database holding tables but no adsync schema version", () => {
   const db = new DatabaseSync(":memory:");
   db.exec("CREATE TABLE someone_elses (x)");
-  assert.equal(migrate(db), "it holds tables but no adsync schema version");
+  assert.equal(migrateCheckpoint(db), "it holds tables but no adsync schema version");
   assert.deepEqual(tables(db), ["someone_elses"]);
   assert.equal(version(db), 0);
 });

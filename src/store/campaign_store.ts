@@ -58,51 +58,40 @@ function storedRow(account: string, campaign: SyncedCampaign) {
 }
 
 /**
- * The upsert of `records` (one account's, each id once) as one statement, whatever the count (the
- * rows travel as one jsonb parameter), never `sql.begin`: postgres.js crashes the process when a
- * transaction's connection drops under it (porsager/postgres#1208), and one statement is all or
- * nothing by itself. RETURNING sees only the new row, so the comparison with the stored row is
- * made first, in `incoming` (every part of a statement reads the same snapshot), and decides the
- * row's `updated_at`. `xmax = 0` marks a row this statement inserted: exact even if a row
- * appeared after the snapshot, which then counts as updated. (RETURNING OLD needs PostgreSQL 18.)
+ * The upsert itself, one statement: the conflict's update compares the stored row with the
+ * incoming one (its data, and whether it was marked deleted) and moves `updated_at` to this
+ * transaction's `now()` only on a change, so `updated_at = now()` in what it returns says
+ * `updated`. No join against `campaigns` beforehand: each row is found once, by the conflict.
  */
 function upsertStatement(sql: postgres.Sql, records: ReturnType<typeof storedRow>[]) {
   return sql<{ id: string; change: CampaignChange }[]>`
-    with incoming as (
-      select r.*, c.id is not null and c.deleted_at is null and
-        (c.name, c.status, c.budget, c.impressions, c.clicks, c.conversions, c.created_at)
-          is not distinct from
-        (r.name, r.status, r.budget, r.impressions, r.clicks, r.conversions, r.created_at)
-        as same,
-        c.updated_at as stored_updated_at
-      from jsonb_to_recordset(${sql.json(records)}) as r(
-        account text, id text, name text, status text, budget numeric, impressions bigint,
-        clicks bigint, conversions bigint, created_at timestamptz, synced_at timestamptz
-      )
-      left join campaigns c on c.account = r.account and c.id = r.id
-    ), written as (
-      insert into campaigns (account, id, name, status, budget, impressions, clicks, conversions,
-        created_at, synced_at, updated_at)
-      select account, id, name, status, budget, impressions, clicks, conversions, created_at,
-        synced_at, case when same then stored_updated_at else now() end
-      from incoming
-      on conflict (account, id) do update set
-        name = excluded.name,
-        status = excluded.status,
-        budget = excluded.budget,
-        impressions = excluded.impressions,
-        clicks = excluded.clicks,
-        conversions = excluded.conversions,
-        created_at = excluded.created_at,
-        synced_at = excluded.synced_at,
-        updated_at = excluded.updated_at,
-        deleted_at = null
-      returning id, xmax = 0 as inserted
+    insert into campaigns (account, id, name, status, budget, impressions, clicks, conversions,
+      created_at, synced_at)
+    select r.account, r.id, r.name, r.status, r.budget, r.impressions, r.clicks, r.conversions,
+      r.created_at, r.synced_at
+    from jsonb_to_recordset(${sql.json(records)}) as r(
+      account text, id text, name text, status text, budget numeric, impressions bigint,
+      clicks bigint, conversions bigint, created_at timestamptz, synced_at timestamptz
     )
-    select w.id,
-      case when w.inserted then 'inserted' when i.same then 'unchanged' else 'updated' end
-        as change
-    from written w join incoming i on i.id = w.id
+    on conflict (account, id) do update set
+      name = excluded.name,
+      status = excluded.status,
+      budget = excluded.budget,
+      impressions = excluded.impressions,
+      clicks = excluded.clicks,
+      conversions = excluded.conversions,
+      created_at = excluded.created_at,
+      synced_at = excluded.synced_at,
+      updated_at = case
+        when campaigns.deleted_at is not null
+          or (campaigns.name, campaigns.status, campaigns.budget, campaigns.impressions,
+            campaigns.clicks, campaigns.conversions, campaigns.created_at)
+            is distinct from (excluded.name, excluded.status, excluded.budget,
+              excluded.impressions, excluded.clicks, excluded.conversions, excluded.created_at)
+        then now() else campaigns.updated_at end,
+      deleted_at = null
+    returning id, case when xmax = 0 then 'inserted' when updated_at = now() then 'updated'
+      else 'unchanged' end as change
   `;
 }
 

@@ -168,7 +168,6 @@ const EXIT_CODES: Record<Exclude<Command, "help">, string> = {
 or the port is taken.`,
 };
 
-/** `check` syncs nothing: its own exit codes, after the same words on settings. */
 /** The text of `adsync --help` (no command) and `adsync help`. */
 export function topUsage(): string {
   return `adsync: copy every ad campaign of client accounts into PostgreSQL

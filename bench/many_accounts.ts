@@ -130,7 +130,10 @@ export async function runManyAccounts(options: ManyAccountsOptions) {
     const started = performance.now();
     const child = new Deno.Command(Deno.execPath(), {
       args: [
-        ...["run", SYNC_V8_FLAGS, "--allow-net", "--allow-env", "--allow-read", "--allow-write"],
+        "run",
+        // BENCH_PLAIN_DENO=1 measures the memory of a plain `deno run`, without the tasks' flag.
+        ...(Deno.env.get("BENCH_PLAIN_DENO") === "1" ? [] : [SYNC_V8_FLAGS]),
+        ...["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
         "--allow-sys",
         ...["main.ts", "sync", "--accounts-file", accountsFile, "--json"],
       ],
@@ -188,6 +191,10 @@ export async function runManyAccounts(options: ManyAccountsOptions) {
         (rss.cpuSeconds() / Math.max(1, figures.requests_sent) * 1_000).toFixed(3),
       ),
       peak_pg_connections: peakConnections,
+      pg_transactions_per_request: connections?.transactions() === undefined
+        ? undefined
+        : Number((connections.transactions()! / Math.max(1, figures.requests_sent)).toFixed(3)),
+      v8_flags: Deno.env.get("BENCH_PLAIN_DENO") === "1" ? "none" : SYNC_V8_FLAGS,
       load: load ? { cpu_processes: loadProcs!.cpu, disk_processes: loadProcs!.disk } : undefined,
       load_average_1m: loadAverage,
       process_ms: processMs,

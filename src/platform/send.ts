@@ -143,7 +143,7 @@ const monotonicClock: Clock = { now: () => performance.now(), sleep };
  * the process was busy is read, not cut and sent again. A request that truly hangs still ends
  * within twice its deadline.
  */
-export function stallTolerantTimeout(
+function stallTolerantTimeout(
   ms: number,
   clock: Clock = monotonicClock,
 ): { signal: AbortSignal; clear(): void } {

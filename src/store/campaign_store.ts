@@ -1,7 +1,7 @@
 import type postgres from "postgres";
 import type { SyncedCampaign } from "../platform/schemas.ts";
 
-/** Rows per INSERT statement: 500 × 10 parameters stays far below PostgreSQL's 65,535. */
+/** Rejects per INSERT statement: bounds the size of the one jsonb parameter each carries. */
 export const MAX_ROWS_PER_STATEMENT = 500;
 
 /** A record refused by validation, kept with its raw payload for inspection. */

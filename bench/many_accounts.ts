@@ -133,6 +133,8 @@ export async function runManyAccounts(options: ManyAccountsOptions) {
         "run",
         // BENCH_PLAIN_DENO=1 measures the memory of a plain `deno run`, without the tasks' flag.
         ...(Deno.env.get("BENCH_PLAIN_DENO") === "1" ? [] : [SYNC_V8_FLAGS]),
+        // BENCH_INSPECT=HOST:PORT opens the inspector, for bench/cpu_profile.ts.
+        ...(Deno.env.get("BENCH_INSPECT") ? [`--inspect=${Deno.env.get("BENCH_INSPECT")}`] : []),
         ...["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
         "--allow-sys",
         ...["main.ts", "sync", "--accounts-file", accountsFile, "--json"],

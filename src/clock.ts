@@ -1,3 +1,5 @@
+import { onAbort } from "./abort_listeners.ts";
+
 /** Time as the limiter, retries and progress see it; injected so tests need not wait. */
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
@@ -34,21 +36,22 @@ export function createSleep(
     return new Promise((resolve, reject) => {
       let left = Number.isNaN(ms) ? 0 : Math.max(0, ms);
       let timer: unknown;
-      const onAbort = () => {
-        timers.clearTimeout(timer);
-        reject(signal?.reason);
-      };
       const arm = () => {
         const step = Math.min(left, MAX_TIMER_MS);
         left -= step;
         timer = timers.setTimeout(() => {
           if (left > 0) return arm();
-          signal?.removeEventListener("abort", onAbort);
+          off();
           resolve();
         }, step);
       };
       arm();
-      signal?.addEventListener("abort", onAbort, { once: true });
+      const off = signal
+        ? onAbort(signal, () => {
+          timers.clearTimeout(timer);
+          reject(signal.reason);
+        })
+        : () => {};
     });
   };
 }

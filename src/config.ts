@@ -42,7 +42,8 @@ export interface Config {
   /** Accounts in progress at once: `SYNC_ACCOUNT_CONCURRENCY`, else all of them. */
   accountConcurrency: number;
   /** The ceiling on requests in flight to one platform host, every account together. */
-  maxInFlight: number;
+  /** The operator's ceiling on requests in flight to one host; none: sized from the work alone. */
+  maxInFlight?: number;
   /** How each account spends its rate-limit window: one request every window/N, or bursts. */
   pacing: "smooth" | "burst";
   /** Unset: the embedded PostgreSQL under the state dir. */
@@ -161,7 +162,7 @@ export function loadConfig(
     logFormat: settings.logFormat ?? (isTerminal ? "pretty" : "json"),
     ...processSettings(settings),
     accountConcurrency: settings.accountConcurrency ?? Math.max(1, accounts.length),
-    maxInFlight: settings.maxInFlight!,
+    maxInFlight: settings.maxInFlight,
     pacing: settings.pacing!,
   });
 }

@@ -190,7 +190,6 @@ export const SETTINGS = {
   maxInFlight: {
     env: "AD_PLATFORM_MAX_IN_FLIGHT",
     flag: "max-in-flight",
-    fallback: "512",
     schema: whole(1, 100_000),
   },
   pacing: {

@@ -28,33 +28,85 @@ export interface ArrivalDelay {
   lastAnsweredAt(): number | undefined;
 }
 
+/** One round trip: answered `at` (epoch ms), taking `ms`. */
+interface Trip {
+  at: number;
+  ms: number;
+}
+
+/**
+ * The longest trip within one horizon, as a sliding-window maximum: the trips that may still be
+ * the longest, ascending by answer time with their lengths descending. Every account's limiter
+ * asks it on every request, so it must not scan every trip of the host (10,000 accounts list
+ * 10,000 pages at once): each trip goes in and out once.
+ */
+interface WindowMax {
+  horizonMs: number;
+  candidates: Trip[];
+  /** The earliest answer time still asked about; a query before it rebuilds the window. */
+  since: number;
+}
+
 /** Creates an empty record of round trips. */
 export function createArrivalDelay(): ArrivalDelay {
-  // Ascending by answer time (answers are recorded as they come).
-  const trips: Array<{ at: number; ms: number }> = [];
+  // Ascending by answer time (answers are recorded as they come, nearly in order).
+  const trips: Trip[] = [];
+  const windows = new Map<number, WindowMax>();
   let keepMs = 0;
 
+  // Trips before `head` are forgotten; they are cut off in bulk, as a splice per query would
+  // copy every trip kept.
+  let head = 0;
+
   function forget(before: number): void {
-    let drop = 0;
-    while (drop < trips.length && trips[drop]!.at < before) drop++;
-    if (drop > 0) trips.splice(0, drop);
+    while (head < trips.length && trips[head]!.at < before) head++;
+    if (head >= 1_024 && 2 * head >= trips.length) {
+      trips.splice(0, head);
+      head = 0;
+    }
+  }
+
+  /** Adds `trip` to a window's candidates, keeping them ascending by time, descending by length. */
+  function offer(window: WindowMax, trip: Trip): void {
+    const { candidates } = window;
+    let i = candidates.length;
+    while (i > 0 && candidates[i - 1]!.at > trip.at) i--;
+    // Dominated by a later trip at least as long: it can never be the longest again.
+    for (let j = i; j < candidates.length; j++) if (candidates[j]!.ms >= trip.ms) return;
+    let k = i;
+    while (k > 0 && candidates[k - 1]!.ms <= trip.ms) k--;
+    candidates.splice(k, i - k, trip);
+  }
+
+  function windowFor(horizonMs: number, since: number): WindowMax {
+    let window = windows.get(horizonMs);
+    if (window === undefined || since < window.since) {
+      window = { horizonMs, candidates: [], since };
+      for (let i = head; i < trips.length; i++) if (trips[i]!.at >= since) offer(window, trips[i]!);
+      windows.set(horizonMs, window);
+    }
+    return window;
   }
 
   return {
     observe(sentAt, answeredAt) {
-      const ms = Math.max(0, answeredAt - sentAt);
+      const trip = { at: answeredAt, ms: Math.max(0, answeredAt - sentAt) };
       let i = trips.length;
-      while (i > 0 && trips[i - 1]!.at > answeredAt) i--;
-      trips.splice(i, 0, { at: answeredAt, ms });
+      while (i > head && trips[i - 1]!.at > answeredAt) i--;
+      trips.splice(i, 0, trip);
+      for (const window of windows.values()) if (trip.at >= window.since) offer(window, trip);
     },
     recentMaxMs(now, horizonMs) {
       keepMs = Math.max(keepMs, horizonMs);
       forget(now - keepMs);
-      let max = 0;
-      for (let i = trips.length - 1; i >= 0 && trips[i]!.at >= now - horizonMs; i--) {
-        max = Math.max(max, trips[i]!.ms);
-      }
-      return max;
+      const since = now - horizonMs;
+      const window = windowFor(horizonMs, since);
+      window.since = since;
+      const { candidates } = window;
+      let drop = 0;
+      while (drop < candidates.length && candidates[drop]!.at < since) drop++;
+      if (drop > 0) candidates.splice(0, drop);
+      return candidates[0]?.ms ?? 0;
     },
     lastAnsweredAt: () => trips.at(-1)?.at,
   };

@@ -1,3 +1,4 @@
+import { onAbort } from "../abort_listeners.ts";
 import type { Clock } from "../clock.ts";
 import type { RateLimit } from "../duration.ts";
 import { type ArrivalDelay, createArrivalDelay } from "./arrival_delay.ts";
@@ -10,7 +11,8 @@ export interface HostGateOptions {
   /**
    * The operator's ceiling on requests in flight to the host at once, every account of the
    * process together. Below it, the gate sizes itself from the work (see
-   * {@linkcode HostGate.addDemand}); with no work declared, the ceiling is the bound. @default 512
+   * {@linkcode HostGate.addDemand}); with no work declared, the ceiling is the bound.
+   * @default none: the work alone sizes the gate
    */
   maxInFlight?: number;
   /**
@@ -67,13 +69,10 @@ export interface HostGate {
   readonly pagesInFlight: PagesInFlight;
 }
 
-/** The default ceiling on requests in flight to one host. */
-export const DEFAULT_MAX_IN_FLIGHT = 512;
-
 /** Creates a gate for one host. Share one gate between all accounts that talk to that host. */
 export function createHostGate(options: HostGateOptions = {}): HostGate {
-  const { maxInFlight: ceiling = DEFAULT_MAX_IN_FLIGHT, clock = { now: Date.now } } = options;
-  if (!Number.isInteger(ceiling) || ceiling < 1) {
+  const { maxInFlight: ceiling = Infinity, clock = { now: Date.now } } = options;
+  if (ceiling !== Infinity && (!Number.isInteger(ceiling) || ceiling < 1)) {
     throw new RangeError(`maxInFlight must be a whole number of at least 1, not ${ceiling}`);
   }
   const { reservedAhead } = options;
@@ -96,7 +95,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
 
   function boundFor(priority: GatePriority): number {
     const bound = sizer.bound();
-    if (priority === "ahead") return bound;
+    if (priority === "ahead" || bound === Infinity) return bound;
     const reserved = Math.min(reservedAhead ?? Math.floor(bound / 16), bound - 1);
     return bound - reserved;
   }
@@ -134,16 +133,17 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
         return Promise.resolve(holder(priority));
       }
       return new Promise((resolve, reject) => {
-        const onAbort = () => {
-          queue.splice(queue.indexOf(admit), 1);
-          reject(signal?.reason);
-        };
         const admit = () => {
-          signal?.removeEventListener("abort", onAbort);
+          off();
           resolve(holder(priority));
         };
         queue.push(admit);
-        signal?.addEventListener("abort", onAbort, { once: true });
+        const off = signal
+          ? onAbort(signal, () => {
+            queue.splice(queue.indexOf(admit), 1);
+            reject(signal.reason);
+          })
+          : () => {};
       });
     },
     addDemand(demand) {

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from "node:http";
+import { anySignal } from "../abort_listeners.ts";
 import { type Clock, sleep } from "../clock.ts";
 import { HttpError, InvalidAnswerError, NetworkError, TimeoutError } from "../errors.ts";
 import { USER_AGENT } from "../version.ts";
@@ -55,11 +56,14 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
   const fail = `Cannot ${request.what}`;
   const deadlineTimer = stallTolerantTimeout(timeoutMs, clock);
   const { overtaken } = options;
-  const deadlineSignal = overtaken
-    ? AbortSignal.any([deadlineTimer.signal, overtaken])
-    : deadlineTimer.signal;
+  // Combined through onAbort: the wire signal is the run's, shared by every request in flight.
+  const deadline = anySignal(
+    overtaken ? [deadlineTimer.signal, overtaken] : [deadlineTimer.signal],
+  );
+  const deadlineSignal = deadline.signal;
   const startedAt = clock.now();
   const wire = request.signal;
+  const cut = anySignal(wire ? [wire, deadlineSignal] : [deadlineSignal]);
   let response: Response;
   let text: string;
   try {
@@ -67,7 +71,7 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
       method: request.method,
       headers: { "user-agent": USER_AGENT, ...request.headers },
       redirect: "manual",
-      signal: wire ? AbortSignal.any([wire, deadlineSignal]) : deadlineSignal,
+      signal: cut.signal,
     });
     options.onHeaders?.(response.headers, response.status);
     text = await response.text();
@@ -85,6 +89,8 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
     throw new NetworkError(`${fail}: ${reason}`, { url }, { cause: error });
   } finally {
     deadlineTimer.clear();
+    deadline.dispose();
+    cut.dispose();
   }
   const { status } = response;
   onOutcome(String(status));

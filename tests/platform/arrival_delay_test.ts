@@ -25,3 +25,23 @@ Deno.test("ArrivalDelay takes answers recorded out of order, and never a negativ
   assert.equal(delay.recentMaxMs(2_000, 100), 0);
   assert.equal(delay.recentMaxMs(2_000, 1_000), 600);
 });
+
+Deno.test("ArrivalDelay's longest trip matches a scan of every trip, over a long run of answers", () => {
+  const delay = createArrivalDelay();
+  const seen: Array<{ at: number; ms: number }> = [];
+  let seed = 7;
+  const random = () => (seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647;
+  let now = 0;
+  for (let i = 0; i < 5_000; i++) {
+    now += Math.floor(random() * 20);
+    // Answers come nearly in order: now and then one a little earlier than the latest.
+    const answeredAt = now - (random() < 0.1 ? Math.floor(random() * 30) : 0);
+    const ms = Math.floor(random() * 500);
+    delay.observe(answeredAt - ms, answeredAt);
+    seen.push({ at: answeredAt, ms });
+    for (const horizon of [300, 2_000]) {
+      const expected = Math.max(0, ...seen.filter((t) => t.at >= now - horizon).map((t) => t.ms));
+      assert.equal(delay.recentMaxMs(now, horizon), expected, `at ${now}, horizon ${horizon}`);
+    }
+  }
+});

@@ -43,9 +43,9 @@ Deno.test("HostGate lets a stopped waiter go without taking a place", async () =
   assert.equal(gate.inFlight, 0);
 });
 
-Deno.test("HostGate defaults to a ceiling of 512 requests in flight and refuses one below 1", () => {
-  assert.equal(createHostGate().maxInFlight, 512);
-  assert.equal(createHostGate().ceiling, 512);
+Deno.test("HostGate has no ceiling unless one is set, and refuses one below 1", () => {
+  assert.equal(createHostGate().maxInFlight, Infinity, "no ceiling and no work declared");
+  assert.equal(createHostGate().ceiling, Infinity);
   assert.throws(() => createHostGate({ maxInFlight: 0 }), {
     name: "RangeError",
     message: "maxInFlight must be a whole number of at least 1, not 0",

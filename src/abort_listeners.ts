@@ -49,3 +49,10 @@ export function anySignal(
   const off = signals.map((s) => onAbort(s, () => controller.abort(s.reason)));
   return { signal: controller.signal, dispose: () => off.forEach((unsubscribe) => unsubscribe()) };
 }
+
+/**
+ * The reason to abort a controller whose only listeners are the caller's own timers, once the
+ * work they guard has ended: `abort()` without a reason builds a `DOMException`, stack and all,
+ * and every request and statement ends one.
+ */
+export const ENDED: unique symbol = Symbol("ended");

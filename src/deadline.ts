@@ -2,6 +2,7 @@
  * One deadline helper on the injected clock, as std's `deadline`: a wait that ends when its
  * promise settles, its time is up, or its signal fires, whichever comes first.
  */
+import { ENDED } from "./abort_listeners.ts";
 import { type Clock, systemClock } from "./clock.ts";
 
 /** Options for {@linkcode deadline} and {@linkcode clockTimeout}. */
@@ -31,7 +32,7 @@ export async function deadline<T>(
   try {
     return await Promise.race([promise, aborted(stop)]);
   } finally {
-    settled.abort();
+    settled.abort(ENDED);
   }
 }
 

@@ -51,11 +51,15 @@ export interface InFlightSizer {
 export function createInFlightSizer(options: InFlightSizerOptions): InFlightSizer {
   const { ceiling, headroom = 1.25, spare = 16, initialHoldMs = 1_000, samples = 64 } = options;
   const { now = Date.now, kinds: expected = [] } = options;
-  // One entry per call of add(), so an account counted twice is also removed twice.
-  const demands = new Set<{ demand: { readonly limit: RateLimit } }>();
+  // One entry per call of add(), so an account counted twice is also removed twice; each with
+  // the rate it was counted at.
+  const demands = new Set<{ demand: { readonly limit: RateLimit }; perMs: number }>();
   const kinds = new Map<string, RollingMean>();
-  // When the accounts' rates were last summed into `peak`: again when an account comes or goes,
-  // else once a second (a limit the platform advertised may change); the gate asks on every request.
+  // The accounts' rates summed, kept as accounts come and go, and read again from their limits
+  // once a second (a limit the platform advertised may change): the gate asks on every request,
+  // so no request may cost a pass over every account.
+  let perMs = 0;
+  let widest = 0;
   let summedAt: number | undefined;
   // The most work counted at once while some is: accounts that started together end together,
   // each with its last window's requests at once, and a bound shrinking with the accounts left
@@ -65,15 +69,16 @@ export function createInFlightSizer(options: InFlightSizerOptions): InFlightSize
   function demand(): { perMs: number; widest: number } {
     const at = now();
     if (summedAt === undefined || at - summedAt >= 1_000 || at < summedAt) {
-      let perMs = 0;
-      let widest = 0;
-      for (const { demand: { limit } } of demands) {
-        perMs += limit.count / limit.windowMs;
-        widest = Math.max(widest, limit.count);
+      perMs = 0;
+      widest = 0;
+      for (const entry of demands) {
+        entry.perMs = rateOf(entry.demand.limit);
+        perMs += entry.perMs;
+        widest = Math.max(widest, entry.demand.limit.count);
       }
       summedAt = at;
-      peak = { perMs: Math.max(peak.perMs, perMs), widest: Math.max(peak.widest, widest) };
     }
+    peak = { perMs: Math.max(peak.perMs, perMs), widest: Math.max(peak.widest, widest) };
     return peak;
   }
 
@@ -86,12 +91,13 @@ export function createInFlightSizer(options: InFlightSizerOptions): InFlightSize
 
   return {
     add(added) {
-      const entry = { demand: added };
+      const entry = { demand: added, perMs: rateOf(added.limit) };
       demands.add(entry);
-      summedAt = undefined;
+      perMs += entry.perMs;
+      widest = Math.max(widest, added.limit.count);
       return () => {
         if (!demands.delete(entry)) return;
-        summedAt = undefined;
+        perMs -= entry.perMs;
         if (demands.size === 0) peak = { perMs: 0, widest: 0 };
       };
     },
@@ -109,6 +115,11 @@ export function createInFlightSizer(options: InFlightSizerOptions): InFlightSize
     },
     holdMs,
   };
+}
+
+/** Requests per ms that `limit` allows. */
+function rateOf(limit: RateLimit): number {
+  return limit.count / limit.windowMs;
 }
 
 interface RollingMean {

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from "node:http";
-import { anySignal } from "../abort_listeners.ts";
+import { anySignal, ENDED } from "../abort_listeners.ts";
 import { type Clock, sleep } from "../clock.ts";
 import { HttpError, InvalidAnswerError, NetworkError, TimeoutError } from "../errors.ts";
 import { USER_AGENT } from "../version.ts";
@@ -170,7 +170,7 @@ function stallTolerantTimeout(
     controller.abort(new DOMException("Signal timed out.", "TimeoutError"));
   }
   arm(ms);
-  return { signal: controller.signal, clear: () => cleared.abort() };
+  return { signal: controller.signal, clear: () => cleared.abort(ENDED) };
 }
 
 /** Reads a 429's wait from `Retry-After` (seconds or a date) or a `retry_after` body field. */

@@ -1,5 +1,6 @@
 import { getLogger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../clock.ts";
+import { ENDED, onAbort } from "../abort_listeners.ts";
 import { clockTimeout, deadline, type DeadlineOptions } from "../deadline.ts";
 import { AdsyncError, errorCode, errorMessage, StoreError } from "../errors.ts";
 
@@ -103,26 +104,30 @@ export function createDatabaseGuard(
   /** `op` with a deadline: `deadlineMs`, or `closingMs` once the stop fired, whichever is first. */
   async function attempt<T>(op: () => Promise<T>, deadlineMs: number): Promise<T> {
     const work = Promise.resolve().then(op);
-    const afterStop = (ms: number) =>
-      new NoAnswer(`no answer within ${seconds(ms)} after the stop`);
-    if (signal?.aborted) {
-      const ms = Math.min(deadlineMs, closingMs);
-      return await deadline(work, ms, { clock, reason: afterStop(ms) });
-    }
+    const stopped = signal?.aborted === true;
+    const ms = stopped ? Math.min(deadlineMs, closingMs) : deadlineMs;
     const settled = new AbortController();
     try {
-      return await deadline(work, deadlineMs, {
+      return await deadline(work, ms, {
         clock,
-        signal: signal &&
-          afterAbort(signal, closingMs, {
-            clock,
-            signal: settled.signal,
-            reason: afterStop(closingMs),
-          }),
-        reason: new NoAnswer(`no answer within ${seconds(deadlineMs)}`),
+        signal: signal && !stopped
+          ? afterAbort(signal, closingMs, { clock, signal: settled.signal, reason: AFTER_STOP })
+          : undefined,
+        reason: TIME_UP,
       });
+    } catch (error) {
+      // The reasons are made only when a deadline passes: an error's stack costs, and every
+      // statement of every account has a deadline.
+      if (error === TIME_UP && stopped) {
+        throw new NoAnswer(`no answer within ${seconds(ms)} after the stop`);
+      }
+      if (error === TIME_UP) throw new NoAnswer(`no answer within ${seconds(ms)}`);
+      if (error === AFTER_STOP) {
+        throw new NoAnswer(`no answer within ${seconds(closingMs)} after the stop`);
+      }
+      throw error;
     } finally {
-      settled.abort();
+      settled.abort(ENDED);
     }
   }
 
@@ -178,17 +183,25 @@ export function createDatabaseGuard(
   };
 }
 
-/** A signal that aborts `ms` after `stop` fires, unless `options.signal` cancels it first. */
+/** What a deadline rejects with, before the guard names it (see `attempt`). */
+const TIME_UP = Symbol("time up");
+const AFTER_STOP = Symbol("time up after the stop");
+
+/**
+ * A signal that aborts `ms` after `stop` fires, unless `options.signal` cancels it first. The
+ * stop is every statement's, so it is listened to through onAbort (one real listener).
+ */
 function afterAbort(
   stop: AbortSignal,
   ms: number,
   options: Required<DeadlineOptions>,
 ): AbortSignal {
   const controller = new AbortController();
-  stop.addEventListener("abort", () => {
+  const off = onAbort(stop, () => {
     const timeout = clockTimeout(ms, options);
     timeout.addEventListener("abort", () => controller.abort(timeout.reason), { once: true });
-  }, { once: true, signal: options.signal });
+  });
+  options.signal.addEventListener("abort", off, { once: true });
   return controller.signal;
 }
 

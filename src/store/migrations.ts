@@ -198,6 +198,16 @@ export const MIGRATIONS: readonly Migration[] = [
         `,
     ],
   },
+  {
+    version: 7,
+    name: "index the runs by account, for each account's latest run at its start",
+    statements: [
+      // Each account's start looks up its latest finished run (the limit last advertised): without
+      // it, 10,000 accounts starting together each read every run of every account.
+      (sql) =>
+        sql`create index sync_runs_by_account on sync_runs (account, finished_at desc, run_id desc)`,
+    ],
+  },
 ];
 
 /**

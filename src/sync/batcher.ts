@@ -1,3 +1,4 @@
+import { ENDED } from "../abort_listeners.ts";
 import { type Clock, systemClock } from "../clock.ts";
 
 /** Options for {@linkcode createBatcher}. */
@@ -38,7 +39,7 @@ export function createBatcher<T>(
   let timer: AbortController | undefined;
 
   function cut(): void {
-    timer?.abort();
+    timer?.abort(ENDED);
     timer = undefined;
     if (buffer.length === 0) return;
     const items = buffer;

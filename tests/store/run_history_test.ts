@@ -119,3 +119,20 @@ withEachDatabase(
     );
   },
 );
+
+withEachDatabase(
+  "An account's latest run is found through an index, not by reading every account's runs",
+  async ({ db }) => {
+    // Forbid a full read where an index can serve: the plan then shows which index it takes.
+    await db.sql.begin(async (sql) => {
+      await sql`set local enable_seqscan = off`;
+      const plan = await sql.unsafe(
+        `explain select summary->>'rate_limit' from sync_runs
+         where account = 'acme' and finished_at is not null and summary is not null
+         order by finished_at desc, run_id desc limit 1`,
+      );
+      const text = plan.map((row) => Object.values(row).join(" ")).join("\n");
+      assert.match(text, /sync_runs_by_account/);
+    });
+  },
+);

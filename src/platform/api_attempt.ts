@@ -92,8 +92,7 @@ async function clearToSend(account: Account, request: ApiRequest): Promise<Clear
   const { signal } = request.signals;
   await tokens.get(signal); // log in before taking a slot: logins are not rate limited
   const listing = request.endpoint === "list";
-  // A list request starts a critical chain: the account's last request follows one of them.
-  const departure = await limiter.acquire(signal, listing);
+  const departure = await limiter.acquire(signal);
   let token: string;
   let leave: () => void;
   try {
@@ -101,10 +100,7 @@ async function clearToSend(account: Account, request: ApiRequest): Promise<Clear
     token = await tokens.get(signal);
     // Room at the host last: a login needs room too, and must not wait behind us. A list
     // request goes ahead of queued syncs: the account's syncs cannot start before its listing.
-    leave = await hostGate.enter(
-      signal,
-      listing ? "ahead" : departure.critical ? "critical" : "behind",
-    );
+    leave = await hostGate.enter(signal, listing ? "ahead" : "behind");
   } catch (error) {
     departure.cancel();
     throw error;

@@ -27,14 +27,12 @@ export interface HostGateOptions {
 /**
  * Whose turn comes first at the gate: `"ahead"` for the quick requests everything else waits on
  * (logins, and list requests: an account's syncs cannot start before its listing), then
- * `"critical"` for syncs on a chain of slots the account's end follows (a wait there delays its
- * last request: see `Departure.critical` in src/platform/rate_limiter.ts), then `"behind"` for the
- * rest (campaign syncs with slack).
+ * `"behind"` for the rest (campaign syncs).
  */
-export type GatePriority = "ahead" | "critical" | "behind";
+export type GatePriority = "ahead" | "behind";
 
 /** The priorities in the order they are let in. */
-const PRIORITIES = ["ahead", "critical", "behind"] as const satisfies readonly GatePriority[];
+const PRIORITIES = ["ahead", "behind"] as const satisfies readonly GatePriority[];
 
 /** What an account's requests ask of a host: its limiter's rate limit, read live. */
 export interface Demand {
@@ -43,8 +41,7 @@ export interface Demand {
 
 /**
  * Bounds the requests in flight to one host; the others wait their turn, first come first served
- * within their priority, every `"ahead"` waiter before any `"critical"` one, and those before any
- * `"behind"` one. A few places are kept for `"ahead"` requests only. The bound follows Little's
+ * within their priority, every `"ahead"` waiter before any `"behind"` one. A few places are kept for `"ahead"` requests only. The bound follows Little's
  * law: the declared accounts' request rates times the latency measured, plus headroom, under the
  * operator's ceiling.
  */
@@ -84,14 +81,13 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       `reservedAhead must be a whole number from 0 to maxInFlight - 1, not ${reservedAhead}`,
     );
   }
-  // Hold times by kind of request: a critical sync is a sync.
   const sizer = createInFlightSizer({
     ceiling,
     now: () => clock.now(),
     kinds: ["ahead", "behind"] satisfies GatePriority[],
   });
   let inFlight = 0;
-  const queues: Record<GatePriority, Array<() => void>> = { ahead: [], critical: [], behind: [] };
+  const queues: Record<GatePriority, Array<() => void>> = { ahead: [], behind: [] };
 
   function boundFor(priority: GatePriority): number {
     const bound = sizer.bound();
@@ -119,7 +115,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       if (!held) return;
       held = false;
       inFlight--;
-      sizer.observe(clock.now() - since, priority === "critical" ? "behind" : priority);
+      sizer.observe(clock.now() - since, priority);
       admitWaiting();
     };
   }
@@ -155,7 +151,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       return inFlight;
     },
     get waiting() {
-      return queues.ahead.length + queues.critical.length + queues.behind.length;
+      return queues.ahead.length + queues.behind.length;
     },
     get maxInFlight() {
       return sizer.bound();

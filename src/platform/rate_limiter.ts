@@ -68,14 +68,6 @@ export interface Departure {
    * needs no more margin than this round trip, however late the host's other requests arrived.
    */
   answered(at?: number): void;
-  /**
-   * Whether the request is on a critical chain: it was acquired as one, or the slot it takes was
-   * last held by a request on one. An account's schedule is chains of slots, each request taking
-   * the slot of the one `count` before it; the chains of its list requests have the most requests
-   * in them (page 1 comes first, and every sync after it), so its last request ends one of them,
-   * and a wait on any other chain costs the account nothing while that chain has slack.
-   */
-  readonly critical: boolean;
 }
 
 /** A client-side mirror of the platform's sliding-window log for one account. */
@@ -83,9 +75,8 @@ export interface RateLimiter {
   /**
    * Waits, in arrival order, until a request may leave without a 429, and holds its place in
    * the window; the request calls `sent()` on the returned departure when it actually leaves.
-   * A `critical` request starts a critical chain (see {@linkcode Departure.critical}).
    */
-  acquire(signal?: AbortSignal, critical?: boolean): Promise<Departure>;
+  acquire(signal?: AbortSignal): Promise<Departure>;
   /** Admits nothing before `at` (epoch ms): the platform said 429 and asked us to wait. */
   holdUntil(at: number): void;
   /**
@@ -240,7 +231,7 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     insert(left);
   }
 
-  async function takeTurn(signal?: AbortSignal, starts = false): Promise<Departure> {
+  async function takeTurn(signal?: AbortSignal): Promise<Departure> {
     for (;;) {
       signal?.throwIfAborted();
       const now = clock.now();
@@ -248,8 +239,7 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
       const at = nextSlot(sends, now, due, blocking);
       if (at <= now) {
         due = advance(due, now);
-        const critical = starts || (blocking?.critical ?? false);
-        const send: Send = { at: now, sent: false, critical };
+        const send: Send = { at: now, sent: false };
         insert(send);
         let settled = false;
         let left: Send | undefined;
@@ -259,7 +249,7 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
           settled = true;
           remove(send);
           if (leftAt === undefined) return Promise.resolve();
-          left = { at: Math.max(send.at, leftAt), sent: false, critical };
+          left = { at: Math.max(send.at, leftAt), sent: false };
           insert(left);
           return persist(left);
         };
@@ -269,7 +259,6 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
           answered(at = clock.now()) {
             if (left?.sent) left.answeredAt = at;
           },
-          critical,
         };
       }
       await clock.sleep(at - now, signal);
@@ -284,9 +273,9 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
   }
 
   return {
-    acquire(signal, critical) {
+    acquire(signal) {
       startWaiting();
-      const turn = tail.then(() => takeTurn(signal, critical)).finally(stopWaiting);
+      const turn = tail.then(() => takeTurn(signal)).finally(stopWaiting);
       tail = turn.catch(() => {});
       return turn;
     },
@@ -360,6 +349,4 @@ interface Send {
   sent: boolean;
   /** When the platform answered it (epoch ms), once it has. */
   answeredAt?: number;
-  /** On a critical chain (see {@linkcode Departure.critical}). */
-  critical?: boolean;
 }

@@ -476,28 +476,6 @@ Deno.test("RateLimiter keeps its set margin after a send answered sooner", async
   assert.deepEqual(next.admitted, [60_000 + marginMs]);
 });
 
-Deno.test("RateLimiter tells which requests take the slots of a critical chain", async () => {
-  const clock = createFakeClock(0);
-  const limiter = createRateLimiter({ count: 3, windowMs: 1_000 }, { clock, marginMs: 10 });
-  const critical: boolean[] = [];
-  const take = async (starts = false) => {
-    const departure = await limiter.acquire(undefined, starts);
-    await departure.sent();
-    critical.push(departure.critical);
-    await clock.tick(1);
-  };
-  const turn = (starts = false) => {
-    const taken = take(starts);
-    return clock.runAll().then(() => taken);
-  };
-  await turn(); // a page that failed, with no chain
-  await turn(true); // page 1: a critical chain starts
-  await turn(); // its first sync, in a fresh slot
-  for (let i = 0; i < 6; i++) await turn(); // two more windows
-  // Slots in turn: the page's slot is every third one from the second.
-  assert.deepEqual(critical, [false, true, false, false, true, false, false, true, false]);
-});
-
 Deno.test("A smooth RateLimiter keeps the gap after a request that left late, without catching up", async () => {
   const clock = createFakeClock(0);
   const limiter = createRateLimiter(limit, { clock, marginMs, pacing: "smooth", random: () => 0 });

@@ -14,7 +14,6 @@ import {
 import type { Account } from "../platform/account.ts";
 import { createPlatformClient } from "../platform/platform_client.ts";
 import { outcomeRows } from "../platform/request_stats.ts";
-import { slackGauge } from "../platform/slack.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
 import { recordRunEnd, recordRunStart } from "../store/run_history.ts";
@@ -203,10 +202,6 @@ async function syncAccount(
     maxPages: config.maxPages,
     allowMassDelete: config.allowMassDelete,
     concurrency: config.concurrency,
-    // Bursts only: a smooth limiter spreads every window already.
-    ...(config.pacing === "burst"
-      ? { slackMs: slackGauge(account.limiter, () => clock.now(), config.concurrency) }
-      : {}),
     clock,
     signal: options.signal,
     wireSignal: options.wireSignal,

@@ -44,11 +44,6 @@ export interface AttemptSettings {
   clock: Clock;
   /** Deadline of the attempt, headers and body, in ms, asked as it leaves. */
   deadlineMs: () => number;
-  /**
-   * Whether a list request is cut once pages sent after it were answered (see
-   * src/platform/pages_in_flight.ts), asked as it leaves. @default never
-   */
-  cutWhenOvertaken?: () => boolean;
 }
 
 /**
@@ -133,32 +128,23 @@ async function exchange(
   const { endpoint, url, method, what } = request;
   const sentAt = clock.now();
   const settle = account.limits.sent(sentAt);
-  const page = endpoint === "list" && settings.cutWhenOvertaken?.()
-    ? hostGate.pagesInFlight.track(sentAt)
-    : undefined;
   const headers = { authorization: `Bearer ${clearance.token}`, "x-client-id": account.clientId };
-  try {
-    return await send({ url, method, headers, what, signal: request.signals.wireSignal }, {
-      fetch: settings.fetch,
-      timeoutMs: settings.deadlineMs(),
-      now: clock.now,
-      overtaken: page?.cut,
-      onHeaders: (answer, status) => {
-        // Answered: the platform counted it by now. A page is answered at once, so its round trip
-        // also bounds how late the host's other requests arrive, and tells of pages left behind.
-        const at = clock.now();
-        clearance.answered(at);
-        if (endpoint === "list") hostGate.arrivalDelay.observe(sentAt, at);
-        page?.answered(at);
-        account.limits.observe(answer);
-        settle(status);
-      },
-      onOutcome: (outcome) => {
-        countOutcome(stats, endpoint, outcome);
-        if (outcome === "timeout") stats.timeouts++;
-      },
-    });
-  } finally {
-    page?.done();
-  }
+  return await send({ url, method, headers, what, signal: request.signals.wireSignal }, {
+    fetch: settings.fetch,
+    timeoutMs: settings.deadlineMs(),
+    now: clock.now,
+    onHeaders: (answer, status) => {
+      // Answered: the platform counted it by now. A page is answered at once, so its round trip
+      // also bounds how late the host's other requests arrive.
+      const at = clock.now();
+      clearance.answered(at);
+      if (endpoint === "list") hostGate.arrivalDelay.observe(sentAt, at);
+      account.limits.observe(answer);
+      settle(status);
+    },
+    onOutcome: (outcome) => {
+      countOutcome(stats, endpoint, outcome);
+      if (outcome === "timeout") stats.timeouts++;
+    },
+  });
 }

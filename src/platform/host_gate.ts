@@ -4,7 +4,6 @@ import type { RateLimit } from "../duration.ts";
 import { type ArrivalDelay, createArrivalDelay } from "./arrival_delay.ts";
 import { createInFlightSizer } from "./in_flight_sizer.ts";
 import { createLoopStalls, type LoopStalls } from "./loop_stalls.ts";
-import { createPagesInFlight, type PagesInFlight } from "./pages_in_flight.ts";
 
 /** Options for {@linkcode createHostGate}. */
 export interface HostGateOptions {
@@ -62,8 +61,6 @@ export interface HostGate {
   readonly arrivalDelay: ArrivalDelay;
   /** When this process's event loop was held, as the host's requests may have left late. */
   readonly stalls: LoopStalls;
-  /** The host's pages in flight, each cut once pages sent after it were answered. */
-  readonly pagesInFlight: PagesInFlight;
 }
 
 /** Creates a gate for one host. Share one gate between all accounts that talk to that host. */
@@ -159,7 +156,6 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     ceiling,
     arrivalDelay: createArrivalDelay(),
     stalls: createLoopStalls(),
-    pagesInFlight: createPagesInFlight(),
   };
 }
 

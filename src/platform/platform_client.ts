@@ -155,8 +155,6 @@ async function request<T>(
     deadlineMs: call.endpoint === "list"
       ? () => listDeadlineMs(account.hostGate.arrivalDelay, clock.now(), timeoutMs, timedOut)
       : () => timeoutMs,
-    // Twice at most: a page slower than the others is then waited for, its deadline doubling.
-    cutWhenOvertaken: () => timedOut < 2,
   };
   try {
     return await retry(async () => parse(call, schema, await sendAttempt(account, call, attempt)), {

@@ -30,11 +30,6 @@ export interface SendOptions {
   onOutcome?: (outcome: string) => void;
   /** Called with the headers and status of every answer, whatever its status, as soon as they arrive. @default no-op */
   onHeaders?: (headers: Headers, status: number) => void;
-  /**
-   * Ends the request as a timeout when it fires, before its deadline: the platform is taken not
-   * to answer (pages sent after it were answered). @default never
-   */
-  overtaken?: AbortSignal;
 }
 
 /** A 2xx answer: its status and its body, parsed as JSON. */
@@ -55,14 +50,9 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
   const url = withoutCredentials(request.url);
   const fail = `Cannot ${request.what}`;
   const deadlineTimer = stallTolerantTimeout(timeoutMs, clock);
-  const { overtaken } = options;
-  // Combined through onAbort: the wire signal is the run's, shared by every request in flight.
-  const deadline = anySignal(
-    overtaken ? [deadlineTimer.signal, overtaken] : [deadlineTimer.signal],
-  );
-  const deadlineSignal = deadline.signal;
-  const startedAt = clock.now();
+  const deadlineSignal = deadlineTimer.signal;
   const wire = request.signal;
+  // Combined through onAbort: the wire signal is the run's, shared by every request in flight.
   const cut = anySignal(wire ? [wire, deadlineSignal] : [deadlineSignal]);
   let response: Response;
   let text: string;
@@ -79,17 +69,15 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
     if (wire?.aborted) throw wire.reason;
     if (deadlineSignal.aborted) {
       onOutcome("timeout");
-      const why = overtaken?.aborted
-        ? `no answer in ${Math.round(clock.now() - startedAt)} ms, while pages sent after it were`
-        : `no complete answer within ${timeoutMs} ms`;
-      throw new TimeoutError(`${fail}: ${why}`, { url }, { cause: error });
+      throw new TimeoutError(`${fail}: no complete answer within ${timeoutMs} ms`, { url }, {
+        cause: error,
+      });
     }
     onOutcome("network");
     const reason = describeNetworkError(error).replaceAll(request.url, url);
     throw new NetworkError(`${fail}: ${reason}`, { url }, { cause: error });
   } finally {
     deadlineTimer.clear();
-    deadline.dispose();
     cut.dispose();
   }
   const { status } = response;

@@ -44,8 +44,6 @@ export interface Config {
   /** The ceiling on requests in flight to one platform host, every account together. */
   /** The operator's ceiling on requests in flight to one host; none: sized from the work alone. */
   maxInFlight?: number;
-  /** How each account spends its rate-limit window: one request every window/N, or bursts. */
-  pacing: "smooth" | "burst";
   /** Unset: the embedded PostgreSQL under the state dir. */
   databaseUrl: string | undefined;
   /** The deadline of any one database operation. */
@@ -163,7 +161,6 @@ export function loadConfig(
     ...processSettings(settings),
     accountConcurrency: settings.accountConcurrency ?? Math.max(1, accounts.length),
     maxInFlight: settings.maxInFlight,
-    pacing: settings.pacing!,
   });
 }
 

@@ -192,12 +192,6 @@ export const SETTINGS = {
     flag: "max-in-flight",
     schema: whole(1, 100_000),
   },
-  pacing: {
-    env: "SYNC_PACING",
-    flag: "pacing",
-    fallback: "burst",
-    schema: z.enum(["smooth", "burst"], "expected smooth or burst"),
-  },
   databaseUrl: {
     env: "DATABASE_URL",
     flag: "database-url",

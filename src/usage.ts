@@ -35,7 +35,6 @@ const SETTING_HELP: Partial<Record<SettingKey, SettingHelp>> = {
   accountsFile: { arg: "PATH", default: "unset", text: "JSON file listing many accounts" },
   accountConcurrency: { arg: "N", default: "all", text: "accounts in progress at once" },
   maxInFlight: { arg: "N", text: "ceiling on requests in flight to one platform host" },
-  pacing: { arg: "MODE", text: "smooth: one request every window/N; burst: N at once" },
   databaseUrl: {
     arg: "URL",
     default: "embedded",

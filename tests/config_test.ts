@@ -275,20 +275,14 @@ Deno.test("loadConfig runs every account at once unless told otherwise", () => {
   );
 });
 
-Deno.test("loadConfig reads the ceiling on requests in flight per host and the pacing", () => {
+Deno.test("loadConfig reads the ceiling on requests in flight per host", () => {
   const config = loadConfig(baseEnv, []);
   assert.equal(config.maxInFlight, undefined, "no ceiling: the work sizes the host gate");
-  assert.equal(config.pacing, "burst");
-  const set = loadConfig({ ...baseEnv, AD_PLATFORM_MAX_IN_FLIGHT: "64" }, ["--pacing", "smooth"]);
+  const set = loadConfig({ ...baseEnv, AD_PLATFORM_MAX_IN_FLIGHT: "64" }, []);
   assert.equal(set.maxInFlight, 64);
-  assert.equal(set.pacing, "smooth");
   assert.equal(
     configError({ ...baseEnv, AD_PLATFORM_MAX_IN_FLIGHT: "0" }).message,
     "AD_PLATFORM_MAX_IN_FLIGHT: must be from 1 to 100000",
-  );
-  assert.equal(
-    configError({ ...baseEnv, SYNC_PACING: "fast" }).message,
-    "SYNC_PACING: expected smooth or burst",
   );
 });
 

@@ -2,7 +2,7 @@ import type { RequestPolicy } from "../account_plan.ts";
 import type { Clock } from "../clock.ts";
 import type { RateLimit } from "../duration.ts";
 import { createHostGate, type HostGate } from "./host_gate.ts";
-import { createRateLimiter, type Pacing, type RateLimiter } from "./rate_limiter.ts";
+import { createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
 import { countOutcome, createRequestStats, type RequestStats } from "./request_stats.ts";
 import { createTokenManager, type Credentials, type TokenManager } from "./token_manager.ts";
 import { createLimitLearner, type LimitLearner } from "./limit_learner.ts";
@@ -56,8 +56,6 @@ export interface AccountOptions {
   onSend?: (at: number) => void | Promise<void>;
   /** Called with each new token, so logging can redact it. @default no-op */
   onToken?: (token: string) => void;
-  /** How the account spends its rate-limit window. @default "burst" */
-  pacing?: Pacing;
 }
 
 /** Creates an account with its own token, rate limiter and counters. */
@@ -90,7 +88,6 @@ export function createAccount(options: AccountOptions): Account {
       onSend: options.onSend,
       arrivalDelay: hostGate.arrivalDelay,
       stalls: hostGate.stalls,
-      pacing: options.pacing,
     }),
     stats,
     hostGate,

@@ -36,19 +36,7 @@ export interface RateLimiterOptions {
    * 1.25 windows either (both at most a tenth of the window). @default none
    */
   stalls?: Pick<LoopStalls, "heldAfter" | "longestSince">;
-  /**
-   * How an account spends its window: `"burst"` sends as soon as the window has room (all
-   * `count` at once); `"smooth"` sends on a schedule of one every `windowMs / count`, from a
-   * random phase within that gap, which ends at the same time and spreads many accounts' starts
-   * evenly instead of all their windows at once. @default "burst"
-   */
-  pacing?: Pacing;
-  /** Source of randomness for the smooth phase, in [0, 1). @default Math.random */
-  random?: () => number;
 }
-
-/** How a limiter spends its window (see {@linkcode RateLimiterOptions.pacing}). */
-export type Pacing = "burst" | "smooth";
 
 /** An admitted request, not yet on its way. */
 export interface Departure {
@@ -125,8 +113,6 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     clock = systemClock,
     history = [],
     onSend = () => {},
-    pacing = "burst",
-    random = Math.random,
   } = options;
   let marginMs = options.marginMs ?? defaultMarginMs(limit.windowMs);
   const { arrivalDelay, stalls } = options;
@@ -136,10 +122,6 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     sent: true,
   }));
   let heldUntil = 0;
-  // A smooth limiter's schedule: when its next send is due. The first waits a random part of
-  // the gap, so accounts starting together spread over it; an earlier run's sends space it.
-  const lastSent = sends.at(-1)?.at;
-  let due = lastSent === undefined ? clock.now() + random() * gapMs() : lastSent + gapMs();
   let tail: Promise<unknown> = Promise.resolve();
   let waiting = 0;
   let waitedMs = 0;
@@ -159,20 +141,6 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     return Math.max(marginMs, Math.min(limit.windowMs / 10, late));
   }
 
-  /** The least time between two sends: none for bursts, `windowMs / count` when smooth. */
-  function gapMs(): number {
-    return pacing === "smooth" ? limit.windowMs / limit.count : 0;
-  }
-
-  /**
-   * When the next send is due after one at `at` (due at `was`): a gap later. One that left late
-   * (a listing's retries, a backoff) does not let the next ones catch up in a burst: measured,
-   * catching up brought 429s back on a busy machine (see the README's benchmark).
-   */
-  function advance(was: number, at: number): number {
-    return pacing === "smooth" ? Math.max(was, at) + gapMs() : was;
-  }
-
   /** The send whose slot the next request takes, if the window is full. */
   function blockingSend(times: readonly Send[], from: number): Send | undefined {
     if (times.length < limit.count) return undefined;
@@ -184,18 +152,16 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     return effective[effective.length - limit.count];
   }
 
-  /** When the next request may leave, given sends so far and the schedule's next due time. */
+  /** When the next request may leave, given the sends so far. */
   function nextSlot(
     times: readonly Send[],
     from: number,
-    dueAt: number,
     blocking = blockingSend(times, from),
   ): number {
     const free = blocking === undefined
       ? from
       : blocking.at + limit.windowMs + marginAt(clock.now(), blocking);
-    const scheduled = pacing === "smooth" ? dueAt : from;
-    return Math.max(from, free, scheduled, heldUntil);
+    return Math.max(from, free, heldUntil);
   }
 
   function insert(send: Send): void {
@@ -236,9 +202,8 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
       signal?.throwIfAborted();
       const now = clock.now();
       const blocking = blockingSend(sends, now);
-      const at = nextSlot(sends, now, due, blocking);
+      const at = nextSlot(sends, now, blocking);
       if (at <= now) {
-        due = advance(due, now);
         const send: Send = { at: now, sent: false };
         insert(send);
         let settled = false;
@@ -289,16 +254,20 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
       return marginMs;
     },
     finishTimeFor(n, from = clock.now()) {
+      if (n <= 0) return from;
+      // The first window's worth leave as the sends known free their slots; after that each
+      // request takes the slot of the one `count` before it, a window and a margin later.
       const times = [...sends];
+      const first: number[] = [];
       let at = from;
-      let dueAt = due;
-      for (let i = 0; i < n; i++) {
-        at = nextSlot(times, at, dueAt);
-        dueAt = advance(dueAt, at);
+      for (let i = 0; i < Math.min(n, limit.count); i++) {
+        at = nextSlot(times, at);
+        first.push(at);
         times.push({ at, sent: true });
         if (times.length > limit.count) times.shift();
       }
-      return at;
+      const rounds = Math.floor((n - 1) / limit.count);
+      return first[(n - 1) % limit.count]! + rounds * (limit.windowMs + marginMs);
     },
     get waiting() {
       return waiting;

@@ -18,7 +18,7 @@ export async function openAccount(
 ): Promise<Account> {
   const settings = plan.account;
   const { clientId, rateLimit } = settings;
-  const { config, checkpoint, leases } = shared;
+  const { checkpoint, leases } = shared;
   const since = now - rateLimit.windowMs - 1_000;
   let history = await checkpoint.recentSends(clientId, since);
   if (leases && !shared.checkpointInServer) {
@@ -44,7 +44,6 @@ export async function openAccount(
     onSend: sendRecorder(shared, clientId, options.lease),
     onToken: options.onToken,
     hostGate: shared.hostGates.forUrl(settings.apiUrl),
-    pacing: config.pacing,
   });
 }
 

@@ -328,87 +328,6 @@ Deno.test("RateLimiter defaults its margin to 2% of the window, from 50 ms to 50
   assert.equal(createRateLimiter({ count: 10, windowMs: 60_000 }).marginMs, 500);
 });
 
-Deno.test("A smooth RateLimiter sends one request every window/N from its phase, on the bursts' schedule", async () => {
-  const clock = createFakeClock(0);
-  const limiter = createRateLimiter(limit, {
-    clock,
-    marginMs,
-    pacing: "smooth",
-    random: () => 0.5,
-  });
-  const { admitted, done } = queue(limiter, 21, clock);
-  await clock.runAll();
-  await done;
-  const gap = limit.windowMs / limit.count; // 6 s
-  const phase = 0.5 * gap;
-  assert.deepEqual(
-    admitted,
-    Array.from({ length: 21 }, (_, i) => phase + i * gap + Math.floor(i / 10) * marginMs),
-  );
-  // The 21st request leaves when a burst limiter's does, but for the phase.
-  const bursts = createRateLimiter(limit, { clock: createFakeClock(0), marginMs });
-  assert.equal(admitted[20], bursts.finishTimeFor(21) + phase);
-});
-
-Deno.test("A smooth RateLimiter never lets 11 requests into one window, nor two within window/N", async () => {
-  const clock = createFakeClock();
-  const limiter = createRateLimiter(limit, { clock, marginMs, pacing: "smooth" });
-  const { admitted, done } = queue(limiter, 35, clock);
-  await clock.runAll();
-  await done;
-  for (let i = 1; i < admitted.length; i++) {
-    assert.ok(admitted[i]! - admitted[i - 1]! >= limit.windowMs / limit.count, `request ${i}`);
-    if (i >= limit.count) {
-      assert.ok(admitted[i]! - admitted[i - limit.count]! >= limit.windowMs, `request ${i}`);
-    }
-  }
-});
-
-Deno.test("A smooth RateLimiter spreads accounts' first requests over window/N by their random phase", async () => {
-  const clock = createFakeClock(0);
-  const phases = [0, 0.25, 0.5, 0.75];
-  const limiters = phases.map((p) =>
-    createRateLimiter(limit, { clock, marginMs, pacing: "smooth", random: () => p })
-  );
-  const firsts: number[] = [];
-  const done = Promise.all(
-    limiters.map((l) => l.acquire().then((d) => (d.sent(), firsts.push(clock.now())))),
-  );
-  await clock.runAll();
-  await done;
-  assert.deepEqual(firsts, [0, 1_500, 3_000, 4_500]);
-});
-
-Deno.test("A smooth RateLimiter's finish time is when its requests really leave, for the ETA", async () => {
-  const clock = createFakeClock(0);
-  const limiter = createRateLimiter(limit, {
-    clock,
-    marginMs,
-    pacing: "smooth",
-    random: () => 0.3,
-  });
-  const expected = limiter.finishTimeFor(25);
-  const { admitted, done } = queue(limiter, 25, clock);
-  await clock.runAll();
-  await done;
-  assert.equal(admitted[24], expected);
-});
-
-Deno.test("A smooth RateLimiter given an earlier run's sends waits no phase, only the gap", async () => {
-  const clock = createFakeClock(100_000);
-  const limiter = createRateLimiter(limit, {
-    clock,
-    marginMs,
-    pacing: "smooth",
-    history: [99_000],
-    random: () => 0.9,
-  });
-  const { admitted, done } = queue(limiter, 2, clock);
-  await clock.runAll();
-  await done;
-  assert.deepEqual(admitted, [105_000, 111_000]);
-});
-
 Deno.test("RateLimiter makes the request a window after a stalled send wait as long as the stall held it", async () => {
   const clock = createFakeClock(0);
   const stalls = createLoopStalls();
@@ -474,17 +393,6 @@ Deno.test("RateLimiter keeps its set margin after a send answered sooner", async
   await clock.runAll();
   await next.done;
   assert.deepEqual(next.admitted, [60_000 + marginMs]);
-});
-
-Deno.test("A smooth RateLimiter keeps the gap after a request that left late, without catching up", async () => {
-  const clock = createFakeClock(0);
-  const limiter = createRateLimiter(limit, { clock, marginMs, pacing: "smooth", random: () => 0 });
-  (await limiter.acquire()).sent(); // the listing, at 0; then its retries keep it busy 30 s
-  await clock.tick(30_000);
-  const { admitted, done } = queue(limiter, 10, clock);
-  await clock.runAll();
-  await done;
-  assert.deepEqual(admitted, Array.from({ length: 10 }, (_, i) => 30_000 + i * 6_000));
 });
 
 Deno.test("RateLimiter never forgets a send whose write outlasts later sends (a database outage)", async () => {

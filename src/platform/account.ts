@@ -5,7 +5,7 @@ import { createHostGate, type HostGate } from "./host_gate.ts";
 import { createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
 import { countOutcome, createRequestStats, type RequestStats } from "./request_stats.ts";
 import { createTokenManager, type Credentials, type TokenManager } from "./token_manager.ts";
-import { createLimitLearner, type LimitLearner } from "./limit_learner.ts";
+import { createLimitLearner, type LimitLearner } from "./limits.ts";
 
 /** One client account at the platform: who we are, how we log in, and how fast we may go. */
 export interface Account {

@@ -1,7 +1,6 @@
 import { type Clock, systemClock } from "../clock.ts";
 import type { RateLimit } from "../duration.ts";
-import type { ArrivalDelay } from "./arrival_delay.ts";
-import type { LoopStalls } from "./loop_stalls.ts";
+import type { ArrivalDelay, LoopStalls } from "./lateness.ts";
 
 /** Options for {@linkcode createRateLimiter}. */
 export interface RateLimiterOptions {

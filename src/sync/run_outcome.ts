@@ -6,7 +6,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
 import type { AccountSettings } from "../config.ts";
 import { errorCode, errorMessage } from "../errors.ts";
-import { startingSource } from "../platform/limit_learner.ts";
+import { startingSource } from "../platform/limits.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { HeldAccount } from "../store/lease_keeper.ts";
 import type { AccountOutcome } from "./account_types.ts";

@@ -4,7 +4,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import { errorFields } from "../errors.ts";
 import { createHostGates } from "../platform/host_gate.ts";
-import { watchLoopLag } from "../platform/loop_lag.ts";
+import { watchLoopLag } from "../platform/lateness.ts";
 import type { HttpEndpoint } from "../report/http_endpoint.ts";
 import { type MetricsSnapshot, renderMetrics, writeMetricsFile } from "../report/metrics.ts";
 import { combineProgress, startProgress } from "../report/progress.ts";

@@ -4,7 +4,7 @@
  * failed in a way a later try may mend (network, timeout, 5xx, 429; never 401/403).
  */
 import { HttpError } from "../errors.ts";
-import { classifyFailure } from "../platform/failure.ts";
+import { classifyFailure } from "../platform/retry.ts";
 
 /** A 429 asking to wait more than this many windows hands the account back instead. */
 export const DEFER_AFTER_WINDOWS = 3;

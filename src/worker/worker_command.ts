@@ -4,7 +4,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import { ConfigError, errorFields } from "../errors.ts";
 import { createHostGates } from "../platform/host_gate.ts";
-import { watchLoopLag } from "../platform/loop_lag.ts";
+import { watchLoopLag } from "../platform/lateness.ts";
 import { enqueueAccounts } from "../queue/enqueue.ts";
 import { openQueue, SYNC_QUEUE, type SyncJobData, TICK_QUEUE } from "../queue/queue.ts";
 import { applySchedule } from "../queue/schedule.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLoopStalls } from "../../src/platform/loop_stalls.ts";
+import { createLoopStalls } from "../../src/platform/lateness.ts";
 import { createRateLimiter } from "../../src/platform/rate_limiter.ts";
 import { createFakeClock, settle } from "../_fake_clock.ts";
 

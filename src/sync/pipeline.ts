@@ -1,5 +1,4 @@
 import { getLogger } from "@logtape/logtape";
-import pLimit from "p-limit";
 import type { Clock } from "../clock.ts";
 import { AuthError, errorCode, errorFields, errorMessage } from "../errors.ts";
 import type { PlatformClient } from "../platform/platform_client.ts";
@@ -68,8 +67,12 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
   const { concurrency = 10, clock, signal, onFatal = () => {} } = options;
   const signals = { signal, wireSignal: options.wireSignal ?? signal };
   const { runId, account, client, sink, checkpoint, tally, done, pendingSynced } = job;
-  const pool = pLimit(concurrency);
+  // The rejects' writes; the syncs are pulled from `queue` by at most `concurrency` loops, so an
+  // account waiting on its window holds its campaigns, not a task for each of them.
   const tasks: Promise<unknown>[] = [];
+  const queue: Array<Campaign | undefined> = [];
+  let next = 0;
+  let loops = 0;
   const stopped = () => signal?.aborted === true;
 
   /** A write that failed for good after a stop request is work left undone, not a fatal error. */
@@ -133,6 +136,27 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
     batcher.add({ ...campaign, synced_at: syncedAt });
   }
 
+  /** Syncs queued campaigns until none is left; at most `concurrency` of these run at once. */
+  async function syncQueued(): Promise<void> {
+    try {
+      while (next < queue.length) {
+        const campaign = queue[next]!;
+        queue[next++] = undefined;
+        await syncOne(campaign);
+      }
+    } finally {
+      loops--;
+      if (next === queue.length) queue.length = next = 0;
+    }
+  }
+
+  function startLoops(): void {
+    while (loops < concurrency && loops < queue.length - next) {
+      loops++;
+      tasks.push(syncQueued());
+    }
+  }
+
   return {
     take({ campaigns, rejects }) {
       if (rejects.length > 0) {
@@ -153,8 +177,9 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
         tally.queue();
         const syncedAt = pendingSynced.get(campaign.id);
         if (syncedAt !== undefined) batcher.add({ ...campaign, synced_at: syncedAt });
-        else tasks.push(pool(() => syncOne(campaign)));
+        else queue.push(campaign);
       }
+      startLoops();
     },
     async drain() {
       for (let settled = 0; settled < tasks.length;) {

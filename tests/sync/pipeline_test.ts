@@ -97,3 +97,49 @@ Deno.test("Pipeline counts what each commit changed and checkpoints it with the 
     Object.entries(changes).map(([id, change]) => [id, "synced", change]),
   );
 });
+
+Deno.test("Pipeline syncs at most `concurrency` campaigns at once, in the order taken, every one of them", async () => {
+  const asked: string[] = [];
+  const answers: Array<() => void> = [];
+  let inFlight = 0;
+  let most = 0;
+  const tally = createTally();
+  const pipeline = createPipeline({
+    runId: "run",
+    account: "acme",
+    client: {
+      syncCampaign: (id) => {
+        asked.push(id);
+        most = Math.max(most, ++inFlight);
+        return new Promise((resolve) =>
+          answers.push(() => (inFlight--, resolve("2026-01-01T00:00:00Z")))
+        );
+      },
+    },
+    sink: {
+      upsert: (rows) => Promise.resolve(new Map(rows.map((row) => [row.id, "inserted" as const]))),
+      reject: () => Promise.resolve(),
+    },
+    checkpoint: {
+      markDone: () => Promise.resolve(),
+      recordSynced: () => Promise.resolve(),
+      markFailed: () => Promise.resolve(),
+    },
+    done: new Map(),
+    pendingSynced: new Map(),
+    tally,
+  }, { concurrency: 3, batchWaitMs: 0 });
+  pipeline.take({ campaigns: [1, 2, 3, 4, 5].map(campaign), rejects: [] });
+  await settle();
+  pipeline.take({ campaigns: [6, 7].map(campaign), rejects: [] }); // a later page
+  await settle();
+  assert.equal(asked.length, 3);
+  while (answers.length > 0) {
+    answers.shift()!();
+    await settle();
+  }
+  await pipeline.drain();
+  assert.deepEqual(asked, [1, 2, 3, 4, 5, 6, 7].map((n) => `campaign_${n}`));
+  assert.equal(most, 3);
+  assert.equal(tally.snapshot().synced, 7);
+});

@@ -26,15 +26,27 @@ export function notRun(
   clock: Clock,
   runId = "",
 ): AccountOutcome {
-  const summary = {
-    ...summarize(runId, idleAccount(settings), emptyResult({ fatal: error }), 0),
-    duration_ms: Math.round(clock.now() - startedAt),
-  };
+  const outcome = failedOutcome(settings, error, startedAt, clock, runId);
   // A run that never got an id (the account's lease is another's) has none to log.
   const context = runId ? { run_id: runId, account: settings.clientId } : {
     account: settings.clientId,
   };
-  withRunContext(context, () => logEnd(summary));
+  withRunContext(context, () => logEnd(outcome.summary));
+  return outcome;
+}
+
+/** The failed outcome of an account whose run could not start or end, unlogged. */
+export function failedOutcome(
+  settings: AccountSettings,
+  error: unknown,
+  startedAt: number,
+  clock: Clock,
+  runId = "",
+): AccountOutcome {
+  const summary = {
+    ...summarize(runId, idleAccount(settings), emptyResult({ fatal: error }), 0),
+    duration_ms: Math.round(clock.now() - startedAt),
+  };
   return { summary, requests: [] };
 }
 
@@ -45,8 +57,10 @@ export function withLeaseLoss(summary: SyncSummary, lease: HeldAccount | undefin
   return { ...summary, last_error: errorMessage(reason), error_code: errorCode(reason) };
 }
 
-export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
-  return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
+/** A signal aborted when any of `signals` is; none when none is given. */
+export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const given = signals.filter((s): s is AbortSignal => s !== undefined);
+  return given.length === 0 ? undefined : AbortSignal.any(given);
 }
 
 /**

@@ -14,7 +14,13 @@ import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard
 import { createAccountLeases } from "../store/lease_keeper.ts";
 import { migrate } from "../store/migrations.ts";
 import { runAccount } from "./account_run.ts";
-import type { AccountOutcome, AccountRun, SharedResources } from "./account_types.ts";
+import type {
+  AccountOutcome,
+  AccountRun,
+  RunContext,
+  RunEnvironment,
+  SharedResources,
+} from "./account_types.ts";
 import { startSyncEndpoint } from "./sync_endpoint.ts";
 import { openStateDir } from "./state_dir.ts";
 import type { SyncReport } from "../run_summary.ts";
@@ -22,18 +28,8 @@ import { totalize } from "./totals.ts";
 
 const log = getLogger(["adsync", "run"]);
 
-/** What the sync command needs from its caller besides the config. */
-export interface SyncCommandOptions {
-  /** The fetch to reach the platform with. @default globalThis.fetch */
-  fetch?: typeof fetch;
-  /** Time source. @default systemClock */
-  clock?: Clock;
-  /** Stops starting work (first Ctrl-C, SIGTERM, `--max-duration`). @default never */
-  signal?: AbortSignal;
-  /** Cuts requests on the wire (grace period over, second Ctrl-C). @default signal */
-  wireSignal?: AbortSignal;
-  /** Called with every new token, for log redaction. @default no-op */
-  onToken?: (token: string) => void;
+/** What the sync command needs from its caller besides the config: every run's environment, and more. */
+export interface SyncCommandOptions extends RunEnvironment {
   /** How to show progress. @default "off" */
   progress?: "tty" | "log" | "off";
   /**
@@ -85,6 +81,8 @@ export async function runSyncCommand(
       }
       options.onStart?.();
       const shared = shareResources(config, { db, guard, checkpoint: state.checkpoint }, clock);
+      const { progress: _, onStart: __, ...environment } = options;
+      const context: RunContext = { ...shared, ...environment, clock };
       const stopWatching = watchLoopLag(shared.hostGates.noteStall);
       const tracked: Tracked[] = config.accounts.map((a) => ({ account: a.clientId, done: false }));
       const endpoint = serveEndpoint(config, db, tracked);
@@ -101,7 +99,7 @@ export async function runSyncCommand(
         outcomes = await Promise.all(config.plans.map((plan, i) => {
           const track = tracked[i]!;
           return slot(async () => {
-            track.run = await runAccount(plan, shared, { ...options, clock });
+            track.run = await runAccount(plan, context);
             return await track.run.done;
           }).then((outcome) => ended(track, outcome, clock)).finally(() => track.done = true);
         }));

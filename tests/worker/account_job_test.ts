@@ -82,7 +82,7 @@ async function withJobContext(fn: (setup: Setup) => Promise<void>): Promise<void
         boss,
         workerId: WORKER,
         accounts: new Map(config.accounts.map((a) => [a.clientId, a])),
-        shared: {
+        run: {
           config,
           sql: db.sql,
           guard,
@@ -93,8 +93,9 @@ async function withJobContext(fn: (setup: Setup) => Promise<void>): Promise<void
             holder: `${WORKER_HOLDER_PREFIX}${WORKER}`,
             ttlMs: config.workerHeartbeatMs,
           }),
+          clock: systemClock,
+          signal: new AbortController().signal,
         },
-        run: { clock: systemClock, signal: new AbortController().signal },
         lockRetryMs: config.workerHeartbeatMs,
         onOutcome: (outcome) => {
           outcomes.push(outcome);

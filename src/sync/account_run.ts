@@ -23,16 +23,12 @@ import { withRunContext } from "../report/logging.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
 import { recordRunEnd, recordRunStart } from "../store/run_history.ts";
 import type { HeldAccount } from "../store/lease_keeper.ts";
-import type {
-  AccountOutcome,
-  AccountRun,
-  AccountRunOptions,
-  LeaseRefusal,
-  RunContext,
-} from "./account_types.ts";
+import type { AccountOutcome, SyncSummary } from "../run_summary.ts";
+import type { AccountRun, AccountRunOptions, LeaseRefusal, RunContext } from "./account_types.ts";
 import { openAccount } from "./open_account.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
-import { requestsLeft, startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
+import { requestsLeft, startSync, type SyncResult } from "./run_sync.ts";
+import type { SyncProgress } from "./tally.ts";
 import { summarize } from "./summary.ts";
 import {
   anySignal,
@@ -118,7 +114,7 @@ function refusedRun(
 }
 
 /** A run that ended before it started. */
-function endedRun(outcome: AccountOutcome): AccountRun {
+function endedRun(outcome: AccountOutcome<SyncSummary>): AccountRun {
   return { runId: "", progress: () => undefined, done: Promise.resolve(outcome) };
 }
 
@@ -269,7 +265,7 @@ async function syncPhase(
 async function recordPhase(
   run: HeldContext,
   ended: ChosenRun & { account: Account; result: SyncResult; lease: HeldAccount | undefined },
-): Promise<AccountOutcome> {
+): Promise<AccountOutcome<SyncSummary>> {
   const { runId, account, result, lease } = ended;
   const elapsed = run.clock.now() - ended.startedAt;
   const summary = withLeaseLoss(summarize(runId, account, result, elapsed), lease);
@@ -277,7 +273,7 @@ async function recordPhase(
   await run.guard.retrying("record the run end in", () => recordRunEnd(run.sql, summary))
     .catch((error) => log.error("Cannot record the run in sync_runs: {error}", errorFields(error)));
   logEnd(summary);
-  return { summary, requests: outcomeRows(account.stats) };
+  return { account: summary.account, summary, requests: outcomeRows(account.stats) };
 }
 
 /**

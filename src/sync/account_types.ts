@@ -8,13 +8,12 @@ import type postgres from "postgres";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { HostGates } from "../platform/host_gate.ts";
-import type { RequestCount } from "../report/metrics.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import type { DatabaseGuard } from "../store/database_guard.ts";
 import type { LeaseHolder } from "../store/account_lease.ts";
 import type { AccountLeases, HeldAccount } from "../store/lease_keeper.ts";
-import type { SyncSummary } from "../run_summary.ts";
+import type { AccountOutcome, SyncSummary } from "../run_summary.ts";
 
 /**
  * What every account of a process shares: the settings, one database pool, one checkpoint, and
@@ -78,13 +77,10 @@ export interface AccountRunOptions {
    * Called once the run has ended, its lease still held: what must happen before another
    * process may drive the account (a worker settles its job). @default no-op
    */
-  whileHeld?: (outcome: AccountOutcome, lease: HeldAccount | undefined) => Promise<void>;
-}
-
-/** How one account's run ended: its summary and its requests by endpoint and outcome. */
-export interface AccountOutcome {
-  summary: SyncSummary;
-  requests: RequestCount[];
+  whileHeld?: (
+    outcome: AccountOutcome<SyncSummary>,
+    lease: HeldAccount | undefined,
+  ) => Promise<void>;
 }
 
 /** One account's run under way, as the engine's: its id, where it stands, and how it ends. */
@@ -94,7 +90,7 @@ export interface AccountRun {
   /** Where its sync stands; `undefined` until the sync has started (logging in). */
   progress(): ProgressSnapshot | undefined;
   /** Its outcome; rejects only if `whileHeld` does. */
-  done: Promise<AccountOutcome>;
+  done: Promise<AccountOutcome<SyncSummary>>;
   /** Set when the account's lease was not had: the run never started. */
   refused?: LeaseRefusal;
 }

@@ -9,11 +9,10 @@ import { errorCode, errorMessage } from "../errors.ts";
 import { startingSource } from "../platform/limit_learner.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { HeldAccount } from "../store/lease_keeper.ts";
-import type { AccountOutcome } from "./account_types.ts";
 import { NO_DRIFT } from "./catalog.ts";
 import type { SyncResult } from "./run_sync.ts";
 import { createTally } from "./tally.ts";
-import type { SyncSummary } from "../run_summary.ts";
+import type { AccountOutcome, SyncSummary } from "../run_summary.ts";
 import { type AccountCounts, summarize } from "./summary.ts";
 
 const log = getLogger(["adsync", "run"]);
@@ -25,7 +24,7 @@ export function notRun(
   startedAt: number,
   clock: Clock,
   runId = "",
-): AccountOutcome {
+): AccountOutcome<SyncSummary> {
   const outcome = failedOutcome(settings, error, startedAt, clock, runId);
   // A run that never got an id (the account's lease is another's) has none to log.
   const context = runId ? { run_id: runId, account: settings.clientId } : {
@@ -42,12 +41,12 @@ export function failedOutcome(
   startedAt: number,
   clock: Clock,
   runId = "",
-): AccountOutcome {
+): AccountOutcome<SyncSummary> {
   const summary = {
     ...summarize(runId, idleAccount(settings), emptyResult({ fatal: error }), 0),
     duration_ms: Math.round(clock.now() - startedAt),
   };
-  return { summary, requests: [] };
+  return { account: summary.account, summary, requests: [] };
 }
 
 /** A run its lost lease interrupted says so. */

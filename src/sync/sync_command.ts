@@ -6,7 +6,7 @@ import { errorFields } from "../errors.ts";
 import { createHostGates } from "../platform/host_gate.ts";
 import { watchLoopLag } from "../platform/loop_lag.ts";
 import type { HttpEndpoint } from "../report/http_endpoint.ts";
-import { type MetricsSnapshot, renderMetrics, writeMetricsFile } from "../report/metrics.ts";
+import { renderMetrics, writeMetricsFile } from "../report/metrics.ts";
 import { combineProgress, startProgress } from "../report/progress.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { type Database, openDatabase } from "../store/database.ts";
@@ -14,16 +14,10 @@ import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard
 import { createAccountLeases } from "../store/lease_keeper.ts";
 import { migrate } from "../store/migrations.ts";
 import { runAccount } from "./account_run.ts";
-import type {
-  AccountOutcome,
-  AccountRun,
-  RunContext,
-  RunEnvironment,
-  SharedResources,
-} from "./account_types.ts";
+import type { AccountOutcome, SyncReport, SyncSummary } from "../run_summary.ts";
+import type { AccountRun, RunContext, RunEnvironment, SharedResources } from "./account_types.ts";
 import { startSyncEndpoint } from "./sync_endpoint.ts";
 import { openStateDir } from "./state_dir.ts";
-import type { SyncReport } from "../run_summary.ts";
 import { totalize } from "./totals.ts";
 
 const log = getLogger(["adsync", "run"]);
@@ -46,7 +40,7 @@ interface Tracked {
   /** Its run, once chosen. */
   run?: AccountRun;
   /** Its run, once ended, as the live metrics show it. */
-  ended?: MetricsSnapshot;
+  ended?: AccountOutcome;
 }
 
 /**
@@ -94,7 +88,7 @@ export async function runSyncCommand(
           concurrency: Math.min(config.accountConcurrency, config.accounts.length),
         });
       }
-      let outcomes: AccountOutcome[];
+      let outcomes: AccountOutcome<SyncSummary>[];
       try {
         outcomes = await Promise.all(config.plans.map((plan, i) => {
           const track = tracked[i]!;
@@ -216,10 +210,9 @@ function serveEndpoint(
 }
 
 /** Keeps an ended account's run for the live metrics; a run that ended ok is its last success. */
-function ended(track: Tracked, outcome: AccountOutcome, clock: Clock): AccountOutcome {
-  const { summary, requests } = outcome;
-  const lastSuccessUnix = summary.status === "ok" ? Math.floor(clock.now() / 1_000) : null;
-  track.ended = { summary, account: summary.account, requests, lastSuccessUnix };
+function ended<T extends AccountOutcome>(track: Tracked, outcome: T, clock: Clock): T {
+  const lastSuccessUnix = outcome.summary.status === "ok" ? Math.floor(clock.now() / 1_000) : null;
+  track.ended = { ...outcome, lastSuccessUnix };
   return outcome;
 }
 
@@ -249,18 +242,14 @@ const RUNS_SEARCHED_PER_ACCOUNT = 50;
 
 async function writeMetrics(
   path: string,
-  outcomes: readonly AccountOutcome[],
+  outcomes: readonly AccountOutcome<SyncSummary>[],
   checkpoint: Checkpoint,
 ): Promise<void> {
   const recent = await checkpoint.latestRuns(RUNS_SEARCHED_PER_ACCOUNT * outcomes.length);
-  const text = await renderMetrics(outcomes.map(({ summary, requests }) => {
-    const lastOk = recent.find((run) => run.account === summary.account && run.status === "ok");
-    return {
-      summary,
-      account: summary.account,
-      requests,
-      lastSuccessUnix: lastOk ? Math.floor(lastOk.updatedAt / 1_000) : null,
-    };
+  const text = await renderMetrics(outcomes.map((outcome) => {
+    const { account } = outcome;
+    const lastOk = recent.find((run) => run.account === account && run.status === "ok");
+    return { ...outcome, lastSuccessUnix: lastOk ? Math.floor(lastOk.updatedAt / 1_000) : null };
   }));
   await writeMetricsFile(path, text).catch((error) =>
     log.error("Cannot write the metrics file {path}: {error}", { path, ...errorFields(error) })

@@ -13,12 +13,8 @@ import {
 import { RETRY_LIMIT, SYNC_QUEUE, type SyncJobData } from "../queue/queue.ts";
 import { errorFields, errorMessage } from "../errors.ts";
 import { runAccount } from "../sync/account_run.ts";
-import type {
-  AccountOutcome,
-  AccountRun,
-  LeaseRefusal,
-  RunContext,
-} from "../sync/account_types.ts";
+import type { AccountOutcome, SyncSummary } from "../run_summary.ts";
+import type { AccountRun, LeaseRefusal, RunContext } from "../sync/account_types.ts";
 import type { HeldAccount } from "../store/lease_keeper.ts";
 import { type Deferral, deferralFor } from "./deferral.ts";
 import { settleFinishedRun } from "./partial_retry.ts";
@@ -48,7 +44,7 @@ export interface AccountJobContext {
   /** Called with each run once chosen, to follow its progress. @default no-op */
   onRun?: (run: AccountRun) => void;
   /** Called with each finished run. @default no-op */
-  onOutcome?: (outcome: AccountOutcome) => void | Promise<void>;
+  onOutcome?: (outcome: AccountOutcome<SyncSummary>) => void | Promise<void>;
 }
 
 /**
@@ -159,7 +155,7 @@ async function deferRefused(
  * completed.
  */
 async function settleRun(
-  summary: AccountOutcome["summary"],
+  summary: SyncSummary,
   ended: {
     job: AccountJob;
     context: AccountJobContext;
@@ -211,7 +207,7 @@ async function settleRun(
  * for later while campaigns failed that a later try of the same run may mend.
  */
 async function settleFinished(
-  summary: AccountOutcome["summary"],
+  summary: SyncSummary,
   ended: Pick<Parameters<typeof settleRun>[1], "job" | "context" | "settle" | "properties"> & {
     adopt: boolean;
   },

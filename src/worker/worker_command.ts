@@ -203,14 +203,13 @@ async function work(
           run,
           onRun: tracked.follow,
           lockRetryMs: config.workerHeartbeatMs,
-          onOutcome: ({ summary, requests }) => {
+          onOutcome: (outcome) => {
             // The run has ended: no longer in progress, though its job settles after.
             tracked.end();
+            const ok = outcome.summary.status === "ok";
             return metrics.record({
-              summary,
-              account: summary.account,
-              requests,
-              lastSuccessUnix: summary.status === "ok" ? Math.floor(Date.now() / 1_000) : null,
+              ...outcome,
+              lastSuccessUnix: ok ? Math.floor(Date.now() / 1_000) : null,
             });
           },
         }).finally(tracked.end);

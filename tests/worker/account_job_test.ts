@@ -15,7 +15,7 @@ import { WORKER_HOLDER_PREFIX } from "../../src/queue/queue_state.ts";
 import { takeLease } from "../../src/store/account_lease.ts";
 import { createAccountLeases } from "../../src/store/lease_keeper.ts";
 import { openPgCheckpoint } from "../../src/store/pg_checkpoint.ts";
-import type { AccountOutcome } from "../../src/sync/account_types.ts";
+import type { AccountOutcome } from "../../src/run_summary.ts";
 import { openGuardedDatabase } from "../../src/sync/sync_command.ts";
 import {
   type AccountJob,

@@ -102,14 +102,7 @@ export async function runAccountJob(
       // Settled while the lease is held: nobody can claim and run the account in between.
       whileHeld: async (outcome, lease) => {
         await context.onOutcome?.(outcome);
-        await settleRun(outcome.summary, {
-          job,
-          context,
-          lease: lease!,
-          later,
-          settle,
-          properties,
-        });
+        await settleRun(outcome.summary, { job, context, lease, later, settle, properties });
       },
     });
     if (started.refused) {
@@ -159,7 +152,8 @@ async function settleRun(
   ended: {
     job: AccountJob;
     context: AccountJobContext;
-    lease: Pick<HeldAccount, "signal">;
+    /** The run's lease; none only where the process has no leases. */
+    lease: Pick<HeldAccount, "signal"> | undefined;
     later: ReturnType<typeof deferrer>;
     settle: ReturnType<typeof settler>;
     properties: Record<string, unknown>;
@@ -176,7 +170,8 @@ async function settleRun(
     run_id: summary.run_id,
   });
   // While the lease is ours nobody else runs the account: its job is ours to settle as it stands.
-  const adopt = !lease.signal.aborted;
+  const lost = lease?.signal.aborted ?? false;
+  const adopt = !lost;
   if (summary.status === "interrupted") {
     if (later.deferral) {
       const { reason, delayMs } = later.deferral;
@@ -188,7 +183,7 @@ async function settleRun(
       return await settle.handBack(reason, { delayMs, adopt });
     }
     if (run.signal.aborted) return await settle.handBack(`worker ${workerId} stopped`, { adopt });
-    if (lease.signal.aborted) {
+    if (lost) {
       const reason = summary.last_error ?? "lease lost";
       return await settle.handBack(reason, { delayMs: context.lockRetryMs });
     }

@@ -1,5 +1,6 @@
 /**
- * The summary of a sync run, one shape from the run's counters up to a many-account report. A
+ * A run's numbers, one shape from the run's counters up to a many-account report: a run's
+ * summary, an account's outcome (its summary and its requests), the report of a whole `sync`. A
  * leaf module beside `run_counters.ts`: `sync` builds these, `store` and `report` read them.
  */
 import type { ErrorCode } from "./errors.ts";
@@ -12,15 +13,14 @@ import type { RunCounters, RunStatus } from "./run_counters.ts";
  */
 export type RateLimitSource = "configured" | "advertised" | "default" | "enforced";
 
-/** A run's counters with how it ended and how long it took: what adds up across accounts. */
-export interface RunTotals extends RunCounters {
+/**
+ * The SPEC's summary of one run: its counters, how it ended, how long it took, and its id; the
+ * columns of `sync_runs`. Less its id, it adds up across accounts.
+ */
+export interface RunSummary extends RunCounters {
+  run_id: string;
   status: RunStatus;
   duration_ms: number;
-}
-
-/** The SPEC's summary of one run: its totals and its id; the columns of `sync_runs`. */
-export interface RunSummary extends RunTotals {
-  run_id: string;
 }
 
 /** One account's whole summary, as `--json` prints it and `sync_runs.summary` keeps it. */
@@ -59,6 +59,36 @@ export interface SyncSummary extends RunSummary {
  * totals under the same field names (and none of one account's own fields). Either way
  * `accounts` holds every account's summary, in the order the accounts were configured.
  */
-export interface SyncReport extends RunTotals, Partial<Omit<SyncSummary, keyof RunTotals>> {
+export interface SyncReport extends Totals, Partial<Omit<SyncSummary, keyof Totals>> {
   accounts: SyncSummary[];
+}
+
+/** What adds up across accounts: a run's summary less its id. */
+type Totals = Omit<RunSummary, "run_id">;
+
+/** Requests to one platform endpoint with one outcome. */
+export interface RequestCount {
+  endpoint: "token" | "list" | "sync";
+  /** `"200"`, `"429"`, `"503"`, `"timeout"`, `"network"`… */
+  status: string;
+  count: number;
+}
+
+/**
+ * How one account's run ended: its summary, its requests by endpoint and outcome, and, where
+ * the metrics need it, when the account last ended ok. The runner's carry the whole
+ * {@linkcode SyncSummary}; the metrics read the totals and the rate limit only.
+ */
+export interface AccountOutcome<
+  Summary extends Totals =
+    & Totals
+    & Partial<
+      Pick<SyncSummary, "rate_limit" | "rate_limit_source" | "rate_limit_advertised" | "error_code">
+    >,
+> {
+  account: string;
+  summary: Summary;
+  requests: RequestCount[];
+  /** When a run of the account last ended `ok` (Unix seconds); `null` if never. @default unknown: never */
+  lastSuccessUnix?: number | null;
 }

@@ -1,10 +1,6 @@
 import { Gauge, Registry } from "prom-client";
-import {
-  createRunMetrics,
-  createRunTotals,
-  METRIC_PREFIX,
-  type MetricsSnapshot,
-} from "./metrics.ts";
+import type { AccountOutcome } from "../run_summary.ts";
+import { createRunMetrics, createRunTotals, METRIC_PREFIX } from "./metrics.ts";
 import type { ProgressSnapshot } from "./progress.ts";
 
 /** What a long-running process is doing right now. */
@@ -32,12 +28,12 @@ export interface LiveRegistryOptions {
   /** Labels put first on every series, such as the worker's name. @default {} */
   labels?: Readonly<Record<string, string>>;
   /** Each account's last finished run, read at every scrape. */
-  runs: () => readonly MetricsSnapshot[];
+  runs: () => readonly AccountOutcome[];
   /**
    * Each account's runs since the process started, added up (`addRuns`), read at every scrape
    * for the `_total` counters. @default `runs`: one run per account, as a sync has
    */
-  totals?: () => readonly MetricsSnapshot[];
+  totals?: () => readonly AccountOutcome[];
   /** The live numbers, read at every scrape. */
   live: () => LiveMetrics | Promise<LiveMetrics>;
   /** Whether to show the queue's jobs (a worker's endpoint). @default false */

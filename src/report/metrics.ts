@@ -2,35 +2,10 @@ import { basename, dirname, join } from "node:path";
 import { Counter, Gauge, Registry } from "prom-client";
 import { parseRateLimit } from "../duration.ts";
 import { RUN_COUNTERS, RUN_STATUSES, type RunCounter } from "../run_counters.ts";
-import type { RunTotals, SyncSummary } from "../run_summary.ts";
+import type { AccountOutcome, RequestCount } from "../run_summary.ts";
 
 /** Every metric name starts with this. */
 export const METRIC_PREFIX = "adsync_";
-
-/** One row of request outcomes. */
-export interface RequestCount {
-  endpoint: "token" | "list" | "sync";
-  /** `"200"`, `"429"`, `"503"`, `"timeout"`, `"network"`… */
-  status: string;
-  count: number;
-}
-
-/** Everything the metrics say about one account's last run. */
-export interface MetricsSnapshot {
-  /** Its summary: the totals, and the rate limit when the summary has one. */
-  summary:
-    & RunTotals
-    & Partial<
-      Pick<
-        SyncSummary,
-        "rate_limit" | "rate_limit_source" | "rate_limit_advertised" | "error_code"
-      >
-    >;
-  account: string;
-  requests: RequestCount[];
-  /** When a run last finished with status `ok` (Unix seconds); `null` if never. */
-  lastSuccessUnix: number | null;
-}
 
 /** Options of {@linkcode createRunMetrics} and {@linkcode renderMetrics}. */
 export interface RunMetricsOptions {
@@ -41,17 +16,17 @@ export interface RunMetricsOptions {
 /** The metrics of each account's last run, registered once and updated before each reading. */
 export interface RunMetrics {
   /** Replaces every series with those of `accounts` (one series per account). */
-  update(accounts: readonly MetricsSnapshot[]): void;
+  update(accounts: readonly AccountOutcome[]): void;
 }
 
 /** The counters of every run since the process started, for a live endpoint. */
 export interface RunTotalsMetrics {
   /** Sets every series to `totals` (per account, every run added up: see `addRuns`). */
-  update(totals: readonly MetricsSnapshot[]): void;
+  update(totals: readonly AccountOutcome[]): void;
 }
 
 type Labels = Record<string, string>;
-type Family = { metric: Gauge | Counter; samples: (m: MetricsSnapshot, own: Labels) => Sample[] };
+type Family = { metric: Gauge | Counter; samples: (m: AccountOutcome, own: Labels) => Sample[] };
 type Sample = [labels: Labels, value: number];
 
 /**
@@ -166,9 +141,9 @@ export function createRunTotals(
 
 /** One account's runs added up: the counters and the request rows of both, the rest `next`'s. */
 export function addRuns(
-  previous: MetricsSnapshot | undefined,
-  next: MetricsSnapshot,
-): MetricsSnapshot {
+  previous: AccountOutcome | undefined,
+  next: AccountOutcome,
+): AccountOutcome {
   if (!previous) return next;
   const summary = { ...next.summary };
   for (const { key } of RUN_COUNTERS) summary[key] = previous.summary[key] + next.summary[key];
@@ -213,7 +188,7 @@ function counterFamily(
 }
 
 /** Replaces every series of `families` with those of `accounts`. */
-function fill(families: Family[], accounts: readonly MetricsSnapshot[], constant: Labels): void {
+function fill(families: Family[], accounts: readonly AccountOutcome[], constant: Labels): void {
   for (const { metric, samples } of families) {
     metric.reset();
     for (const snapshot of accounts) {
@@ -230,7 +205,7 @@ function fill(families: Family[], accounts: readonly MetricsSnapshot[], constant
  * each metric once, with one series per account (labelled `account`).
  */
 export function renderMetrics(
-  accounts: readonly MetricsSnapshot[],
+  accounts: readonly AccountOutcome[],
   options: RunMetricsOptions = {},
 ): Promise<string> {
   const registry = new Registry();
@@ -252,7 +227,7 @@ export async function writeMetricsFile(path: string, text: string): Promise<void
 }
 
 function limitSamples(
-  m: MetricsSnapshot,
+  m: AccountOutcome,
   own: Labels,
   value: (limit: { count: number; windowMs: number }) => number,
 ): Sample[] {
@@ -264,12 +239,12 @@ function limitSamples(
 }
 
 /** One series per account: 1 with the code of the error its last run ended with, else 0. */
-function errorSamples(m: MetricsSnapshot, own: Labels): Sample[] {
+function errorSamples(m: AccountOutcome, own: Labels): Sample[] {
   const code = m.summary.error_code;
   return [[{ ...own, error_code: code ?? "" }, code === undefined ? 0 : 1]];
 }
 
-function requestSamples(m: MetricsSnapshot, own: Labels): Sample[] {
+function requestSamples(m: AccountOutcome, own: Labels): Sample[] {
   return m.requests.map(({ endpoint, status, count }): Sample => [
     { ...own, endpoint, status },
     count,

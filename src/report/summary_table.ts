@@ -1,7 +1,7 @@
 import { formatDuration } from "../duration.ts";
 import { RUN_COUNTERS, type RunStatus } from "../run_counters.ts";
 import { droppedNote, type FitColumn, fitTable } from "./fit_table.ts";
-import type { RunSummary, RunTotals, SyncReport, SyncSummary } from "../run_summary.ts";
+import type { RunSummary, SyncReport, SyncSummary } from "../run_summary.ts";
 
 const STATUS_TEXT: Record<RunStatus, string> = {
   ok: "ok (every campaign synced)",
@@ -71,7 +71,7 @@ export interface ReportOptions {
   columns?: number;
 }
 
-type Row = RunTotals & { run_id?: string };
+type Row = Omit<RunSummary, "run_id"> & { run_id?: string };
 
 interface Column extends FitColumn<Row> {
   /** Shown only when some row's value makes it true; always in --json. */
@@ -173,7 +173,7 @@ export function wrap(text: string, columns: number, indent: string): string[] {
 }
 
 /** Accounts ordered problems first (failed, partial, interrupted, then ok), otherwise as given. */
-export function problemsFirst<T extends Pick<RunTotals, "status">>(list: readonly T[]): T[] {
+export function problemsFirst<T extends Pick<RunSummary, "status">>(list: readonly T[]): T[] {
   return list
     .map((item, index) => ({ item, index }))
     .sort((a, b) =>

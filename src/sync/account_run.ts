@@ -1,5 +1,9 @@
+/**
+ * The account runner: one account's run, from its plan to its recorded end, in five phases, each
+ * a function below in the order it runs: lease, choose, open, sync, record. `sync` and `worker`
+ * both run their accounts through {@linkcode runAccount}.
+ */
 import { getLogger } from "@logtape/logtape";
-import type postgres from "postgres";
 import { type Clock, systemClock } from "../clock.ts";
 import type { AccountPlan } from "../account_plan.ts";
 import type { Config } from "../config.ts";
@@ -17,197 +21,254 @@ import { outcomeRows } from "../platform/request_stats.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
 import { recordRunEnd, recordRunStart } from "../store/run_history.ts";
-import type { Checkpoint } from "../store/checkpoint.ts";
-import type { DatabaseGuard } from "../store/database_guard.ts";
-import type { LeaseHolder } from "../store/account_lease.ts";
 import type { HeldAccount } from "../store/lease_keeper.ts";
-import type {
-  AccountOutcome,
-  AccountRun,
-  AccountRunOptions,
-  SharedResources,
-} from "./account_types.ts";
+import type { AccountOutcome, SyncSummary } from "../run_summary.ts";
+import type { AccountRun, AccountRunOptions, LeaseRefusal, RunContext } from "./account_types.ts";
 import { openAccount } from "./open_account.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
-import { requestsLeft, startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
+import { requestsLeft, startSync, type SyncResult } from "./run_sync.ts";
+import type { SyncProgress } from "./tally.ts";
 import { summarize } from "./summary.ts";
-import { anySignal, emptyResult, logEnd, noteLevel, notRun, withLeaseLoss } from "./run_outcome.ts";
+import {
+  anySignal,
+  emptyResult,
+  failedOutcome,
+  logEnd,
+  noteLevel,
+  notRun,
+  withLeaseLoss,
+} from "./run_outcome.ts";
 
 const log = getLogger(["adsync", "run"]);
 
-/**
- * Starts one account's run from its plan: takes its lease, picks its new or resumed run, and
- * returns it under way; then logs in with its own token, primes its own limiter from its send
- * log, runs the engine, and records the summary in `sync_runs` and the checkpoint. Never throws
- * nor rejects: whatever stops this account is its summary's `failed` status, so the other
- * accounts of the process go on.
- */
-export async function runAccount(
-  plan: Readonly<AccountPlan>,
-  shared: SharedResources,
-  options: AccountRunOptions = {},
-): Promise<AccountRun> {
-  if (options.lease || !shared.leases) return await startHeld(plan, shared, options);
-  const { clock = systemClock } = options;
-  const account = plan.account.clientId;
-  let lease: HeldAccount | LeaseHolder;
-  try {
-    lease = await shared.leases.hold(account);
-  } catch (error) {
-    return endedRun(notRun(plan.account, error, clock.now(), clock));
-  }
-  if (!("fence" in lease)) {
-    const reason = new StoreError(
-      `Cannot drive account ${account}: ${lease.holder} drives it now; not started`,
-      { code: "ACCOUNT_BUSY" },
-    );
-    return endedRun(notRun(plan.account, reason, clock.now(), clock));
-  }
-  const held = lease;
-  const run = await startHeld(plan, shared, { ...options, lease: held });
-  return { ...run, done: run.done.finally(() => held.release()) };
-}
+/** The context of a run once its lease is held: its clock chosen, its signal its own. */
+type HeldContext = RunContext & { clock: Clock };
 
-/** A run that ended before it started. */
-function endedRun(outcome: AccountOutcome): AccountRun {
-  return { runId: "", progress: () => undefined, done: Promise.resolve(outcome) };
-}
-
-async function startHeld(
-  plan: Readonly<AccountPlan>,
-  shared: SharedResources,
-  options: AccountRunOptions,
-): Promise<AccountRun> {
-  const { clock = systemClock, lease } = options;
-  // A lost lease stops the run as a stop signal would: resumably, sending nothing more.
-  if (lease) options = { ...options, signal: anySignal(options.signal, lease.signal) };
-  const settings = plan.account;
-  const startedAt = clock.now();
-  let picked: PickedRun;
-  try {
-    picked = await pickRun(plan, shared.config, shared.checkpoint, startedAt);
-  } catch (error) {
-    return endedRun(notRun(settings, error, startedAt, clock));
-  }
-  const { runId } = picked;
-  let progress: () => ProgressSnapshot | undefined = () => undefined;
-  const live = (snapshot: () => ProgressSnapshot) => void (progress = snapshot);
-  const done = withRunContext(
-    { run_id: runId, account: settings.clientId },
-    () =>
-      runAndRecord(plan, shared, { ...options, clock, live }, { ...picked, startedAt })
-        .catch(async (error) => {
-          // Only what prevents this account's run from starting or ending lands here (checkpoint,
-          // database); the engine reports its own failures in its result.
-          const outcome = notRun(settings, error, startedAt, clock, runId);
-          await shared.checkpoint.finishRun(runId, "failed", outcome.summary.last_error ?? null)
-            .catch(() => {
-              // The checkpoint itself is what failed: the summary says why.
-            });
-          return outcome;
-        }),
-  );
-  return { runId, progress: () => progress(), done };
-}
-
-/** What a run is told once chosen: the clock, and where to show its sync's progress. */
-type StartedOptions = AccountRunOptions & {
-  clock: Clock;
-  live: (snapshot: () => ProgressSnapshot) => void;
-};
-
-/** Runs the chosen run to its end, recording its start and its end. */
-async function runAndRecord(
-  plan: Readonly<AccountPlan>,
-  shared: SharedResources,
-  options: StartedOptions,
-  picked: PickedRun & { startedAt: number },
-): Promise<AccountOutcome> {
-  const { clock, lease } = options;
-  const { sql, guard, checkpoint } = shared;
-  const { runId, startedAt } = picked;
-  if (picked.note) log[noteLevel(picked, shared)](picked.note);
-  log.info(picked.resumed ? "Resuming run {run_id}" : "Starting run {run_id}", { run_id: runId });
-  const { clientId: account, apiUrl } = plan.account;
-  const start = { runId, account, apiUrl, startedAt: new Date(startedAt) };
-  await guard.retrying("record the run start in", () => recordRunStart(sql, start));
-  const platform = await openAccount(plan, shared, options, startedAt);
-  const job = { runId, sql, guard, checkpoint };
-  // The host gate sizes its room from the accounts it serves, this one while it runs.
-  const leaveGate = platform.hostGate.addDemand(platform.limiter);
-  const result = await syncAccount(plan, shared.config, platform, job, options).finally(leaveGate);
-  const summary = withLeaseLoss(
-    summarize(runId, platform, result, clock.now() - startedAt),
-    lease,
-  );
-  await checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
-  await guard.retrying("record the run end in", () => recordRunEnd(sql, summary)).catch((error) =>
-    log.error("Cannot record the run in sync_runs: {error}", errorFields(error))
-  );
-  logEnd(summary);
-  return { summary, requests: outcomeRows(platform.stats) };
-}
-
-interface PickedRun {
+/** The run the choose phase picked, and when it started. */
+interface ChosenRun {
   runId: string;
   resumed: boolean;
   note?: string;
+  startedAt: number;
 }
 
-/** Resumes the run the checkpoint offers, or records a new one; says why when it does not resume. */
-async function pickRun(
+/**
+ * Runs one account from its plan: takes its lease (phase 1), picks its new or resumed run (2),
+ * and returns it under way; then records its start and opens the account with its own token and
+ * its limiter primed from its send log (3), runs the engine (4), and records the summary in the
+ * checkpoint and `sync_runs` (5). The lease is released once `whileHeld` is done. Never throws;
+ * `done` rejects only if `whileHeld` does: whatever stops this account is its summary's `failed`
+ * status, so the other accounts of the process go on.
+ */
+export async function runAccount(
   plan: Readonly<AccountPlan>,
-  config: Readonly<Config>,
-  checkpoint: Checkpoint,
-  now: number,
-): Promise<PickedRun> {
+  context: RunContext,
+  options: AccountRunOptions = {},
+): Promise<AccountRun> {
+  const clock = context.clock ?? systemClock;
+  const leased = await leasePhase(plan, context);
+  if ("refused" in leased) return refusedRun(plan, leased.refused, options, clock);
+  const { lease } = leased;
+  options.onHeld?.(lease);
+  // A lost lease stops the run as a stop signal would: resumably, sending nothing more.
+  const signal = anySignal(context.signal, options.signal, lease?.signal);
+  const started = await startRun(plan, { ...context, clock, signal }, options, lease);
+  const done = started.done.then(async (outcome) => {
+    await options.whileHeld?.(outcome, lease);
+    return outcome;
+  }).finally(() => lease?.release());
+  return { ...started, done };
+}
+
+/** Phase 1, lease: the account's lease, when the process has leases (a server database). */
+async function leasePhase(
+  plan: Readonly<AccountPlan>,
+  context: RunContext,
+): Promise<{ lease?: HeldAccount } | { refused: LeaseRefusal }> {
+  if (!context.leases) return {};
+  try {
+    const lease = await context.leases.hold(plan.account.clientId);
+    return "fence" in lease ? { lease } : { refused: { holder: lease } };
+  } catch (error) {
+    return { refused: { error } };
+  }
+}
+
+/** A run whose lease was refused: failed and logged, or left to the caller to defer, unlogged. */
+function refusedRun(
+  plan: Readonly<AccountPlan>,
+  refused: LeaseRefusal,
+  options: AccountRunOptions,
+  clock: Clock,
+): AccountRun {
+  const account = plan.account.clientId;
+  const reason = "error" in refused ? refused.error : new StoreError(
+    `Cannot drive account ${account}: ${refused.holder.holder} drives it now; not started`,
+    { code: "ACCOUNT_BUSY" },
+  );
+  const outcome = options.onRefused === "defer"
+    ? failedOutcome(plan.account, reason, clock.now(), clock)
+    : notRun(plan.account, reason, clock.now(), clock);
+  return { ...endedRun(outcome), refused };
+}
+
+/** A run that ended before it started. */
+function endedRun(outcome: AccountOutcome<SyncSummary>): AccountRun {
+  return { runId: "", progress: () => undefined, done: Promise.resolve(outcome) };
+}
+
+/** Phases 2 to 5 of a run whose lease is held: choose it, then open, sync and record it. */
+async function startRun(
+  plan: Readonly<AccountPlan>,
+  run: HeldContext,
+  options: AccountRunOptions,
+  lease: HeldAccount | undefined,
+): Promise<AccountRun> {
+  const startedAt = run.clock.now();
+  let chosen: ChosenRun;
+  try {
+    chosen = await choosePhase(plan, run, startedAt);
+  } catch (error) {
+    return endedRun(notRun(plan.account, error, startedAt, run.clock));
+  }
+  let progress: () => ProgressSnapshot | undefined = () => undefined;
+  const live = (snapshot: () => ProgressSnapshot) => void (progress = snapshot);
+  const done = withRunContext(
+    { run_id: chosen.runId, account: plan.account.clientId },
+    async () => {
+      try {
+        const account = await openPhase(plan, run, chosen, lease);
+        const result = await syncPhase(plan, run, account, chosen.runId, { ...options, live });
+        return await recordPhase(run, { ...chosen, account, result, lease });
+      } catch (error) {
+        // Only what prevents this account's run from starting or ending lands here (checkpoint,
+        // database); the engine reports its own failures in its result.
+        const outcome = notRun(plan.account, error, startedAt, run.clock, chosen.runId);
+        await run.checkpoint.finishRun(chosen.runId, "failed", outcome.summary.last_error ?? null)
+          .catch(() => {
+            // The checkpoint itself is what failed: the summary says why.
+          });
+        return outcome;
+      }
+    },
+  );
+  return { runId: chosen.runId, progress: () => progress(), done };
+}
+
+/**
+ * Phase 2, choose: resumes the run the checkpoint offers, or records a new one in it; says why
+ * when it does not resume.
+ */
+async function choosePhase(
+  plan: Readonly<AccountPlan>,
+  run: HeldContext,
+  startedAt: number,
+): Promise<ChosenRun> {
   const { clientId: account, apiUrl, pageSize } = plan.account;
-  const choice = await chooseRun(checkpoint, {
+  const choice = await chooseRun(run.checkpoint, {
     resume: plan.resume,
     account,
     apiUrl,
     pageSize,
-    maxAgeMs: config.resumeMaxAgeMs,
-    now,
+    maxAgeMs: run.config.resumeMaxAgeMs,
+    now: startedAt,
   });
-  if (choice.kind === "resume") return { runId: choice.run.runId, resumed: true };
-  const runId = newRunId(now);
-  await checkpoint.createRun({ runId, account, apiUrl, pageSize, startedAt: now });
-  return { runId, resumed: false, note: choice.note };
+  if (choice.kind === "resume") return { runId: choice.run.runId, resumed: true, startedAt };
+  const runId = newRunId(startedAt);
+  await run.checkpoint.createRun({ runId, account, apiUrl, pageSize, startedAt });
+  return { runId, resumed: false, note: choice.note, startedAt };
 }
 
-async function syncAccount(
+/**
+ * Phase 3, open: logs the run's start and records it in `sync_runs`, then opens the account with
+ * its own token and its limiter primed with the sends the platform's window still remembers.
+ */
+async function openPhase(
   plan: Readonly<AccountPlan>,
-  config: Readonly<Config>,
+  run: HeldContext,
+  chosen: ChosenRun,
+  lease: HeldAccount | undefined,
+): Promise<Account> {
+  const { runId, startedAt } = chosen;
+  if (chosen.note) log[noteLevel(chosen, run)](chosen.note);
+  log.info(chosen.resumed ? "Resuming run {run_id}" : "Starting run {run_id}", { run_id: runId });
+  const { clientId: account, apiUrl } = plan.account;
+  const start = { runId, account, apiUrl, startedAt: new Date(startedAt) };
+  await run.guard.retrying("record the run start in", () => recordRunStart(run.sql, start));
+  return await openAccount(plan, run, lease, startedAt);
+}
+
+/**
+ * Phase 4, sync: where the platform client and its pacing plug in. Logs in (wrong credentials
+ * end the run before any work), then runs the engine over the account's listing, its progress
+ * shown through `live`, while the account counts in its host gate's demand.
+ */
+async function syncPhase(
+  plan: Readonly<AccountPlan>,
+  run: HeldContext,
   account: Account,
-  job: { runId: string; sql: postgres.Sql; guard: DatabaseGuard; checkpoint: Checkpoint },
-  options: StartedOptions,
+  runId: string,
+  hooks: Pick<AccountRunOptions, "onPlatformTrouble"> & {
+    live: (snapshot: () => ProgressSnapshot) => void;
+  },
 ): Promise<SyncResult> {
-  const { clock } = options;
-  const client = createPlatformClient(account, {
-    ...plan.request,
-    fetch: options.fetch,
-    clock,
-    onHold: (error) => options.onPlatformTrouble?.(error, "request"),
-  });
+  const { clock, config } = run;
+  // The host gate sizes its room from the accounts it serves, this one while it runs.
+  const leaveGate = account.hostGate.addDemand(account.limiter);
   try {
-    await account.tokens.get(options.signal); // wrong credentials end the run before any work
-  } catch (error) {
-    options.onPlatformTrouble?.(error, "login");
-    if (options.signal?.aborted) return emptyResult({ interrupted: true });
-    return emptyResult({ fatal: withPlatformHint(error, config) });
+    const client = createPlatformClient(account, {
+      ...plan.request,
+      fetch: run.fetch,
+      clock,
+      onHold: (error) => hooks.onPlatformTrouble?.(error, "request"),
+    });
+    try {
+      await account.tokens.get(run.signal);
+    } catch (error) {
+      hooks.onPlatformTrouble?.(error, "login");
+      if (run.signal?.aborted) return emptyResult({ interrupted: true });
+      return emptyResult({ fatal: withPlatformHint(error, config) });
+    }
+    const { sql, guard, checkpoint } = run;
+    const sync = await startSync({
+      runId,
+      sql,
+      guard,
+      checkpoint,
+      account: account.clientId,
+      client,
+    }, {
+      pageSize: plan.account.pageSize,
+      maxPages: config.maxPages,
+      allowMassDelete: config.allowMassDelete,
+      concurrency: config.concurrency,
+      clock,
+      signal: run.signal,
+      wireSignal: run.wireSignal,
+    });
+    hooks.live(() => progressSnapshot(sync.progress(), account, clock.now()));
+    return await sync.done;
+  } finally {
+    leaveGate();
   }
-  const sync = await startSync({ ...job, account: account.clientId, client }, {
-    pageSize: plan.account.pageSize,
-    maxPages: config.maxPages,
-    allowMassDelete: config.allowMassDelete,
-    concurrency: config.concurrency,
-    clock,
-    signal: options.signal,
-    wireSignal: options.wireSignal,
-  });
-  options.live(() => progressSnapshot(sync.progress(), account, clock.now()));
-  return await sync.done;
+}
+
+/**
+ * Phase 5, record: the run's summary (a lost lease says so) in the checkpoint and `sync_runs`,
+ * and one line logged at its end.
+ */
+async function recordPhase(
+  run: HeldContext,
+  ended: ChosenRun & { account: Account; result: SyncResult; lease: HeldAccount | undefined },
+): Promise<AccountOutcome<SyncSummary>> {
+  const { runId, account, result, lease } = ended;
+  const elapsed = run.clock.now() - ended.startedAt;
+  const summary = withLeaseLoss(summarize(runId, account, result, elapsed), lease);
+  await run.checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
+  await run.guard.retrying("record the run end in", () => recordRunEnd(run.sql, summary))
+    .catch((error) => log.error("Cannot record the run in sync_runs: {error}", errorFields(error)));
+  logEnd(summary);
+  return { account: summary.account, summary, requests: outcomeRows(account.stats) };
 }
 
 /**

@@ -7,21 +7,21 @@ import { parseRateLimit, type RateLimit } from "../duration.ts";
 import { type Account, createAccount } from "../platform/account.ts";
 import type { HeldAccount } from "../store/lease_keeper.ts";
 import { lastAdvertisedLimit } from "../store/run_history.ts";
-import type { AccountRunOptions, SharedResources } from "./account_types.ts";
+import type { RunContext, SharedResources } from "./account_types.ts";
 
 /** The account, its limiter primed with the sends the platform's window still remembers. */
 export async function openAccount(
   plan: Readonly<AccountPlan>,
-  shared: SharedResources,
-  options: AccountRunOptions,
+  context: RunContext,
+  lease: HeldAccount | undefined,
   now: number,
 ): Promise<Account> {
   const settings = plan.account;
   const { clientId, rateLimit } = settings;
-  const { checkpoint, leases } = shared;
+  const { checkpoint, leases } = context;
   const since = now - rateLimit.windowMs - 1_000;
   let history = await checkpoint.recentSends(clientId, since);
-  if (leases && !shared.checkpointInServer) {
+  if (leases && !context.checkpointInServer) {
     // Another process (a worker) may have driven the account last: its sends are in the server,
     // beside copies of this state dir's own.
     history = mergeSendLogs(history, await leases.recentSends(clientId, since));
@@ -36,14 +36,14 @@ export async function openAccount(
     },
     rateLimit,
     rateLimitAuto: settings.rateLimitAuto,
-    ...await limitsBefore(shared, clientId),
-    fetch: options.fetch,
-    clock: options.clock,
+    ...await limitsBefore(context, clientId),
+    fetch: context.fetch,
+    clock: context.clock,
     request: plan.request,
     history,
-    onSend: sendRecorder(shared, clientId, options.lease),
-    onToken: options.onToken,
-    hostGate: shared.hostGates.forUrl(settings.apiUrl),
+    onSend: sendRecorder(context, clientId, lease),
+    onToken: context.onToken,
+    hostGate: context.hostGates.forUrl(settings.apiUrl),
   });
 }
 

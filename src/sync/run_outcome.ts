@@ -9,11 +9,10 @@ import { errorCode, errorMessage } from "../errors.ts";
 import { startingSource } from "../platform/limits.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { HeldAccount } from "../store/lease_keeper.ts";
-import type { AccountOutcome } from "./account_types.ts";
 import { NO_DRIFT } from "./catalog.ts";
 import type { SyncResult } from "./run_sync.ts";
 import { createTally } from "./tally.ts";
-import type { SyncSummary } from "../run_summary.ts";
+import type { AccountOutcome, SyncSummary } from "../run_summary.ts";
 import { type AccountCounts, summarize } from "./summary.ts";
 
 const log = getLogger(["adsync", "run"]);
@@ -25,17 +24,29 @@ export function notRun(
   startedAt: number,
   clock: Clock,
   runId = "",
-): AccountOutcome {
-  const summary = {
-    ...summarize(runId, idleAccount(settings), emptyResult({ fatal: error }), 0),
-    duration_ms: Math.round(clock.now() - startedAt),
-  };
+): AccountOutcome<SyncSummary> {
+  const outcome = failedOutcome(settings, error, startedAt, clock, runId);
   // A run that never got an id (the account's lease is another's) has none to log.
   const context = runId ? { run_id: runId, account: settings.clientId } : {
     account: settings.clientId,
   };
-  withRunContext(context, () => logEnd(summary));
-  return { summary, requests: [] };
+  withRunContext(context, () => logEnd(outcome.summary));
+  return outcome;
+}
+
+/** The failed outcome of an account whose run could not start or end, unlogged. */
+export function failedOutcome(
+  settings: AccountSettings,
+  error: unknown,
+  startedAt: number,
+  clock: Clock,
+  runId = "",
+): AccountOutcome<SyncSummary> {
+  const summary = {
+    ...summarize(runId, idleAccount(settings), emptyResult({ fatal: error }), 0),
+    duration_ms: Math.round(clock.now() - startedAt),
+  };
+  return { account: summary.account, summary, requests: [] };
 }
 
 /** A run its lost lease interrupted says so. */
@@ -45,8 +56,10 @@ export function withLeaseLoss(summary: SyncSummary, lease: HeldAccount | undefin
   return { ...summary, last_error: errorMessage(reason), error_code: errorCode(reason) };
 }
 
-export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
-  return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
+/** A signal aborted when any of `signals` is; none when none is given. */
+export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const given = signals.filter((s): s is AbortSignal => s !== undefined);
+  return given.length === 0 ? undefined : AbortSignal.any(given);
 }
 
 /**

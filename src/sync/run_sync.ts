@@ -8,7 +8,7 @@ import { markDeleted } from "../store/deletions.ts";
 import { type Catalog, createCatalog, type Drift } from "./catalog.ts";
 import { type Listing, recordsOnPage, runPager } from "./pager.ts";
 import { createPipeline, type PipelineOptions } from "./pipeline.ts";
-import { createTally, type TallyCounts } from "./tally.ts";
+import { createTally, type SyncProgress } from "./tally.ts";
 
 const log = getLogger(["adsync", "sync"]);
 
@@ -33,13 +33,6 @@ export interface SyncOptions extends Omit<PipelineOptions, "onFatal"> {
   lookahead?: number;
   /** Mark deleted even when more than half of the account's live campaigns would go. @default false */
   allowMassDelete?: boolean;
-}
-
-/** Where a sync stands, for progress and the summary: the tally's counts and the listing's size. */
-export interface SyncProgress extends Omit<TallyCounts, "undone"> {
-  /** Campaigns the listing holds; `null` until the platform has said. */
-  total: number | null;
-  pagesTotal: number | null;
 }
 
 /** How a sync ended. */
@@ -208,7 +201,7 @@ export function countMissing(listing: Listing, listed: number, maxPages: number)
 export function isComplete(
   listing: Listing,
   catalog: Pick<Catalog, "listed" | "anonymousRejects">,
-  counts: Pick<TallyCounts, "failed" | "rejected">,
+  counts: Pick<SyncProgress, "failed" | "rejected">,
   drift: Drift,
 ): boolean {
   const { failed, rejected } = counts;

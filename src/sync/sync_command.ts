@@ -6,7 +6,7 @@ import { errorFields } from "../errors.ts";
 import { createHostGates } from "../platform/host_gate.ts";
 import { watchLoopLag } from "../platform/lateness.ts";
 import type { HttpEndpoint } from "../report/http_endpoint.ts";
-import { type MetricsSnapshot, renderMetrics, writeMetricsFile } from "../report/metrics.ts";
+import { renderMetrics, writeMetricsFile } from "../report/metrics.ts";
 import { combineProgress, startProgress } from "../report/progress.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { type Database, openDatabase } from "../store/database.ts";
@@ -14,26 +14,16 @@ import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard
 import { createAccountLeases } from "../store/lease_keeper.ts";
 import { migrate } from "../store/migrations.ts";
 import { runAccount } from "./account_run.ts";
-import type { AccountOutcome, AccountRun, SharedResources } from "./account_types.ts";
+import type { AccountOutcome, SyncReport, SyncSummary } from "../run_summary.ts";
+import type { AccountRun, RunContext, RunEnvironment, SharedResources } from "./account_types.ts";
 import { startSyncEndpoint } from "./sync_endpoint.ts";
 import { openStateDir } from "./state_dir.ts";
-import type { SyncReport } from "../run_summary.ts";
 import { totalize } from "./totals.ts";
 
 const log = getLogger(["adsync", "run"]);
 
-/** What the sync command needs from its caller besides the config. */
-export interface SyncCommandOptions {
-  /** The fetch to reach the platform with. @default globalThis.fetch */
-  fetch?: typeof fetch;
-  /** Time source. @default systemClock */
-  clock?: Clock;
-  /** Stops starting work (first Ctrl-C, SIGTERM, `--max-duration`). @default never */
-  signal?: AbortSignal;
-  /** Cuts requests on the wire (grace period over, second Ctrl-C). @default signal */
-  wireSignal?: AbortSignal;
-  /** Called with every new token, for log redaction. @default no-op */
-  onToken?: (token: string) => void;
+/** What the sync command needs from its caller besides the config: every run's environment, and more. */
+export interface SyncCommandOptions extends RunEnvironment {
   /** How to show progress. @default "off" */
   progress?: "tty" | "log" | "off";
   /**
@@ -50,7 +40,7 @@ interface Tracked {
   /** Its run, once chosen. */
   run?: AccountRun;
   /** Its run, once ended, as the live metrics show it. */
-  ended?: MetricsSnapshot;
+  ended?: AccountOutcome;
 }
 
 /**
@@ -85,6 +75,8 @@ export async function runSyncCommand(
       }
       options.onStart?.();
       const shared = shareResources(config, { db, guard, checkpoint: state.checkpoint }, clock);
+      const { progress: _, onStart: __, ...environment } = options;
+      const context: RunContext = { ...shared, ...environment, clock };
       const stopWatching = watchLoopLag(shared.hostGates.noteStall);
       const tracked: Tracked[] = config.accounts.map((a) => ({ account: a.clientId, done: false }));
       const endpoint = serveEndpoint(config, db, tracked);
@@ -96,12 +88,12 @@ export async function runSyncCommand(
           concurrency: Math.min(config.accountConcurrency, config.accounts.length),
         });
       }
-      let outcomes: AccountOutcome[];
+      let outcomes: AccountOutcome<SyncSummary>[];
       try {
         outcomes = await Promise.all(config.plans.map((plan, i) => {
           const track = tracked[i]!;
           return slot(async () => {
-            track.run = await runAccount(plan, shared, { ...options, clock });
+            track.run = await runAccount(plan, context);
             return await track.run.done;
           }).then((outcome) => ended(track, outcome, clock)).finally(() => track.done = true);
         }));
@@ -218,10 +210,9 @@ function serveEndpoint(
 }
 
 /** Keeps an ended account's run for the live metrics; a run that ended ok is its last success. */
-function ended(track: Tracked, outcome: AccountOutcome, clock: Clock): AccountOutcome {
-  const { summary, requests } = outcome;
-  const lastSuccessUnix = summary.status === "ok" ? Math.floor(clock.now() / 1_000) : null;
-  track.ended = { summary, account: summary.account, requests, lastSuccessUnix };
+function ended<T extends AccountOutcome>(track: Tracked, outcome: T, clock: Clock): T {
+  const lastSuccessUnix = outcome.summary.status === "ok" ? Math.floor(clock.now() / 1_000) : null;
+  track.ended = { ...outcome, lastSuccessUnix };
   return outcome;
 }
 
@@ -251,18 +242,14 @@ const RUNS_SEARCHED_PER_ACCOUNT = 50;
 
 async function writeMetrics(
   path: string,
-  outcomes: readonly AccountOutcome[],
+  outcomes: readonly AccountOutcome<SyncSummary>[],
   checkpoint: Checkpoint,
 ): Promise<void> {
   const recent = await checkpoint.latestRuns(RUNS_SEARCHED_PER_ACCOUNT * outcomes.length);
-  const text = await renderMetrics(outcomes.map(({ summary, requests }) => {
-    const lastOk = recent.find((run) => run.account === summary.account && run.status === "ok");
-    return {
-      summary,
-      account: summary.account,
-      requests,
-      lastSuccessUnix: lastOk ? Math.floor(lastOk.updatedAt / 1_000) : null,
-    };
+  const text = await renderMetrics(outcomes.map((outcome) => {
+    const { account } = outcome;
+    const lastOk = recent.find((run) => run.account === account && run.status === "ok");
+    return { ...outcome, lastSuccessUnix: lastOk ? Math.floor(lastOk.updatedAt / 1_000) : null };
   }));
   await writeMetricsFile(path, text).catch((error) =>
     log.error("Cannot write the metrics file {path}: {error}", { path, ...errorFields(error) })

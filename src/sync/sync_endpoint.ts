@@ -2,7 +2,7 @@ import type postgres from "postgres";
 import type { Config } from "../config.ts";
 import { type HttpEndpoint, startHttpEndpoint } from "../report/http_endpoint.ts";
 import { createLiveRegistry, type LiveAccount, liveFromProgress } from "../report/live_metrics.ts";
-import type { MetricsSnapshot } from "../report/metrics.ts";
+import type { AccountOutcome } from "../run_summary.ts";
 import { pingDatabase } from "../store/database_ping.ts";
 
 /** What the sync's endpoint reads. */
@@ -10,7 +10,7 @@ export interface SyncEndpointOptions {
   /** Every account of the run, as the command follows it. */
   accounts: () => Iterable<LiveAccount>;
   /** The accounts whose run has ended so far. */
-  finished: () => readonly MetricsSnapshot[];
+  finished: () => readonly AccountOutcome[];
   /** The run's database pool, pinged by `/readyz`. */
   sql: postgres.Sql;
   /** The database in messages, without a password. */

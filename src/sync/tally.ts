@@ -1,5 +1,12 @@
-/** The counts of one sync, as progress and the summary show them. */
-export interface TallyCounts {
+/**
+ * Where one sync stands: its running tally, as progress, the endpoint and the summary show it.
+ * The tally keeps the counts; the listing's size is the pager's.
+ */
+export interface SyncProgress {
+  /** Campaigns the listing holds; `null` until the platform has said. */
+  total: number | null;
+  /** Pages the listing spans; `null` until the platform has said. */
+  pagesTotal: number | null;
   /** Pages fetched now or read back from the checkpoint. */
   pagesDone: number;
   /** Campaigns known but not finished yet (waiting, in flight or waiting for their commit). */
@@ -20,12 +27,16 @@ export interface TallyCounts {
    * account's live ones, a mass deletion refused without `--allow-mass-delete`.
    */
   withheld: number;
-  /** Queued campaigns and pages left undone because the run was told to stop. */
-  undone: number;
 }
 
+/**
+ * The tally's own counts: a sync's progress less the listing's size, and what the stop signal
+ * left undone (queued campaigns and pages), which a resume continues.
+ */
+type Counts = Omit<SyncProgress, "total" | "pagesTotal"> & { undone: number };
+
 /** What committed rows changed: the counts a store write reports. */
-export type ChangeCounts = Pick<TallyCounts, "inserted" | "updated" | "unchanged">;
+export type ChangeCounts = Pick<SyncProgress, "inserted" | "updated" | "unchanged">;
 
 /**
  * The sync's counters, changed only through named transitions: a campaign is `queue`d, then
@@ -57,12 +68,13 @@ export interface Tally {
   deleted(count: number): void;
   /** Stored campaigns not marked deleted: a mass deletion refused. */
   withheld(count: number): void;
-  snapshot(): TallyCounts;
+  /** The tally's own counts (a copy): the progress less the listing's size, and the undone. */
+  snapshot(): Counts;
 }
 
 /** Creates a tally with every count at zero. */
 export function createTally(): Tally {
-  const c: TallyCounts = {
+  const c: Counts = {
     pagesDone: 0,
     queued: 0,
     synced: 0,
@@ -83,7 +95,7 @@ export function createTally(): Tally {
     c.queued -= count;
     c[to] += count;
   };
-  const add = (key: keyof TallyCounts, count: number) => {
+  const add = (key: keyof Counts, count: number) => {
     if (!(count >= 0)) throw new RangeError(`Cannot count ${count} ${key}`);
     c[key] += count;
   };

@@ -11,14 +11,11 @@ import {
   type SettleResult,
 } from "../queue/hand_back.ts";
 import { RETRY_LIMIT, SYNC_QUEUE, type SyncJobData } from "../queue/queue.ts";
-import { errorFields } from "../errors.ts";
+import { errorFields, errorMessage } from "../errors.ts";
 import { runAccount } from "../sync/account_run.ts";
-import type {
-  AccountOutcome,
-  AccountRun,
-  AccountRunOptions,
-  SharedResources,
-} from "../sync/account_types.ts";
+import type { AccountOutcome, SyncSummary } from "../run_summary.ts";
+import type { AccountRun, LeaseRefusal, RunContext } from "../sync/account_types.ts";
+import type { HeldAccount } from "../store/lease_keeper.ts";
 import { type Deferral, deferralFor } from "./deferral.ts";
 import { settleFinishedRun } from "./partial_retry.ts";
 
@@ -40,41 +37,40 @@ export interface AccountJobContext {
   workerId: string;
   /** The accounts this worker has credentials for, by client id. */
   accounts: ReadonlyMap<string, AccountSettings>;
-  /** What the process shares, with its account leases. */
-  shared: SharedResources & { leases: NonNullable<SharedResources["leases"]> };
-  /** Options of every account run; its `signal` is the worker's stop. */
-  run: AccountRunOptions & { signal: AbortSignal };
+  /** The context of every account run: with the process's account leases; its `signal` is the worker's stop. */
+  run: RunContext & { leases: NonNullable<RunContext["leases"]>; signal: AbortSignal };
   /** A job whose account another process holds comes back after at most this long. */
   lockRetryMs: number;
   /** Called with each run once chosen, to follow its progress. @default no-op */
   onRun?: (run: AccountRun) => void;
   /** Called with each finished run. @default no-op */
-  onOutcome?: (outcome: AccountOutcome) => void | Promise<void>;
+  onOutcome?: (outcome: AccountOutcome<SyncSummary>) => void | Promise<void>;
 }
 
 /**
- * Runs one account-sync job: takes the account's lease (handing the job back, its try not spent,
- * until the lease lapses by the database's clock if another process holds it), runs the account
- * (resuming its latest unfinished run), settles the job through the database guard, then
- * releases the lease. The lease, not the job's claim, says who drives the account: a run goes on
- * while its lease is its own even if pg-boss failed its claim over (a heartbeat the database
- * could not see, as across a restart), and then settles the account's job as it stands. A run
- * stopped by the worker's own shutdown, or by a lease lost to another process, is handed back; a
- * failed run fails the try (pg-boss retries it); an ok run completes the job, and so does a
- * partial one unless campaigns failed that a later try may mend (see partial_retry.ts).
+ * Runs one account-sync job: runs the account (resuming its latest unfinished run) under its
+ * lease, which the runner takes (handing the job back, its try not spent, until the lease lapses
+ * by the database's clock if another process holds it), and settles the job through the database
+ * guard before the runner releases the lease. The lease, not the job's claim, says who drives
+ * the account: a run goes on while its lease is its own even if pg-boss failed its claim over (a
+ * heartbeat the database could not see, as across a restart), and then settles the account's job
+ * as it stands. A run stopped by the worker's own shutdown, or by a lease lost to another
+ * process, is handed back; a failed run fails the try (pg-boss retries it); an ok run completes
+ * the job, and so does a partial one unless campaigns failed that a later try may mend (see
+ * partial_retry.ts).
  */
 export async function runAccountJob(
   job: AccountJob,
   context: AccountJobContext,
 ): Promise<undefined> {
-  const { workerId, shared, run } = context;
+  const { workerId, run } = context;
   const account = job.data.account;
   const properties = { job: job.id, account, worker: workerId, try: job.retryCount + 1 };
   const settle = settler(job, context);
   if (run.signal.aborted) return await settle.handBack(`worker ${workerId} is stopping`);
   const settings = context.accounts.get(account);
   if (!settings) {
-    const file = shared.config.accountsFile ?? "(none: only the AD_PLATFORM_* account)";
+    const file = run.config.accountsFile ?? "(none: only the AD_PLATFORM_* account)";
     log.error(
       "Job {job}: account {account} is not in the accounts file {file} of worker {worker}; " +
         "add it there (and restart the worker) or stop queueing it",
@@ -84,47 +80,66 @@ export async function runAccountJob(
       `Cannot run account ${account}: it is not in the accounts file of worker ${workerId}`,
     );
   }
-  const lease = await shared.leases.hold(account).catch((error: Error) => error);
-  if (lease instanceof Error) {
-    return await settle.handBack(lease.message, { delayMs: context.lockRetryMs });
-  }
-  if (!("fence" in lease)) {
-    const until = new Date(lease.expiresAt);
-    log.info("Job {job}: account {account} is driven by {holder}; back when its lease lapses", {
-      ...properties,
-      holder: lease.holder,
-      until: until.toISOString(),
-    });
-    return await settle.handBack(`account driven by ${lease.holder}`, { until });
-  }
-  log.info("Job {job} started: account {account} on {worker} (try {try})", properties);
   // pg-boss also aborts the signal once the handler returns: listen only while the run goes on.
   const running = new AbortController();
-  job.signal.addEventListener("abort", () =>
-    log.info(
-      "Job {job}: its claim was failed over (its heartbeat went unseen); the run goes on under " +
-        "the account's lease and settles the job as it then stands",
-      properties,
-    ), { once: true, signal: running.signal });
   const later = deferrer(job, settings.rateLimit.windowMs);
   try {
-    const started = await runAccount(planOf(shared.config.plans, settings.clientId), shared, {
-      ...run,
-      lease,
-      // A lease lost stops the run (through `lease`), and so does a platform that wants the
+    const started = await runAccount(planOf(run.config.plans, settings.clientId), run, {
+      // A lease lost stops the run (in the runner), and so does a platform that wants the
       // account left alone for long; a lost claim does not.
-      signal: AbortSignal.any([run.signal, later.signal]),
+      signal: later.signal,
       onPlatformTrouble: later.consider,
+      onRefused: "defer",
+      onHeld: () => {
+        log.info("Job {job} started: account {account} on {worker} (try {try})", properties);
+        job.signal.addEventListener("abort", () =>
+          log.info(
+            "Job {job}: its claim was failed over (its heartbeat went unseen); the run goes on " +
+              "under the account's lease and settles the job as it then stands",
+            properties,
+          ), { once: true, signal: running.signal });
+      },
+      // Settled while the lease is held: nobody can claim and run the account in between.
+      whileHeld: async (outcome, lease) => {
+        await context.onOutcome?.(outcome);
+        await settleRun(outcome.summary, { job, context, lease, later, settle, properties });
+      },
     });
+    if (started.refused) {
+      return await deferRefused(started.refused, { context, settle, properties });
+    }
     context.onRun?.(started);
-    const outcome = await started.done;
-    await context.onOutcome?.(outcome);
-    // Settled while the lease is held: nobody can claim and run the account in between.
-    return await settleRun(outcome.summary, { job, context, lease, later, settle, properties });
+    await started.done;
+    return undefined;
   } finally {
     running.abort();
-    await lease.release();
   }
+}
+
+/**
+ * Hands back a job whose account's lease the runner did not get: until the lease lapses when
+ * another process holds it, after a while when the server could not say.
+ */
+async function deferRefused(
+  refused: LeaseRefusal,
+  job: {
+    context: AccountJobContext;
+    settle: ReturnType<typeof settler>;
+    properties: Record<string, unknown>;
+  },
+): Promise<undefined> {
+  const { context, settle, properties } = job;
+  if ("error" in refused) {
+    return await settle.handBack(errorMessage(refused.error), { delayMs: context.lockRetryMs });
+  }
+  const { holder, expiresAt } = refused.holder;
+  const until = new Date(expiresAt);
+  log.info("Job {job}: account {account} is driven by {holder}; back when its lease lapses", {
+    ...properties,
+    holder,
+    until: until.toISOString(),
+  });
+  return await settle.handBack(`account driven by ${holder}`, { until });
 }
 
 /**
@@ -133,11 +148,12 @@ export async function runAccountJob(
  * completed.
  */
 async function settleRun(
-  summary: AccountOutcome["summary"],
+  summary: SyncSummary,
   ended: {
     job: AccountJob;
     context: AccountJobContext;
-    lease: { signal: AbortSignal };
+    /** The run's lease; none only where the process has no leases. */
+    lease: Pick<HeldAccount, "signal"> | undefined;
     later: ReturnType<typeof deferrer>;
     settle: ReturnType<typeof settler>;
     properties: Record<string, unknown>;
@@ -154,7 +170,8 @@ async function settleRun(
     run_id: summary.run_id,
   });
   // While the lease is ours nobody else runs the account: its job is ours to settle as it stands.
-  const adopt = !lease.signal.aborted;
+  const lost = lease?.signal.aborted ?? false;
+  const adopt = !lost;
   if (summary.status === "interrupted") {
     if (later.deferral) {
       const { reason, delayMs } = later.deferral;
@@ -166,7 +183,7 @@ async function settleRun(
       return await settle.handBack(reason, { delayMs, adopt });
     }
     if (run.signal.aborted) return await settle.handBack(`worker ${workerId} stopped`, { adopt });
-    if (lease.signal.aborted) {
+    if (lost) {
       const reason = summary.last_error ?? "lease lost";
       return await settle.handBack(reason, { delayMs: context.lockRetryMs });
     }
@@ -185,7 +202,7 @@ async function settleRun(
  * for later while campaigns failed that a later try of the same run may mend.
  */
 async function settleFinished(
-  summary: AccountOutcome["summary"],
+  summary: SyncSummary,
   ended: Pick<Parameters<typeof settleRun>[1], "job" | "context" | "settle" | "properties"> & {
     adopt: boolean;
   },
@@ -247,8 +264,8 @@ const ADOPT_POLL_MS = 250;
  * its heartbeat is silent, and it is retried.
  */
 function settler(job: AccountJob, context: AccountJobContext) {
-  const { boss, shared } = context;
-  const clock = context.run.clock ?? systemClock;
+  const { boss, run: shared } = context;
+  const clock = shared.clock ?? systemClock;
   const guarded = async (
     what: string,
     adopt: boolean,

@@ -1,6 +1,6 @@
 import { getLogger } from "@logtape/logtape";
 import type { JobWithMetadata } from "pg-boss";
-import { type Clock, systemClock } from "../clock.ts";
+import { systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import { ConfigError, errorFields } from "../errors.ts";
 import { createHostGates } from "../platform/host_gate.ts";
@@ -12,6 +12,7 @@ import { openPgCheckpoint } from "../store/pg_checkpoint.ts";
 import { createAccountLeases } from "../store/lease_keeper.ts";
 import { WORKER_HOLDER_PREFIX } from "../queue/queue_state.ts";
 import { openGuardedDatabase } from "../sync/sync_command.ts";
+import type { RunEnvironment } from "../sync/account_types.ts";
 import { type AccountJob, type AccountJobContext, runAccountJob } from "./account_job.ts";
 import { startWorkerEndpoint, type WorkerEndpoint } from "./worker_endpoint.ts";
 import { createWorkerMetrics, type WorkerMetrics } from "./worker_metrics.ts";
@@ -26,18 +27,11 @@ import {
 
 const log = getLogger(["adsync", "worker"]);
 
-/** What the worker command needs from its caller besides the config. */
-export interface WorkerCommandOptions {
-  /** The fetch to reach the platform with. @default globalThis.fetch */
-  fetch?: typeof fetch;
-  /** Time source. @default systemClock */
-  clock?: Clock;
-  /** Stops taking jobs and stops the accounts in progress (SIGTERM, SIGINT). @default never */
-  signal?: AbortSignal;
-  /** Cuts requests on the wire (grace period over, second signal). @default signal */
-  wireSignal?: AbortSignal;
-  /** Called with every new token, for log redaction. @default no-op */
-  onToken?: (token: string) => void;
+/**
+ * What the worker command needs from its caller besides the config: every run's environment
+ * (its `signal` also stops taking jobs), and more.
+ */
+export interface WorkerCommandOptions extends RunEnvironment {
   /** How often an idle worker looks for jobs. @default 2_000 */
   pollMs?: number;
   /** Memory available at start, in bytes, for the default accounts at once. @default the machine's */
@@ -128,7 +122,7 @@ export async function runWorkerCommand(
       signal,
     });
     const hostGates = createHostGates({ maxInFlight: config.maxInFlight });
-    const shared: AccountJobContext["shared"] = {
+    const shared: Omit<AccountJobContext["run"], keyof RunEnvironment> = {
       // Its config resumes (config.resume and every plan's): a worker always continues an
       // account's latest unfinished run, wherever it ran.
       config,
@@ -162,7 +156,7 @@ export async function runWorkerCommand(
 async function work(
   config: Readonly<Config>,
   workerId: string,
-  shared: AccountJobContext["shared"],
+  shared: Omit<AccountJobContext["run"], keyof RunEnvironment>,
   options: WorkerCommandOptions & {
     signal: AbortSignal;
     pollMs: number;
@@ -171,6 +165,8 @@ async function work(
   },
 ): Promise<WorkerReport> {
   const { signal, live: { metrics, endpoint } } = options;
+  const { fetch, clock, wireSignal, onToken } = options;
+  const run: AccountJobContext["run"] = { ...shared, fetch, clock, signal, wireSignal, onToken };
   const boss = await openQueue(options.url, {
     heartbeatMs: config.workerHeartbeatMs,
     poolSize: QUEUE_POOL_SIZE,
@@ -204,18 +200,16 @@ async function work(
           boss,
           workerId,
           accounts,
-          shared,
-          run: { ...options, clock: options.clock, signal },
+          run,
           onRun: tracked.follow,
           lockRetryMs: config.workerHeartbeatMs,
-          onOutcome: ({ summary, requests }) => {
+          onOutcome: (outcome) => {
             // The run has ended: no longer in progress, though its job settles after.
             tracked.end();
+            const ok = outcome.summary.status === "ok";
             return metrics.record({
-              summary,
-              account: summary.account,
-              requests,
-              lastSuccessUnix: summary.status === "ok" ? Math.floor(Date.now() / 1_000) : null,
+              ...outcome,
+              lastSuccessUnix: ok ? Math.floor(Date.now() / 1_000) : null,
             });
           },
         }).finally(tracked.end);

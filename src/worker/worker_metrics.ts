@@ -1,12 +1,8 @@
 import { getLogger } from "@logtape/logtape";
 import { errorFields } from "../errors.ts";
 import { type LiveAccount, liveFromProgress, type LiveMetrics } from "../report/live_metrics.ts";
-import {
-  addRuns,
-  type MetricsSnapshot,
-  renderMetrics,
-  writeMetricsFile,
-} from "../report/metrics.ts";
+import { addRuns, renderMetrics, writeMetricsFile } from "../report/metrics.ts";
+import type { AccountOutcome } from "../run_summary.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
 
 const log = getLogger(["adsync", "worker"]);
@@ -18,7 +14,7 @@ const log = getLogger(["adsync", "worker"]);
  */
 export function renderWorkerMetrics(
   worker: string,
-  accounts: readonly MetricsSnapshot[],
+  accounts: readonly AccountOutcome[],
 ): Promise<string> {
   return renderMetrics(accounts, { labels: { worker } });
 }
@@ -34,13 +30,13 @@ export interface TrackedJob {
 /** What a worker knows of its runs, for its metrics file and its live endpoint. */
 export interface WorkerMetrics {
   /** Records an account's finished run and rewrites the file (one write at a time). */
-  record(snapshot: MetricsSnapshot): Promise<void>;
+  record(snapshot: AccountOutcome): Promise<void>;
   /** Follows a job from its start to its end. */
   track(): TrackedJob;
   /** The latest run of every account this worker ran. */
-  runs(): MetricsSnapshot[];
+  runs(): AccountOutcome[];
   /** Every run of each account since the worker started, added up. */
-  totals(): MetricsSnapshot[];
+  totals(): AccountOutcome[];
   /** The jobs in progress, added up. */
   live(): Omit<LiveMetrics, "queue">;
 }
@@ -50,8 +46,8 @@ export interface WorkerMetrics {
  * `path` is set), and follows the jobs in progress.
  */
 export function createWorkerMetrics(worker: string, path: string | undefined): WorkerMetrics {
-  const latest = new Map<string, MetricsSnapshot>();
-  const totals = new Map<string, MetricsSnapshot>();
+  const latest = new Map<string, AccountOutcome>();
+  const totals = new Map<string, AccountOutcome>();
   const running = new Set<LiveAccount>();
   let writing = Promise.resolve();
   return {

@@ -68,7 +68,8 @@ Deno.test("A killed account on the PostgreSQL checkpoint resumes in a new proces
     closers.push(() => first.db.close());
     await migrate(first.db.sql);
     const plan = first.config.plans[0]!;
-    const running = await runAccount(plan, first.shared, {
+    const running = await runAccount(plan, {
+      ...first.shared,
       signal: kill.signal,
       wireSignal: kill.signal,
     });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createLiveRegistry, liveFromProgress } from "../../src/report/live_metrics.ts";
-import { addRuns, type MetricsSnapshot } from "../../src/report/metrics.ts";
+import { addRuns } from "../../src/report/metrics.ts";
+import type { AccountOutcome } from "../../src/run_summary.ts";
 import type { ProgressSnapshot } from "../../src/report/progress.ts";
 import { parsePrometheus, valueOf } from "./_prometheus.ts";
 
@@ -15,7 +16,7 @@ const progress: ProgressSnapshot = {
   etaMs: null,
 };
 
-const finished: MetricsSnapshot = {
+const finished: AccountOutcome = {
   account: "acme",
   summary: {
     status: "ok",
@@ -51,7 +52,7 @@ Deno.test("Only accounts whose run has started and not ended count as in progres
 
 Deno.test("A scrape reads the live numbers and the ended runs as they are at that moment", async () => {
   let inFlight = 4;
-  const runs: MetricsSnapshot[] = [];
+  const runs: AccountOutcome[] = [];
   const scrape = createLiveRegistry({
     labels: { worker: "box-1" },
     runs: () => runs,
@@ -96,7 +97,7 @@ Deno.test("A sync's scrape has no queue, and a worker's queue that did not answe
 });
 
 Deno.test("A live endpoint's _total counters add up every run of the process; last_run gauges show the last", async () => {
-  const second: MetricsSnapshot = {
+  const second: AccountOutcome = {
     ...finished,
     summary: { ...finished.summary, requests: 3, retries: 2 },
     requests: [{ endpoint: "sync", status: "200", count: 3 }],

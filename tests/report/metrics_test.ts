@@ -1,14 +1,10 @@
 import assert from "node:assert/strict";
-import {
-  addRuns,
-  type MetricsSnapshot,
-  renderMetrics,
-  writeMetricsFile,
-} from "../../src/report/metrics.ts";
+import { addRuns, renderMetrics, writeMetricsFile } from "../../src/report/metrics.ts";
+import type { AccountOutcome } from "../../src/run_summary.ts";
 import { RUN_SUMMARY } from "../_fixtures.ts";
 import { parsePrometheus, valueOf } from "./_prometheus.ts";
 
-const base: MetricsSnapshot = {
+const base: AccountOutcome = {
   account: "acme",
   summary: {
     ...RUN_SUMMARY,
@@ -57,7 +53,7 @@ Deno.test("The metrics text parses as Prometheus text and holds the run's number
 });
 
 Deno.test("Every metric holds one series per account, labelled by account, under one HELP", async () => {
-  const globex: MetricsSnapshot = {
+  const globex: AccountOutcome = {
     ...base,
     account: "globex",
     summary: { ...base.summary, status: "failed", synced: 0, failed: 0 },
@@ -142,7 +138,7 @@ Deno.test("writeMetricsFile fails without leaving debris when the directory is m
 });
 
 Deno.test("The metrics show each account's rate limit in force and where it came from", async () => {
-  const learnt: MetricsSnapshot = {
+  const learnt: AccountOutcome = {
     ...base,
     account: "globex",
     summary: { ...base.summary, rate_limit: "20/1s", rate_limit_source: "advertised" },
@@ -165,7 +161,7 @@ Deno.test("A metrics file holds only gauges: a run's numbers never pass for Prom
 });
 
 Deno.test("addRuns adds up one account's runs: counters and request rows, one row per outcome", () => {
-  const second: MetricsSnapshot = {
+  const second: AccountOutcome = {
     ...base,
     summary: { ...base.summary, status: "ok", requests: 5, retries: 1 },
     requests: [{ endpoint: "list", status: "503", count: 4 }],
@@ -184,7 +180,7 @@ Deno.test("addRuns adds up one account's runs: counters and request rows, one ro
 });
 
 Deno.test("The metrics say which accounts' platforms enforced less than they advertised", async () => {
-  const enforced: MetricsSnapshot = {
+  const enforced: AccountOutcome = {
     ...base,
     account: "globex",
     summary: {
@@ -202,7 +198,7 @@ Deno.test("The metrics say which accounts' platforms enforced less than they adv
 });
 
 Deno.test("adsync_last_run_error is 1 under the failed run's error_code, and 0 without one for the rest", async () => {
-  const failed: MetricsSnapshot = {
+  const failed: AccountOutcome = {
     ...base,
     account: "globex",
     summary: { ...base.summary, status: "failed", error_code: "AUTH_REFUSED" },

@@ -7,7 +7,7 @@ import { createHostGates } from "../../src/platform/host_gate.ts";
 import { openCheckpoint } from "../../src/store/checkpoint.ts";
 import { createDatabaseGuard } from "../../src/store/database_guard.ts";
 import { progressSnapshot, runAccount } from "../../src/sync/account_run.ts";
-import type { SyncProgress } from "../../src/sync/run_sync.ts";
+import type { SyncProgress } from "../../src/sync/tally.ts";
 import { configureLogging, resetLogging } from "../../src/report/logging.ts";
 import { createFakeClock } from "../_fake_clock.ts";
 import { MOCK_CREDENTIALS } from "../_fixtures.ts";
@@ -172,4 +172,57 @@ Deno.test("A sync refused because another holds the account logs why, without an
   assert.equal(properties.account, "acme");
   assert.equal(properties.error_code, "ACCOUNT_BUSY");
   assert.ok(!("run_id" in properties), JSON.stringify(properties));
+});
+
+Deno.test("A run whose account another holds is left to the caller to defer, unlogged, naming the holder", async () => {
+  const holder = { holder: "sync on box-1", expiresInMs: 30_000, expiresAt: 1_700_000_030_000 };
+  const records = await jsonLogs(() =>
+    refusedDatabase(async (shared) => {
+      const leases = {
+        hold: () => Promise.resolve(holder),
+        recentSends: () => Promise.resolve([]),
+      };
+      const run = await runAccount(shared.config.plans[0]!, { ...shared, leases }, {
+        onRefused: "defer",
+        onHeld: () => assert.fail("no lease was held"),
+      });
+      assert.deepEqual(run.refused, { holder });
+      assert.equal((await run.done).summary.error_code, "ACCOUNT_BUSY");
+    })
+  );
+  assert.deepEqual(records, [], "the caller says why it defers");
+});
+
+Deno.test("The runner takes the lease once and releases it only after whileHeld is done", async () => {
+  const events: string[] = [];
+  await refusedDatabase(async (shared) => {
+    const lease = {
+      account: "acme",
+      signal: new AbortController().signal,
+      fence: () => Promise.resolve(),
+      noteSend: () => {},
+      release: () => {
+        events.push("release");
+        return Promise.resolve();
+      },
+    };
+    const leases = {
+      hold: () => {
+        events.push("hold");
+        return Promise.resolve(lease);
+      },
+      recentSends: () => Promise.resolve([]),
+    };
+    const run = await runAccount(shared.config.plans[0]!, { ...shared, leases }, {
+      onHeld: (held) => events.push(`held ${held === lease}`),
+      whileHeld: async (outcome, held) => {
+        events.push(`whileHeld ${outcome.summary.status} ${held === lease}`);
+        await Promise.resolve();
+        events.push("settled");
+      },
+    });
+    assert.equal(run.refused, undefined);
+    await run.done;
+  });
+  assert.deepEqual(events, ["hold", "held true", "whileHeld failed true", "settled", "release"]);
 });

@@ -5,13 +5,8 @@ import { createPlatformClient } from "../../src/platform/platform_client.ts";
 import { type Checkpoint, openCheckpoint } from "../../src/store/checkpoint.ts";
 import { NO_DRIFT } from "../../src/sync/catalog.ts";
 import type { Listing } from "../../src/sync/pager.ts";
-import {
-  countMissing,
-  isComplete,
-  requestsLeft,
-  startSync,
-  type SyncProgress,
-} from "../../src/sync/run_sync.ts";
+import { countMissing, isComplete, requestsLeft, startSync } from "../../src/sync/run_sync.ts";
+import type { SyncProgress } from "../../src/sync/tally.ts";
 import { acmeAccount, CALM_MOCK, campaign } from "../_fixtures.ts";
 import { withEmbeddedDatabase } from "../store/_helpers.ts";
 

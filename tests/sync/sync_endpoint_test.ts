@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { type Config, loadConfig } from "../../src/config.ts";
 import type { LiveAccount } from "../../src/report/live_metrics.ts";
-import type { MetricsSnapshot } from "../../src/report/metrics.ts";
+import type { AccountOutcome } from "../../src/run_summary.ts";
 import type { ProgressSnapshot } from "../../src/report/progress.ts";
 import { startSyncEndpoint } from "../../src/sync/sync_endpoint.ts";
 import { MOCK_CREDENTIALS, RUN_SUMMARY } from "../_fixtures.ts";
@@ -28,7 +28,7 @@ const PROGRESS: ProgressSnapshot = {
   etaMs: null,
 };
 
-const FINISHED: MetricsSnapshot = {
+const FINISHED: AccountOutcome = {
   account: "globex",
   summary: { ...RUN_SUMMARY, duration_ms: 42_000 },
   requests: [{ endpoint: "sync", status: "200", count: 100 }],
@@ -61,7 +61,7 @@ Deno.test("The sync's /metrics shows its accounts in progress and the runs ended
     { running: true }, // still logging in
     { running: false, snapshot: () => PROGRESS }, // ended: counted among the finished
   ];
-  const finished: MetricsSnapshot[] = [];
+  const finished: AccountOutcome[] = [];
   const endpoint = startSyncEndpoint(syncConfig(["--http-port", "0"]), {
     accounts: () => accounts,
     finished: () => finished,

@@ -15,7 +15,7 @@ import { WORKER_HOLDER_PREFIX } from "../../src/queue/queue_state.ts";
 import { takeLease } from "../../src/store/account_lease.ts";
 import { createAccountLeases } from "../../src/store/lease_keeper.ts";
 import { openPgCheckpoint } from "../../src/store/pg_checkpoint.ts";
-import type { AccountOutcome } from "../../src/sync/account_types.ts";
+import type { AccountOutcome } from "../../src/run_summary.ts";
 import { openGuardedDatabase } from "../../src/sync/sync_command.ts";
 import {
   type AccountJob,
@@ -82,7 +82,7 @@ async function withJobContext(fn: (setup: Setup) => Promise<void>): Promise<void
         boss,
         workerId: WORKER,
         accounts: new Map(config.accounts.map((a) => [a.clientId, a])),
-        shared: {
+        run: {
           config,
           sql: db.sql,
           guard,
@@ -93,8 +93,9 @@ async function withJobContext(fn: (setup: Setup) => Promise<void>): Promise<void
             holder: `${WORKER_HOLDER_PREFIX}${WORKER}`,
             ttlMs: config.workerHeartbeatMs,
           }),
+          clock: systemClock,
+          signal: new AbortController().signal,
         },
-        run: { clock: systemClock, signal: new AbortController().signal },
         lockRetryMs: config.workerHeartbeatMs,
         onOutcome: (outcome) => {
           outcomes.push(outcome);

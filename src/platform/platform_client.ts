@@ -246,8 +246,8 @@ export const MIN_LIST_DEADLINE_MS = 250;
 export const LIST_DEADLINE_HORIZON_MS = 2_000;
 /**
  * The round trips that count: those answered in this span before the latest answer, in ms. Short,
- * since they follow how busy this process is: at the start of 1,000 accounts pages came back in up
- * to 450 ms while it read a thousand of them, and in a few ms half a second later (measured).
+ * since round trips follow how busy this process is, which changes within a second (a run's
+ * start reads thousands of pages at once).
  */
 export const LIST_DEADLINE_SPAN_MS = 500;
 

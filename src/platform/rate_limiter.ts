@@ -30,8 +30,7 @@ export interface RateLimiterOptions {
    * When this process's event loop was held: a request sent during a stall reached the platform
    * late, so the request that takes its place a window later waits for as long as it was held
    * after its send; and a machine busy enough to hold this process may hold the platform's reading
-   * of requests already sent as long (measured: a mock on the loaded machine counted requests
-   * ~300 ms late, 10 x 429 at 4x), so the margin is never below the longest stall of the last
+   * of requests already sent as long, so the margin is never below the longest stall of the last
    * 1.25 windows either (both at most a tenth of the window). @default none
    */
   stalls?: Pick<LoopStalls, "heldAfter" | "longestSince">;

@@ -1,8 +1,7 @@
 import type { Clock } from "../clock.ts";
 import { errorMessage, NetworkError } from "../errors.ts";
-import type { Account } from "./account.ts";
 import type { Departure } from "./rate_limiter.ts";
-import { countOutcome } from "./request_stats.ts";
+import { type Account, countOutcome } from "./account.ts";
 import { type Answer, send, withoutCredentials } from "./send.ts";
 
 /**

@@ -7,6 +7,14 @@ import {
   createLoopStalls,
   type LoopStalls,
 } from "./lateness.ts";
+import {
+  GATE_HEADROOM,
+  GATE_INITIAL_HOLD_MS,
+  GATE_RESERVED_SHARE,
+  GATE_RESUM_MS,
+  GATE_SAMPLES,
+  GATE_SPARE,
+} from "./tuning.ts";
 
 /** Options for {@linkcode createHostGate}. */
 export interface HostGateOptions {
@@ -92,7 +100,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
   function boundFor(priority: GatePriority): number {
     const bound = sizer.bound();
     if (priority === "ahead" || bound === Infinity) return bound;
-    const reserved = Math.min(reservedAhead ?? Math.floor(bound / 16), bound - 1);
+    const reserved = Math.min(reservedAhead ?? Math.floor(bound * GATE_RESERVED_SHARE), bound - 1);
     return bound - reserved;
   }
 
@@ -237,7 +245,13 @@ export interface InFlightSizer {
 
 /** Creates a sizer with no account counted and no hold time measured. */
 export function createInFlightSizer(options: InFlightSizerOptions): InFlightSizer {
-  const { ceiling, headroom = 1.25, spare = 16, initialHoldMs = 1_000, samples = 64 } = options;
+  const {
+    ceiling,
+    headroom = GATE_HEADROOM,
+    spare = GATE_SPARE,
+    initialHoldMs = GATE_INITIAL_HOLD_MS,
+    samples = GATE_SAMPLES,
+  } = options;
   const { now = Date.now, kinds: expected = [] } = options;
   // One entry per call of add(), so an account counted twice is also removed twice; each with
   // the rate it was counted at.
@@ -256,7 +270,7 @@ export function createInFlightSizer(options: InFlightSizerOptions): InFlightSize
 
   function demand(): { perMs: number; widest: number } {
     const at = now();
-    if (summedAt === undefined || at - summedAt >= 1_000 || at < summedAt) {
+    if (summedAt === undefined || at - summedAt >= GATE_RESUM_MS || at < summedAt) {
       perMs = 0;
       widest = 0;
       for (const entry of demands) {

@@ -8,6 +8,7 @@
  * @module
  */
 import type { TimerSource } from "../clock.ts";
+import { LOOP_CHECK_MS, LOOP_MIN_LATE_MS } from "./tuning.ts";
 
 // The way to the platform: a request cannot reach it later than its answer comes back, and
 // requests that leave together meet the same queues (connections being opened, a busy event loop
@@ -209,8 +210,8 @@ export function watchLoopLag(
   options: LoopLagOptions = {},
 ): () => void {
   const {
-    intervalMs = 50,
-    minLateMs = 10,
+    intervalMs = LOOP_CHECK_MS,
+    minLateMs = LOOP_MIN_LATE_MS,
     now = () => performance.now(),
     epochNow = Date.now,
     timers = unrefTimers,

@@ -10,6 +10,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import { formatRateLimit, type RateLimit } from "../duration.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import type { RateLimitSource } from "../run_summary.ts";
+import { LATE_ARRIVAL_SHARE } from "./tuning.ts";
 
 /**
  * What one answer says of the account's rate limit, read from the IETF httpapi draft's
@@ -192,12 +193,6 @@ export interface SentRequest {
   /** The platform answered it 429: it was not counted. */
   refused: boolean;
 }
-
-/**
- * How late a request may reach the platform, as a share of the window: the most the limiter's
- * margin ever allows for (a tenth of the window), so no refusal it could explain lowers a limit.
- */
-export const LATE_ARRIVAL_SHARE = 0.1;
 
 /**
  * The count per `limit.windowMs` the platform enforces, told from its refusal of the request

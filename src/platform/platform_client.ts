@@ -21,11 +21,15 @@ import {
 import { withoutCredentials } from "./send.ts";
 export type { CallSignals } from "./api_attempt.ts";
 import type { ArrivalDelay } from "./lateness.ts";
+import {
+  LIST_BACKOFF_DIVISOR,
+  LIST_DEADLINE_FACTOR,
+  LIST_DEADLINE_HORIZON_MS,
+  LIST_DEADLINE_SPAN_MS,
+  MIN_LIST_DEADLINE_MS,
+} from "./tuning.ts";
 
 const log = getLogger(["adsync", "http"]);
-
-/** A list request's first backoff ceiling is the configured one divided by this. */
-export const LIST_BACKOFF_DIVISOR = 4;
 
 /**
  * Options for {@linkcode createPlatformClient}: the run's request policy (its deadlines, attempts
@@ -238,18 +242,6 @@ function refusedToken(error: unknown, what: string): unknown {
  * sooner; that matters, since no sync of the account can start before its page 1 arrives, and
  * every later window of its schedule follows the one its listing ended in.
  */
-/** How many times the longest recent round trip a list request is given. */
-export const LIST_DEADLINE_FACTOR = 4;
-/** The shortest deadline, in ms, however quick the host's answers. */
-export const MIN_LIST_DEADLINE_MS = 250;
-/** How far back the latest answer may be for the round trips to count, in ms. */
-export const LIST_DEADLINE_HORIZON_MS = 2_000;
-/**
- * The round trips that count: those answered in this span before the latest answer, in ms. Short,
- * since round trips follow how busy this process is, which changes within a second (a run's
- * start reads thousands of pages at once).
- */
-export const LIST_DEADLINE_SPAN_MS = 500;
 
 /**
  * The deadline of a list request leaving at `now`: {@linkcode LIST_DEADLINE_FACTOR} times the

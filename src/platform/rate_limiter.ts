@@ -1,6 +1,13 @@
 import { type Clock, systemClock } from "../clock.ts";
 import type { RateLimit } from "../duration.ts";
 import type { ArrivalDelay, LoopStalls } from "./lateness.ts";
+import {
+  LATENESS_CAP_SHARE,
+  LATENESS_HORIZON_WINDOWS,
+  MARGIN_MAX_MS,
+  MARGIN_MIN_MS,
+  MARGIN_SHARE,
+} from "./tuning.ts";
 
 /** Options for {@linkcode createRateLimiter}. */
 export interface RateLimiterOptions {
@@ -131,12 +138,12 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
    * send's own round trip when it was answered (the platform counted it before it answered).
    */
   function marginAt(now: number, send: Pick<Send, "at" | "answeredAt">): number {
-    const horizon = now - 1.25 * limit.windowMs;
-    const learnt = arrivalDelay?.recentMaxMs(now, 1.25 * limit.windowMs) ?? 0;
+    const horizon = now - LATENESS_HORIZON_WINDOWS * limit.windowMs;
+    const learnt = arrivalDelay?.recentMaxMs(now, LATENESS_HORIZON_WINDOWS * limit.windowMs) ?? 0;
     const held = Math.max(stalls?.heldAfter(send.at) ?? 0, stalls?.longestSince(horizon) ?? 0);
     const answered = send.answeredAt === undefined ? Infinity : send.answeredAt - send.at;
     const late = Math.min(Math.max(learnt, held), answered);
-    return Math.max(marginMs, Math.min(limit.windowMs / 10, late));
+    return Math.max(marginMs, Math.min(limit.windowMs * LATENESS_CAP_SHARE, late));
   }
 
   /** The send whose slot the next request takes, if the window is full. */
@@ -246,7 +253,8 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
       heldUntil = Math.max(heldUntil, at);
     },
     widenMargin() {
-      marginMs = Math.max(marginMs, Math.min(limit.windowMs / 10, Math.max(1, marginMs) * 2));
+      const cap = limit.windowMs * LATENESS_CAP_SHARE;
+      marginMs = Math.max(marginMs, Math.min(cap, Math.max(1, marginMs) * 2));
     },
     get marginMs() {
       return marginMs;
@@ -296,7 +304,7 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
 
 /** The margin of a window when none is set: 2% of it, from 50 ms to 500 ms. */
 function defaultMarginMs(windowMs: number): number {
-  return Math.min(500, Math.max(50, windowMs * 0.02));
+  return Math.min(MARGIN_MAX_MS, Math.max(MARGIN_MIN_MS, windowMs * MARGIN_SHARE));
 }
 
 /** The sends of `history` not among `sends` yet (one for one: two sends may share a time). */

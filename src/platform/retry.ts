@@ -1,5 +1,6 @@
 import { HttpError, NetworkError, TimeoutError } from "../errors.ts";
 import { type Clock, systemClock } from "../clock.ts";
+import { MAX_HOLD_MS, MAX_HOLDS } from "./tuning.ts";
 
 /**
  * What a failed request means, and so what to do about it:
@@ -40,12 +41,6 @@ export function classifyFailure(error: unknown, context: FailureContext = {}): F
 export function isRetryable(error: unknown): boolean {
   return classifyFailure(error) === "retry";
 }
-
-/** The longest 429 wait honoured, in ms: a longer one is cut to it, and the request asks again. */
-const MAX_HOLD_MS = 120_000;
-
-/** 429 answers tolerated for one attempt at a request before it fails. */
-export const MAX_HOLDS = 5;
 
 /** How long a 429 holds the account: the wait the platform asked for, else a whole window. */
 export function rateLimitHoldMs(error: HttpError, windowMs: number): number {

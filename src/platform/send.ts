@@ -3,6 +3,7 @@ import { anySignal, ENDED } from "../abort_listeners.ts";
 import { type Clock, sleep } from "../clock.ts";
 import { HttpError, InvalidAnswerError, NetworkError, TimeoutError } from "../errors.ts";
 import { USER_AGENT } from "../version.ts";
+import { STALL_MS } from "./tuning.ts";
 
 /** One request to the platform. */
 export interface SendRequest {
@@ -123,9 +124,6 @@ function refusal(
     : undefined;
   return new HttpError(`${fail}: ${statusLine}`, { status, url, retryAfterMs: retryAfter });
 }
-
-/** A timer fired this much after its time means this process was busy, not the platform slow. */
-const STALL_MS = 20;
 
 /** Real timers on `performance.now()`, which a change of the wall clock cannot move. */
 const monotonicClock: Clock = { now: () => performance.now(), sleep };

@@ -5,6 +5,7 @@ import { createHostGate, type HostGate } from "./host_gate.ts";
 import { retry, type RetryOptions } from "./retry.ts";
 import { describeIssues, tokenSchema } from "./schemas.ts";
 import { send, withoutCredentials } from "./send.ts";
+import { TOKEN_REFRESH_MAX_MS, TOKEN_REFRESH_SHARE } from "./tuning.ts";
 
 const log = getLogger(["adsync", "auth"]);
 
@@ -110,7 +111,11 @@ export function createTokenManager(
     const token = parsed.data.access_token;
     onToken(token);
     const lifeMs = parsed.data.expires_in * 1_000;
-    current = { token, refreshAt: askedAt + lifeMs - Math.min(60_000, lifeMs / 10) };
+    current = {
+      token,
+      refreshAt: askedAt + lifeMs -
+        Math.min(TOKEN_REFRESH_MAX_MS, lifeMs * TOKEN_REFRESH_SHARE),
+    };
     if (logins++ > 0) {
       log.debug("Refreshed the access token", { expiresInS: parsed.data.expires_in });
     }

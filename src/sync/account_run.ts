@@ -15,9 +15,8 @@ import {
   StoreError,
   TimeoutError,
 } from "../errors.ts";
-import type { Account } from "../platform/account.ts";
 import { createPlatformClient } from "../platform/platform_client.ts";
-import { outcomeRows } from "../platform/request_stats.ts";
+import { type Account, outcomeRows } from "../platform/account.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
 import { recordRunEnd, recordRunStart } from "../store/run_history.ts";

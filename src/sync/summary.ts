@@ -1,5 +1,5 @@
 import { formatRateLimit, type RateLimit } from "../duration.ts";
-import type { RequestStats } from "../platform/request_stats.ts";
+import type { RequestStats } from "../platform/account.ts";
 import type { RateLimitSource, RunSummary, SyncSummary } from "../run_summary.ts";
 import type { SyncResult } from "./run_sync.ts";
 import { errorCode, errorMessage } from "../errors.ts";

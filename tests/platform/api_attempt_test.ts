@@ -2,9 +2,8 @@ import assert from "node:assert/strict";
 import { type ServedMockApi, serveMockApi } from "../../mock-api/server.ts";
 import { systemClock } from "../../src/clock.ts";
 import { HttpError, NetworkError, TimeoutError } from "../../src/errors.ts";
-import type { AccountOptions } from "../../src/platform/account.ts";
 import { type ApiRequest, sendAttempt } from "../../src/platform/api_attempt.ts";
-import { outcomeRows } from "../../src/platform/request_stats.ts";
+import { type AccountOptions, outcomeRows } from "../../src/platform/account.ts";
 import { acmeAccount, CALM_MOCK } from "../_fixtures.ts";
 import { hangUntilCut, serveTiny, tokenAnswer } from "./_serve.ts";
 

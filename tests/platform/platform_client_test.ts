@@ -8,11 +8,10 @@ import {
 } from "../../src/errors.ts";
 import {
   createPlatformClient,
-  LIST_DEADLINE_HORIZON_MS,
   listDeadlineMs,
-  MIN_LIST_DEADLINE_MS,
   type PlatformClientOptions,
 } from "../../src/platform/platform_client.ts";
+import { LIST_DEADLINE_HORIZON_MS, MIN_LIST_DEADLINE_MS } from "../../src/platform/tuning.ts";
 import { createHostGate } from "../../src/platform/host_gate.ts";
 import { createMockApi, type MockApiOptions } from "../../mock-api/server.ts";
 import { createFakeClock, settle } from "../_fake_clock.ts";

@@ -89,11 +89,10 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       `reservedAhead must be a whole number from 0 to maxInFlight - 1, not ${reservedAhead}`,
     );
   }
-  const sizer = createInFlightSizer({
-    ceiling,
-    now: () => clock.now(),
-    kinds: ["ahead", "behind"] satisfies GatePriority[],
-  });
+  // Sized for the syncs, the steady work: logins and pages are a burst at the start that goes
+  // ahead within that room. Counting their hold times too fed back: under a start's load they
+  // take seconds, which grew the room, which let more of them in at once.
+  const sizer = createInFlightSizer({ ceiling, now: () => clock.now(), kinds: ["behind"] });
   let inFlight = 0;
   const queues: Record<GatePriority, Array<() => void>> = { ahead: [], behind: [] };
 
@@ -123,7 +122,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       if (!held) return;
       held = false;
       inFlight--;
-      sizer.observe(clock.now() - since, priority);
+      if (priority === "behind") sizer.observe(clock.now() - since, priority);
       admitWaiting();
     };
   }

@@ -1,5 +1,4 @@
 import { getLogger } from "@logtape/logtape";
-import type postgres from "postgres";
 import { type Clock, systemClock } from "../clock.ts";
 import type { AccountPlan } from "../account_plan.ts";
 import type { Config } from "../config.ts";
@@ -19,7 +18,6 @@ import { withRunContext } from "../report/logging.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
 import { recordRunEnd, recordRunStart } from "../store/run_history.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
-import type { DatabaseGuard } from "../store/database_guard.ts";
 import type { LeaseHolder } from "../store/account_lease.ts";
 import type { HeldAccount } from "../store/lease_keeper.ts";
 import type {
@@ -30,7 +28,13 @@ import type {
 } from "./account_types.ts";
 import { openAccount } from "./open_account.ts";
 import { chooseRun, newRunId } from "./run_selection.ts";
-import { requestsLeft, startSync, type SyncProgress, type SyncResult } from "./run_sync.ts";
+import {
+  requestsLeft,
+  startSync,
+  type SyncJob,
+  type SyncProgress,
+  type SyncResult,
+} from "./run_sync.ts";
 import { summarize } from "./summary.ts";
 import { anySignal, emptyResult, logEnd, noteLevel, notRun, withLeaseLoss } from "./run_outcome.ts";
 
@@ -133,7 +137,7 @@ async function runAndRecord(
   const start = { runId, account, apiUrl, startedAt: new Date(startedAt) };
   await guard.retrying("record the run start in", () => recordRunStart(sql, start));
   const platform = await openAccount(plan, shared, options, startedAt);
-  const job = { runId, sql, guard, checkpoint };
+  const job = { runId, sql, guard, checkpoint, campaigns: shared.campaigns };
   // The host gate sizes its room from the accounts it serves, this one while it runs.
   const leaveGate = platform.hostGate.addDemand(platform.limiter);
   const result = await syncAccount(plan, shared.config, platform, job, options).finally(leaveGate);
@@ -181,7 +185,7 @@ async function syncAccount(
   plan: Readonly<AccountPlan>,
   config: Readonly<Config>,
   account: Account,
-  job: { runId: string; sql: postgres.Sql; guard: DatabaseGuard; checkpoint: Checkpoint },
+  job: Omit<SyncJob, "account" | "client">,
   options: StartedOptions,
 ): Promise<SyncResult> {
   const { clock } = options;

@@ -10,6 +10,7 @@ import type { Config } from "../config.ts";
 import type { HostGates } from "../platform/host_gate.ts";
 import type { RequestCount } from "../report/metrics.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
+import type { CampaignWriter } from "../store/campaign_writer.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import type { DatabaseGuard } from "../store/database_guard.ts";
 import type { AccountLeases, HeldAccount } from "../store/lease_keeper.ts";
@@ -26,6 +27,8 @@ export interface SharedResources {
   guard: DatabaseGuard;
   checkpoint: Checkpoint;
   hostGates: HostGates;
+  /** The group writer of every account's campaign upserts. @default none: one statement per batch */
+  campaigns?: CampaignWriter;
   /**
    * The account leases in a PostgreSQL server: each run holds its account's lease and records
    * every send through it (and the server's send log). @default none: the embedded database's

@@ -9,6 +9,7 @@ import { enqueueAccounts } from "../queue/enqueue.ts";
 import { openQueue, SYNC_QUEUE, type SyncJobData, TICK_QUEUE } from "../queue/queue.ts";
 import { applySchedule } from "../queue/schedule.ts";
 import { openPgCheckpoint } from "../store/pg_checkpoint.ts";
+import { createCampaignWriter } from "../store/campaign_writer.ts";
 import { createAccountLeases } from "../store/lease_keeper.ts";
 import { WORKER_HOLDER_PREFIX } from "../queue/queue_state.ts";
 import { openGuardedDatabase } from "../sync/sync_command.ts";
@@ -139,6 +140,7 @@ export async function runWorkerCommand(
       checkpoint: openPgCheckpoint(db.sql, { where: db.label, guard }),
       checkpointInServer: true,
       hostGates,
+      campaigns: createCampaignWriter(db.sql, guard, { clock }),
       leases: createAccountLeases(db.sql, guard, {
         holder: `${WORKER_HOLDER_PREFIX}${workerId}`,
         ttlMs: config.workerHeartbeatMs,

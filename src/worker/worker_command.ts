@@ -137,7 +137,7 @@ export async function runWorkerCommand(
       guard,
       // In the server, not on this machine: whichever worker takes an account next resumes its
       // run exactly, and primes its limiter with the sends of the worker before it.
-      checkpoint: openPgCheckpoint(db.sql, { where: db.label, guard }),
+      checkpoint: openPgCheckpoint(db.sql, { where: db.label, guard, clock }),
       checkpointInServer: true,
       hostGates,
       campaigns: createCampaignWriter(db.sql, guard, { clock }),

@@ -200,7 +200,8 @@ async function runWorkers(
         });
         // The workers are gone: their backends have reported their counts, or do in a moment.
         await new Promise((resolve) => setTimeout(resolve, 1_500));
-        return { ...ended, transactions: await committed(sql) - committedBefore - own - 1 };
+        const ownTotal = own + connections.samples() + 1;
+        return { ...ended, transactions: await committed(sql) - committedBefore - ownTotal };
       }
     }
   } finally {

@@ -41,7 +41,7 @@ export function createCampaignWriter(
     (groups) => {
       const rows = groups.reduce((sum, group) => sum + group.rows.length, 0);
       return guard.retrying(
-        `write ${rows} campaigns of ${groups.length} accounts to`,
+        `write ${rows} campaigns to`,
         () => upsertCampaignGroups(sql, groups),
       );
     },

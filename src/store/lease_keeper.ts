@@ -95,6 +95,17 @@ export const SEND_GROUPS: Readonly<Required<Omit<GroupCommitOptions, "clock">>> 
   maxRows: 5_000,
 });
 
+/** What a group of lease writes does, for messages: the requests it records, or the renewals. */
+function leaseAction(renewals: readonly LeaseRenewal[]): string {
+  const requests = renewals.filter((renewal) => renewal.atCommit).length;
+  if (requests > 0) {
+    return requests === 1 ? "record a request in" : `record ${requests} requests in`;
+  }
+  return renewals.length === 1
+    ? `renew the lease of account ${renewals[0]!.account} in`
+    : `renew ${renewals.length} account leases in`;
+}
+
 /** One held lease as the process's beat renews it. */
 interface Kept {
   account: string;
@@ -122,9 +133,7 @@ export function createAccountLeases(
   const writes = createGroupCommit<LeaseRenewal, boolean>(
     (renewals) =>
       guard.retrying(
-        renewals.length === 1
-          ? `renew the lease of account ${renewals[0]!.account} in`
-          : `renew ${renewals.length} account leases in`,
+        leaseAction(renewals),
         () =>
           renewLeases(sql, renewals, ttlMs, {
             atCommitOffsetMs: Number.isFinite(offsetMs) ? offsetMs : undefined,

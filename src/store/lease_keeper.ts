@@ -246,7 +246,8 @@ export function createAccountLeases(
       noted: [],
       lose: async () => {
         forget(lease);
-        lose(await takenBy());
+        // A renewal that raced the release finds the lease gone: nothing was lost.
+        if (!released.signal.aborted) lose(await takenBy());
       },
     };
     kept.add(lease);

@@ -15,8 +15,11 @@ export interface ConnectionSampler {
   transactions(): number | undefined;
 }
 
-/** Transactions the sampler's database has committed so far. */
-async function committed(sql: postgres.Sql): Promise<number> {
+/**
+ * Transactions `sql`'s database has committed so far (`pg_stat_database.xact_commit`, which
+ * counts a backend's transactions once it is idle a while or gone).
+ */
+export async function committed(sql: postgres.Sql): Promise<number> {
   const [row] = await sql<{ n: string }[]>`
     SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()`;
   return Number(row?.n ?? 0);

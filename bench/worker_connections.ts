@@ -13,12 +13,14 @@ import type postgres from "postgres";
 export function sampleWorkerConnections(sql: postgres.Sql, database: string) {
   const peaks = new Map<string, number>();
   let total = 0;
+  let samples = 0;
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
       const rows = await sql<{ name: string; n: number }[]>`
         select application_name as name, count(*)::int as n from pg_stat_activity
         where datname = ${database} group by 1`.catch(() => []);
+      samples++;
       const byWorker = new Map<string, number>();
       for (const { name, n } of rows) {
         const worker = /^adsync (?:pool|queue) (\S+)$/.exec(name)?.[1];
@@ -34,6 +36,8 @@ export function sampleWorkerConnections(sql: postgres.Sql, database: string) {
       stopped = true;
       return loop;
     },
+    /** Statements the sampler ran, each its own transaction in the database. */
+    samples: () => samples,
     peaks: () => ({ ...Object.fromEntries([...peaks].sort()), all_workers: total }),
   };
 }

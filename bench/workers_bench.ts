@@ -6,7 +6,8 @@
  * against the wall time of the whole run (first request reaching the mock to the last answer),
  * each worker's peak PostgreSQL connections (`pg_stat_activity` by `application_name`, sampled
  * every 200 ms: its pool is named through `PGAPPNAME`, pg-boss's `adsync queue <id>`) and peak
- * RSS, and the machine's load. `--kill-after S` kills the first worker with SIGKILL S seconds
+ * RSS, the transactions the database committed per platform request (`xact_commit` of
+ * `pg_stat_database`, pg-boss's own included, while the workers ran), and the machine's load. `--kill-after S` kills the first worker with SIGKILL S seconds
  * after the first request: its accounts go over to the others once its heartbeat is silent.
  * Needs a PostgreSQL server: `BENCH_DATABASE_URL` (a database there is created and dropped).
  *
@@ -20,6 +21,7 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { computeFigures } from "./figures.ts";
+import { committed } from "./pg_connections.ts";
 import { SYNC_V8_FLAGS } from "./many_accounts.ts";
 import { startMockProcess } from "./mock_process.ts";
 import { sampleRss } from "./rss_sampler.ts";
@@ -31,6 +33,8 @@ const COUNT = 10;
 const WALL_OVER_FLOOR = 1.2;
 /** The target: connections one worker holds at most. */
 const CONNECTIONS = 20;
+/** The target: PostgreSQL transactions per platform request at most. */
+const TRANSACTIONS_PER_REQUEST = 0.5;
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -160,6 +164,8 @@ async function runWorkers(
   const enqueued = await cli("enqueue").output();
   if (!enqueued.success) throw new Error(new TextDecoder().decode(enqueued.stderr));
   const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const committedBefore = await committed(sql);
+  let own = 1; // the bench's own statements on `sql`, left out of the workers' transactions
   const workers = Array.from({ length: options.workers }, (_, i) => {
     const id = `w${i + 1}`;
     const child = cli("worker", { SYNC_WORKER_ID: id, PGAPPNAME: `adsync pool ${id}` }).spawn();
@@ -178,6 +184,7 @@ async function runWorkers(
         workers[0]!.child.kill("SIGKILL");
         killed = workers[0]!.id;
       }
+      own++;
       const [row] = await sql`select count(*) filter (where state = 'completed')::int as done,
         count(*) filter (where state = 'failed')::int as failed
         from pgboss.job where name = 'adsync-account-sync'`;
@@ -186,7 +193,15 @@ async function runWorkers(
           select output->>'worker' as worker, count(*)::int as n from pgboss.job
           where name = 'adsync-account-sync' and state = 'completed' group by 1 order by 1`;
         const jobsByWorker = Object.fromEntries(split.map((r) => [r.worker, r.n]));
-        return await finish(workers, connections, { killed, failed: row!.failed, jobsByWorker });
+        const ended = await finish(workers, connections, {
+          killed,
+          failed: row!.failed,
+          jobsByWorker,
+        });
+        // The workers are gone: their backends have reported their counts, or do in a moment.
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        const ownTotal = own + connections.samples() + 1;
+        return { ...ended, transactions: await committed(sql) - committedBefore - ownTotal };
       }
     }
   } finally {
@@ -215,6 +230,7 @@ function summarize(
   run: Awaited<ReturnType<typeof runWorkers>>,
 ) {
   const wallOverFloor = Number((figures.wall_ms / figures.floor_ms).toFixed(3));
+  const perRequest = Number((run.transactions / Math.max(1, figures.requests_sent)).toFixed(3));
   const perWorker = Object.entries(run.peakConnections).filter(([k]) => k !== "all_workers");
   const missed = [
     ...(figures.http_429 > 0 ? ["0 x 429"] : []),
@@ -224,6 +240,9 @@ function summarize(
       : []),
     ...(options.killAfterMs === undefined && wallOverFloor > WALL_OVER_FLOOR
       ? [`wall <= ${WALL_OVER_FLOOR} x floor`]
+      : []),
+    ...(perRequest > TRANSACTIONS_PER_REQUEST
+      ? [`<= ${TRANSACTIONS_PER_REQUEST} PostgreSQL transactions per request`]
       : []),
     ...(figures.clients.length !== options.accounts
       ? [`requests from all ${options.accounts}`]
@@ -249,6 +268,7 @@ function summarize(
     jobs_completed_by_worker: run.jobsByWorker,
     killed: run.killed ?? null,
     peak_connections: run.peakConnections,
+    pg_transactions_per_request: perRequest,
     peak_rss_mb: run.peakRssMb,
     load_average: Deno.loadavg(),
     missed,

@@ -134,6 +134,65 @@ export async function fenceSend(
   return rows.count > 0;
 }
 
+/** One lease's share of {@linkcode renewLeases}: its renewal, and the sends to record with it. */
+export interface LeaseRenewal {
+  account: string;
+  token: string;
+  /** Send times (epoch ms) to record in `checkpoint_sends` if the lease is still ours. */
+  sends: readonly number[];
+  /**
+   * Stamp these sends no earlier than the statement runs (see
+   * {@linkcode FenceSendOptions.atCommitOffsetMs}): for requests that wait for it. @default false
+   */
+  atCommit?: boolean;
+}
+
+/**
+ * Renews many leases for `ttlMs` more and records their sends, in one statement: each lease only
+ * if it is still ours (its token), and its sends only with it. Returns, per renewal in order,
+ * whether its lease was ours: a lease another took fails its own renewal, not the others'. With
+ * `atCommitOffsetMs`, the sends of renewals marked `atCommit` are stamped as
+ * {@linkcode fenceSend} does.
+ */
+export async function renewLeases(
+  sql: postgres.Sql,
+  renewals: readonly LeaseRenewal[],
+  ttlMs: number,
+  options: FenceSendOptions = {},
+): Promise<boolean[]> {
+  if (renewals.length === 0) return [];
+  const offset = options.atCommitOffsetMs;
+  const leases = renewals.map(({ account, token }) => ({ account, token }));
+  const sends = renewals.flatMap(({ account, token, sends, atCommit = false }) =>
+    sends.map((at) => ({ account, token, at, at_commit: atCommit && offset !== undefined }))
+  );
+  // clock_timestamp(), unlike now(), is when the statement runs: after any wait for the server.
+  const rows = await sql<{ account: string; token: string }[]>`
+    with wanted as (
+      select distinct w.account, w.token
+      from jsonb_to_recordset(${sql.json(leases)}) as w(account text, token text)
+    ), renewed as (
+      update account_leases l
+      set expires_at = now() + ${ttlMs}::double precision * interval '1 millisecond'
+      from wanted w where l.account = w.account and l.token = w.token
+      returning l.account, l.token
+    ), sent as (
+      insert into checkpoint_sends (account, at)
+      select s.account, case when s.at_commit then greatest(s.at,
+        ceil(extract(epoch from clock_timestamp()) * 1000 - ${
+    offset ?? 0
+  }::double precision)::bigint)
+        else s.at end
+      from jsonb_to_recordset(${sql.json(sends)})
+        as s(account text, token text, at bigint, at_commit boolean)
+      join renewed r on r.account = s.account and r.token = s.token
+      returning 1
+    )
+    select account, token from renewed`;
+  const ours = new Set(rows.map((row) => JSON.stringify([row.account, row.token])));
+  return renewals.map(({ account, token }) => ours.has(JSON.stringify([account, token])));
+}
+
 /** Gives the lease up if it is still ours; a lease another took is left alone. */
 export async function releaseLease(
   sql: postgres.Sql,

@@ -31,14 +31,51 @@ export async function upsertCampaigns(
   account: string,
   rows: readonly SyncedCampaign[],
 ): Promise<Map<string, CampaignChange>> {
-  // One statement may not touch a row twice (ON CONFLICT DO UPDATE refuses), so dedupe first.
-  const latest = new Map<string, SyncedCampaign>();
-  for (const row of rows) latest.set(row.id, row);
-  const records = [...latest.values()].map((campaign) => storedRow(account, campaign));
-  if (records.length === 0) return new Map();
-  const changes = await upsertStatement(sql, records);
-  return new Map(changes.map((row) => [row.id, row.change]));
+  const [changes] = await upsertCampaignGroups(sql, [{ account, rows }]);
+  return changes ?? new Map();
 }
+
+/** One account's rows in a group upsert. */
+export interface CampaignGroup {
+  account: string;
+  rows: readonly SyncedCampaign[];
+}
+
+/**
+ * Upserts the rows of many accounts in one statement, as {@linkcode upsertCampaigns} does one
+ * account's: returns each group's changes by id, in the order of `groups`. A row (account and id)
+ * that repeats, within a group or across groups, is written once (the last record wins) and its
+ * change reported to every group that held it. Rows go in key order, so that two such statements
+ * running at once lock their rows in the same order and never deadlock.
+ */
+export async function upsertCampaignGroups(
+  sql: postgres.Sql,
+  groups: readonly CampaignGroup[],
+): Promise<Map<string, CampaignChange>[]> {
+  // One statement may not touch a row twice (ON CONFLICT DO UPDATE refuses), so dedupe first.
+  const latest = new Map<string, ReturnType<typeof storedRow>>();
+  for (const { account, rows } of groups) {
+    for (const row of rows) latest.set(rowKey(account, row.id), storedRow(account, row));
+  }
+  if (latest.size === 0) return groups.map(() => new Map());
+  const records = [...latest.entries()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
+    .map(([, record]) => record);
+  const changes = new Map<string, CampaignChange>();
+  for (const row of await upsertStatement(sql, records)) {
+    changes.set(rowKey(row.account, row.id), row.change);
+  }
+  return groups.map(({ account, rows }) => {
+    const mine = new Map<string, CampaignChange>();
+    for (const { id } of rows) {
+      const change = changes.get(rowKey(account, id));
+      if (change !== undefined) mine.set(id, change);
+    }
+    return mine;
+  });
+}
+
+/** A row's key in a group: account and id, unambiguous whatever characters they hold. */
+const rowKey = (account: string, id: string) => JSON.stringify([account, id]);
 
 /** A campaign as the upsert's jsonb parameter carries it. */
 function storedRow(account: string, campaign: SyncedCampaign) {
@@ -64,7 +101,7 @@ function storedRow(account: string, campaign: SyncedCampaign) {
  * `updated`. No join against `campaigns` beforehand: each row is found once, by the conflict.
  */
 function upsertStatement(sql: postgres.Sql, records: ReturnType<typeof storedRow>[]) {
-  return sql<{ id: string; change: CampaignChange }[]>`
+  return sql<{ account: string; id: string; change: CampaignChange }[]>`
     insert into campaigns (account, id, name, status, budget, impressions, clicks, conversions,
       created_at, synced_at)
     select r.account, r.id, r.name, r.status, r.budget, r.impressions, r.clicks, r.conversions,
@@ -90,7 +127,7 @@ function upsertStatement(sql: postgres.Sql, records: ReturnType<typeof storedRow
               excluded.impressions, excluded.clicks, excluded.conversions, excluded.created_at)
         then now() else campaigns.updated_at end,
       deleted_at = null
-    returning id, case when xmax = 0 then 'inserted' when updated_at = now() then 'updated'
+    returning account, id, case when xmax = 0 then 'inserted' when updated_at = now() then 'updated'
       else 'unchanged' end as change
   `;
 }

@@ -1,7 +1,10 @@
 import type postgres from "postgres";
+import { type Clock, systemClock } from "../clock.ts";
 import { errorMessage } from "../errors.ts";
 import { CheckpointError } from "./checkpoint.ts";
+import { type CheckpointMark, writeMarks } from "./checkpoint_marks.ts";
 import type { DatabaseGuard } from "./database_guard.ts";
+import { createGroupCommit, type GroupCommitOptions } from "./group_commit.ts";
 import {
   type Checkpoint,
   type DoneOutcome,
@@ -22,7 +25,24 @@ export interface PgCheckpointOptions {
    * rides out a database restart. @default none: one attempt, no deadline
    */
   guard?: DatabaseGuard;
+  /** Timer source of the marks' grouping. @default systemClock */
+  clock?: Clock;
+  /** How the marks of every run are grouped. @default {@linkcode MARK_GROUPS} */
+  groups?: GroupCommitOptions;
 }
+
+/**
+ * The grouping of the marks (`recordSynced`, `markDone`) of every run of a process. No request
+ * waits for them (a campaign's mark follows its sync's answer or its row's commit), but a sync's
+ * slot in its account's pool is held until its mark is written, so a group gathers for at most
+ * 50 ms, aiming at 16 marks (a worker of 1,000 accounts at the real pace marks about 300 a
+ * second: 16 gather in 50 ms).
+ */
+export const MARK_GROUPS: Readonly<Required<Omit<GroupCommitOptions, "clock">>> = Object.freeze({
+  targetRows: 16,
+  maxWaitMs: 50,
+  maxRows: 1_000,
+});
 
 /** One attempt, no deadline: for `status` and tests. */
 const UNGUARDED: Pick<DatabaseGuard, "retrying"> = { retrying: (_action, op) => op() };
@@ -42,6 +62,32 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
   const { now = Date.now, sendRetentionMs = 86_400_000, where = "PostgreSQL" } = options;
   const guard = options.guard ?? UNGUARDED;
   let sendsSincePrune = 0;
+  const marks = createGroupCommit<CheckpointMark, boolean>(
+    (group) =>
+      guard.retrying(`record ${group.length} campaign marks in checkpoint`, async () => {
+        const found = await writeMarks(sql, group, now());
+        return group.map((mark) => found.has(mark.runId));
+      }),
+    { ...MARK_GROUPS, ...options.groups, clock: options.clock ?? systemClock },
+  );
+
+  /** Writes one call's marks with other runs' in one statement; an unknown run fails. */
+  async function writeMark(action: string, mark: CheckpointMark): Promise<void> {
+    let found: boolean;
+    try {
+      found = await marks.submit(mark);
+    } catch (error) {
+      const message = options.guard
+        ? errorMessage(error)
+        : `Cannot ${action} in checkpoint ${where}: ${errorMessage(error)}`;
+      throw new CheckpointError(message, { cause: error });
+    }
+    if (!found) {
+      throw new CheckpointError(
+        `Cannot ${action} in checkpoint ${where}: unknown run ${mark.runId}`,
+      );
+    }
+  }
 
   /** Runs one idempotent write statement through the guard; failures reject with a CheckpointError. */
   async function guardedWrite(action: string, fn: () => Promise<unknown>): Promise<void> {
@@ -170,25 +216,7 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
     markDone(runId, ids, outcome, changes) {
       const action = `mark ${ids.length} campaigns ${outcome} in run ${runId}`;
       if (ids.length === 0) return guardedWrite(action, () => touch(sql, runId));
-      const rows = [...new Set(ids)].map((id) => ({
-        run_id: runId,
-        campaign_id: id,
-        outcome,
-        change: changes?.get(id) ?? null,
-      }));
-      return guardedWrite(action, () =>
-        touchAfter(
-          runId,
-          sql`done as (
-            insert into checkpoint_done ${sql(rows)}
-            on conflict (run_id, campaign_id) do update set outcome = excluded.outcome,
-              change = excluded.change
-            returning 1
-          ), cleared as (
-            delete from checkpoint_failed where run_id = ${runId} and campaign_id in ${sql(ids)}
-            returning 1
-          )`,
-        ));
+      return writeMark(action, { kind: "done", runId, ids, outcome, changes });
     },
     done: (runId) =>
       read(`the finished campaigns of run ${runId}`, async () => {
@@ -198,16 +226,8 @@ export function openPgCheckpoint(sql: postgres.Sql, options: PgCheckpointOptions
         return new Map(rows.map((row) => [String(row.campaign_id), row.outcome as DoneOutcome]));
       }),
     recordSynced(runId, id, syncedAt) {
-      return guardedWrite(`record campaign ${id} synced in run ${runId}`, () =>
-        touchAfter(
-          runId,
-          sql`synced as (
-            insert into checkpoint_synced (run_id, campaign_id, synced_at)
-            values (${runId}, ${id}, ${syncedAt})
-            on conflict (run_id, campaign_id) do update set synced_at = excluded.synced_at
-            returning 1
-          )`,
-        ));
+      const action = `record campaign ${id} synced in run ${runId}`;
+      return writeMark(action, { kind: "synced", runId, id, syncedAt });
     },
     syncedPending: (runId) =>
       read(`the synced campaigns of run ${runId}`, async () => {

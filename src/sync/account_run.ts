@@ -228,12 +228,13 @@ async function syncPhase(
       if (run.signal?.aborted) return emptyResult({ interrupted: true });
       return emptyResult({ fatal: withPlatformHint(error, config) });
     }
-    const { sql, guard, checkpoint } = run;
+    const { sql, guard, checkpoint, campaigns } = run;
     const sync = await startSync({
       runId,
       sql,
       guard,
       checkpoint,
+      campaigns,
       account: account.clientId,
       client,
     }, {

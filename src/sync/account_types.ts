@@ -9,6 +9,7 @@ import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { HostGates } from "../platform/host_gate.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
+import type { CampaignWriter } from "../store/campaign_writer.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import type { DatabaseGuard } from "../store/database_guard.ts";
 import type { LeaseHolder } from "../store/account_lease.ts";
@@ -26,6 +27,8 @@ export interface SharedResources {
   guard: DatabaseGuard;
   checkpoint: Checkpoint;
   hostGates: HostGates;
+  /** The group writer of every account's campaign upserts. @default none: one statement per batch */
+  campaigns?: CampaignWriter;
   /**
    * The account leases in a PostgreSQL server: each run holds its account's lease and records
    * every send through it (and the server's send log). @default none: the embedded database's

@@ -2,6 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import type postgres from "postgres";
 import type { PlatformClient } from "../platform/platform_client.ts";
 import { insertRejects, upsertCampaigns } from "../store/campaign_store.ts";
+import type { CampaignWriter } from "../store/campaign_writer.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard.ts";
 import { markDeleted } from "../store/deletions.ts";
@@ -21,6 +22,11 @@ export interface SyncJob {
   checkpoint: Checkpoint;
   /** Deadlines and outage retries of every write. @default a guard with its defaults, cut by the wire signal */
   guard?: DatabaseGuard;
+  /**
+   * The process's group writer of campaign upserts, shared by its accounts. @default none: each
+   * batch is its own statement on `sql`
+   */
+  campaigns?: CampaignWriter;
 }
 
 /** Options for {@linkcode startSync}. */
@@ -89,7 +95,7 @@ export async function startSync(
     tally,
     sink: {
       upsert: (rows) =>
-        guard.retrying(
+        job.campaigns?.upsert(account, rows) ?? guard.retrying(
           `write ${rows.length} campaigns to`,
           () => upsertCampaigns(sql, account, rows),
         ),

@@ -9,6 +9,7 @@ import { enqueueAccounts } from "../queue/enqueue.ts";
 import { openQueue, SYNC_QUEUE, type SyncJobData, TICK_QUEUE } from "../queue/queue.ts";
 import { applySchedule } from "../queue/schedule.ts";
 import { openPgCheckpoint } from "../store/pg_checkpoint.ts";
+import { createCampaignWriter } from "../store/campaign_writer.ts";
 import { createAccountLeases } from "../store/lease_keeper.ts";
 import { WORKER_HOLDER_PREFIX } from "../queue/queue_state.ts";
 import { openGuardedDatabase } from "../sync/sync_command.ts";
@@ -130,9 +131,10 @@ export async function runWorkerCommand(
       guard,
       // In the server, not on this machine: whichever worker takes an account next resumes its
       // run exactly, and primes its limiter with the sends of the worker before it.
-      checkpoint: openPgCheckpoint(db.sql, { where: db.label, guard }),
+      checkpoint: openPgCheckpoint(db.sql, { where: db.label, guard, clock }),
       checkpointInServer: true,
       hostGates,
+      campaigns: createCampaignWriter(db.sql, guard, { clock }),
       leases: createAccountLeases(db.sql, guard, {
         holder: `${WORKER_HOLDER_PREFIX}${workerId}`,
         ttlMs: config.workerHeartbeatMs,

@@ -4,6 +4,7 @@ import {
   accountLeaseHolders,
   fenceSend,
   releaseLease,
+  renewLeases,
   takeLease,
 } from "../../src/store/account_lease.ts";
 import { migrate } from "../../src/store/migrations.ts";
@@ -98,5 +99,53 @@ Deno.test("takeLease takes an unlapsed lease only from the holder it is told is 
     });
     assert.ok("token" in right);
     assert.deepEqual([...await accountLeaseHolders(one, ["acme"])], [["acme", "sync on box-1-42"]]);
+  });
+});
+
+Deno.test("renewLeases fences each account's sends alone: a lost lease refuses only its own", async () => {
+  await withTwoPools(async (one, two) => {
+    const ttlMs = 30_000;
+    const acme = await takeLease(one, "acme", { holder: "worker w1", ttlMs: 50 });
+    const globex = await takeLease(one, "globex", { holder: "worker w1", ttlMs });
+    assert.ok("token" in acme && "token" in globex);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok("token" in await takeLease(two, "acme", { holder: "worker w2", ttlMs }));
+    const ours = await renewLeases(one, [
+      { account: "acme", token: acme.token, sends: [1_000] },
+      { account: "globex", token: globex.token, sends: [2_000, 2_000] },
+      { account: "globex", token: globex.token, sends: [] },
+    ], ttlMs);
+    assert.deepEqual(ours, [false, true, true]);
+    const sends = await one`select account, at::int from checkpoint_sends order by account, at`;
+    assert.deepEqual(
+      sends.map((row) => [row.account, row.at]),
+      [["globex", 2_000], ["globex", 2_000]],
+      "the fenced-off send is not recorded, and a burst's sends that share a millisecond all are",
+    );
+    const [lease] = await one`
+      select extract(epoch from expires_at - now()) * 1000 as left from account_leases
+      where account = 'globex'`;
+    assert.ok(Number(lease?.left) > ttlMs - 5_000, "the lease is renewed for its term");
+  });
+});
+
+Deno.test("renewLeases stamps a waiting request's send no earlier than its statement ran", async () => {
+  await withTwoPools(async (one) => {
+    const taken = await takeLease(one, "acme", { holder: "worker w1", ttlMs: 30_000 });
+    assert.ok("token" in taken);
+    const before = Date.now();
+    const ours = await renewLeases(
+      one,
+      [
+        { account: "acme", token: taken.token, sends: [1_000], atCommit: true },
+        { account: "acme", token: taken.token, sends: [2_000] },
+      ],
+      30_000,
+      { atCommitOffsetMs: 0 },
+    );
+    assert.deepEqual(ours, [true, true]);
+    const sends = await one`select at::float8 from checkpoint_sends order by at`;
+    assert.equal(sends[0]?.at, 2_000, "a send that already left keeps its time");
+    assert.ok(Number(sends[1]?.at) >= before - 1_000, "a waiting one is stamped at its commit");
   });
 });

@@ -153,6 +153,7 @@ Deno.test("A sync refused because another holds the account logs why, without an
             expiresAt: Date.now() + 30_000,
           }),
         recentSends: () => Promise.resolve([]),
+        statements: 0,
       };
       const run = await runAccount(shared.config.plans[0]!, { ...shared, leases });
       assert.equal(run.runId, "");
@@ -181,6 +182,7 @@ Deno.test("A run whose account another holds is left to the caller to defer, unl
       const leases = {
         hold: () => Promise.resolve(holder),
         recentSends: () => Promise.resolve([]),
+        statements: 0,
       };
       const run = await runAccount(shared.config.plans[0]!, { ...shared, leases }, {
         onRefused: "defer",
@@ -212,6 +214,7 @@ Deno.test("The runner takes the lease once and releases it only after whileHeld 
         return Promise.resolve(lease);
       },
       recentSends: () => Promise.resolve([]),
+      statements: 0,
     };
     const run = await runAccount(shared.config.plans[0]!, { ...shared, leases }, {
       onHeld: (held) => events.push(`held ${held === lease}`),

@@ -277,7 +277,7 @@ export const SETTINGS = {
   workerAccounts: {
     env: "SYNC_WORKER_ACCOUNTS",
     flag: "worker-accounts",
-    schema: whole(1, 1_000),
+    schema: whole(1, 10_000),
   },
   workerHeartbeatMs: {
     env: "SYNC_WORKER_HEARTBEAT",

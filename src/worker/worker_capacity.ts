@@ -8,8 +8,6 @@
 export const WORKER_CONNECTIONS = 20;
 /** Connections of the job queue's own pool (pg-boss: fetches, heartbeats, settling, upkeep). */
 export const QUEUE_POOL_SIZE = 4;
-/** Accounts one worker runs at once at most by default: about 600 MB of heap at the figure below. */
-export const DEFAULT_WORKER_ACCOUNTS_CEILING = 500;
 /**
  * Peak resident memory one account in progress costs, in bytes: 0.9 MB measured at the real pace
  * (1,000 accounts in one process), 1.1 to 1.2 MB at 4x the pace; the larger is taken.
@@ -28,14 +26,18 @@ export interface WorkerCapacityInput {
 
 /**
  * Accounts one worker runs at once when `SYNC_WORKER_ACCOUNTS` is unset: every account it has
- * credentials for (a job of an account it lacks is never run anyway), at most
- * {@linkcode DEFAULT_WORKER_ACCOUNTS_CEILING}, and no more than half the memory available at
- * start allows at {@linkcode BYTES_PER_ACCOUNT} each; at least one.
+ * credentials for (a job of an account it lacks is never run anyway), no more than half the
+ * memory available at start allows at {@linkcode BYTES_PER_ACCOUNT} each, and at most 10,000
+ * (the setting's bound); at least one. No fixed ceiling: its database work is grouped per
+ * process, so it does not grow with the accounts.
  */
 export function defaultWorkerAccounts(input: WorkerCapacityInput): number {
   const byMemory = Math.floor((input.availableBytes * MEMORY_SHARE) / BYTES_PER_ACCOUNT);
-  return Math.max(1, Math.min(input.accounts, DEFAULT_WORKER_ACCOUNTS_CEILING, byMemory));
+  return Math.max(1, Math.min(input.accounts, MAX_WORKER_ACCOUNTS, byMemory));
 }
+
+/** The most accounts one worker runs at once, as `SYNC_WORKER_ACCOUNTS` allows. */
+const MAX_WORKER_ACCOUNTS = 10_000;
 
 /**
  * The worker's database pool for `accounts` at once: 4 connections up to 40 accounts, one more

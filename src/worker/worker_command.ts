@@ -19,7 +19,6 @@ import { startWorkerEndpoint, type WorkerEndpoint } from "./worker_endpoint.ts";
 import { createWorkerMetrics, type WorkerMetrics } from "./worker_metrics.ts";
 import {
   BYTES_PER_ACCOUNT,
-  DEFAULT_WORKER_ACCOUNTS_CEILING,
   defaultWorkerAccounts,
   pollIntervalMs,
   QUEUE_POOL_SIZE,
@@ -64,11 +63,10 @@ export function workerAccountsOf(config: Readonly<Config>, availableBytes?: numb
   });
   log.info(
     "SYNC_WORKER_ACCOUNTS unset: {workerAccounts} accounts at once (of {accounts} in the " +
-      "accounts file, at most {ceiling}; about {mb} MB at {each} MB each)",
+      "accounts file; about {mb} MB at {each} MB each, within half the memory available)",
     {
       workerAccounts,
       accounts: config.accounts.length,
-      ceiling: DEFAULT_WORKER_ACCOUNTS_CEILING,
       mb: Math.round((workerAccounts * BYTES_PER_ACCOUNT) / 2 ** 20),
       each: BYTES_PER_ACCOUNT / 2 ** 20,
     },
@@ -76,7 +74,7 @@ export function workerAccountsOf(config: Readonly<Config>, availableBytes?: numb
   return workerAccounts;
 }
 
-/** The machine's memory available now; unknown (no `--allow-sys`) leaves the ceiling alone. */
+/** The machine's memory available now; unknown (no `--allow-sys`): no bound from memory. */
 function availableMemory(): number {
   try {
     return Deno.systemMemoryInfo().available;

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import {
   BYTES_PER_ACCOUNT,
-  DEFAULT_WORKER_ACCOUNTS_CEILING,
   defaultWorkerAccounts,
   IDLE_FETCHES_PER_SECOND,
   pollIntervalMs,
@@ -12,13 +11,11 @@ import {
 
 const GB = 2 ** 30;
 
-Deno.test("By default a worker runs every account it has, up to the ceiling", () => {
-  assert.equal(defaultWorkerAccounts({ accounts: 1, availableBytes: 8 * GB }), 1);
-  assert.equal(defaultWorkerAccounts({ accounts: 200, availableBytes: 8 * GB }), 200);
-  assert.equal(
-    defaultWorkerAccounts({ accounts: 5_000, availableBytes: 8 * GB }),
-    DEFAULT_WORKER_ACCOUNTS_CEILING,
-  );
+Deno.test("By default a worker runs every account it has, with no fixed ceiling below 10,000", () => {
+  assert.equal(defaultWorkerAccounts({ accounts: 1, availableBytes: 20 * GB }), 1);
+  assert.equal(defaultWorkerAccounts({ accounts: 200, availableBytes: 20 * GB }), 200);
+  assert.equal(defaultWorkerAccounts({ accounts: 5_000, availableBytes: 20 * GB }), 5_000);
+  assert.equal(defaultWorkerAccounts({ accounts: 20_000, availableBytes: 1_000 * GB }), 10_000);
 });
 
 Deno.test("By default a worker takes no more accounts than half the memory available holds", () => {

@@ -83,7 +83,7 @@ Deno.test("A heartbeat under ten seconds or in fractions of a second is refused"
 Deno.test("Worker accounts and id are validated", () => {
   assert.equal(
     configError({ ...env, SYNC_WORKER_ACCOUNTS: "0" }, ["worker"]).message,
-    "SYNC_WORKER_ACCOUNTS: must be from 1 to 1000",
+    "SYNC_WORKER_ACCOUNTS: must be from 1 to 10000",
   );
   assert.equal(
     configError({ ...env, SYNC_WORKER_ID: "a b" }, ["worker"]).message,

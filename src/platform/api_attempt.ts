@@ -86,7 +86,8 @@ async function clearToSend(account: Account, request: ApiRequest): Promise<Clear
   const { signal } = request.signals;
   await tokens.get(signal); // log in before taking a slot: logins are not rate limited
   const listing = request.endpoint === "list";
-  const departure = await limiter.acquire(signal);
+  // A list request starts a critical chain: the account's last request follows one of them.
+  const departure = await limiter.acquire(signal, listing);
   let token: string;
   let leave: () => void;
   try {
@@ -94,7 +95,10 @@ async function clearToSend(account: Account, request: ApiRequest): Promise<Clear
     token = await tokens.get(signal);
     // Room at the host last: a login needs room too, and must not wait behind us. A list
     // request goes ahead of queued syncs: the account's syncs cannot start before its listing.
-    leave = await hostGate.enter(signal, listing ? "ahead" : "behind");
+    leave = await hostGate.enter(
+      signal,
+      listing ? "ahead" : departure.critical ? "critical" : "behind",
+    );
   } catch (error) {
     departure.cancel();
     throw error;

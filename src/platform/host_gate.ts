@@ -37,12 +37,14 @@ export interface HostGateOptions {
 /**
  * Whose turn comes first at the gate: `"ahead"` for the quick requests everything else waits on
  * (logins, and list requests: an account's syncs cannot start before its listing), then
- * `"behind"` for the rest (campaign syncs).
+ * `"critical"` for syncs on a chain of slots the account's end follows (a wait there delays its
+ * last request: see `Departure.critical` in src/platform/rate_limiter.ts), then `"behind"` for the
+ * rest (campaign syncs with slack).
  */
-export type GatePriority = "ahead" | "behind";
+export type GatePriority = "ahead" | "critical" | "behind";
 
 /** The priorities in the order they are let in. */
-const PRIORITIES = ["ahead", "behind"] as const satisfies readonly GatePriority[];
+const PRIORITIES = ["ahead", "critical", "behind"] as const satisfies readonly GatePriority[];
 
 /** What an account's requests ask of a host: its limiter's rate limit, read live. */
 export interface Demand {
@@ -51,7 +53,8 @@ export interface Demand {
 
 /**
  * Bounds the requests in flight to one host; the others wait their turn, first come first served
- * within their priority, every `"ahead"` waiter before any `"behind"` one. A few places are kept for `"ahead"` requests only. The bound follows Little's
+ * within their priority, every `"ahead"` waiter before any `"critical"` one, and those before any
+ * `"behind"` one. A few places are kept for `"ahead"` requests only. The bound follows Little's
  * law: the declared accounts' request rates times the latency measured, plus headroom, under the
  * operator's ceiling.
  */
@@ -94,7 +97,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
   // take seconds, which grew the room, which let more of them in at once.
   const sizer = createInFlightSizer({ ceiling, now: () => clock.now(), kinds: ["behind"] });
   let inFlight = 0;
-  const queues: Record<GatePriority, Array<() => void>> = { ahead: [], behind: [] };
+  const queues: Record<GatePriority, Array<() => void>> = { ahead: [], critical: [], behind: [] };
 
   function boundFor(priority: GatePriority): number {
     const bound = sizer.bound();
@@ -122,7 +125,8 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       if (!held) return;
       held = false;
       inFlight--;
-      if (priority === "behind") sizer.observe(clock.now() - since, priority);
+      // A critical sync is a sync; logins and pages are not counted (see the sizer above).
+      if (priority !== "ahead") sizer.observe(clock.now() - since, "behind");
       admitWaiting();
     };
   }
@@ -158,7 +162,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       return inFlight;
     },
     get waiting() {
-      return queues.ahead.length + queues.behind.length;
+      return queues.ahead.length + queues.critical.length + queues.behind.length;
     },
     get maxInFlight() {
       return sizer.bound();

@@ -17,6 +17,7 @@ import {
 } from "../errors.ts";
 import { createPlatformClient } from "../platform/platform_client.ts";
 import { type Account, outcomeRows } from "../platform/account.ts";
+import { slackGauge } from "../platform/rate_limiter.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
 import { recordRunEnd, recordRunStart } from "../store/run_history.ts";
@@ -242,6 +243,7 @@ async function syncPhase(
       maxPages: config.maxPages,
       allowMassDelete: config.allowMassDelete,
       concurrency: config.concurrency,
+      slackMs: slackGauge(account.limiter, () => clock.now(), config.concurrency),
       clock,
       signal: run.signal,
       wireSignal: run.wireSignal,

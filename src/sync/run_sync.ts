@@ -30,7 +30,12 @@ export interface SyncJob {
 }
 
 /** Options for {@linkcode startSync}. */
-export interface SyncOptions extends Omit<PipelineOptions, "onFatal"> {
+export interface SyncOptions extends Omit<PipelineOptions, "onFatal" | "deferMs"> {
+  /**
+   * How long the next of `requestsLeft` requests may wait without the last leaving later (the
+   * account's `slackGauge`, src/platform/rate_limiter.ts). @default none: every sync goes at once
+   */
+  slackMs?: (requestsLeft: number) => number;
   /** Records per page requested; a smaller cap the platform applies is learnt. @default 100 */
   pageSize?: number;
   /** Hard cap on pages fetched, whatever `total` says. @default 1000 */
@@ -113,6 +118,8 @@ export async function startSync(
     signal: stop,
     wireSignal: wire,
     onFatal: failRun,
+    ...(options.slackMs ? { deferMs: () => options.slackMs!(requestsLeft(progress())) } : {}),
+    random: options.random,
   });
   const pager = runPager({
     runId,

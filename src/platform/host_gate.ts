@@ -14,6 +14,8 @@ import {
   GATE_RESUM_MS,
   GATE_SAMPLES,
   GATE_SPARE,
+  SOCKET_RESERVE,
+  SOCKET_SHARE,
 } from "./tuning.ts";
 
 /** Options for {@linkcode createHostGate}. */
@@ -184,8 +186,12 @@ export interface HostGates {
   noteStall(from: number, to: number): void;
 }
 
-/** Creates the gates of a process, each with `options`. */
+/**
+ * Creates the gates of a process, each with `options`; with no `maxInFlight`, each is bounded by
+ * {@linkcode socketBudget} as well as by its work.
+ */
 export function createHostGates(options: HostGateOptions = {}): HostGates {
+  options = { ...options, maxInFlight: options.maxInFlight ?? socketBudget() };
   const gates = new Map<string, HostGate>();
   return {
     forUrl(url) {
@@ -329,24 +335,52 @@ function rateOf(limit: RateLimit): number {
 
 interface RollingMean {
   add(value: number): void;
+  /** The statistic of the latest values the bound uses (see createRollingMean). */
   value(): number;
 }
 
-/** The mean of the latest `size` values. */
+/**
+ * The lower quartile of the latest `size` values, recomputed once `size / 8` values came in: a
+ * sync's hold is the platform's time plus any queueing on our side, and a bound sized on the mean
+ * grows with our own queueing (a busy process reads answers late), which lets more in at once, which
+ * makes it busier. The lower quartile follows the platform's time and ignores that tail.
+ */
 function createRollingMean(size: number): RollingMean {
   const values: number[] = [];
   let next = 0;
-  let sum = 0;
+  let added = 0;
+  let quartile = 0;
   return {
     add(value) {
       if (values.length < size) values.push(value);
-      else {
-        sum -= values[next]!;
-        values[next] = value;
-        next = (next + 1) % size;
+      else values[next] = value;
+      next = (next + 1) % size;
+      if (++added % Math.max(1, Math.floor(size / 8)) === 0 || values.length < size) {
+        const sorted = values.toSorted((a, b) => a - b);
+        quartile = sorted[Math.floor((sorted.length - 1) / 4)]!;
       }
-      sum += value;
     },
-    value: () => values.length === 0 ? 0 : sum / values.length,
+    value: () => quartile,
   };
+}
+
+/**
+ * The requests this process may have in flight before it runs out of file descriptors: each holds
+ * a socket, and past the open-files limit neither a socket nor a file opens (`EMFILE`). Four fifths
+ * of the soft limit (`ulimit -n`, read from Linux's `/proc/self/limits`), less
+ * {@linkcode SOCKET_RESERVE} for the database, the checkpoint and the logs; unbounded where the
+ * limit cannot be read or is unlimited.
+ */
+export function socketBudget(
+  readLimits: () => string = () => Deno.readTextFileSync("/proc/self/limits"),
+): number {
+  let text: string;
+  try {
+    text = readLimits();
+  } catch {
+    return Infinity;
+  }
+  const soft = /^Max open files\s+(\d+)/m.exec(text)?.[1];
+  if (soft === undefined) return Infinity;
+  return Math.max(GATE_SPARE, Math.floor(Number(soft) * SOCKET_SHARE) - SOCKET_RESERVE);
 }

@@ -59,6 +59,14 @@ export const GATE_RESERVED_SHARE = 1 / 16;
 export const GATE_RESUM_MS = 1_000;
 
 /**
+ * The share of the open-files limit requests in flight may take, and the descriptors kept for
+ * everything else (database connections, the checkpoint, logs): each request holds a socket, and
+ * idle kept-alive ones linger after a burst.
+ */
+export const SOCKET_SHARE = 0.8;
+export const SOCKET_RESERVE = 64;
+
+/**
  * A page's deadline: this many times the longest page round trip of the host's latest answers. A
  * page is answered at once (the platform does no work for it), so one that takes several times
  * longer than its peers has hung, and the platform's hangs never answer.

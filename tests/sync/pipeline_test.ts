@@ -16,17 +16,16 @@ const campaign = (n: number): Campaign => ({
   created_at: "2026-01-01T00:00:00Z",
 });
 
-/** A pipeline over a client that records when each sync was asked, on a fake clock. */
-function setup(deferMs: () => number, signal?: AbortSignal) {
-  const clock = createFakeClock(0);
-  const asked: number[] = [];
+/** A pipeline over `client` that commits every row as inserted and checkpoints nothing. */
+function pipelineOver(
+  client: Parameters<typeof createPipeline>[0]["client"],
+  options: Parameters<typeof createPipeline>[1],
+) {
   const tally = createTally();
   const pipeline = createPipeline({
     runId: "run",
     account: "acme",
-    client: {
-      syncCampaign: () => (asked.push(clock.now()), Promise.resolve("2026-01-01T00:00:00Z")),
-    },
+    client,
     sink: {
       upsert: (rows) => Promise.resolve(new Map(rows.map((row) => [row.id, "inserted" as const]))),
       reject: () => Promise.resolve(),
@@ -39,8 +38,35 @@ function setup(deferMs: () => number, signal?: AbortSignal) {
     done: new Map(),
     pendingSynced: new Map(),
     tally,
-  }, { clock, deferMs, random: () => 0.5, signal, batchWaitMs: 0 });
+  }, { batchWaitMs: 0, ...options });
+  return { tally, pipeline };
+}
+
+/** A pipeline over a client that records when each sync was asked, on a fake clock. */
+function setup(deferMs: () => number, signal?: AbortSignal) {
+  const clock = createFakeClock(0);
+  const asked: number[] = [];
+  const { tally, pipeline } = pipelineOver({
+    syncCampaign: () => (asked.push(clock.now()), Promise.resolve("2026-01-01T00:00:00Z")),
+  }, { clock, deferMs, random: () => 0.5, signal });
   return { clock, asked, tally, pipeline };
+}
+
+/** A pipeline over a client whose syncs are answered one by one, by `answers`. */
+function held(options: Parameters<typeof createPipeline>[1]) {
+  const asked: string[] = [];
+  const answers: Array<() => void> = [];
+  const inFlight = { now: 0, most: 0 };
+  const { tally, pipeline } = pipelineOver({
+    syncCampaign: (id) => {
+      asked.push(id);
+      inFlight.most = Math.max(inFlight.most, ++inFlight.now);
+      return new Promise((resolve) =>
+        answers.push(() => (inFlight.now--, resolve("2026-01-01T00:00:00Z")))
+      );
+    },
+  }, options);
+  return { asked, answers, inFlight, tally, pipeline };
 }
 
 Deno.test("Pipeline lets a sync with a window to spare wait a random part of it", async () => {
@@ -72,36 +98,12 @@ Deno.test("Pipeline leaves a waiting sync undone when a stop comes, and sends no
 
 Deno.test("Pipeline leaves a queued sync undone when a stop comes, and sends nothing more", async () => {
   const stop = new AbortController();
-  const asked: string[] = [];
-  let answer = () => {};
-  const tally = createTally();
-  const pipeline = createPipeline({
-    runId: "run",
-    account: "acme",
-    client: {
-      syncCampaign: (id) => {
-        asked.push(id);
-        return new Promise((resolve) => answer = () => resolve("2026-01-01T00:00:00Z"));
-      },
-    },
-    sink: {
-      upsert: (rows) => Promise.resolve(new Map(rows.map((row) => [row.id, "inserted" as const]))),
-      reject: () => Promise.resolve(),
-    },
-    checkpoint: {
-      markDone: () => Promise.resolve(),
-      recordSynced: () => Promise.resolve(),
-      markFailed: () => Promise.resolve(),
-    },
-    done: new Map(),
-    pendingSynced: new Map(),
-    tally,
-  }, { concurrency: 1, signal: stop.signal, batchWaitMs: 0 });
+  const { asked, answers, tally, pipeline } = held({ concurrency: 1, signal: stop.signal });
   pipeline.take({ campaigns: [campaign(1), campaign(2)], rejects: [] });
   await settle();
   assert.deepEqual(asked, ["campaign_1"], "one at a time: the second is queued");
   stop.abort(new Error("stop"));
-  answer();
+  answers.shift()!();
   await pipeline.drain();
   assert.deepEqual(asked, ["campaign_1"]);
   const { synced, undone } = tally.snapshot();
@@ -153,36 +155,7 @@ Deno.test("Pipeline counts what each commit changed and checkpoints it with the 
 });
 
 Deno.test("Pipeline syncs at most `concurrency` campaigns at once, in the order taken, every one of them", async () => {
-  const asked: string[] = [];
-  const answers: Array<() => void> = [];
-  let inFlight = 0;
-  let most = 0;
-  const tally = createTally();
-  const pipeline = createPipeline({
-    runId: "run",
-    account: "acme",
-    client: {
-      syncCampaign: (id) => {
-        asked.push(id);
-        most = Math.max(most, ++inFlight);
-        return new Promise((resolve) =>
-          answers.push(() => (inFlight--, resolve("2026-01-01T00:00:00Z")))
-        );
-      },
-    },
-    sink: {
-      upsert: (rows) => Promise.resolve(new Map(rows.map((row) => [row.id, "inserted" as const]))),
-      reject: () => Promise.resolve(),
-    },
-    checkpoint: {
-      markDone: () => Promise.resolve(),
-      recordSynced: () => Promise.resolve(),
-      markFailed: () => Promise.resolve(),
-    },
-    done: new Map(),
-    pendingSynced: new Map(),
-    tally,
-  }, { concurrency: 3, batchWaitMs: 0 });
+  const { asked, answers, inFlight, tally, pipeline } = held({ concurrency: 3 });
   pipeline.take({ campaigns: [1, 2, 3, 4, 5].map(campaign), rejects: [] });
   await settle();
   pipeline.take({ campaigns: [6, 7].map(campaign), rejects: [] }); // a later page
@@ -194,6 +167,6 @@ Deno.test("Pipeline syncs at most `concurrency` campaigns at once, in the order 
   }
   await pipeline.drain();
   assert.deepEqual(asked, [1, 2, 3, 4, 5, 6, 7].map((n) => `campaign_${n}`));
-  assert.equal(most, 3);
+  assert.equal(inFlight.most, 3);
   assert.equal(tally.snapshot().synced, 7);
 });

@@ -335,32 +335,25 @@ function rateOf(limit: RateLimit): number {
 
 interface RollingMean {
   add(value: number): void;
-  /** The statistic of the latest values the bound uses (see createRollingMean). */
   value(): number;
 }
 
-/**
- * The lower quartile of the latest `size` values, recomputed once `size / 8` values came in: a
- * sync's hold is the platform's time plus any queueing on our side, and a bound sized on the mean
- * grows with our own queueing (a busy process reads answers late), which lets more in at once, which
- * makes it busier. The lower quartile follows the platform's time and ignores that tail.
- */
+/** The mean of the latest `size` values. */
 function createRollingMean(size: number): RollingMean {
   const values: number[] = [];
   let next = 0;
-  let added = 0;
-  let quartile = 0;
+  let sum = 0;
   return {
     add(value) {
       if (values.length < size) values.push(value);
-      else values[next] = value;
-      next = (next + 1) % size;
-      if (++added % Math.max(1, Math.floor(size / 8)) === 0 || values.length < size) {
-        const sorted = values.toSorted((a, b) => a - b);
-        quartile = sorted[Math.floor((sorted.length - 1) / 4)]!;
+      else {
+        sum -= values[next]!;
+        values[next] = value;
+        next = (next + 1) % size;
       }
+      sum += value;
     },
-    value: () => quartile,
+    value: () => values.length === 0 ? 0 : sum / values.length,
   };
 }
 

@@ -8,7 +8,7 @@ import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard
 import { markDeleted } from "../store/deletions.ts";
 import { type Catalog, createCatalog, type Drift } from "./catalog.ts";
 import { type Listing, recordsOnPage, runPager } from "./pager.ts";
-import { createPipeline, type PipelineOptions } from "./pipeline.ts";
+import { type CampaignSink, createPipeline, type PipelineOptions } from "./pipeline.ts";
 import { createTally, type SyncProgress } from "./tally.ts";
 
 const log = getLogger(["adsync", "sync"]);
@@ -55,6 +55,38 @@ export interface SyncResult extends SyncProgress {
   fatal: unknown;
 }
 
+/** What the checkpoint holds of `runId` (nothing, for a new run): where its sync resumes. */
+async function resumePoint(checkpoint: Checkpoint, runId: string) {
+  const [saved, run, done, pendingSynced, before] = await Promise.all([
+    checkpoint.pages(runId),
+    checkpoint.getRun(runId),
+    checkpoint.done(runId),
+    checkpoint.syncedPending(runId),
+    checkpoint.progress(runId),
+  ]);
+  return { saved, run, done, pendingSynced, before };
+}
+
+/**
+ * Where an account's rows go: the process's group writer when there is one (else its own
+ * statements), and its rejects, each through the database guard.
+ */
+function campaignSink(job: SyncJob, guard: DatabaseGuard): CampaignSink {
+  const { account, sql } = job;
+  return {
+    upsert: (rows) =>
+      job.campaigns?.upsert(account, rows) ?? guard.retrying(
+        `write ${rows.length} campaigns to`,
+        () => upsertCampaigns(sql, account, rows),
+      ),
+    reject: (rejects) =>
+      guard.retrying(
+        `store ${rejects.length} rejected records in`,
+        () => insertRejects(sql, rejects),
+      ),
+  };
+}
+
 /**
  * Syncs every campaign of one account: a pager lists the pages, a catalog validates and
  * deduplicates their records, a pipeline syncs each new campaign at the platform and upserts it
@@ -68,14 +100,8 @@ export async function startSync(
   options: SyncOptions = {},
 ): Promise<{ progress(): SyncProgress; done: Promise<SyncResult> }> {
   const { pageSize = 100, maxPages = 1000, allowMassDelete = false } = options;
-  const { runId, account, client, sql, checkpoint } = job;
-  const [saved, run, done, pendingSynced, before] = await Promise.all([
-    checkpoint.pages(runId),
-    checkpoint.getRun(runId),
-    checkpoint.done(runId),
-    checkpoint.syncedPending(runId),
-    checkpoint.progress(runId),
-  ]);
+  const { runId, account, client, checkpoint } = job;
+  const { saved, run, done, pendingSynced, before } = await resumePoint(checkpoint, runId);
   const fatal = new AbortController();
   const present = (...list: (AbortSignal | undefined)[]) => list.filter((s) => s !== undefined);
   const stop = AbortSignal.any(present(fatal.signal, options.signal));
@@ -98,18 +124,7 @@ export async function startSync(
     done,
     pendingSynced,
     tally,
-    sink: {
-      upsert: (rows) =>
-        job.campaigns?.upsert(account, rows) ?? guard.retrying(
-          `write ${rows.length} campaigns to`,
-          () => upsertCampaigns(sql, account, rows),
-        ),
-      reject: (rejects) =>
-        guard.retrying(
-          `store ${rejects.length} rejected records in`,
-          () => insertRejects(sql, rejects),
-        ),
-    },
+    sink: campaignSink(job, guard),
   }, {
     concurrency: options.concurrency,
     batchSize: options.batchSize,
@@ -152,7 +167,7 @@ export async function startSync(
   }
 
   async function markGone(ids: string[]): Promise<void> {
-    const outcome = await markDeleted(sql, account, ids, { allowMassDelete });
+    const outcome = await markDeleted(job.sql, account, ids, { allowMassDelete });
     tally.deleted(outcome.deleted);
     tally.withheld(outcome.withheld);
     if (outcome.withheld > 0) {

@@ -77,27 +77,14 @@ export async function runSyncCommand(
       options.onStart?.();
       const shared = shareResources(config, { db, guard, checkpoint: state.checkpoint }, clock);
       const { progress: _, onStart: __, ...environment } = options;
-      const context: RunContext = { ...shared, ...environment, clock };
+      const context = { ...shared, ...environment, clock };
       const stopWatching = watchLoopLag(shared.hostGates.noteStall);
       const tracked: Tracked[] = config.accounts.map((a) => ({ account: a.clientId, done: false }));
       const endpoint = serveEndpoint(config, db, tracked);
       const progress = showProgress(tracked, options, clock);
-      const slot = pLimit(config.accountConcurrency);
-      if (config.accounts.length > 1) {
-        log.info("Syncing {count} accounts, {concurrency} at once", {
-          count: config.accounts.length,
-          concurrency: Math.min(config.accountConcurrency, config.accounts.length),
-        });
-      }
       let outcomes: AccountOutcome<SyncSummary>[];
       try {
-        outcomes = await Promise.all(config.plans.map((plan, i) => {
-          const track = tracked[i]!;
-          return slot(async () => {
-            track.run = await runAccount(plan, context);
-            return await track.run.done;
-          }).then((outcome) => ended(track, outcome, clock)).finally(() => track.done = true);
-        }));
+        outcomes = await runAccounts(config, context, tracked);
       } finally {
         progress?.stop();
         stopWatching();
@@ -112,6 +99,29 @@ export async function runSyncCommand(
   } finally {
     await state.close();
   }
+}
+
+/** Runs every account's plan, `config.accountConcurrency` at once, each tracked as it goes. */
+function runAccounts(
+  config: Readonly<Config>,
+  context: RunContext & { clock: Clock },
+  tracked: Tracked[],
+): Promise<AccountOutcome<SyncSummary>[]> {
+  const { clock } = context;
+  const slot = pLimit(config.accountConcurrency);
+  if (config.accounts.length > 1) {
+    log.info("Syncing {count} accounts, {concurrency} at once", {
+      count: config.accounts.length,
+      concurrency: Math.min(config.accountConcurrency, config.accounts.length),
+    });
+  }
+  return Promise.all(config.plans.map((plan, i) => {
+    const track = tracked[i]!;
+    return slot(async () => {
+      track.run = await runAccount(plan, context);
+      return await track.run.done;
+    }).then((outcome) => ended(track, outcome, clock)).finally(() => track.done = true);
+  }));
 }
 
 /** What every account of the sync shares: the database, the checkpoint, the host gates, the leases. */

@@ -1,6 +1,6 @@
 import { getLogger } from "@logtape/logtape";
 import type { JobWithMetadata } from "pg-boss";
-import { systemClock } from "../clock.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import { ConfigError, errorFields } from "../errors.ts";
 import { createHostGates } from "../platform/host_gate.ts";
@@ -9,6 +9,8 @@ import { enqueueAccounts } from "../queue/enqueue.ts";
 import { openQueue, SYNC_QUEUE, type SyncJobData, TICK_QUEUE } from "../queue/queue.ts";
 import { applySchedule } from "../queue/schedule.ts";
 import { openPgCheckpoint } from "../store/pg_checkpoint.ts";
+import type { Database } from "../store/database.ts";
+import type { DatabaseGuard } from "../store/database_guard.ts";
 import { createCampaignWriter } from "../store/campaign_writer.ts";
 import { createAccountLeases } from "../store/lease_keeper.ts";
 import { WORKER_HOLDER_PREFIX } from "../queue/queue_state.ts";
@@ -120,25 +122,8 @@ export async function runWorkerCommand(
       label: db.label,
       signal,
     });
-    const hostGates = createHostGates({ maxInFlight: config.maxInFlight });
-    const shared: Omit<AccountJobContext["run"], keyof RunEnvironment> = {
-      // Its config resumes (config.resume and every plan's): a worker always continues an
-      // account's latest unfinished run, wherever it ran.
-      config,
-      sql: db.sql,
-      guard,
-      // In the server, not on this machine: whichever worker takes an account next resumes its
-      // run exactly, and primes its limiter with the sends of the worker before it.
-      checkpoint: openPgCheckpoint(db.sql, { where: db.label, guard, clock }),
-      checkpointInServer: true,
-      hostGates,
-      campaigns: createCampaignWriter(db.sql, guard, { clock }),
-      leases: createAccountLeases(db.sql, guard, {
-        holder: `${WORKER_HOLDER_PREFIX}${workerId}`,
-        ttlMs: config.workerHeartbeatMs,
-        clock,
-      }),
-    };
+    const shared = workerResources(config, { db, guard }, workerId, clock);
+    const { hostGates } = shared;
     const live = { metrics, endpoint };
     // A busy machine's held event loop widens the limiters' margin, as in a sync.
     const stopWatching = watchLoopLag(hostGates.noteStall);
@@ -151,6 +136,34 @@ export async function runWorkerCommand(
     await endpoint?.close();
     await db.close();
   }
+}
+
+/** What every account of the worker shares: the checkpoint and leases in the server, the gates. */
+function workerResources(
+  config: Readonly<Config>,
+  opened: { db: Database; guard: DatabaseGuard },
+  workerId: string,
+  clock: Clock,
+): Omit<AccountJobContext["run"], keyof RunEnvironment> {
+  const { db, guard } = opened;
+  return {
+    // Its config resumes (config.resume and every plan's): a worker always continues an
+    // account's latest unfinished run, wherever it ran.
+    config,
+    sql: db.sql,
+    guard,
+    // In the server, not on this machine: whichever worker takes an account next resumes its
+    // run exactly, and primes its limiter with the sends of the worker before it.
+    checkpoint: openPgCheckpoint(db.sql, { where: db.label, guard, clock }),
+    checkpointInServer: true,
+    hostGates: createHostGates({ maxInFlight: config.maxInFlight }),
+    campaigns: createCampaignWriter(db.sql, guard, { clock }),
+    leases: createAccountLeases(db.sql, guard, {
+      holder: `${WORKER_HOLDER_PREFIX}${workerId}`,
+      ttlMs: config.workerHeartbeatMs,
+      clock,
+    }),
+  };
 }
 
 async function work(

@@ -171,11 +171,11 @@ function isGoneSync(holder: string): boolean {
 }
 
 /**
- * Connections to a PostgreSQL server for `accounts` accounts: 4 (enough for one account's
- * batched upserts) up to 40 accounts, then one more per 10 accounts, at most 20 (reached at 200
- * accounts), which keeps well inside a server's default 100 connections while 1,000 accounts
- * write at once (each account's sync upserts in batches, a few a second, and the checkpoint is
- * local: see the README's capacity planning).
+ * Connections to a PostgreSQL server for `accounts` accounts: 4 up to 40 accounts, then one more
+ * per 10 accounts, at most 20 (reached at 200 accounts), well inside a server's default 100
+ * connections: the accounts' upserts, sends and lease renewals are group-committed per process
+ * (src/store/group_commit.ts), so the statements do not grow with the accounts; each account's
+ * start and end are a few statements of its own.
  */
 export function poolSizeFor(accounts: number): number {
   return Math.min(20, Math.max(4, Math.ceil(accounts / 10)));

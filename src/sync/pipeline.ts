@@ -82,6 +82,7 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
   const queue: Array<Campaign | undefined> = [];
   let next = 0;
   let loops = 0;
+  let starting = 0;
   const stopped = () => signal?.aborted === true;
 
   /** A write that failed for good after a stop request is work left undone, not a fatal error. */
@@ -154,6 +155,10 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
 
   /** Syncs queued campaigns until none is left; at most `concurrency` of these run at once. */
   async function syncQueued(): Promise<void> {
+    // Its first sync starts in a later microtask, as a caller taking a page (the pager, while it
+    // is being built) does not expect a sync to start within `take`.
+    await Promise.resolve();
+    starting--;
     try {
       while (next < queue.length) {
         const campaign = queue[next]!;
@@ -167,9 +172,10 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
   }
 
   function startLoops(): void {
-    // A loop claims its first campaign as it starts, before it waits for anything.
-    while (loops < concurrency && next < queue.length) {
+    // Each loop about to start will claim a campaign: start no more than are unclaimed.
+    while (loops < concurrency && next + starting < queue.length) {
       loops++;
+      starting++;
       tasks.push(syncQueued());
     }
   }

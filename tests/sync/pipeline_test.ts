@@ -170,3 +170,13 @@ Deno.test("Pipeline syncs at most `concurrency` campaigns at once, in the order 
   assert.equal(inFlight.most, 3);
   assert.equal(tally.snapshot().synced, 7);
 });
+
+Deno.test("Pipeline starts no sync within take: the pager calls it while it is being built", async () => {
+  const { asked, answers, pipeline } = held({ concurrency: 2 });
+  pipeline.take({ campaigns: [campaign(1)], rejects: [] });
+  assert.deepEqual(asked, [], "nothing asked before take returned");
+  await settle();
+  assert.deepEqual(asked, ["campaign_1"]);
+  answers.shift()!();
+  await pipeline.drain();
+});

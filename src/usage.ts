@@ -63,7 +63,7 @@ const SETTING_HELP: Partial<Record<SettingKey, SettingHelp>> = {
   httpHost: { arg: "HOST", text: "the endpoint's address" },
   workerAccounts: {
     arg: "N",
-    default: "all, <= 500, by memory",
+    default: "all, by memory",
     text: "accounts one worker runs at once",
   },
   workerHeartbeatMs: { arg: "DUR", text: ">= 10s; a job silent this long is taken over" },

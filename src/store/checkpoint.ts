@@ -2,6 +2,8 @@ import { DatabaseSync } from "node:sqlite";
 import { migrateCheckpoint, prepareStatements, toRun } from "./checkpoint_schema.ts";
 import type { Checkpoint, DoneOutcome } from "./checkpoint_types.ts";
 import { AdsyncError, errorMessage } from "../errors.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import { createGroupCommit } from "./group_commit.ts";
 
 export type {
   Checkpoint,
@@ -23,17 +25,30 @@ export class CheckpointError extends AdsyncError {
 export interface CheckpointOptions {
   /** Clock for `updatedAt`, in epoch milliseconds. @default Date.now */
   now?: () => number;
+  /** Timers of the group commit (writes gather up to 5 ms). @default systemClock */
+  clock?: Clock;
   /** Send times older than this (relative to the newest send) are pruned. @default 86_400_000 */
   sendRetentionMs?: number;
 }
 
 const BUSY_TIMEOUT_MS = 5_000;
+/**
+ * Writes a group aims to gather, and the longest a write waits for its group: a send leaves only
+ * once its record committed, and this many milliseconds are nothing to a window of seconds.
+ */
+const GROUP_TARGET_WRITES = 16;
+const GROUP_MAX_WAIT_MS = 5;
+
+/** One write of a group: its statements, run inside the group's transaction. */
+interface Write {
+  fn: () => void;
+}
 /** recordSend prunes old send times once every this many inserts, to keep it one INSERT. */
 const PRUNE_EVERY = 100;
 
 /** Opens (creating if needed) the checkpoint at `path`, or throws CheckpointError. */
 export function openCheckpoint(path: string, options: CheckpointOptions = {}): Checkpoint {
-  const { now = Date.now, sendRetentionMs = 86_400_000 } = options;
+  const { now = Date.now, sendRetentionMs = 86_400_000, clock = systemClock } = options;
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
@@ -62,20 +77,35 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
 
   const s = prepareStatements(db);
 
-  /** Runs `fn` as one IMMEDIATE transaction; any failure rejects with a CheckpointError. */
-  const write = (action: string, fn: () => void): Promise<void> => {
+  /** Runs `writes` in one IMMEDIATE transaction: undefined when it committed, else the error. */
+  const transaction = (writes: readonly Write[]): unknown => {
     try {
       db.exec("BEGIN IMMEDIATE");
-      fn();
+      for (const { fn } of writes) fn();
       db.exec("COMMIT");
-      return Promise.resolve();
+      return undefined;
     } catch (error) {
       if (db.isOpen && db.isTransaction) db.exec("ROLLBACK");
-      const reason = errorMessage(error);
-      return Promise.reject(
-        new CheckpointError(`Cannot ${action} in checkpoint ${path}: ${reason}`, { cause: error }),
-      );
+      return error;
     }
+  };
+  // Writes made close together (every account of the process records its sends and syncs here)
+  // commit in one transaction: a commit costs far more than its statements. A group that fails is
+  // rolled back and its writes run one transaction each, so a write fails only for itself.
+  const group = createGroupCommit<Write, unknown>((writes) => {
+    const failed = writes.length > 1 ? transaction(writes) : true;
+    return Promise.resolve(
+      failed === undefined ? writes.map(() => undefined) : writes.map((w) => transaction([w])),
+    );
+  }, { clock, targetRows: GROUP_TARGET_WRITES, maxWaitMs: GROUP_MAX_WAIT_MS });
+  /** Queues `fn` in the next group; any failure rejects with a CheckpointError. */
+  const write = async (action: string, fn: () => void): Promise<void> => {
+    const error = await group.submit({ fn });
+    if (error === undefined) return;
+    const reason = errorMessage(error);
+    throw new CheckpointError(`Cannot ${action} in checkpoint ${path}: ${reason}`, {
+      cause: error,
+    });
   };
   /** Runs a read; a failure (a closed file, say) becomes a rejected CheckpointError. */
   const read = <T>(fn: () => T): Promise<T> => {
@@ -198,9 +228,10 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
           unchanged: Number(row.unchanged ?? 0),
         };
       }),
-    close() {
+    async close() {
+      // Writes still gathering commit first: each caller was promised durability.
+      await group.flush();
       if (db.isOpen) db.close();
-      return Promise.resolve();
     },
   };
 }

@@ -71,8 +71,9 @@ export type DoneOutcome = "synced" | "rejected";
 
 /**
  * Durable, resumable progress of sync runs: a local SQLite file for `sync`, PostgreSQL for
- * workers. Every method resolves once its write is durable (one transaction per call) and
- * rejects with a CheckpointError otherwise.
+ * workers. Every method resolves once its write is durable (all of a call's statements commit
+ * together; calls made close together may share the transaction) and rejects with a
+ * CheckpointError otherwise, a failed call taking no other down with it.
  */
 export interface Checkpoint {
   /** Where this checkpoint lives, for messages: the file's path, or "PostgreSQL at host/db". */

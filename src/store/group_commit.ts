@@ -32,6 +32,8 @@ export interface GroupCommit<T, R> {
    * group(s) like any other, but are not counted in the arrival rate the wait is sized for.
    */
   submitAll(items: readonly T[]): Promise<R>[];
+  /** Commits what is queued now, without waiting for the timer; resolves once nothing is pending. */
+  flush(): Promise<void>;
   /** Items queued or being committed. */
   readonly pending: number;
   /** Statements committed (or failed) so far. */
@@ -64,6 +66,8 @@ export function createGroupCommit<T, R>(
   let committing = 0;
   let statements = 0;
   let timer: AbortController | undefined;
+  /** Ends when the statement in flight has committed or failed. */
+  let inFlight: Promise<void> | undefined;
   /** Arrivals per ms, as a moving average over the groups so far; 0 until measured. */
   let rate = 0;
   let arrivals = 0;
@@ -104,6 +108,8 @@ export function createGroupCommit<T, R>(
     queue = queue.slice(group.length);
     committing = group.length;
     statements++;
+    let done!: () => void;
+    inFlight = new Promise((resolve) => done = resolve);
     try {
       const results = await commit(group.map((queued) => queued.item));
       group.forEach((queued, i) => queued.resolve(results[i] as R));
@@ -111,6 +117,8 @@ export function createGroupCommit<T, R>(
       for (const queued of group) queued.reject(error);
     } finally {
       committing = 0;
+      inFlight = undefined;
+      done();
       schedule();
     }
   }
@@ -132,6 +140,9 @@ export function createGroupCommit<T, R>(
       const results = items.map(enqueue);
       schedule();
       return results;
+    },
+    async flush() {
+      while (queue.length > 0 || committing > 0) await (inFlight ?? cut());
     },
     get pending() {
       return queue.length + committing;

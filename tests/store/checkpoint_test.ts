@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
+import { createFakeClock, settle } from "../_fake_clock.ts";
 import { type Checkpoint, CheckpointError, openCheckpoint } from "../../src/store/checkpoint.ts";
 
 const baseRun = {
@@ -161,6 +162,65 @@ Deno.test("Checkpoint opens a version 2 file: campaigns it finished count withou
     } finally {
       await checkpoint.close();
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Checkpoint commits writes made together in one transaction, each resolved once it committed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adsync_checkpoint_" });
+  const clock = createFakeClock();
+  const checkpoint = openCheckpoint(join(dir, "checkpoint.sqlite"), { clock });
+  const reader = new DatabaseSync(join(dir, "checkpoint.sqlite"));
+  const sends = () => reader.prepare("SELECT count(*) AS n FROM sends").get()?.n;
+  try {
+    let resolved = 0;
+    const writes = [1, 2, 3].map((at) => checkpoint.recordSend("acme", at).then(() => resolved++));
+    await settle();
+    assert.equal(sends(), 0, "nothing is committed while the group gathers");
+    assert.equal(resolved, 0);
+    await clock.tick(5);
+    await Promise.all(writes);
+    assert.equal(sends(), 3);
+    assert.equal(resolved, 3);
+  } finally {
+    reader.close();
+    await checkpoint.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Checkpoint fails a write of a group for itself only: the others of its group commit", async () => {
+  await withCheckpoint(async (checkpoint) => {
+    await checkpoint.createRun(baseRun);
+    const results = await Promise.allSettled([
+      checkpoint.recordSend("acme", 1),
+      checkpoint.setTotals("no-such-run", 5, 1),
+      checkpoint.setTotals("run-1", 7, 1),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+    const failure = (results[1] as PromiseRejectedResult).reason;
+    assert.ok(failure instanceof CheckpointError);
+    assert.match(
+      failure.message,
+      /^Cannot set totals of run no-such-run in checkpoint .*unknown run/,
+    );
+    assert.deepEqual(await checkpoint.recentSends("acme", 0), [1]);
+    assert.equal((await checkpoint.getRun("run-1"))?.total, 7);
+  });
+});
+
+Deno.test("Checkpoint commits the writes still gathering when it is closed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adsync_checkpoint_" });
+  const path = join(dir, "checkpoint.sqlite");
+  try {
+    const checkpoint = openCheckpoint(path, { clock: createFakeClock() });
+    const recorded = checkpoint.recordSend("acme", 42);
+    await checkpoint.close();
+    await recorded;
+    const reopened = openCheckpoint(path);
+    assert.deepEqual(await reopened.recentSends("acme", 0), [42]);
+    await reopened.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -115,3 +115,27 @@ Deno.test("GroupCommit waits only as long as the measured rate needs for its tar
   assert.ok(later.every((size) => size >= 3 && size <= 6), `later groups: ${later}`);
   assert.equal(groups.flat().length, 300);
 });
+
+Deno.test("GroupCommit flushes what is queued without waiting for the timer", async () => {
+  const clock = createFakeClock();
+  const groups: number[][] = [];
+  let release!: () => void;
+  const writer = createGroupCommit<number, number>((items) => {
+    groups.push(items);
+    return groups.length === 1
+      ? new Promise((resolve) => release = () => resolve(items))
+      : Promise.resolve(items);
+  }, { maxWaitMs: 1_000, clock });
+  const first = writer.submit(1);
+  await clock.tick(1_000);
+  const second = writer.submit(2);
+  let flushed = false;
+  const flushing = writer.flush().then(() => flushed = true);
+  await settle();
+  assert.equal(flushed, false, "the group in flight ends first");
+  release();
+  await flushing;
+  assert.deepEqual(groups, [[1], [2]]);
+  assert.deepEqual(await Promise.all([first, second]), [1, 2]);
+  assert.equal(writer.pending, 0);
+});

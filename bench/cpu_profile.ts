@@ -4,7 +4,8 @@
  * CPU for 60 s, writes the profile (open it in Chrome's DevTools) and prints the functions with
  * the most self time, each with its share of the samples. With `--heap` as a fourth argument it
  * samples allocations instead and prints where the memory still live at the end was allocated
- * (V8's sampling heap profiler).
+ * (V8's sampling heap profiler); with `--alloc`, where everything allocated was allocated, collected
+ * or not (what keeps the garbage collector busy).
  * @module
  */
 // deno-lint-ignore-file no-console -- an entry point: its output is the user interface
@@ -62,11 +63,22 @@ export async function takeProfile(address: string, seconds: number) {
   return profile;
 }
 
-/** Samples allocations for `seconds`; returns the allocation tree of what is still live. */
-export async function takeHeapProfile(address: string, seconds: number): Promise<HeapNode> {
+/**
+ * Samples allocations for `seconds`; returns the allocation tree of what is still live, or with
+ * `all` of everything allocated (what the garbage collector has to clear).
+ */
+export async function takeHeapProfile(
+  address: string,
+  seconds: number,
+  all = false,
+): Promise<HeapNode> {
   const { call, close } = await connect(address);
   await call("HeapProfiler.enable");
-  await call("HeapProfiler.startSampling", { samplingInterval: 65_536 });
+  await call("HeapProfiler.startSampling", {
+    samplingInterval: 65_536,
+    includeObjectsCollectedByMajorGC: all,
+    includeObjectsCollectedByMinorGC: all,
+  });
   await wait(seconds);
   const { profile } = await call("HeapProfiler.stopSampling") as { profile: { head: HeapNode } };
   close();
@@ -110,8 +122,9 @@ export function topLive(head: HeapNode, top = 25): string[] {
 
 if (import.meta.main) {
   const [address = "127.0.0.1:9229", seconds = "60", out = "adsync.cpuprofile", mode] = Deno.args;
-  if (mode === "--heap") {
-    console.log(topLive(await takeHeapProfile(address, Number(seconds))).join("\n"));
+  if (mode === "--heap" || mode === "--alloc") {
+    const head = await takeHeapProfile(address, Number(seconds), mode === "--alloc");
+    console.log(topLive(head, 40).join("\n"));
   } else {
     const profile = await takeProfile(address, Number(seconds));
     await Deno.writeTextFile(out, JSON.stringify(profile));

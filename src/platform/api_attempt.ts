@@ -145,9 +145,6 @@ async function exchange(
       account.limits.observe(answer);
       settle(status);
     },
-    onOutcome: (outcome) => {
-      countOutcome(stats, endpoint, outcome);
-      if (outcome === "timeout") stats.timeouts++;
-    },
+    onOutcome: (outcome) => countOutcome(stats, endpoint, outcome),
   });
 }

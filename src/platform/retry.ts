@@ -1,4 +1,5 @@
-import { HttpError, NetworkError, TimeoutError } from "../errors.ts";
+import type { Logger } from "@logtape/logtape";
+import { errorCode, HttpError, NetworkError, TimeoutError } from "../errors.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { MAX_HOLD_MS, MAX_HOLDS } from "./tuning.ts";
 
@@ -77,6 +78,17 @@ export interface RetryOptions {
    * not held is fatal. @default none: a 429 is fatal
    */
   onHold?: (error: HttpError) => boolean;
+}
+
+/** An `onRetry` that logs each retry on `log` at debug level: the error, the attempt, the wait. */
+export function retryLogger(log: Logger): NonNullable<RetryOptions["onRetry"]> {
+  return (error, attempt, delayMs) =>
+    log.debug("{message}; retry {attempt} in {delayMs} ms", {
+      message: error.message,
+      error_code: errorCode(error),
+      attempt,
+      delayMs,
+    });
 }
 
 /** Full jitter: a random wait below an exponentially growing ceiling. */

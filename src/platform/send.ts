@@ -50,11 +50,10 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
   const { onOutcome = () => {}, clock = monotonicClock } = options;
   const url = withoutCredentials(request.url);
   const fail = `Cannot ${request.what}`;
-  const deadlineTimer = stallTolerantTimeout(timeoutMs, clock);
-  const deadlineSignal = deadlineTimer.signal;
+  const deadline = stallTolerantTimeout(timeoutMs, clock);
   const wire = request.signal;
   // Combined through onAbort: the wire signal is the run's, shared by every request in flight.
-  const cut = anySignal(wire ? [wire, deadlineSignal] : [deadlineSignal]);
+  const cut = anySignal(wire ? [wire, deadline.signal] : [deadline.signal]);
   let response: Response;
   let text: string;
   try {
@@ -68,7 +67,7 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
     text = await response.text();
   } catch (error) {
     if (wire?.aborted) throw wire.reason;
-    if (deadlineSignal.aborted) {
+    if (deadline.signal.aborted) {
       onOutcome("timeout");
       throw new TimeoutError(`${fail}: no complete answer within ${timeoutMs} ms`, { url }, {
         cause: error,
@@ -78,7 +77,7 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
     const reason = describeNetworkError(error).replaceAll(request.url, url);
     throw new NetworkError(`${fail}: ${reason}`, { url }, { cause: error });
   } finally {
-    deadlineTimer.clear();
+    deadline.clear();
     cut.dispose();
   }
   const { status } = response;
@@ -205,9 +204,6 @@ function describeNetworkError(error: unknown): string {
   if (/dns error|failed to lookup|name or service not known/i.test(text)) return "host not found";
   if (/connection reset/i.test(text)) return "connection reset";
   if (/certificate|tls/i.test(text)) return `TLS error (${text.trim()})`;
-  return error instanceof Error && error.cause instanceof Error
-    ? error.cause.message
-    : error instanceof Error
-    ? error.message
-    : String(error);
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  return cause instanceof Error ? cause.message : String(cause);
 }

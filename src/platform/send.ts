@@ -91,7 +91,7 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
       });
     }
   }
-  throw refusal(response, text, request.url, { fail, now });
+  throw refusal(response, text, request, now);
 }
 
 /**
@@ -101,26 +101,24 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
 function refusal(
   response: Response,
   text: string,
-  requestUrl: string,
-  context: { fail: string; now: () => number },
+  request: SendRequest,
+  now: () => number,
 ): HttpError {
   const { status } = response;
-  const { fail } = context;
-  const url = withoutCredentials(requestUrl);
+  const fail = `Cannot ${request.what}`;
+  const url = withoutCredentials(request.url);
   const statusLine = `${status} ${response.statusText || STATUS_CODES[status] || ""}`.trimEnd();
   if (status >= 300 && status < 400) {
     const location = response.headers.get("location");
     const where = location === null
       ? "without a location"
-      : `to ${withoutCredentials(new URL(location, requestUrl).href)}`;
+      : `to ${withoutCredentials(new URL(location, request.url).href)}`;
     return new HttpError(`${fail}: ${statusLine} redirects ${where}; redirects are not followed`, {
       status,
       url,
     });
   }
-  const retryAfter = status === 429
-    ? retryAfterMs(response, parseLoose(text), context.now())
-    : undefined;
+  const retryAfter = status === 429 ? retryAfterMs(response, parseLoose(text), now()) : undefined;
   return new HttpError(`${fail}: ${statusLine}`, { status, url, retryAfterMs: retryAfter });
 }
 

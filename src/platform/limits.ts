@@ -308,8 +308,7 @@ export function createLimitLearner(
 
   return {
     observe(headers) {
-      const now = clock.now();
-      const advertised = readAdvertisedLimit(headers, now);
+      const advertised = readAdvertisedLimit(headers, clock.now());
       if (!advertised) return;
       if (advertised.garbage.length > 0 && !warned) {
         warned = true;

@@ -59,46 +59,30 @@ export interface AccountOptions {
 
 /** Creates an account with its own token, rate limiter and counters. */
 export function createAccount(options: AccountOptions): Account {
-  const { baseUrl, clientId, credentials, rateLimit, fetch, clock, request = {} } = options;
+  const { baseUrl, clientId, credentials, rateLimit, fetch, clock, history } = options;
   const stats = createRequestStats();
   const hostGate = options.hostGate ?? createHostGate();
-  return withLimitLearner({
+  const tokens = createTokenManager(baseUrl, credentials, {
+    ...options.request,
+    fetch,
+    clock,
     clientId,
-    baseUrl,
-    tokens: createTokenManager(baseUrl, credentials, {
-      fetch,
-      clock,
-      clientId,
-      hostGate,
-      timeoutMs: request.timeoutMs,
-      maxAttempts: request.maxAttempts,
-      backoffBaseMs: request.backoffBaseMs,
-      backoffCapMs: request.backoffCapMs,
-      onToken: options.onToken,
-      onOutcome: (outcome) => {
-        countOutcome(stats, "token", outcome);
-        if (outcome === "timeout") stats.timeouts++;
-      },
-      onRetry: () => void stats.retries++,
-    }),
-    limiter: createRateLimiter(rateLimit, {
-      clock,
-      history: options.history,
-      onSend: options.onSend,
-      arrivalDelay: hostGate.arrivalDelay,
-      stalls: hostGate.stalls,
-    }),
-    stats,
     hostGate,
-  }, options);
-}
-
-/** Completes an account with the learner that teaches its limiter what the platform advertises. */
-function withLimitLearner(account: Omit<Account, "limits">, options: AccountOptions): Account {
-  const { rateLimitAuto: auto, clock, advertisedBefore, enforcedBefore } = options;
-  const limits = createLimitLearner(account.limiter, { auto, clock, history: options.history });
-  if (advertisedBefore) limits.recall(advertisedBefore, enforcedBefore);
-  return { ...account, limits };
+    onToken: options.onToken,
+    onOutcome: (outcome) => countOutcome(stats, "token", outcome),
+    onRetry: () => void stats.retries++,
+  });
+  const { arrivalDelay, stalls } = hostGate;
+  const limiter = createRateLimiter(rateLimit, {
+    clock,
+    history,
+    onSend: options.onSend,
+    arrivalDelay,
+    stalls,
+  });
+  const limits = createLimitLearner(limiter, { auto: options.rateLimitAuto, clock, history });
+  if (options.advertisedBefore) limits.recall(options.advertisedBefore, options.enforcedBefore);
+  return { clientId, baseUrl, tokens, limiter, limits, stats, hostGate };
 }
 
 /** Which platform endpoint a request went to. */
@@ -125,10 +109,11 @@ export function createRequestStats(): RequestStats {
   return { requests: 0, rateLimited: 0, retries: 0, timeouts: 0, inFlight: 0, outcomes: new Map() };
 }
 
-/** Counts one outcome of a request to `endpoint`. */
+/** Counts one outcome of a request to `endpoint`; a `"timeout"` in {@linkcode RequestStats.timeouts} too. */
 export function countOutcome(stats: RequestStats, endpoint: Endpoint, status: string): void {
   const key = `${endpoint} ${status}`;
   stats.outcomes.set(key, (stats.outcomes.get(key) ?? 0) + 1);
+  if (status === "timeout") stats.timeouts++;
 }
 
 /** The outcomes as rows, for metrics. */

@@ -57,31 +57,45 @@ export async function sendAttempt(
   request.token = undefined;
   const { token, leave, answered } = await clearToSend(account, request);
   request.token = token;
-  const { stats } = account;
+  const { stats, hostGate, limits } = account;
+  const { clock } = settings;
+  const { endpoint, url, method, what } = request;
   stats.requests++;
   stats.inFlight++;
   try {
-    return await exchange(account, request, { token, answered }, settings);
+    const sentAt = clock.now();
+    const settle = limits.sent(sentAt);
+    const headers = { authorization: `Bearer ${token}`, "x-client-id": account.clientId };
+    return await send({ url, method, headers, what, signal: request.signals.wireSignal }, {
+      fetch: settings.fetch,
+      timeoutMs: settings.deadlineMs(),
+      now: clock.now,
+      onHeaders: (answer, status) => {
+        // Answered: the platform counted it by now. A page is answered at once, so its round
+        // trip also bounds how late the host's other requests arrive.
+        const at = clock.now();
+        answered(at);
+        if (endpoint === "list") hostGate.arrivalDelay.observe(sentAt, at);
+        limits.observe(answer);
+        settle(status);
+      },
+      onOutcome: (outcome) => countOutcome(stats, endpoint, outcome),
+    });
   } finally {
     stats.inFlight--;
     leave();
   }
 }
 
-/** A request cleared to send: its token, and what to say when it is answered and when it is over. */
-interface Clearance {
-  token: string;
-  /** Tells the limiter the platform answered (see {@linkcode Departure.answered}). */
-  answered: Departure["answered"];
-  /** Gives the room at the host back. */
-  leave: () => void;
-}
-
 /**
  * Waits until the request may leave: a live token, a slot of the account's limiter, then room
- * at the host; stamps its send time.
+ * at the host; stamps its send time. Returns the token, what tells the limiter the platform
+ * answered (see {@linkcode Departure.answered}), and what gives the room at the host back.
  */
-async function clearToSend(account: Account, request: ApiRequest): Promise<Clearance> {
+async function clearToSend(
+  account: Account,
+  request: ApiRequest,
+): Promise<{ token: string; answered: Departure["answered"]; leave: () => void }> {
   const { tokens, limiter, hostGate } = account;
   const { signal } = request.signals;
   await tokens.get(signal); // log in before taking a slot: logins are not rate limited
@@ -117,37 +131,4 @@ async function clearToSend(account: Account, request: ApiRequest): Promise<Clear
     );
   }
   return { token, leave, answered: departure.answered };
-}
-
-/** The request on the wire, with its token; every outcome counted as it comes. */
-async function exchange(
-  account: Account,
-  request: ApiRequest,
-  clearance: Pick<Clearance, "token" | "answered">,
-  settings: AttemptSettings,
-): Promise<Answer> {
-  const { stats, hostGate } = account;
-  const { clock } = settings;
-  const { endpoint, url, method, what } = request;
-  const sentAt = clock.now();
-  const settle = account.limits.sent(sentAt);
-  const headers = { authorization: `Bearer ${clearance.token}`, "x-client-id": account.clientId };
-  return await send({ url, method, headers, what, signal: request.signals.wireSignal }, {
-    fetch: settings.fetch,
-    timeoutMs: settings.deadlineMs(),
-    now: clock.now,
-    onHeaders: (answer, status) => {
-      // Answered: the platform counted it by now. A page is answered at once, so its round trip
-      // also bounds how late the host's other requests arrive.
-      const at = clock.now();
-      clearance.answered(at);
-      if (endpoint === "list") hostGate.arrivalDelay.observe(sentAt, at);
-      account.limits.observe(answer);
-      settle(status);
-    },
-    onOutcome: (outcome) => {
-      countOutcome(stats, endpoint, outcome);
-      if (outcome === "timeout") stats.timeouts++;
-    },
-  });
 }

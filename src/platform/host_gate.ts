@@ -81,11 +81,10 @@ export interface HostGate {
 
 /** Creates a gate for one host. Share one gate between all accounts that talk to that host. */
 export function createHostGate(options: HostGateOptions = {}): HostGate {
-  const { maxInFlight: ceiling = Infinity, clock = { now: Date.now } } = options;
+  const { maxInFlight: ceiling = Infinity, clock = { now: Date.now }, reservedAhead } = options;
   if (ceiling !== Infinity && (!Number.isInteger(ceiling) || ceiling < 1)) {
     throw new RangeError(`maxInFlight must be a whole number of at least 1, not ${ceiling}`);
   }
-  const { reservedAhead } = options;
   if (
     reservedAhead !== undefined &&
     (!Number.isInteger(reservedAhead) || reservedAhead < 0 || reservedAhead >= ceiling)
@@ -97,7 +96,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
   // Sized for the syncs, the steady work: logins and pages are a burst at the start that goes
   // ahead within that room. Counting their hold times too fed back: under a start's load they
   // take seconds, which grew the room, which let more of them in at once.
-  const sizer = createInFlightSizer({ ceiling, now: () => clock.now(), kinds: ["behind"] });
+  const sizer = createInFlightSizer({ ceiling, now: () => clock.now() });
   let inFlight = 0;
   const queues: Record<GatePriority, Array<() => void>> = { ahead: [], critical: [], behind: [] };
 
@@ -128,7 +127,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       held = false;
       inFlight--;
       // A critical sync is a sync; logins and pages are not counted (see the sizer above).
-      if (priority !== "ahead") sizer.observe(clock.now() - since, "behind");
+      if (priority !== "ahead") sizer.observe(clock.now() - since);
       admitWaiting();
     };
   }
@@ -210,28 +209,14 @@ export function createHostGates(options: HostGateOptions = {}): HostGates {
  * How many requests a host gate lets in flight, from the work (Little's law): the accounts'
  * request rates (each `count / windowMs`) times how long a request holds its place, plus
  * headroom for the randomness of arrivals and one account's whole window at once, under the
- * operator's ceiling. The hold time is the mean of the latest requests of each kind, so the
- * bound follows the latency as it changes; it is the longer kind's mean (campaign syncs take
- * seconds where pages take milliseconds), so a run's quick listing never shrinks the bound the
- * syncs that follow it need.
+ * operator's ceiling. The hold time is the mean of the latest syncs, so the bound follows the
+ * latency as it changes; logins and pages are not counted (see createHostGate).
  */
 /** Options for {@linkcode createInFlightSizer}. */
 export interface InFlightSizerOptions {
   /** The bound never goes above this. */
   ceiling: number;
-  /** Factor on the mean requests in flight (rate x hold time). @default 1.25 */
-  headroom?: number;
-  /** Places added on top, at least; more when one account's window holds more requests. @default 16 */
-  spare?: number;
-  /** Hold time assumed for a kind of request before any was measured, in ms. @default 1_000 */
-  initialHoldMs?: number;
-  /**
-   * The kinds of request expected: each counts as {@linkcode initialHoldMs} until measured, so the
-   * quick kind measured first (a run's pages) cannot shrink the bound before the slow kind (its
-   * syncs) has been measured. @default none: only the kinds measured count
-   */
-  kinds?: readonly string[];
-  /** Hold times averaged per kind of request. @default 64 */
+  /** Hold times averaged. @default 64 */
   samples?: number;
   /** Time source, in ms: the accounts' limits are read again at most once a second. @default Date.now */
   now?: () => number;
@@ -241,31 +226,30 @@ export interface InFlightSizerOptions {
 export interface InFlightSizer {
   /** Counts an account's requests until the returned function is called (once). */
   add(demand: { readonly limit: RateLimit }): () => void;
-  /** Records how long a request of `kind` held its place, in ms. */
-  observe(holdMs: number, kind?: string): void;
+  /** Records how long a request held its place, in ms. */
+  observe(holdMs: number): void;
   /**
    * The bound in force: the ceiling while no account is counted; otherwise sized from the most
    * work counted at once so far, not the work left, as accounts end together (see below).
    */
   bound(): number;
-  /** The hold time the bound assumes now, in ms. */
+  /**
+   * The hold time the bound assumes now, in ms: the mean of the latest `samples`, or
+   * {@linkcode GATE_INITIAL_HOLD_MS} before any was measured.
+   */
   holdMs(): number;
 }
 
 /** Creates a sizer with no account counted and no hold time measured. */
 export function createInFlightSizer(options: InFlightSizerOptions): InFlightSizer {
-  const {
-    ceiling,
-    headroom = GATE_HEADROOM,
-    spare = GATE_SPARE,
-    initialHoldMs = GATE_INITIAL_HOLD_MS,
-    samples = GATE_SAMPLES,
-  } = options;
-  const { now = Date.now, kinds: expected = [] } = options;
+  const { ceiling, samples = GATE_SAMPLES, now = Date.now } = options;
   // One entry per call of add(), so an account counted twice is also removed twice; each with
   // the rate it was counted at.
   const demands = new Set<{ demand: { readonly limit: RateLimit }; perMs: number }>();
-  const kinds = new Map<string, RollingMean>();
+  // The latest hold times, a ring of `samples`, and their sum.
+  const holds: number[] = [];
+  let oldest = 0;
+  let sum = 0;
   // The accounts' rates summed, kept as accounts come and go, and read again from their limits
   // once a second (a limit the platform advertised may change): the gate asks on every request,
   // so no request may cost a pass over every account.
@@ -293,12 +277,7 @@ export function createInFlightSizer(options: InFlightSizerOptions): InFlightSize
     return peak;
   }
 
-  function holdMs(): number {
-    let longest = 0;
-    for (const mean of kinds.values()) longest = Math.max(longest, mean.value());
-    const unmeasured = kinds.size === 0 || expected.some((kind) => !kinds.has(kind));
-    return unmeasured ? Math.max(longest, initialHoldMs) : longest;
-  }
+  const holdMs = () => holds.length === 0 ? GATE_INITIAL_HOLD_MS : sum / holds.length;
 
   return {
     add(added) {
@@ -312,16 +291,22 @@ export function createInFlightSizer(options: InFlightSizerOptions): InFlightSize
         if (demands.size === 0) peak = { perMs: 0, widest: 0 };
       };
     },
-    observe(ms, kind = "any") {
-      let mean = kinds.get(kind);
-      if (!mean) kinds.set(kind, mean = createRollingMean(samples));
-      mean.add(Math.max(0, ms));
+    observe(ms) {
+      const value = Math.max(0, ms);
+      if (holds.length < samples) holds.push(value);
+      else {
+        sum -= holds[oldest]!;
+        holds[oldest] = value;
+        oldest = (oldest + 1) % samples;
+      }
+      sum += value;
     },
     bound() {
       if (demands.size === 0) return ceiling;
       const { perMs, widest } = demand();
       // Less a hair: a sum of many rates must not round up a whole place.
-      const needed = Math.ceil(perMs * holdMs() * headroom - 1e-6) + Math.max(spare, widest);
+      const needed = Math.ceil(perMs * holdMs() * GATE_HEADROOM - 1e-6) +
+        Math.max(GATE_SPARE, widest);
       return Math.min(ceiling, needed);
     },
     holdMs,
@@ -331,30 +316,6 @@ export function createInFlightSizer(options: InFlightSizerOptions): InFlightSize
 /** Requests per ms that `limit` allows. */
 function rateOf(limit: RateLimit): number {
   return limit.count / limit.windowMs;
-}
-
-interface RollingMean {
-  add(value: number): void;
-  value(): number;
-}
-
-/** The mean of the latest `size` values. */
-function createRollingMean(size: number): RollingMean {
-  const values: number[] = [];
-  let next = 0;
-  let sum = 0;
-  return {
-    add(value) {
-      if (values.length < size) values.push(value);
-      else {
-        sum -= values[next]!;
-        values[next] = value;
-        next = (next + 1) % size;
-      }
-      sum += value;
-    },
-    value: () => values.length === 0 ? 0 : sum / values.length,
-  };
 }
 
 /**

@@ -179,10 +179,6 @@ export function createLoopStalls(keep = 4_096): LoopStalls {
 // The stalls are seen by how late this process runs a timer set every 50 ms.
 /** Options for {@linkcode watchLoopLag}. */
 export interface LoopLagOptions {
-  /** How often to check, in ms. @default 50 */
-  intervalMs?: number;
-  /** Lateness below this is noise and not reported, in ms. @default 10 */
-  minLateMs?: number;
   /** Monotonic time in ms. @default performance.now */
   now?: () => number;
   /** Epoch time in ms, to report when the lateness happened. @default Date.now */
@@ -201,36 +197,30 @@ const unrefTimers: TimerSource = {
 };
 
 /**
- * Calls `onLate(from, to)` (epoch ms) each time a check ran later than due by at least
- * `minLateMs`: the loop may have been held any time from the previous check (`from`) to this
- * one (`to`). Returns a function that stops watching.
+ * Calls `onLate(from, to)` (epoch ms) each time a check (one every {@linkcode LOOP_CHECK_MS})
+ * ran later than due by at least {@linkcode LOOP_MIN_LATE_MS}: the loop may have been held any
+ * time from the previous check (`from`) to this one (`to`). Returns a function that stops watching.
  */
 export function watchLoopLag(
   onLate: (from: number, to: number) => void,
   options: LoopLagOptions = {},
 ): () => void {
-  const {
-    intervalMs = LOOP_CHECK_MS,
-    minLateMs = LOOP_MIN_LATE_MS,
-    now = () => performance.now(),
-    epochNow = Date.now,
-    timers = unrefTimers,
-  } = options;
+  const { now = () => performance.now(), epochNow = Date.now, timers = unrefTimers } = options;
   let stopped = false;
   let timer: unknown;
   const arm = () => {
     const armedAt = now();
-    const due = armedAt + intervalMs;
+    const due = armedAt + LOOP_CHECK_MS;
     timer = timers.setTimeout(() => {
       if (stopped) return;
       const ranAt = now();
-      if (ranAt - due >= minLateMs) {
+      if (ranAt - due >= LOOP_MIN_LATE_MS) {
         // The loop may have been held any time since the last check: all of it counts.
         const to = epochNow();
         onLate(to - (ranAt - armedAt), to);
       }
       arm();
-    }, intervalMs);
+    }, LOOP_CHECK_MS);
   };
   arm();
   return () => {

@@ -10,6 +10,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import { formatRateLimit, type RateLimit } from "../duration.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import type { RateLimitSource } from "../run_summary.ts";
+import { type Parameters, parseList } from "structured-headers";
 import { LATE_ARRIVAL_SHARE } from "./tuning.ts";
 
 /**
@@ -50,20 +51,18 @@ export function readAdvertisedLimit(headers: Headers, now: number): AdvertisedLi
   const policy = headers.get("ratelimit-policy");
   const state = headers.get("ratelimit");
   if (policy !== null || state !== null) return readIetf(policy, state, now);
-  const limit = headers.get("x-ratelimit-limit");
-  const remaining = headers.get("x-ratelimit-remaining");
-  const reset = headers.get("x-ratelimit-reset");
-  if (limit === null && remaining === null && reset === null) return undefined;
-  return readXRateLimit({ limit, remaining, reset }, headers.get("date"), now);
+  const names = ["limit", "remaining", "reset"];
+  if (!names.some((name) => headers.has(`x-ratelimit-${name}`))) return undefined;
+  return readXRateLimit(headers, now);
 }
 
 function readIetf(policy: string | null, state: string | null, now: number): AdvertisedLimit {
   const result: AdvertisedLimit = { style: "ietf", remaining: [], garbage: [] };
   let best: RateLimit | undefined;
-  for (const item of policy === null ? [] : parseList(policy)) {
-    const q = wholeParam(item, "q", 1);
-    const w = wholeParam(item, "w", 1);
-    if (!item || q === undefined || (item.params.has("w") && w === undefined)) {
+  for (const params of parameters(policy)) {
+    const q = whole(params?.get("q"), 1);
+    const w = whole(params?.get("w"), 1);
+    if (q === undefined || (params?.has("w") && w === undefined)) {
       result.garbage.push(`RateLimit-Policy: ${policy}`);
       continue;
     }
@@ -75,10 +74,10 @@ function readIetf(policy: string | null, state: string | null, now: number): Adv
     if (shorter) best = candidate;
   }
   if (best) result.limit = best;
-  for (const item of state === null ? [] : parseList(state)) {
-    const r = wholeParam(item, "r", 0);
-    const t = item?.params.has("t") ? wholeParam(item, "t", 0) : 0;
-    if (!item || r === undefined || t === undefined) {
+  for (const params of parameters(state)) {
+    const r = whole(params?.get("r"), 0);
+    const t = params?.has("t") ? whole(params.get("t"), 0) : 0;
+    if (r === undefined || t === undefined) {
       result.garbage.push(`RateLimit: ${state}`);
       continue;
     }
@@ -88,23 +87,35 @@ function readIetf(policy: string | null, state: string | null, now: number): Adv
   return result;
 }
 
-function readXRateLimit(
-  values: { limit: string | null; remaining: string | null; reset: string | null },
-  date: string | null,
-  now: number,
-): AdvertisedLimit {
+/**
+ * The parameters of each item of a structured-field list (RFC 8941); one `undefined` when the
+ * value cannot be read, or is empty: the whole field is then ignored.
+ */
+function parameters(value: string | null): (Parameters | undefined)[] {
+  if (value === null) return [];
+  try {
+    const items = parseList(value);
+    if (items.length > 0) return items.map(([, params]) => params);
+  } catch {
+    // Unreadable: reported as garbage.
+  }
+  return [undefined];
+}
+
+function readXRateLimit(headers: Headers, now: number): AdvertisedLimit {
   const result: AdvertisedLimit = { style: "x-ratelimit", remaining: [], garbage: [] };
-  const read = (name: string, value: string | null, min: number, max: number) => {
+  const read = (name: string, min: number, max: number) => {
+    const value = headers.get(`x-ratelimit-${name}`);
     if (value === null) return undefined;
-    const parsed = parseWhole(value, min, max);
+    const parsed = whole(/^\s*\d{1,15}\s*$/.test(value) ? Number(value) : NaN, min, max);
     if (parsed === undefined) result.garbage.push(`X-RateLimit-${name}: ${value}`);
     return parsed;
   };
-  const limit = read("Limit", values.limit, 1, 1e9);
-  const remaining = read("Remaining", values.remaining, 0, 1e9);
-  const resetEpoch = read("Reset", values.reset, 0, 1e11);
+  const limit = read("Limit", 1, 1e9);
+  const remaining = read("Remaining", 0, 1e9);
+  const resetEpoch = read("Reset", 0, 1e11);
   // The platform's clock says how far off the reset is; ours says when that is here.
-  const serverNow = date === null ? NaN : Date.parse(date);
+  const serverNow = Date.parse(headers.get("date") ?? "");
   const resetInMs = resetEpoch === undefined
     ? undefined
     : Math.max(0, resetEpoch * 1_000 - (Number.isNaN(serverNow) ? now : serverNow));
@@ -121,65 +132,10 @@ function readXRateLimit(
   return result;
 }
 
-/** One item of a structured-field list (RFC 8941): its bare value and its parameters. */
-interface Item {
-  value: string;
-  params: Map<string, string>;
-}
-
-/**
- * Splits an RFC 8941 list into items, each `value;key=value;...`; `undefined` marks an item that
- * is not well formed. Commas and semicolons inside a quoted string belong to the string.
- */
-export function parseList(text: string): (Item | undefined)[] {
-  return split(text, ",").map(parseItem);
-}
-
-const BARE_ITEM = /^("(?:[^"\\]|\\.)*"|[A-Za-z*][\w:/.*%!#$&'+^`|~-]*|-?\d+(?:\.\d+)?)$/;
-const PARAMETER = /^([a-z*][a-z0-9_.*-]*)(?:=(.+))?$/;
-
-function parseItem(member: string): Item | undefined {
-  const [value = "", ...params] = split(member, ";").map((part) => part.trim());
-  if (!BARE_ITEM.test(value)) return undefined;
-  const item: Item = { value: value.replace(/^"|"$/g, ""), params: new Map() };
-  for (const param of params) {
-    const match = PARAMETER.exec(param);
-    if (!match) return undefined;
-    item.params.set(match[1]!, match[2] ?? "?1");
-  }
-  return item;
-}
-
-/** Splits on `separator` outside double-quoted strings. */
-function split(text: string, separator: string): string[] {
-  const parts: string[] = [];
-  let current = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i]!;
-    if (quoted && char === "\\") {
-      current += char + (text[++i] ?? "");
-      continue;
-    }
-    if (char === '"') quoted = !quoted;
-    if (char === separator && !quoted) {
-      parts.push(current);
-      current = "";
-    } else current += char;
-  }
-  parts.push(current);
-  return parts;
-}
-
-function wholeParam(item: Item | undefined, key: string, min: number): number | undefined {
-  const value = item?.params.get(key);
-  return value === undefined ? undefined : parseWhole(value, min, MAX_SECONDS * 1_000);
-}
-
-function parseWhole(text: string, min: number, max: number): number | undefined {
-  if (!/^\s*\d{1,15}\s*$/.test(text)) return undefined;
-  const value = Number(text);
-  return value >= min && value <= max ? value : undefined;
+/** `value` if it is a whole number from `min` to `max` (a year of milliseconds). */
+function whole(value: unknown, min: number, max = MAX_SECONDS * 1_000): number | undefined {
+  const ok = typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
+  return ok ? value : undefined;
 }
 
 /*
@@ -313,7 +269,7 @@ export function createLimitLearner(
   function adopt(next: RateLimit, nextSource: RateLimitSource, advertised: RateLimit): void {
     const current = limiter.limit;
     source = nextSource;
-    if (next.count === current.count && next.windowMs === current.windowMs) return;
+    if (sameLimit(next, current)) return;
     limiter.adopt(next);
     log.info("Rate limit now {limit} ({source}), was {previous}", {
       limit: formatRateLimit(next),
@@ -352,8 +308,7 @@ export function createLimitLearner(
 
   return {
     observe(headers) {
-      const now = clock.now();
-      const advertised = readAdvertisedLimit(headers, now);
+      const advertised = readAdvertisedLimit(headers, clock.now());
       if (!advertised) return;
       if (advertised.garbage.length > 0 && !warned) {
         warned = true;
@@ -377,9 +332,8 @@ export function createLimitLearner(
     sent(at) {
       // Only what a refusal's window can still count is kept: a few objects an account.
       const horizon = at - limiter.limit.windowMs * (1 + LATE_ARRIVAL_SHARE);
-      let old = 0;
-      while (old < recent.length && recent[old]!.at <= horizon) old++;
-      if (old > 0) recent.splice(0, old);
+      const kept = recent.findIndex((request) => request.at > horizon);
+      recent.splice(0, kept < 0 ? recent.length : kept);
       const request: SentRequest = { at, refused: false };
       recent.push(request);
       return (status) => {

@@ -2,7 +2,7 @@ import { getLogger } from "@logtape/logtape";
 import type { RequestPolicy } from "../account_plan.ts";
 import type { z } from "zod";
 import { type Clock, systemClock } from "../clock.ts";
-import { AuthError, errorCode, HttpError, InvalidAnswerError, TimeoutError } from "../errors.ts";
+import { AuthError, HttpError, TimeoutError } from "../errors.ts";
 import type { Account } from "./account.ts";
 import {
   type ApiEndpoint,
@@ -11,14 +11,8 @@ import {
   type CallSignals,
   sendAttempt,
 } from "./api_attempt.ts";
-import { rateLimitHoldMs, retry, type RetryOptions } from "./retry.ts";
-import {
-  type CampaignPage,
-  campaignPageSchema,
-  describeIssues,
-  syncResultSchema,
-} from "./schemas.ts";
-import { withoutCredentials } from "./send.ts";
+import { rateLimitHoldMs, retry, retryLogger, type RetryOptions } from "./retry.ts";
+import { type CampaignPage, campaignPageSchema, parseAnswer, syncResultSchema } from "./schemas.ts";
 export type { CallSignals } from "./api_attempt.ts";
 import type { ArrivalDelay } from "./lateness.ts";
 import {
@@ -30,6 +24,7 @@ import {
 } from "./tuning.ts";
 
 const log = getLogger(["adsync", "http"]);
+const logRetry = retryLogger(log);
 
 /**
  * Options for {@linkcode createPlatformClient}: the run's request policy (its deadlines, attempts
@@ -73,7 +68,21 @@ export function createPlatformClient(
   account: Account,
   options: PlatformClientOptions = {},
 ): PlatformClient {
-  const settings = clientSettings(options);
+  const { fetch, clock = systemClock, timeoutMs = 15_000, maxAttempts = 5 } = options;
+  const { backoffBaseMs = 500, backoffCapMs = 10_000, random = Math.random } = options;
+  const { listTimeoutMs = timeoutMs, listMaxAttempts = 2 * maxAttempts } = options;
+  const common = { fetch, clock, backoffCapMs, random, onHold: options.onHold };
+  const settings: Record<ApiEndpoint, CallSettings> = {
+    // A page's retries start from a quarter of the backoff: while the account's window has
+    // room they cost it no time, and every sync of the account waits on them.
+    list: {
+      ...common,
+      timeoutMs: listTimeoutMs,
+      maxAttempts: listMaxAttempts,
+      backoffBaseMs: Math.max(1, backoffBaseMs / LIST_BACKOFF_DIVISOR),
+    },
+    sync: { ...common, timeoutMs, maxAttempts, backoffBaseMs },
+  };
   function call<T>(
     endpoint: ApiEndpoint,
     path: string,
@@ -83,7 +92,7 @@ export function createPlatformClient(
   ): Promise<T> {
     const url = new URL(path, account.baseUrl).href;
     const method = endpoint === "list" ? "GET" : "POST";
-    return request(account, { endpoint, url, method, what, signals }, schema, settings);
+    return request(account, { endpoint, url, method, what, signals }, schema, settings[endpoint]);
   }
   return {
     listCampaigns(page, limit, signals) {
@@ -98,44 +107,13 @@ export function createPlatformClient(
   };
 }
 
-/** A client's settings, each endpoint's deadline and attempts resolved. */
-interface ClientSettings {
+/** How the calls to one endpoint are sent and retried, every default applied. */
+interface CallSettings extends Required<Pick<RetryOptions, RetryKnob>> {
   fetch: typeof fetch | undefined;
-  clock: Clock;
-  policy: Record<ApiEndpoint, { timeoutMs: number; maxAttempts: number; backoffBaseMs: number }>;
-  backoff: Pick<RetryOptions, "backoffCapMs" | "random">;
+  timeoutMs: number;
   onHold: ((error: HttpError) => void) | undefined;
 }
-
-/** Applies the defaults of {@linkcode PlatformClientOptions}, in one place. */
-function clientSettings(options: PlatformClientOptions): ClientSettings {
-  const {
-    fetch,
-    clock = systemClock,
-    timeoutMs = 15_000,
-    maxAttempts = 5,
-    backoffBaseMs = 500,
-    backoffCapMs = 10_000,
-    random = Math.random,
-  } = options;
-  const { listTimeoutMs = timeoutMs, listMaxAttempts = 2 * maxAttempts } = options;
-  return {
-    fetch,
-    clock,
-    policy: {
-      // A page's retries start from a quarter of the backoff: while the account's window has
-      // room they cost it no time, and every sync of the account waits on them.
-      list: {
-        timeoutMs: listTimeoutMs,
-        maxAttempts: listMaxAttempts,
-        backoffBaseMs: Math.max(1, backoffBaseMs / LIST_BACKOFF_DIVISOR),
-      },
-      sync: { timeoutMs, maxAttempts, backoffBaseMs },
-    },
-    backoff: { backoffCapMs, random },
-    onHold: options.onHold,
-  };
-}
+type RetryKnob = "clock" | "maxAttempts" | "backoffBaseMs" | "backoffCapMs" | "random";
 
 /**
  * Makes `call` until its answer is valid or a failure is final, each failure handled as
@@ -146,10 +124,9 @@ async function request<T>(
   account: Account,
   call: ApiRequest,
   schema: z.ZodType<T>,
-  settings: ClientSettings,
+  settings: CallSettings,
 ): Promise<T> {
-  const { clock, fetch } = settings;
-  const { maxAttempts, timeoutMs, backoffBaseMs } = settings.policy[call.endpoint];
+  const { clock, fetch, timeoutMs, maxAttempts, backoffBaseMs, backoffCapMs, random } = settings;
   let timedOut = 0;
   const attempt: AttemptSettings = {
     fetch,
@@ -158,22 +135,19 @@ async function request<T>(
       ? () => listDeadlineMs(account.hostGate.arrivalDelay, clock.now(), timeoutMs, timedOut)
       : () => timeoutMs,
   };
+  const once = async () => parseAnswer(schema, await sendAttempt(account, call, attempt), call);
   try {
-    return await retry(async () => parse(call, schema, await sendAttempt(account, call, attempt)), {
+    return await retry(once, {
       clock,
       maxAttempts,
       backoffBaseMs,
-      ...settings.backoff,
+      backoffCapMs,
+      random,
       signal: call.signals.signal,
       onRetry: (error, attemptNumber, delayMs) => {
         if (error instanceof TimeoutError) timedOut++;
         account.stats.retries++;
-        log.debug("{message}; retry {attempt} in {delayMs} ms", {
-          message: error.message,
-          error_code: errorCode(error),
-          attempt: attemptNumber,
-          delayMs,
-        });
+        logRetry(error, attemptNumber, delayMs);
       },
       onRefresh: (error) => {
         log.debug("Token refused on {url}; logging in again", { url: error.url });
@@ -192,22 +166,8 @@ async function request<T>(
   }
 }
 
-/** The answer's body as `schema` promises it, or an {@linkcode InvalidAnswerError}. */
-function parse<T>(
-  call: ApiRequest,
-  schema: z.ZodType<T>,
-  answer: { status: number; body: unknown },
-): T {
-  const parsed = schema.safeParse(answer.body);
-  if (parsed.success) return parsed.data;
-  throw new InvalidAnswerError(
-    `Cannot ${call.what}: unexpected answer (${describeIssues(parsed.error)})`,
-    { url: withoutCredentials(call.url), status: answer.status },
-  );
-}
-
 /** After a 429: holds the account for the wait asked (else a window) and widens its margin. */
-function holdAccount(account: Account, clock: Clock, error: HttpError): true {
+function holdAccount(account: Account, clock: Clock, error: HttpError): void {
   const { stats, limiter } = account;
   stats.rateLimited++;
   const waitMs = rateLimitHoldMs(error, limiter.limit.windowMs);
@@ -218,7 +178,6 @@ function holdAccount(account: Account, clock: Clock, error: HttpError): true {
     waitMs,
     marginMs: limiter.marginMs,
   });
-  return true;
 }
 
 /**

@@ -125,13 +125,8 @@ export interface RateLimiter {
  * ```
  */
 export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions = {}): RateLimiter {
-  const {
-    clock = systemClock,
-    history = [],
-    onSend = () => {},
-  } = options;
+  const { clock = systemClock, history = [], onSend = () => {}, arrivalDelay, stalls } = options;
   let marginMs = options.marginMs ?? defaultMarginMs(limit.windowMs);
-  const { arrivalDelay, stalls } = options;
   // The sends that can still matter, ascending: at most `count`. An unsent one leaves any moment.
   const sends: Send[] = [...history].sort((a, b) => a - b).slice(-limit.count).map((at) => ({
     at,
@@ -141,7 +136,8 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
   let tail: Promise<unknown> = Promise.resolve();
   let waiting = 0;
   let waitedMs = 0;
-  let waitStart: number | undefined;
+  /** When `waiting` last rose from 0. */
+  let waitStart = 0;
 
   /**
    * The margin after `send`, at `now`: the set one, or if longer the recent arrival delay, how
@@ -188,10 +184,9 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     while (sends.length > limit.count) sends.splice(Math.max(0, sends.findIndex((s) => s.sent)), 1);
   }
 
-  function remove(send: Send): boolean {
+  function remove(send: Send): void {
     const index = sends.indexOf(send);
     if (index >= 0) sends.splice(index, 1);
-    return index >= 0;
   }
 
   /**
@@ -248,17 +243,12 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     }
   }
 
-  function startWaiting(): void {
-    if (waiting++ === 0) waitStart = clock.now();
-  }
-  function stopWaiting(): void {
-    if (--waiting === 0 && waitStart !== undefined) waitedMs += clock.now() - waitStart;
-  }
-
   return {
     acquire(signal, critical) {
-      startWaiting();
-      const turn = tail.then(() => takeTurn(signal, critical)).finally(stopWaiting);
+      if (waiting++ === 0) waitStart = clock.now();
+      const turn = tail.then(() => takeTurn(signal, critical)).finally(() => {
+        if (--waiting === 0) waitedMs += clock.now() - waitStart;
+      });
       tail = turn.catch(() => {});
       return turn;
     },
@@ -295,7 +285,7 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
       return waiting;
     },
     get waitedMs() {
-      return waitedMs + (waitStart !== undefined && waiting > 0 ? clock.now() - waitStart : 0);
+      return waitedMs + (waiting > 0 ? clock.now() - waitStart : 0);
     },
     get limit() {
       return limit;

@@ -1,4 +1,5 @@
-import { HttpError, NetworkError, TimeoutError } from "../errors.ts";
+import type { Logger } from "@logtape/logtape";
+import { errorCode, HttpError, NetworkError, TimeoutError } from "../errors.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { MAX_HOLD_MS, MAX_HOLDS } from "./tuning.ts";
 
@@ -12,24 +13,19 @@ import { MAX_HOLD_MS, MAX_HOLDS } from "./tuning.ts";
  */
 export type FailureKind = "retry" | "refresh" | "hold" | "fatal";
 
-/** What was already done for the request that failed. */
-export interface FailureContext {
-  /** The request was sent again with a new token after a 401. @default false */
-  refreshed?: boolean;
-}
-
 /**
  * Says what a failure means: the one place that decides whether a request is retried,
- * replayed with a new token, held or given up, for logins and API calls alike.
+ * replayed with a new token, held or given up, for logins and API calls alike. `refreshed`:
+ * the request was already sent again with a new token after a 401.
  */
-export function classifyFailure(error: unknown, context: FailureContext = {}): FailureKind {
+export function classifyFailure(error: unknown, { refreshed = false } = {}): FailureKind {
   if (error instanceof TimeoutError || error instanceof NetworkError) return "retry";
   if (!(error instanceof HttpError)) return "fatal";
   // 501: the server does not implement the request at all (RFC 9110), a state no wait changes.
   if (error.status === 501) return "fatal";
   if (error.status >= 500 && error.status < 600) return "retry";
   // A 401 on a token just issued is not an expiry: the platform refuses us.
-  if (error.status === 401) return context.refreshed ? "fatal" : "refresh";
+  if (error.status === 401) return refreshed ? "fatal" : "refresh";
   if (error.status === 429) return "hold";
   return "fatal";
 }
@@ -77,6 +73,17 @@ export interface RetryOptions {
    * not held is fatal. @default none: a 429 is fatal
    */
   onHold?: (error: HttpError) => boolean;
+}
+
+/** An `onRetry` that logs each retry on `log` at debug level: the error, the attempt, the wait. */
+export function retryLogger(log: Logger): NonNullable<RetryOptions["onRetry"]> {
+  return (error, attempt, delayMs) =>
+    log.debug("{message}; retry {attempt} in {delayMs} ms", {
+      message: error.message,
+      error_code: errorCode(error),
+      attempt,
+      delayMs,
+    });
 }
 
 /** Full jitter: a random wait below an exponentially growing ceiling. */

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { InvalidAnswerError } from "../errors.ts";
+import { withoutCredentials } from "./send.ts";
 
 /** A campaign as the platform sends it; extra fields are tolerated and dropped. */
 export const campaignSchema = z.object({
@@ -64,4 +66,21 @@ export function describeIssues(error: z.ZodError): string {
   return error.issues
     .map((issue) => `${issue.path.length ? issue.path.join(".") : "record"}: ${issue.message}`)
     .join("; ");
+}
+
+/**
+ * The body of a 2xx `answer` to `request` as `schema` promises it.
+ * @throws {InvalidAnswerError} naming what the request does and why the body does not fit
+ */
+export function parseAnswer<T>(
+  schema: z.ZodType<T>,
+  answer: { status: number; body: unknown },
+  request: { what: string; url: string },
+): T {
+  const parsed = schema.safeParse(answer.body);
+  if (parsed.success) return parsed.data;
+  throw new InvalidAnswerError(
+    `Cannot ${request.what}: unexpected answer (${describeIssues(parsed.error)})`,
+    { url: withoutCredentials(request.url), status: answer.status },
+  );
 }

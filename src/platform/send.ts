@@ -50,11 +50,10 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
   const { onOutcome = () => {}, clock = monotonicClock } = options;
   const url = withoutCredentials(request.url);
   const fail = `Cannot ${request.what}`;
-  const deadlineTimer = stallTolerantTimeout(timeoutMs, clock);
-  const deadlineSignal = deadlineTimer.signal;
+  const deadline = stallTolerantTimeout(timeoutMs, clock);
   const wire = request.signal;
   // Combined through onAbort: the wire signal is the run's, shared by every request in flight.
-  const cut = anySignal(wire ? [wire, deadlineSignal] : [deadlineSignal]);
+  const cut = anySignal(wire ? [wire, deadline.signal] : [deadline.signal]);
   let response: Response;
   let text: string;
   try {
@@ -68,7 +67,7 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
     text = await response.text();
   } catch (error) {
     if (wire?.aborted) throw wire.reason;
-    if (deadlineSignal.aborted) {
+    if (deadline.signal.aborted) {
       onOutcome("timeout");
       throw new TimeoutError(`${fail}: no complete answer within ${timeoutMs} ms`, { url }, {
         cause: error,
@@ -78,7 +77,7 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
     const reason = describeNetworkError(error).replaceAll(request.url, url);
     throw new NetworkError(`${fail}: ${reason}`, { url }, { cause: error });
   } finally {
-    deadlineTimer.clear();
+    deadline.clear();
     cut.dispose();
   }
   const { status } = response;
@@ -92,7 +91,7 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
       });
     }
   }
-  throw refusal(response, text, request.url, { fail, now });
+  throw refusal(response, text, request, now);
 }
 
 /**
@@ -102,26 +101,24 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
 function refusal(
   response: Response,
   text: string,
-  requestUrl: string,
-  context: { fail: string; now: () => number },
+  request: SendRequest,
+  now: () => number,
 ): HttpError {
   const { status } = response;
-  const { fail } = context;
-  const url = withoutCredentials(requestUrl);
+  const fail = `Cannot ${request.what}`;
+  const url = withoutCredentials(request.url);
   const statusLine = `${status} ${response.statusText || STATUS_CODES[status] || ""}`.trimEnd();
   if (status >= 300 && status < 400) {
     const location = response.headers.get("location");
     const where = location === null
       ? "without a location"
-      : `to ${withoutCredentials(new URL(location, requestUrl).href)}`;
+      : `to ${withoutCredentials(new URL(location, request.url).href)}`;
     return new HttpError(`${fail}: ${statusLine} redirects ${where}; redirects are not followed`, {
       status,
       url,
     });
   }
-  const retryAfter = status === 429
-    ? retryAfterMs(response, parseLoose(text), context.now())
-    : undefined;
+  const retryAfter = status === 429 ? retryAfterMs(response, parseLoose(text), now()) : undefined;
   return new HttpError(`${fail}: ${statusLine}`, { status, url, retryAfterMs: retryAfter });
 }
 
@@ -205,9 +202,6 @@ function describeNetworkError(error: unknown): string {
   if (/dns error|failed to lookup|name or service not known/i.test(text)) return "host not found";
   if (/connection reset/i.test(text)) return "connection reset";
   if (/certificate|tls/i.test(text)) return `TLS error (${text.trim()})`;
-  return error instanceof Error && error.cause instanceof Error
-    ? error.cause.message
-    : error instanceof Error
-    ? error.message
-    : String(error);
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  return cause instanceof Error ? cause.message : String(cause);
 }

@@ -1,10 +1,10 @@
 import { getLogger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../clock.ts";
-import { AuthError, errorCode, HttpError, InvalidAnswerError } from "../errors.ts";
+import { AuthError, HttpError } from "../errors.ts";
 import { createHostGate, type HostGate } from "./host_gate.ts";
-import { retry, type RetryOptions } from "./retry.ts";
-import { describeIssues, tokenSchema } from "./schemas.ts";
-import { send, withoutCredentials } from "./send.ts";
+import { retry, retryLogger, type RetryOptions } from "./retry.ts";
+import { parseAnswer, tokenSchema } from "./schemas.ts";
+import { type Answer, send, withoutCredentials } from "./send.ts";
 import { TOKEN_REFRESH_MAX_MS, TOKEN_REFRESH_SHARE } from "./tuning.ts";
 
 const log = getLogger(["adsync", "auth"]);
@@ -78,7 +78,7 @@ export function createTokenManager(
   /** One login request; a refusal of the credentials is final, anything else is the retry policy's. */
   async function attempt(signal?: AbortSignal): Promise<string> {
     const askedAt = clock.now();
-    let answer: { status: number; body: unknown };
+    let answer: Answer;
     // Ahead of queued syncs: every request of the account waits on its token.
     const leave = await hostGate.enter(signal, "ahead");
     try {
@@ -101,47 +101,26 @@ export function createTokenManager(
     } finally {
       leave();
     }
-    const parsed = tokenSchema.safeParse(answer.body);
-    if (!parsed.success) {
-      throw new InvalidAnswerError(
-        `Cannot ${what}: unexpected answer (${describeIssues(parsed.error)})`,
-        { url: withoutCredentials(url), status: answer.status },
-      );
-    }
-    const token = parsed.data.access_token;
+    const { access_token: token, expires_in } = parseAnswer(tokenSchema, answer, { what, url });
     onToken(token);
-    const lifeMs = parsed.data.expires_in * 1_000;
-    current = {
-      token,
-      refreshAt: askedAt + lifeMs -
-        Math.min(TOKEN_REFRESH_MAX_MS, lifeMs * TOKEN_REFRESH_SHARE),
-    };
-    if (logins++ > 0) {
-      log.debug("Refreshed the access token", { expiresInS: parsed.data.expires_in });
-    }
+    const lifeMs = expires_in * 1_000;
+    const marginMs = Math.min(TOKEN_REFRESH_MAX_MS, lifeMs * TOKEN_REFRESH_SHARE);
+    current = { token, refreshAt: askedAt + lifeMs - marginMs };
+    if (logins++ > 0) log.debug("Refreshed the access token", { expiresInS: expires_in });
     return token;
   }
 
-  function login(signal?: AbortSignal): Promise<string> {
-    const { maxAttempts, backoffBaseMs, backoffCapMs, random } = options;
-    return retry(() => attempt(signal), {
+  const logRetry = retryLogger(log);
+  const login = (signal?: AbortSignal) =>
+    retry(() => attempt(signal), {
+      ...options,
       clock,
-      maxAttempts,
-      backoffBaseMs,
-      backoffCapMs,
-      random,
       signal,
       onRetry: (error, attemptNumber, delayMs) => {
-        log.debug("{message}; retry {attempt} in {delayMs} ms", {
-          message: error.message,
-          error_code: errorCode(error),
-          attempt: attemptNumber,
-          delayMs,
-        });
+        logRetry(error, attemptNumber, delayMs);
         options.onRetry?.(error, attemptNumber, delayMs);
       },
     });
-  }
 
   return {
     get(signal) {

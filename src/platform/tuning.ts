@@ -49,9 +49,9 @@ export const STALL_MS = 20;
  */
 export const GATE_HEADROOM = 1.25;
 export const GATE_SPARE = 16;
-/** The hold time assumed for a kind of request not measured yet: a sync takes about a second. */
+/** The hold time assumed before any sync was measured: a sync takes about a second. */
 export const GATE_INITIAL_HOLD_MS = 1_000;
-/** Hold times averaged per kind: enough to smooth one account's window, few enough to follow change. */
+/** Hold times averaged: enough to smooth one account's window, few enough to follow change. */
 export const GATE_SAMPLES = 64;
 /** Places only logins and pages may take: a retried page never waits for slow syncs to end. */
 export const GATE_RESERVED_SHARE = 1 / 16;

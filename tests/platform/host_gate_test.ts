@@ -273,27 +273,6 @@ Deno.test("One account whose window holds more than the spare gets its whole win
   assert.equal(sizer.bound(), 1 + 100, "a hair of rate, then the window's 100 at once");
 });
 
-Deno.test("The hold time is the longer kind's mean, so quick pages never shrink what syncs need", () => {
-  const sizer = createInFlightSizer({ ceiling: 10_000, now: () => 0 });
-  sizer.observe(2_000, "sync");
-  sizer.observe(4_000, "sync");
-  for (let i = 0; i < 10; i++) sizer.observe(20, "list");
-  assert.equal(sizer.holdMs(), 3_000);
-});
-
-Deno.test("An expected kind not yet measured counts as the initial hold time", () => {
-  const sizer = createInFlightSizer({
-    ceiling: 10_000,
-    initialHoldMs: 1_500,
-    kinds: ["list", "sync"],
-    now: () => 0,
-  });
-  sizer.observe(40, "list");
-  assert.equal(sizer.holdMs(), 1_500, "the syncs to come are assumed slow until measured");
-  sizer.observe(900, "sync");
-  assert.equal(sizer.holdMs(), 900, "both measured: the longer mean, below the assumption");
-});
-
 Deno.test("The hold time is the mean of the latest samples only", () => {
   const sizer = createInFlightSizer({ ceiling: 10_000, samples: 3, now: () => 0 });
   for (const ms of [9_000, 100, 200, 300]) sizer.observe(ms);

@@ -110,8 +110,6 @@ Deno.test("watchLoopLag reports each time the loop ran its check late, from the 
   const t = manualTimers();
   const reports: Array<[number, number]> = [];
   const stop = watchLoopLag((from, to) => reports.push([from, to]), {
-    intervalMs: 50,
-    minLateMs: 10,
     now: t.now,
     epochNow: () => 1_000_000 + t.now(),
     timers: t.timers,

@@ -4,7 +4,6 @@ import {
   createLimitLearner,
   enforcedCount,
   type LimitLearner,
-  parseList,
   readAdvertisedLimit,
   type SentRequest,
   stricter,
@@ -120,14 +119,6 @@ Deno.test("readAdvertisedLimit lists garbage values and keeps what it can read",
     assert.equal(advertised?.limit, undefined, policy);
     assert.equal(advertised?.garbage.length, 1, policy);
   }
-});
-
-Deno.test("parseList keeps commas and semicolons inside quoted strings", () => {
-  const items = parseList('"a,b;c";q=1, tok;w=2;flag');
-  assert.deepEqual(items.map((item) => item && [item.value, Object.fromEntries(item.params)]), [
-    ["a,b;c", { q: "1" }],
-    ["tok", { w: "2", flag: "?1" }],
-  ]);
 });
 
 const WINDOW = { count: 100, windowMs: 6_000 };

@@ -36,8 +36,8 @@ const BUSY_TIMEOUT_MS = 5_000;
  * Writes a group aims to gather, and the longest a write waits for its group: a send leaves only
  * once its record committed, and this many milliseconds are nothing to a window of seconds.
  */
-const GROUP_TARGET_WRITES = 16;
-const GROUP_MAX_WAIT_MS = 5;
+const GROUP_TARGET_WRITES = 64;
+const GROUP_MAX_WAIT_MS = 20;
 
 /** One write of a group: its statements, run inside the group's transaction. */
 interface Write {

@@ -30,7 +30,7 @@ import { sampleWorkerConnections } from "./worker_connections.ts";
 const PROJECT_DIR = new URL("..", import.meta.url).pathname;
 const COUNT = 10;
 /** The target: every account done within this many times one account's floor. */
-const WALL_OVER_FLOOR = 1.2;
+const WALL_OVER_FLOOR = 1.1;
 /** The target: connections one worker holds at most. */
 const CONNECTIONS = 20;
 /** The target: PostgreSQL transactions per platform request at most. */

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from "node:http";
-import { anySignal, ENDED } from "../abort_listeners.ts";
+import { ENDED, onAbort } from "../abort_listeners.ts";
 import { type Clock, sleep } from "../clock.ts";
 import { HttpError, InvalidAnswerError, NetworkError, TimeoutError } from "../errors.ts";
 import { USER_AGENT } from "../version.ts";
@@ -50,10 +50,13 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
   const { onOutcome = () => {}, clock = monotonicClock } = options;
   const url = withoutCredentials(request.url);
   const fail = `Cannot ${request.what}`;
-  const deadline = stallTolerantTimeout(timeoutMs, clock);
   const wire = request.signal;
-  // Combined through onAbort: the wire signal is the run's, shared by every request in flight.
-  const cut = anySignal(wire ? [wire, deadline.signal] : [deadline.signal]);
+  if (wire?.aborted) throw wire.reason;
+  // One signal cuts the exchange: the deadline's, or the wire's (the run's, shared by every
+  // request in flight, so listened to through onAbort).
+  const cut = new AbortController();
+  const deadline = stallTolerantDeadline(timeoutMs, clock, cut);
+  const offWire = wire ? onAbort(wire, () => cut.abort(wire.reason)) : () => {};
   let response: Response;
   let text: string;
   try {
@@ -67,7 +70,7 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
     text = await response.text();
   } catch (error) {
     if (wire?.aborted) throw wire.reason;
-    if (deadline.signal.aborted) {
+    if (deadline.expired) {
       onOutcome("timeout");
       throw new TimeoutError(`${fail}: no complete answer within ${timeoutMs} ms`, { url }, {
         cause: error,
@@ -77,8 +80,9 @@ export async function send(request: SendRequest, options: SendOptions = {}): Pro
     const reason = describeNetworkError(error).replaceAll(request.url, url);
     throw new NetworkError(`${fail}: ${reason}`, { url }, { cause: error });
   } finally {
-    deadline.clear();
-    cut.dispose();
+    offWire();
+    // Ends the deadline's timer; the exchange is over, so the abort cuts nothing.
+    if (!cut.signal.aborted) cut.abort(ENDED);
   }
   const { status } = response;
   onOutcome(String(status));
@@ -126,22 +130,21 @@ function refusal(
 const monotonicClock: Clock = { now: () => performance.now(), sleep };
 
 /**
- * An abort signal that fires `ms` from now, not counting the time this process was too busy to
- * run timers: a deadline timer that fires late (a long synchronous task, a garbage collection)
- * waits again for as long as it was late, at most `ms` in all, so an answer that arrived while
- * the process was busy is read, not cut and sent again. A request that truly hangs still ends
- * within twice its deadline.
+ * Aborts `controller` `ms` from now, not counting the time this process was too busy to run
+ * timers: a deadline timer that fires late (a long synchronous task, a garbage collection) waits
+ * again for as long as it was late, at most `ms` in all, so an answer that arrived while the
+ * process was busy is read, not cut and sent again. A request that truly hangs still ends within
+ * twice its deadline. The timer ends when `controller` aborts for any reason.
  */
-function stallTolerantTimeout(
+function stallTolerantDeadline(
   ms: number,
-  clock: Clock = monotonicClock,
-): { signal: AbortSignal; clear(): void } {
-  const controller = new AbortController();
-  const cleared = new AbortController();
+  clock: Clock,
+  controller: AbortController,
+): { readonly expired: boolean } {
   let due = clock.now() + ms;
   let grace = ms;
-  // Cleared as the request ends, so it never keeps the process alive longer than the request.
-  const arm = (wait: number) => void clock.sleep(wait, cleared.signal).then(check, () => {});
+  let expired = false;
+  const arm = (wait: number) => void clock.sleep(wait, controller.signal).then(check, () => {});
   function check() {
     const late = clock.now() - due;
     if (late > STALL_MS && grace > 0) {
@@ -150,10 +153,15 @@ function stallTolerantTimeout(
       due = clock.now() + wait;
       return arm(wait);
     }
+    expired = true;
     controller.abort(new DOMException("Signal timed out.", "TimeoutError"));
   }
   arm(ms);
-  return { signal: controller.signal, clear: () => cleared.abort(ENDED) };
+  return {
+    get expired() {
+      return expired;
+    },
+  };
 }
 
 /** Reads a 429's wait from `Retry-After` (seconds or a date) or a `retry_after` body field. */

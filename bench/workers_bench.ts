@@ -10,6 +10,7 @@
  * `pg_stat_database`, pg-boss's own included, while the workers ran), and the machine's load. `--kill-after S` kills the first worker with SIGKILL S seconds
  * after the first request: its accounts go over to the others once its heartbeat is silent.
  * Needs a PostgreSQL server: `BENCH_DATABASE_URL` (a database there is created and dropped).
+ * `BENCH_WORKER_LOG=FILE` keeps each worker's warnings in `FILE.w1`, `FILE.w2`, ...
  *
  * ```sh
  * BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
@@ -169,7 +170,12 @@ async function runWorkers(
   const workers = Array.from({ length: options.workers }, (_, i) => {
     const id = `w${i + 1}`;
     const child = cli("worker", { SYNC_WORKER_ID: id, PGAPPNAME: `adsync pool ${id}` }).spawn();
-    void child.stderr.pipeTo(new WritableStream()).catch(() => {}); // warnings only; not kept
+    // Warnings only; kept in BENCH_WORKER_LOG.<id> when that is set.
+    const log = Deno.env.get("BENCH_WORKER_LOG");
+    const sink = log
+      ? Deno.openSync(`${log}.${id}`, { write: true, create: true, truncate: true }).writable
+      : new WritableStream();
+    void child.stderr.pipeTo(sink).catch(() => {});
     return { id, child, rss: sampleRss(child.pid) };
   });
   const connections = sampleWorkerConnections(sql, database);

@@ -180,9 +180,13 @@ async function work(
   const { signal, live: { metrics, endpoint } } = options;
   const { fetch, clock, wireSignal, onToken } = options;
   const run: AccountJobContext["run"] = { ...shared, fetch, clock, signal, wireSignal, onToken };
+  const pollMs = pollIntervalMs(config.workerAccounts!, options.pollMs);
   const boss = await openQueue(options.url, {
     heartbeatMs: config.workerHeartbeatMs,
     poolSize: QUEUE_POOL_SIZE,
+    // Thousands of places fetch at once at the start; each may wait its turn as long as it
+    // would wait after a failed fetch (10 s of pg-boss's at least).
+    connectionWaitMs: Math.max(10_000, pollMs),
     applicationName: `adsync queue ${workerId}`,
   });
   const report: WorkerReport = { worker: workerId, jobs: 0 };
@@ -201,7 +205,7 @@ async function work(
       });
     });
     await boss.work(SYNC_QUEUE, {
-      pollingIntervalSeconds: pollIntervalMs(config.workerAccounts!, options.pollMs) / 1_000,
+      pollingIntervalSeconds: pollMs / 1_000,
       localConcurrency: config.workerAccounts,
       batchSize: 1,
       includeMetadata: true,

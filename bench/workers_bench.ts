@@ -25,6 +25,7 @@ import { computeFigures } from "./figures.ts";
 import { committed } from "./pg_connections.ts";
 import { SYNC_V8_FLAGS } from "./many_accounts.ts";
 import { startMockProcess } from "./mock_process.ts";
+import { socketBudget } from "../src/platform/host_gate.ts";
 import { sampleRss } from "./rss_sampler.ts";
 import { sampleWorkerConnections } from "./worker_connections.ts";
 
@@ -138,6 +139,9 @@ function workerEnv(
     SYNC_ACCOUNTS_FILE: at.file,
     SYNC_STATE_DIR: at.dir,
     SYNC_WORKER_HEARTBEAT: "10s",
+    // The workers and the mock share this machine's open-files limit: each worker's requests in
+    // flight take a socket on both sides, so together they keep within the mock's budget.
+    AD_PLATFORM_MAX_IN_FLIGHT: String(Math.floor(socketBudget() / options.workers)),
     ...(options.each === undefined ? {} : { SYNC_WORKER_ACCOUNTS: String(options.each) }),
     LOG_LEVEL: "warning",
     LOG_FORMAT: "json",

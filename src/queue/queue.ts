@@ -38,12 +38,6 @@ export interface QueueOptions {
   heartbeatMs?: number;
   /** Connections pg-boss may hold. @default 4 */
   poolSize?: number;
-  /**
-   * How long a statement waits for one of the pool's connections before it fails. A worker's
-   * places all fetch at its start, and a fetch that fails waits a whole poll interval before it
-   * asks again: waiting its turn that long costs it nothing more. @default 10_000 (pg-boss's)
-   */
-  connectionWaitMs?: number;
   /** Whether this process supervises (fails silent jobs) and runs the schedule. @default true */
   supervise?: boolean;
   /** Shown in the server's connection list. @default "adsync" */
@@ -60,7 +54,6 @@ export async function openQueue(url: string, options: QueueOptions = {}): Promis
   const {
     heartbeatMs,
     poolSize = 4,
-    connectionWaitMs = 10_000,
     supervise = true,
     applicationName = "adsync",
   } = options;
@@ -71,7 +64,6 @@ export async function openQueue(url: string, options: QueueOptions = {}): Promis
     connectionString: url,
     schema: QUEUE_SCHEMA,
     max: poolSize,
-    connectionTimeoutMillis: connectionWaitMs,
     application_name: applicationName,
     supervise,
     schedule: supervise,

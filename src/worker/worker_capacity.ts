@@ -60,3 +60,20 @@ export const IDLE_FETCHES_PER_SECOND = 50;
 export function pollIntervalMs(places: number, pollMs: number): number {
   return Math.max(pollMs, Math.ceil((places * 1_000) / IDLE_FETCHES_PER_SECOND));
 }
+
+/** The job-queue loops one worker runs at most; see {@linkcode fetchPlan}. */
+export const MAX_FETCHERS = 250;
+
+/**
+ * How a worker's `places` take jobs: `fetchers` loops of pg-boss, each fetching up to `batchSize`
+ * jobs in one statement, heartbeating them in one statement, and fetching again once its whole
+ * batch has ended. One job a loop up to {@linkcode MAX_FETCHERS} places; beyond, as many a loop as
+ * keeps that many loops: with a loop a place, thousands of places each fetch one job at a start,
+ * queued on the job queue's few connections (a fetch that waits past pg-boss's 10 s fails, and its
+ * loop sleeps a poll interval), and each job's heartbeat is a statement of its own every few
+ * seconds. Never more places than `places`.
+ */
+export function fetchPlan(places: number): { fetchers: number; batchSize: number } {
+  const batchSize = Math.ceil(places / MAX_FETCHERS);
+  return { fetchers: Math.max(1, Math.floor(places / batchSize)), batchSize };
+}

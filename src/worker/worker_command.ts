@@ -22,6 +22,7 @@ import { createWorkerMetrics, type WorkerMetrics } from "./worker_metrics.ts";
 import {
   BYTES_PER_ACCOUNT,
   defaultWorkerAccounts,
+  fetchPlan,
   pollIntervalMs,
   QUEUE_POOL_SIZE,
   workerPoolSize,
@@ -180,13 +181,11 @@ async function work(
   const { signal, live: { metrics, endpoint } } = options;
   const { fetch, clock, wireSignal, onToken } = options;
   const run: AccountJobContext["run"] = { ...shared, fetch, clock, signal, wireSignal, onToken };
-  const pollMs = pollIntervalMs(config.workerAccounts!, options.pollMs);
+  const plan = fetchPlan(config.workerAccounts!);
+  const pollMs = pollIntervalMs(plan.fetchers, options.pollMs);
   const boss = await openQueue(options.url, {
     heartbeatMs: config.workerHeartbeatMs,
     poolSize: QUEUE_POOL_SIZE,
-    // Thousands of places fetch at once at the start; each may wait its turn as long as it
-    // would wait after a failed fetch (10 s of pg-boss's at least).
-    connectionWaitMs: Math.max(10_000, pollMs),
     applicationName: `adsync queue ${workerId}`,
   });
   const report: WorkerReport = { worker: workerId, jobs: 0 };
@@ -206,11 +205,11 @@ async function work(
     });
     await boss.work(SYNC_QUEUE, {
       pollingIntervalSeconds: pollMs / 1_000,
-      localConcurrency: config.workerAccounts,
-      batchSize: 1,
+      localConcurrency: plan.fetchers,
+      batchSize: plan.batchSize,
       includeMetadata: true,
     }, (jobs: JobWithMetadata<SyncJobData>[]) => {
-      const handling = Promise.all(jobs.map((job: AccountJob) => {
+      const handling = allEnded(jobs.map((job: AccountJob) => {
         report.jobs++;
         const tracked = metrics.track();
         return runAccountJob(job, {
@@ -230,7 +229,7 @@ async function work(
             });
           },
         }).finally(tracked.end);
-      })).then((outputs) => outputs[0]);
+      }));
       inFlight.add(handling);
       return handling.finally(() => inFlight.delete(handling));
     });
@@ -256,4 +255,16 @@ async function work(
       log.warn("Cannot stop the job queue cleanly: {error}", errorFields(error))
     );
   }
+}
+
+/**
+ * Ends once every one of `runs` has ended, rejecting with the first failure then: a batch of jobs
+ * stays with its loop until its last run ends, so the loop never fetches while runs of its batch
+ * still hold their places.
+ */
+export async function allEnded(runs: readonly Promise<unknown>[]): Promise<undefined> {
+  const ended = await Promise.allSettled(runs);
+  const failed = ended.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
+  return undefined;
 }

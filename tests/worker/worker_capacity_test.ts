@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import {
   BYTES_PER_ACCOUNT,
   defaultWorkerAccounts,
+  fetchPlan,
   IDLE_FETCHES_PER_SECOND,
+  MAX_FETCHERS,
   pollIntervalMs,
   QUEUE_POOL_SIZE,
   WORKER_CONNECTIONS,
@@ -42,5 +44,18 @@ Deno.test("An idle worker's places poll the queue at most 50 times a second toge
   assert.equal(pollIntervalMs(500, 2_000), 10_000);
   for (const places of [1, 99, 101, 500, 1_000]) {
     assert.ok(places / (pollIntervalMs(places, 2_000) / 1_000) <= IDLE_FETCHES_PER_SECOND);
+  }
+});
+
+Deno.test("A worker fetches one job a loop up to 250 places, and batches beyond, never over its places", () => {
+  assert.deepEqual(fetchPlan(1), { fetchers: 1, batchSize: 1 });
+  assert.deepEqual(fetchPlan(MAX_FETCHERS), { fetchers: MAX_FETCHERS, batchSize: 1 });
+  assert.deepEqual(fetchPlan(5_000), { fetchers: 250, batchSize: 20 });
+  for (const places of [1, 2, 249, 251, 999, 5_001, 10_000]) {
+    const { fetchers, batchSize } = fetchPlan(places);
+    assert.ok(fetchers * batchSize <= places, `${places} places`);
+    assert.ok(fetchers <= MAX_FETCHERS);
+    // Every place but less than a batch is used.
+    assert.ok(places - fetchers * batchSize < batchSize, `${places} places`);
   }
 });

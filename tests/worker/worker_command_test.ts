@@ -10,7 +10,12 @@ import { ConfigError } from "../../src/errors.ts";
 import { enqueueAccounts } from "../../src/queue/enqueue.ts";
 import { openQueue, RETRY_LIMIT, SYNC_QUEUE } from "../../src/queue/queue.ts";
 import { BYTES_PER_ACCOUNT } from "../../src/worker/worker_capacity.ts";
-import { runWorkerCommand, workerAccountsOf, workerIdOf } from "../../src/worker/worker_command.ts";
+import {
+  allEnded,
+  runWorkerCommand,
+  workerAccountsOf,
+  workerIdOf,
+} from "../../src/worker/worker_command.ts";
 import { CALM_MOCK, MOCK_CREDENTIALS } from "../_fixtures.ts";
 import { TEST_SERVER_URL } from "../_test_server.ts";
 import { withFreshServerDatabase } from "../store/_helpers.ts";
@@ -169,5 +174,64 @@ Deno.test("A worker stopped mid-run hands its job back for immediate pickup, its
       where name = ${SYNC_QUEUE} and singleton_key = 'acme'`;
     assert.equal(due!.due, true, "due at once");
     assert.equal((await s.sql`select 1 from account_leases`).length, 0, "its lease released");
+  });
+});
+
+Deno.test("A batch of jobs ends only when its last run ends, failing then with the first failure", async () => {
+  const late = Promise.withResolvers<void>();
+  const failure = new Error("first");
+  let ended = false;
+  const batch = allEnded([
+    Promise.reject(failure),
+    late.promise,
+    Promise.reject(new Error("second")),
+  ]).finally(() => ended = true);
+  batch.catch(() => {});
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(ended, false, "a run of the batch still holds its place");
+  late.resolve();
+  await assert.rejects(batch, (error) => error === failure);
+  assert.equal(await allEnded([Promise.resolve(1), Promise.resolve(2)]), undefined);
+});
+
+Deno.test("A worker with more places than loops takes its jobs in batches, and runs every one of them", async () => {
+  await withFreshServerDatabase(TEST_SERVER_URL, async (url) => {
+    const accounts = ["acme", "globex", "initech"];
+    const boss = await openQueue(url, { supervise: false, poolSize: 2 });
+    try {
+      assert.deepEqual((await enqueueAccounts(boss, accounts)).queued, accounts);
+    } finally {
+      await boss.stop({ graceful: false, close: true });
+    }
+    const mock = serveMockApi({ ...CALM_MOCK, campaigns: 3 });
+    const sql = postgres(url, { max: 2, onnotice: () => {} });
+    // 260 places: 130 loops of two jobs each (see fetchPlan).
+    const config = workerConfig(accounts, {
+      AD_PLATFORM_API_URL: mock.url,
+      AD_PLATFORM_RATE_LIMIT: "100/1s",
+      DATABASE_URL: url,
+      SYNC_WORKER_ID: "w-batch",
+      SYNC_WORKER_ACCOUNTS: "260",
+      SYNC_WORKER_HEARTBEAT: "10s",
+    });
+    try {
+      const stop = new AbortController();
+      const running = runWorkerCommand(config, { signal: stop.signal, pollMs: 500 });
+      const states = async () =>
+        (await Promise.all(accounts.map((a) => jobOf(sql, a)))).map((j) => j?.state);
+      await until(
+        "every job completed",
+        async () => (await states()).every((state) => state === "completed"),
+        running,
+      );
+      stop.abort();
+      assert.deepEqual(await running, { worker: "w-batch", jobs: 3 });
+      const stored = await sql<{ account: string; n: number }[]>`
+        select account, count(*)::int as n from campaigns group by account order by account`;
+      assert.deepEqual(stored.map((row) => [row.account, row.n]), accounts.map((a) => [a, 3]));
+    } finally {
+      await sql.end();
+      await mock.close();
+    }
   });
 });

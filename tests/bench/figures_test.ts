@@ -117,3 +117,13 @@ Deno.test("computeFigures says how long each client spent on its listing and whe
   assert.deepEqual(figures.clients.map((c) => [c.client, c.listing_ms]), [["a", 900], ["b", 100]]);
   assert.deepEqual(figures.client_end_ms, { p50: 910, p90: 910, p99: 910, max: 910 });
 });
+
+Deno.test("computeFigures takes a million requests: 10,000 accounts x 100 campaigns", () => {
+  const log: MockLogLine[] = [];
+  for (let client = 0; client < 10_000; client++) {
+    for (let i = 0; i < 100; i++) log.push(line(`c${client}`, i * 500));
+  }
+  const figures = computeFigures(log, LIMIT, new Map());
+  assert.equal(figures.requests_sent, 1_000_000);
+  assert.equal(figures.wall_ms, 99 * 500 + 10);
+});

@@ -25,7 +25,7 @@ export class CheckpointError extends AdsyncError {
 export interface CheckpointOptions {
   /** Clock for `updatedAt`, in epoch milliseconds. @default Date.now */
   now?: () => number;
-  /** Timers of the group commit (writes gather up to 5 ms). @default systemClock */
+  /** Timers of the group commit (writes gather up to 20 ms). @default systemClock */
   clock?: Clock;
   /** Send times older than this (relative to the newest send) are pruned. @default 86_400_000 */
   sendRetentionMs?: number;

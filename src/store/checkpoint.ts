@@ -77,36 +77,7 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
 
   const s = prepareStatements(db);
 
-  /** Runs `writes` in one IMMEDIATE transaction: undefined when it committed, else the error. */
-  const transaction = (writes: readonly Write[]): unknown => {
-    try {
-      db.exec("BEGIN IMMEDIATE");
-      for (const { fn } of writes) fn();
-      db.exec("COMMIT");
-      return undefined;
-    } catch (error) {
-      if (db.isOpen && db.isTransaction) db.exec("ROLLBACK");
-      return error;
-    }
-  };
-  // Writes made close together (every account of the process records its sends and syncs here)
-  // commit in one transaction: a commit costs far more than its statements. A group that fails is
-  // rolled back and its writes run one transaction each, so a write fails only for itself.
-  const group = createGroupCommit<Write, unknown>((writes) => {
-    const failed = writes.length > 1 ? transaction(writes) : true;
-    return Promise.resolve(
-      failed === undefined ? writes.map(() => undefined) : writes.map((w) => transaction([w])),
-    );
-  }, { clock, targetRows: GROUP_TARGET_WRITES, maxWaitMs: GROUP_MAX_WAIT_MS });
-  /** Queues `fn` in the next group; any failure rejects with a CheckpointError. */
-  const write = async (action: string, fn: () => void): Promise<void> => {
-    const error = await group.submit({ fn });
-    if (error === undefined) return;
-    const reason = errorMessage(error);
-    throw new CheckpointError(`Cannot ${action} in checkpoint ${path}: ${reason}`, {
-      cause: error,
-    });
-  };
+  const { write, flush } = groupedWriter(db, path, clock);
   /** Runs a read; a failure (a closed file, say) becomes a rejected CheckpointError. */
   const read = <T>(fn: () => T): Promise<T> => {
     try {
@@ -230,8 +201,49 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
       }),
     async close() {
       // Writes still gathering commit first: each caller was promised durability.
-      await group.flush();
+      await flush();
       if (db.isOpen) db.close();
     },
+  };
+}
+
+/**
+ * The checkpoint's writes, grouped: writes made close together (every account of the process
+ * records its sends and syncs here) commit in one IMMEDIATE transaction, since a commit costs far
+ * more than its statements. A group that fails is rolled back and its writes run one transaction
+ * each, so a write fails only for itself, with a CheckpointError naming its `action`.
+ */
+function groupedWriter(db: DatabaseSync, path: string, clock: Clock): {
+  write(action: string, fn: () => void): Promise<void>;
+  flush(): Promise<void>;
+} {
+  /** Runs `writes` in one transaction: undefined when it committed, else the error. */
+  const transaction = (writes: readonly Write[]): unknown => {
+    try {
+      db.exec("BEGIN IMMEDIATE");
+      for (const { fn } of writes) fn();
+      db.exec("COMMIT");
+      return undefined;
+    } catch (error) {
+      if (db.isOpen && db.isTransaction) db.exec("ROLLBACK");
+      return error;
+    }
+  };
+  const group = createGroupCommit<Write, unknown>((writes) => {
+    const failed = writes.length > 1 ? transaction(writes) : true;
+    return Promise.resolve(
+      failed === undefined ? writes.map(() => undefined) : writes.map((w) => transaction([w])),
+    );
+  }, { clock, targetRows: GROUP_TARGET_WRITES, maxWaitMs: GROUP_MAX_WAIT_MS });
+  return {
+    async write(action, fn) {
+      const error = await group.submit({ fn });
+      if (error === undefined) return;
+      const reason = errorMessage(error);
+      throw new CheckpointError(`Cannot ${action} in checkpoint ${path}: ${reason}`, {
+        cause: error,
+      });
+    },
+    flush: () => group.flush(),
   };
 }

@@ -156,9 +156,15 @@ async function runWorkers(
   database: string,
   mockLog: readonly { at: number; latency_ms: number }[],
 ) {
+  // BENCH_INSPECT=HOST:PORT opens the first worker's inspector, for bench/cpu_profile.ts.
+  const inspect = Deno.env.get("BENCH_INSPECT");
   const cli = (command: string, extra: Record<string, string> = {}) =>
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", SYNC_V8_FLAGS, "main.ts", command],
+      args: [
+        ...["run", "-A", SYNC_V8_FLAGS],
+        ...(inspect && extra.SYNC_WORKER_ID === "w1" ? [`--inspect=${inspect}`] : []),
+        ...["main.ts", command],
+      ],
       cwd: PROJECT_DIR,
       env: { ...env, ...extra },
       clearEnv: true,

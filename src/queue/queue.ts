@@ -22,7 +22,7 @@ export const QUEUE_SCHEMA = "pgboss";
 export const RETRY_LIMIT = 2;
 
 /** A new queue's heartbeat when none is given. */
-const DEFAULT_HEARTBEAT_MS = 30_000;
+export const DEFAULT_HEARTBEAT_MS = 30_000;
 
 /** The data of an account-sync job. */
 export interface SyncJobData {

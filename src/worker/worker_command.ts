@@ -6,7 +6,13 @@ import { ConfigError, errorFields } from "../errors.ts";
 import { createHostGates } from "../platform/host_gate.ts";
 import { watchLoopLag } from "../platform/lateness.ts";
 import { enqueueAccounts } from "../queue/enqueue.ts";
-import { openQueue, SYNC_QUEUE, type SyncJobData, TICK_QUEUE } from "../queue/queue.ts";
+import {
+  DEFAULT_HEARTBEAT_MS,
+  openQueue,
+  SYNC_QUEUE,
+  type SyncJobData,
+  TICK_QUEUE,
+} from "../queue/queue.ts";
 import { applySchedule } from "../queue/schedule.ts";
 import { openPgCheckpoint } from "../store/pg_checkpoint.ts";
 import type { Database } from "../store/database.ts";
@@ -18,6 +24,7 @@ import { openGuardedDatabase } from "../sync/sync_command.ts";
 import type { RunEnvironment } from "../sync/account_types.ts";
 import { type AccountJob, type AccountJobContext, runAccountJob } from "./account_job.ts";
 import { startWorkerEndpoint, type WorkerEndpoint } from "./worker_endpoint.ts";
+import { createRefill } from "./refill.ts";
 import { createWorkerMetrics, type WorkerMetrics } from "./worker_metrics.ts";
 import {
   BYTES_PER_ACCOUNT,
@@ -203,33 +210,44 @@ async function work(
         worker: workerId,
       });
     });
+    const refill = createRefill<AccountJob>({
+      take: async (n) =>
+        signal.aborted
+          ? []
+          : await boss.fetch<SyncJobData>(SYNC_QUEUE, { batchSize: n, includeMetadata: true }),
+      // The ids refreshed, as pg-boss's own heartbeat reads them (not in its declared type).
+      touch: async (jobs) =>
+        ((await boss.touch(SYNC_QUEUE, [...jobs])) as { settled?: string[] }).settled,
+      onError: (error) => boss.emit("error", error as Error),
+    }, { heartbeatMs: (config.workerHeartbeatMs ?? DEFAULT_HEARTBEAT_MS) / 2 });
+    const runJob = (job: AccountJob) => {
+      report.jobs++;
+      const tracked = metrics.track();
+      return runAccountJob(job, {
+        boss,
+        workerId,
+        accounts,
+        run,
+        onRun: tracked.follow,
+        lockRetryMs: config.workerHeartbeatMs,
+        onOutcome: (outcome) => {
+          // The run has ended: no longer in progress, though its job settles after.
+          tracked.end();
+          const ok = outcome.summary.status === "ok";
+          return metrics.record({
+            ...outcome,
+            lastSuccessUnix: ok ? Math.floor(Date.now() / 1_000) : null,
+          });
+        },
+      }).finally(tracked.end);
+    };
     await boss.work(SYNC_QUEUE, {
       pollingIntervalSeconds: pollMs / 1_000,
       localConcurrency: plan.fetchers,
       batchSize: plan.batchSize,
       includeMetadata: true,
     }, (jobs: JobWithMetadata<SyncJobData>[]) => {
-      const handling = allEnded(jobs.map((job: AccountJob) => {
-        report.jobs++;
-        const tracked = metrics.track();
-        return runAccountJob(job, {
-          boss,
-          workerId,
-          accounts,
-          run,
-          onRun: tracked.follow,
-          lockRetryMs: config.workerHeartbeatMs,
-          onOutcome: (outcome) => {
-            // The run has ended: no longer in progress, though its job settles after.
-            tracked.end();
-            const ok = outcome.summary.status === "ok";
-            return metrics.record({
-              ...outcome,
-              lastSuccessUnix: ok ? Math.floor(Date.now() / 1_000) : null,
-            });
-          },
-        }).finally(tracked.end);
-      }));
+      const handling = refill.runBatch(jobs, runJob);
       inFlight.add(handling);
       return handling.finally(() => inFlight.delete(handling));
     });
@@ -255,16 +273,4 @@ async function work(
       log.warn("Cannot stop the job queue cleanly: {error}", errorFields(error))
     );
   }
-}
-
-/**
- * Ends once every one of `runs` has ended, rejecting with the first failure then: a batch of jobs
- * stays with its loop until its last run ends, so the loop never fetches while runs of its batch
- * still hold their places.
- */
-export async function allEnded(runs: readonly Promise<unknown>[]): Promise<undefined> {
-  const ended = await Promise.allSettled(runs);
-  const failed = ended.find((result) => result.status === "rejected");
-  if (failed) throw failed.reason;
-  return undefined;
 }

@@ -10,12 +10,7 @@ import { ConfigError } from "../../src/errors.ts";
 import { enqueueAccounts } from "../../src/queue/enqueue.ts";
 import { openQueue, RETRY_LIMIT, SYNC_QUEUE } from "../../src/queue/queue.ts";
 import { BYTES_PER_ACCOUNT } from "../../src/worker/worker_capacity.ts";
-import {
-  allEnded,
-  runWorkerCommand,
-  workerAccountsOf,
-  workerIdOf,
-} from "../../src/worker/worker_command.ts";
+import { runWorkerCommand, workerAccountsOf, workerIdOf } from "../../src/worker/worker_command.ts";
 import { CALM_MOCK, MOCK_CREDENTIALS } from "../_fixtures.ts";
 import { TEST_SERVER_URL } from "../_test_server.ts";
 import { withFreshServerDatabase } from "../store/_helpers.ts";
@@ -175,23 +170,6 @@ Deno.test("A worker stopped mid-run hands its job back for immediate pickup, its
     assert.equal(due!.due, true, "due at once");
     assert.equal((await s.sql`select 1 from account_leases`).length, 0, "its lease released");
   });
-});
-
-Deno.test("A batch of jobs ends only when its last run ends, failing then with the first failure", async () => {
-  const late = Promise.withResolvers<void>();
-  const failure = new Error("first");
-  let ended = false;
-  const batch = allEnded([
-    Promise.reject(failure),
-    late.promise,
-    Promise.reject(new Error("second")),
-  ]).finally(() => ended = true);
-  batch.catch(() => {});
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.equal(ended, false, "a run of the batch still holds its place");
-  late.resolve();
-  await assert.rejects(batch, (error) => error === failure);
-  assert.equal(await allEnded([Promise.resolve(1), Promise.resolve(2)]), undefined);
 });
 
 Deno.test("A worker with more places than loops takes its jobs in batches, and runs every one of them", async () => {

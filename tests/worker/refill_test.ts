@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { createRefill, type RefillJob, type RefillSource } from "../../src/worker/refill.ts";
+
+interface TestJob extends RefillJob {
+  name: string;
+}
+
+function job(name: string): TestJob {
+  return { id: name, name, retryCount: 0, signal: new AbortController().signal };
+}
+
+/** A queue whose takes and touches the test answers; it records what was asked. */
+function testSource(options: {
+  take?: (n: number) => Promise<Omit<TestJob, "signal">[]>;
+  touch?: (jobs: readonly Omit<TestJob, "signal">[]) => Promise<readonly string[] | undefined>;
+} = {}) {
+  const takes: number[] = [];
+  const touches: string[][] = [];
+  const errors: unknown[] = [];
+  const source: RefillSource<TestJob> = {
+    take: (n) => {
+      takes.push(n);
+      return options.take?.(n) ?? Promise.resolve([]);
+    },
+    touch: (jobs) => {
+      touches.push(jobs.map((j) => j.id));
+      return options.touch?.(jobs) ?? Promise.resolve(jobs.map((j) => j.id));
+    },
+    onError: (error) => errors.push(error),
+  };
+  return { source, takes, touches, errors };
+}
+
+/** Runs that end when the test says, recording which started. */
+function controlledRuns() {
+  const started: string[] = [];
+  const ends = new Map<string, PromiseWithResolvers<void>>();
+  const end = (name: string) => ends.get(name)!;
+  return {
+    started,
+    run: (j: TestJob) => {
+      started.push(j.name);
+      const ended = Promise.withResolvers<void>();
+      ends.set(j.name, ended);
+      return ended.promise;
+    },
+    end: (name: string) => end(name).resolve(),
+    fail: (name: string, error: Error) => end(name).reject(error),
+  };
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  for (let i = 0; i < 1_000 && !check(); i++) await new Promise((r) => setTimeout(r, 2));
+  assert.ok(check(), what);
+}
+
+Deno.test("A place whose run ends takes the next queued job while the rest of its batch runs", async () => {
+  const queued = [job("c")];
+  const { source, takes } = testSource({ take: (n) => Promise.resolve(queued.splice(0, n)) });
+  const refill = createRefill(source, { heartbeatMs: 60_000 });
+  const runs = controlledRuns();
+  let ended = false;
+  const batch = refill.runBatch([job("a"), job("b")], runs.run).finally(() => ended = true);
+  runs.end("a");
+  await until("c started in a's place", () => runs.started.includes("c"));
+  assert.deepEqual(runs.started, ["a", "b", "c"]);
+  assert.equal(refill.taken, 1);
+  runs.end("b");
+  runs.end("c");
+  assert.equal(await batch, undefined);
+  assert.ok(ended);
+  assert.equal(refill.taken, 0);
+  assert.deepEqual(takes, [1, 1, 1], "each freed place asked once; the queue was then empty");
+});
+
+Deno.test("A batch ends only when its last run ends, failing then with the first failure", async () => {
+  const { source } = testSource();
+  const refill = createRefill(source, { heartbeatMs: 60_000 });
+  const runs = controlledRuns();
+  const failure = new Error("first");
+  let ended = false;
+  const batch = refill.runBatch([job("a"), job("b"), job("c")], runs.run)
+    .finally(() => ended = true);
+  batch.catch(() => {});
+  runs.fail("a", failure);
+  runs.fail("c", new Error("second"));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(ended, false, "a run of the batch still holds its place");
+  runs.end("b");
+  await assert.rejects(batch, (error) => error === failure);
+});
+
+Deno.test("Places freed while a take is on its way share the next take", async () => {
+  const first = Promise.withResolvers<Omit<TestJob, "signal">[]>();
+  const queued = [job("d"), job("e")];
+  let calls = 0;
+  const { source, takes } = testSource({
+    take: (n) => ++calls === 1 ? first.promise : Promise.resolve(queued.splice(0, n)),
+  });
+  const refill = createRefill(source, { heartbeatMs: 60_000 });
+  const runs = controlledRuns();
+  const batch = refill.runBatch([job("a"), job("b"), job("c")], runs.run);
+  runs.end("a");
+  await until("a's place asked", () => takes.length === 1);
+  runs.end("b");
+  runs.end("c");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(takes, [1], "one take at a time");
+  first.resolve([]);
+  await until("d and e started", () => runs.started.includes("e"));
+  assert.deepEqual(takes.slice(0, 2), [1, 2], "b's and c's places in one take");
+  runs.end("d");
+  runs.end("e");
+  await batch;
+});
+
+Deno.test("Jobs taken are heartbeated together, and one no longer held has its signal aborted", async () => {
+  const queued = [job("c"), job("d")];
+  const { source, touches } = testSource({
+    take: (n) => Promise.resolve(queued.splice(0, n)),
+    touch: (jobs) => Promise.resolve(jobs.map((j) => j.id).filter((id) => id !== "d")),
+  });
+  const refill = createRefill(source, { heartbeatMs: 5 });
+  const signals = new Map<string, AbortSignal>();
+  const runs = controlledRuns();
+  const batch = refill.runBatch([job("a"), job("b")], (j) => {
+    signals.set(j.name, j.signal);
+    return runs.run(j);
+  });
+  runs.end("a");
+  runs.end("b");
+  await until("c and d started", () => runs.started.includes("d"));
+  await until("d's claim found gone", () => signals.get("d")!.aborted);
+  assert.equal(signals.get("c")!.aborted, false);
+  assert.ok(
+    touches.some((ids) => ids.length === 2 && ids.includes("c") && ids.includes("d")),
+    "both in one statement",
+  );
+  runs.end("c");
+  runs.end("d");
+  await batch;
+  assert.equal(
+    refill.taken,
+    0,
+    "the heartbeat stopped with the last job taken (else a timer leaks)",
+  );
+});
+
+Deno.test("A take that fails leaves the place idle and reports the error", async () => {
+  const down = new Error("database down");
+  const { source, errors } = testSource({ take: () => Promise.reject(down) });
+  const refill = createRefill(source, { heartbeatMs: 60_000 });
+  const runs = controlledRuns();
+  const batch = refill.runBatch([job("a")], runs.run);
+  runs.end("a");
+  assert.equal(await batch, undefined);
+  assert.deepEqual(errors, [down]);
+});

@@ -7,6 +7,9 @@
  * account's first run fail at 60 s and its retry start 100 s later, at the end of a batch.
  * @module
  */
+import type { PgBoss } from "pg-boss";
+import { SYNC_QUEUE, type SyncJobData } from "../queue/queue.ts";
+import type { AccountJob } from "./account_job.ts";
 
 /** A job as the queue hands it out: its id and the try it is on. */
 export interface RefillJob {
@@ -137,5 +140,23 @@ export function createRefill<J extends RefillJob>(
     get taken() {
       return held.size;
     },
+  };
+}
+
+/**
+ * The account-sync queue as a refill's source: takes with pg-boss's own fetch (its policy and
+ * singleton keys apply), none once `stop` has aborted; heartbeats with its `touch`, fenced to the
+ * tries taken; errors go to pg-boss's `error` event, logged as the queue's own.
+ */
+export function queueRefillSource(boss: PgBoss, stop: AbortSignal): RefillSource<AccountJob> {
+  return {
+    take: async (n) =>
+      stop.aborted
+        ? []
+        : await boss.fetch<SyncJobData>(SYNC_QUEUE, { batchSize: n, includeMetadata: true }),
+    // The ids refreshed, as pg-boss's own heartbeat reads them (not in its declared type).
+    touch: async (jobs) =>
+      ((await boss.touch(SYNC_QUEUE, [...jobs])) as { settled?: string[] }).settled,
+    onError: (error) => boss.emit("error", error as Error),
   };
 }

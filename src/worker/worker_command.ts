@@ -24,7 +24,7 @@ import { openGuardedDatabase } from "../sync/sync_command.ts";
 import type { RunEnvironment } from "../sync/account_types.ts";
 import { type AccountJob, type AccountJobContext, runAccountJob } from "./account_job.ts";
 import { startWorkerEndpoint, type WorkerEndpoint } from "./worker_endpoint.ts";
-import { createRefill } from "./refill.ts";
+import { createRefill, queueRefillSource } from "./refill.ts";
 import { createWorkerMetrics, type WorkerMetrics } from "./worker_metrics.ts";
 import {
   BYTES_PER_ACCOUNT,
@@ -210,16 +210,9 @@ async function work(
         worker: workerId,
       });
     });
-    const refill = createRefill<AccountJob>({
-      take: async (n) =>
-        signal.aborted
-          ? []
-          : await boss.fetch<SyncJobData>(SYNC_QUEUE, { batchSize: n, includeMetadata: true }),
-      // The ids refreshed, as pg-boss's own heartbeat reads them (not in its declared type).
-      touch: async (jobs) =>
-        ((await boss.touch(SYNC_QUEUE, [...jobs])) as { settled?: string[] }).settled,
-      onError: (error) => boss.emit("error", error as Error),
-    }, { heartbeatMs: (config.workerHeartbeatMs ?? DEFAULT_HEARTBEAT_MS) / 2 });
+    const refill = createRefill(queueRefillSource(boss, signal), {
+      heartbeatMs: (config.workerHeartbeatMs ?? DEFAULT_HEARTBEAT_MS) / 2,
+    });
     const runJob = (job: AccountJob) => {
       report.jobs++;
       const tracked = metrics.track();

@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { createRefill, type RefillJob, type RefillSource } from "../../src/worker/refill.ts";
+import postgres from "postgres";
+import { enqueueAccounts } from "../../src/queue/enqueue.ts";
+import { openQueue, SYNC_QUEUE, type SyncJobData } from "../../src/queue/queue.ts";
+import {
+  createRefill,
+  queueRefillSource,
+  type RefillJob,
+  type RefillSource,
+} from "../../src/worker/refill.ts";
+import { TEST_SERVER_URL } from "../_test_server.ts";
+import { withFreshServerDatabase } from "../store/_helpers.ts";
 
 interface TestJob extends RefillJob {
   name: string;
@@ -155,4 +165,51 @@ Deno.test("A take that fails leaves the place idle and reports the error", async
   runs.end("a");
   assert.equal(await batch, undefined);
   assert.deepEqual(errors, [down]);
+});
+
+Deno.test("A place of a real worker takes the account queued next, heartbeats it, and takes none once stopped", async () => {
+  await withFreshServerDatabase(TEST_SERVER_URL, async (url) => {
+    const boss = await openQueue(url, { supervise: false, poolSize: 2, heartbeatMs: 10_000 });
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      await enqueueAccounts(boss, ["acme", "globex", "initech"]);
+      const [first] = await boss.fetch<SyncJobData>(SYNC_QUEUE, { includeMetadata: true });
+      const stop = new AbortController();
+      const refill = createRefill(queueRefillSource(boss, stop.signal), { heartbeatMs: 20 });
+      const heartbeatOf = async (id: string) =>
+        (await sql<{ at: Date | null }[]>`
+          select heartbeat_on as at from pgboss.job where id = ${id}`)[0]!.at;
+      const ran: string[] = [];
+      await refill.runBatch([{ ...first!, signal: new AbortController().signal }], async (job) => {
+        ran.push(job.data.account);
+        if (job.id === first!.id) return;
+        // The job taken is this worker's, and its heartbeat is refreshed while it runs.
+        const before = await heartbeatOf(job.id);
+        for (
+          let i = 0;
+          i < 500 && (await heartbeatOf(job.id))?.getTime() === before?.getTime();
+          i++
+        ) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        assert.notEqual((await heartbeatOf(job.id))?.getTime(), before?.getTime(), "heartbeated");
+        assert.equal(job.signal.aborted, false, "still held");
+        await boss.complete(SYNC_QUEUE, job.id);
+        stop.abort(); // the worker stops: the place takes nothing more
+      });
+      assert.equal(
+        ran.length,
+        2,
+        "the first job, then one taken in its place; none after the stop",
+      );
+      assert.equal(ran[0], first!.data.account);
+      const [left] = await sql<{ n: number }[]>`
+        select count(*)::int as n from pgboss.job where name = ${SYNC_QUEUE} and state = 'created'`;
+      assert.equal(left!.n, 1, "the third account still queued");
+      assert.equal(refill.taken, 0);
+    } finally {
+      await sql.end();
+      await boss.stop({ graceful: false, close: true });
+    }
+  });
 });

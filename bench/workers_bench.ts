@@ -138,7 +138,9 @@ function workerEnv(
     DATABASE_URL: at.databaseUrl,
     SYNC_ACCOUNTS_FILE: at.file,
     SYNC_STATE_DIR: at.dir,
-    SYNC_WORKER_HEARTBEAT: "10s",
+    // A short heartbeat only where a worker is killed, so its jobs fail over sooner; otherwise the
+    // default, as a user runs it.
+    ...(options.killAfterMs === undefined ? {} : { SYNC_WORKER_HEARTBEAT: "10s" }),
     // The workers and the mock share this machine's open-files limit: each worker's requests in
     // flight take a socket on both sides, so together they keep within the mock's budget.
     AD_PLATFORM_MAX_IN_FLIGHT: String(Math.floor(socketBudget() / options.workers)),

@@ -1,10 +1,9 @@
 /**
  * Keeps a worker's places busy when it takes jobs in batches (see `fetchPlan` in
  * worker_capacity.ts): a place whose run ends takes the next queued job at once, instead of idling
- * until the last run of its batch ends. Without it, a job that ends early (a page 1 that kept
- * failing, an account handed back) left its place empty for up to a whole run, and the job it
- * went back to the queue as was taken only then: measured, 2 workers x 2,000 accounts had an
- * account's first run fail at 60 s and its retry start 100 s later, at the end of a batch.
+ * until the last run of its batch ends: a job that ends early (a page 1 that kept failing, an
+ * account handed back) would leave its place empty for up to a whole run, and its retry would wait
+ * as long for a loop to fetch it.
  * @module
  */
 import type { PgBoss } from "pg-boss";

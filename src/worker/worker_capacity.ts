@@ -66,8 +66,8 @@ export const MAX_FETCHERS = 250;
 
 /**
  * How a worker's `places` take jobs: `fetchers` loops of pg-boss, each fetching up to `batchSize`
- * jobs in one statement, heartbeating them in one statement, and fetching again once its whole
- * batch has ended. One job a loop up to {@linkcode MAX_FETCHERS} places; beyond, as many a loop as
+ * jobs in one statement and heartbeating them in one (a place whose run ends meanwhile takes the
+ * next job itself: see refill.ts). One job a loop up to {@linkcode MAX_FETCHERS} places; beyond, as many a loop as
  * keeps that many loops: with a loop a place, thousands of places each fetch one job at a start,
  * queued on the job queue's few connections (a fetch that waits past pg-boss's 10 s fails, and its
  * loop sleeps a poll interval), and each job's heartbeat is a statement of its own every few

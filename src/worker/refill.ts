@@ -61,7 +61,9 @@ export function createRefill<J extends RefillJob>(
   source: RefillSource<J>,
   options: RefillOptions,
 ): Refill<J> {
-  const held = new Map<string, { job: Omit<J, "signal">; claim: AbortController }>();
+  // Keyed by the job handed to the run, not its id: a job handed back may be taken again by
+  // another place before the run that handed it back has let it go.
+  const held = new Map<J, { job: Omit<J, "signal">; claim: AbortController }>();
   let beat: ReturnType<typeof setInterval> | undefined;
   let wanted: Array<(job: J | undefined) => void> = [];
   let taking = false;
@@ -91,13 +93,14 @@ export function createRefill<J extends RefillJob>(
 
   function hold(job: Omit<J, "signal">): J {
     const claim = new AbortController();
-    held.set(job.id, { job, claim });
+    const taken = { ...job, signal: claim.signal } as J;
+    held.set(taken, { job, claim });
     beat ??= setInterval(heartbeat, options.heartbeatMs);
-    return { ...job, signal: claim.signal } as J;
+    return taken;
   }
 
   function release(job: J): void {
-    if (!held.delete(job.id) || held.size > 0 || beat === undefined) return;
+    if (!held.delete(job) || held.size > 0 || beat === undefined) return;
     clearInterval(beat);
     beat = undefined;
   }

@@ -156,6 +156,25 @@ Deno.test("Jobs taken are heartbeated together, and one no longer held has its s
   );
 });
 
+Deno.test("A job handed back and taken again by another place before its first run let it go stays heartbeated", async () => {
+  const queued = [job("x"), { ...job("x"), name: "x again", retryCount: 1 }];
+  const { source, touches } = testSource({ take: (n) => Promise.resolve(queued.splice(0, n)) });
+  const refill = createRefill(source, { heartbeatMs: 5 });
+  const runs = controlledRuns();
+  const batch = refill.runBatch([job("a"), job("b")], runs.run);
+  runs.end("a");
+  await until("x taken in a's place", () => runs.started.includes("x"));
+  runs.end("b");
+  await until("x taken again in b's place", () => runs.started.includes("x again"));
+  runs.end("x");
+  await until("x's first run let it go", () => refill.taken === 1);
+  const after = touches.length;
+  await until("a heartbeat after that", () => touches.length > after);
+  assert.deepEqual(touches.at(-1), ["x"], "the second try still heartbeated");
+  runs.end("x again");
+  await batch;
+});
+
 Deno.test("A take that fails leaves the place idle and reports the error", async () => {
   const down = new Error("database down");
   const { source, errors } = testSource({ take: () => Promise.reject(down) });

@@ -43,11 +43,14 @@ export interface RefillOptions {
 /** The refill of one worker, shared by all its batches. */
 export interface Refill<J extends RefillJob> {
   /**
-   * Runs `jobs` (a batch the queue handed out) and, each time a run ends, the next queued job in
-   * its place. Ends once every run has ended, rejecting with the first failure then. A job it took
-   * whose run fails is left to the queue's heartbeat check, which retries it.
+   * Runs `jobs` (a batch the queue handed out) and, each time a run that drove its account ends,
+   * the next queued job in its place. `run` resolves whether the job drove its account: a place
+   * whose job did not (its account driven elsewhere, say) takes no more, or it would cycle through
+   * queued jobs it cannot run, a few statements each, as fast as the database answers. Ends once
+   * every run has ended, rejecting with the first failure then. A job it took whose run fails is
+   * left to the queue's heartbeat check, which retries it.
    */
-  runBatch(jobs: readonly J[], run: (job: J) => Promise<unknown>): Promise<undefined>;
+  runBatch(jobs: readonly J[], run: (job: J) => Promise<boolean>): Promise<undefined>;
   /** Jobs taken by the refill and still running. */
   readonly taken: number;
 }
@@ -126,13 +129,15 @@ export function createRefill<J extends RefillJob>(
       const failures: unknown[] = [];
       const place = async (first: J): Promise<void> => {
         for (let job: J | undefined = first; job !== undefined; job = await next()) {
+          let drove = false;
           try {
-            await run(job);
+            drove = await run(job);
           } catch (error) {
             failures.push(error);
           } finally {
             if (job !== first) release(job);
           }
+          if (!drove) return;
         }
       };
       await Promise.all(jobs.map(place));

@@ -213,15 +213,20 @@ async function work(
     const refill = createRefill(queueRefillSource(boss, signal), {
       heartbeatMs: (config.workerHeartbeatMs ?? DEFAULT_HEARTBEAT_MS) / 2,
     });
-    const runJob = (job: AccountJob) => {
+    // Resolves whether the job drove its account (its run was chosen), for the refill.
+    const runJob = async (job: AccountJob): Promise<boolean> => {
       report.jobs++;
       const tracked = metrics.track();
-      return runAccountJob(job, {
+      let drove = false;
+      await runAccountJob(job, {
         boss,
         workerId,
         accounts,
         run,
-        onRun: tracked.follow,
+        onRun: (started) => {
+          drove = true;
+          tracked.follow(started);
+        },
         lockRetryMs: config.workerHeartbeatMs,
         onOutcome: (outcome) => {
           // The run has ended: no longer in progress, though its job settles after.
@@ -233,6 +238,7 @@ async function work(
           });
         },
       }).finally(tracked.end);
+      return drove;
     };
     await boss.work(SYNC_QUEUE, {
       pollingIntervalSeconds: pollMs / 1_000,

@@ -44,17 +44,20 @@ function testSource(options: {
 /** Runs that end when the test says, recording which started. */
 function controlledRuns() {
   const started: string[] = [];
-  const ends = new Map<string, PromiseWithResolvers<void>>();
+  const ends = new Map<string, PromiseWithResolvers<boolean>>();
   const end = (name: string) => ends.get(name)!;
   return {
     started,
     run: (j: TestJob) => {
       started.push(j.name);
-      const ended = Promise.withResolvers<void>();
+      const ended = Promise.withResolvers<boolean>();
       ends.set(j.name, ended);
       return ended.promise;
     },
-    end: (name: string) => end(name).resolve(),
+    /** The run drove its account and ended. */
+    end: (name: string) => end(name).resolve(true),
+    /** The run never drove its account (another process held it). */
+    refuse: (name: string) => end(name).resolve(false),
     fail: (name: string, error: Error) => end(name).reject(error),
   };
 }
@@ -175,6 +178,25 @@ Deno.test("A job handed back and taken again by another place before its first r
   await batch;
 });
 
+Deno.test("A place whose job did not drive its account takes no more until its batch ends", async () => {
+  const queued = [job("x"), job("y"), job("z")];
+  const { source, takes } = testSource({ take: (n) => Promise.resolve(queued.splice(0, n)) });
+  const refill = createRefill(source, { heartbeatMs: 60_000 });
+  const runs = controlledRuns();
+  let ended = false;
+  const batch = refill.runBatch([job("a"), job("b")], runs.run).finally(() => ended = true);
+  runs.end("a");
+  await until("x taken in a's place", () => runs.started.includes("x"));
+  runs.refuse("x"); // its account is driven elsewhere: the place stops there
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(takes, [1], "no take after the refused job");
+  assert.equal(ended, false);
+  runs.refuse("b");
+  await batch;
+  assert.deepEqual(runs.started, ["a", "b", "x"]);
+  assert.deepEqual(queued.map((j) => j.name), ["y", "z"], "left queued");
+});
+
 Deno.test("A take that fails leaves the place idle and reports the error", async () => {
   const down = new Error("database down");
   const { source, errors } = testSource({ take: () => Promise.reject(down) });
@@ -201,7 +223,7 @@ Deno.test("A place of a real worker takes the account queued next, heartbeats it
       const ran: string[] = [];
       await refill.runBatch([{ ...first!, signal: new AbortController().signal }], async (job) => {
         ran.push(job.data.account);
-        if (job.id === first!.id) return;
+        if (job.id === first!.id) return true;
         // The job taken is this worker's, and its heartbeat is refreshed while it runs.
         const before = await heartbeatOf(job.id);
         for (
@@ -215,6 +237,7 @@ Deno.test("A place of a real worker takes the account queued next, heartbeats it
         assert.equal(job.signal.aborted, false, "still held");
         await boss.complete(SYNC_QUEUE, job.id);
         stop.abort(); // the worker stops: the place takes nothing more
+        return true;
       });
       assert.equal(
         ran.length,

@@ -21,6 +21,8 @@ function job(name: string): TestJob {
 
 /** A queue whose takes and touches the test answers; it records what was asked. */
 function testSource(options: {
+  /** The queued jobs, taken in order (unless `take` says otherwise). */
+  queued?: Omit<TestJob, "signal">[];
   take?: (n: number) => Promise<Omit<TestJob, "signal">[]>;
   touch?: (jobs: readonly Omit<TestJob, "signal">[]) => Promise<readonly string[] | undefined>;
 } = {}) {
@@ -30,7 +32,7 @@ function testSource(options: {
   const source: RefillSource<TestJob> = {
     take: (n) => {
       takes.push(n);
-      return options.take?.(n) ?? Promise.resolve([]);
+      return options.take?.(n) ?? Promise.resolve(options.queued?.splice(0, n) ?? []);
     },
     touch: (jobs) => {
       touches.push(jobs.map((j) => j.id));
@@ -62,6 +64,16 @@ function controlledRuns() {
   };
 }
 
+/** A refill running the batch of jobs "a" and "b", with `queued` waiting in the queue. */
+function batchOfTwo(queued: Omit<TestJob, "signal">[]) {
+  const { source, takes } = testSource({ queued });
+  const refill = createRefill(source, { heartbeatMs: 60_000 });
+  const runs = controlledRuns();
+  let ended = false;
+  const batch = refill.runBatch([job("a"), job("b")], runs.run).finally(() => ended = true);
+  return { refill, runs, takes, batch, ended: () => ended };
+}
+
 async function until(what: string, check: () => boolean): Promise<void> {
   for (let i = 0; i < 1_000 && !check(); i++) await new Promise((r) => setTimeout(r, 2));
   assert.ok(check(), what);
@@ -69,11 +81,7 @@ async function until(what: string, check: () => boolean): Promise<void> {
 
 Deno.test("A place whose run ends takes the next queued job while the rest of its batch runs", async () => {
   const queued = [job("c")];
-  const { source, takes } = testSource({ take: (n) => Promise.resolve(queued.splice(0, n)) });
-  const refill = createRefill(source, { heartbeatMs: 60_000 });
-  const runs = controlledRuns();
-  let ended = false;
-  const batch = refill.runBatch([job("a"), job("b")], runs.run).finally(() => ended = true);
+  const { refill, runs, takes, batch, ended } = batchOfTwo(queued);
   runs.end("a");
   await until("c started in a's place", () => runs.started.includes("c"));
   assert.deepEqual(runs.started, ["a", "b", "c"]);
@@ -81,7 +89,7 @@ Deno.test("A place whose run ends takes the next queued job while the rest of it
   runs.end("b");
   runs.end("c");
   assert.equal(await batch, undefined);
-  assert.ok(ended);
+  assert.ok(ended());
   assert.equal(refill.taken, 0);
   assert.deepEqual(takes, [1, 1, 1], "each freed place asked once; the queue was then empty");
 });
@@ -130,7 +138,7 @@ Deno.test("Places freed while a take is on its way share the next take", async (
 Deno.test("Jobs taken are heartbeated together, and one no longer held has its signal aborted", async () => {
   const queued = [job("c"), job("d")];
   const { source, touches } = testSource({
-    take: (n) => Promise.resolve(queued.splice(0, n)),
+    queued,
     touch: (jobs) => Promise.resolve(jobs.map((j) => j.id).filter((id) => id !== "d")),
   });
   const refill = createRefill(source, { heartbeatMs: 5 });
@@ -161,7 +169,7 @@ Deno.test("Jobs taken are heartbeated together, and one no longer held has its s
 
 Deno.test("A job handed back and taken again by another place before its first run let it go stays heartbeated", async () => {
   const queued = [job("x"), { ...job("x"), name: "x again", retryCount: 1 }];
-  const { source, touches } = testSource({ take: (n) => Promise.resolve(queued.splice(0, n)) });
+  const { source, touches } = testSource({ queued });
   const refill = createRefill(source, { heartbeatMs: 5 });
   const runs = controlledRuns();
   const batch = refill.runBatch([job("a"), job("b")], runs.run);
@@ -180,17 +188,13 @@ Deno.test("A job handed back and taken again by another place before its first r
 
 Deno.test("A place whose job did not drive its account takes no more until its batch ends", async () => {
   const queued = [job("x"), job("y"), job("z")];
-  const { source, takes } = testSource({ take: (n) => Promise.resolve(queued.splice(0, n)) });
-  const refill = createRefill(source, { heartbeatMs: 60_000 });
-  const runs = controlledRuns();
-  let ended = false;
-  const batch = refill.runBatch([job("a"), job("b")], runs.run).finally(() => ended = true);
+  const { refill, runs, takes, batch, ended } = batchOfTwo(queued);
   runs.end("a");
   await until("x taken in a's place", () => runs.started.includes("x"));
   runs.refuse("x"); // its account is driven elsewhere: the place stops there
   await new Promise((resolve) => setTimeout(resolve, 10));
   assert.deepEqual(takes, [1], "no take after the refused job");
-  assert.equal(ended, false);
+  assert.equal(ended(), false);
   runs.refuse("b");
   await batch;
   assert.deepEqual(runs.started, ["a", "b", "x"]);

@@ -1,5 +1,5 @@
 import { getLogger } from "@logtape/logtape";
-import type { JobWithMetadata } from "pg-boss";
+import type { JobWithMetadata, PgBoss } from "pg-boss";
 import { type Clock, systemClock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import { ConfigError, errorFields } from "../errors.ts";
@@ -53,6 +53,79 @@ export interface WorkerReport {
   worker: string;
   /** Jobs it took, whatever their end. */
   jobs: number;
+}
+
+/**
+ * Waits for `signal`, then takes no more jobs and waits for the batches `inFlight` to end (their
+ * runs stop and hand their jobs back).
+ */
+async function stopWhenAsked(
+  signal: AbortSignal,
+  boss: PgBoss,
+  at: { workerId: string; endpoint: WorkerEndpoint | undefined; inFlight: Set<Promise<unknown>> },
+): Promise<void> {
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+  log.info("Worker {worker} stopping: no new jobs; handing back {count} in progress", {
+    worker: at.workerId,
+    count: at.inFlight.size,
+  });
+  at.endpoint?.polling(undefined);
+  await Promise.allSettled([boss.offWork(SYNC_QUEUE, { wait: false }), boss.offWork(TICK_QUEUE)]);
+  await Promise.allSettled([...at.inFlight]);
+}
+
+/** Queues every account of the accounts file on each tick of the schedule (`SYNC_SCHEDULE`). */
+async function workScheduleTicks(
+  boss: PgBoss,
+  config: Readonly<Config>,
+  at: { workerId: string; pollMs: number },
+): Promise<void> {
+  const pollingIntervalSeconds = Math.max(0.5, at.pollMs / 1_000);
+  await boss.work(TICK_QUEUE, { pollingIntervalSeconds }, async () => {
+    const ids = config.accounts.map((a) => a.clientId);
+    const { queued, skipped } = await enqueueAccounts(boss, ids);
+    log.info("Schedule tick: queued {queued} accounts, {skipped} already queued or running", {
+      queued: queued.length,
+      skipped: skipped.length,
+      worker: at.workerId,
+    });
+  });
+}
+
+/**
+ * Runs one job of the queue, counted in `report` and followed by the worker's metrics; resolves
+ * whether the job drove its account (its run was chosen), as the refill asks.
+ */
+function jobRunner(
+  context: Omit<AccountJobContext, "onRun" | "onOutcome">,
+  counts: { metrics: WorkerMetrics; report: WorkerReport },
+): (job: AccountJob) => Promise<boolean> {
+  const { metrics, report } = counts;
+  return async (job) => {
+    report.jobs++;
+    const tracked = metrics.track();
+    let drove = false;
+    await runAccountJob(job, {
+      ...context,
+      onRun: (started) => {
+        drove = true;
+        tracked.follow(started);
+      },
+      onOutcome: (outcome) => {
+        // The run has ended: no longer in progress, though its job settles after.
+        tracked.end();
+        const ok = outcome.summary.status === "ok";
+        return metrics.record({
+          ...outcome,
+          lastSuccessUnix: ok ? Math.floor(Date.now() / 1_000) : null,
+        });
+      },
+    }).finally(tracked.end);
+    return drove;
+  };
 }
 
 /** This worker's name: `SYNC_WORKER_ID`, or hostname-pid. */
@@ -200,46 +273,17 @@ async function work(
   try {
     await applySchedule(boss, config.schedule);
     const accounts = new Map(config.accounts.map((a) => [a.clientId, a]));
-    const pollingIntervalSeconds = Math.max(0.5, options.pollMs / 1_000);
-    await boss.work(TICK_QUEUE, { pollingIntervalSeconds }, async () => {
-      const ids = config.accounts.map((a) => a.clientId);
-      const { queued, skipped } = await enqueueAccounts(boss, ids);
-      log.info("Schedule tick: queued {queued} accounts, {skipped} already queued or running", {
-        queued: queued.length,
-        skipped: skipped.length,
-        worker: workerId,
-      });
-    });
+    await workScheduleTicks(boss, config, { workerId, pollMs: options.pollMs });
     const refill = createRefill(queueRefillSource(boss, signal), {
       heartbeatMs: (config.workerHeartbeatMs ?? DEFAULT_HEARTBEAT_MS) / 2,
     });
-    // Resolves whether the job drove its account (its run was chosen), for the refill.
-    const runJob = async (job: AccountJob): Promise<boolean> => {
-      report.jobs++;
-      const tracked = metrics.track();
-      let drove = false;
-      await runAccountJob(job, {
-        boss,
-        workerId,
-        accounts,
-        run,
-        onRun: (started) => {
-          drove = true;
-          tracked.follow(started);
-        },
-        lockRetryMs: config.workerHeartbeatMs,
-        onOutcome: (outcome) => {
-          // The run has ended: no longer in progress, though its job settles after.
-          tracked.end();
-          const ok = outcome.summary.status === "ok";
-          return metrics.record({
-            ...outcome,
-            lastSuccessUnix: ok ? Math.floor(Date.now() / 1_000) : null,
-          });
-        },
-      }).finally(tracked.end);
-      return drove;
-    };
+    const runJob = jobRunner({
+      boss,
+      workerId,
+      accounts,
+      run,
+      lockRetryMs: config.workerHeartbeatMs,
+    }, { metrics, report });
     await boss.work(SYNC_QUEUE, {
       pollingIntervalSeconds: pollMs / 1_000,
       localConcurrency: plan.fetchers,
@@ -255,17 +299,7 @@ async function work(
       worker: workerId,
       accounts: config.workerAccounts,
     });
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      signal.addEventListener("abort", () => resolve(), { once: true });
-    });
-    log.info("Worker {worker} stopping: no new jobs; handing back {count} in progress", {
-      worker: workerId,
-      count: inFlight.size,
-    });
-    endpoint?.polling(undefined);
-    await Promise.allSettled([boss.offWork(SYNC_QUEUE, { wait: false }), boss.offWork(TICK_QUEUE)]);
-    await Promise.allSettled([...inFlight]);
+    await stopWhenAsked(signal, boss, { workerId, endpoint, inFlight });
     return report;
   } finally {
     await boss.stop({ graceful: true, close: true, timeout: 2_000 }).catch((error) =>

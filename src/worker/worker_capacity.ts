@@ -67,11 +67,11 @@ export const MAX_FETCHERS = 250;
 /**
  * How a worker's `places` take jobs: `fetchers` loops of pg-boss, each fetching up to `batchSize`
  * jobs in one statement and heartbeating them in one (a place whose run ends meanwhile takes the
- * next job itself: see refill.ts). One job a loop up to {@linkcode MAX_FETCHERS} places; beyond, as many a loop as
- * keeps that many loops: with a loop a place, thousands of places each fetch one job at a start,
- * queued on the job queue's few connections (a fetch that waits past pg-boss's 10 s fails, and its
- * loop sleeps a poll interval), and each job's heartbeat is a statement of its own every few
- * seconds. Never more places than `places`.
+ * next job itself: see refill.ts). One job a loop up to {@linkcode MAX_FETCHERS} places; beyond,
+ * as many a loop as keeps that many loops: with a loop a place, thousands of places each fetch one
+ * job at a start, queued on the job queue's few connections (a fetch that waits past pg-boss's 10 s
+ * fails, and its loop sleeps a poll interval), and each job's heartbeat is a statement of its own
+ * every few seconds. Never more places than `places`.
  */
 export function fetchPlan(places: number): { fetchers: number; batchSize: number } {
   const batchSize = Math.ceil(places / MAX_FETCHERS);

@@ -188,7 +188,7 @@ Deno.test("A job handed back and taken again by another place before its first r
 
 Deno.test("A place whose job did not drive its account takes no more until its batch ends", async () => {
   const queued = [job("x"), job("y"), job("z")];
-  const { refill, runs, takes, batch, ended } = batchOfTwo(queued);
+  const { runs, takes, batch, ended } = batchOfTwo(queued);
   runs.end("a");
   await until("x taken in a's place", () => runs.started.includes("x"));
   runs.refuse("x"); // its account is driven elsewhere: the place stops there

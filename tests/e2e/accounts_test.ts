@@ -47,7 +47,6 @@ async function accountsFile(s: Scenario, wrong: string[] = []): Promise<Record<s
   return { ...SETTINGS, SYNC_ACCOUNTS_FILE: path, WRONG_PASSWORD: "not-the-password" };
 }
 
-/** Rows committed so far, all accounts together (none before the sync has migrated). */
 /** The campaigns committed in PostgreSQL, as `account/id`. */
 async function committedCampaigns(s: Scenario): Promise<Set<string>> {
   const rows = await s.db!.sql<{ key: string }[]>`
@@ -55,6 +54,7 @@ async function committedCampaigns(s: Scenario): Promise<Set<string>> {
   return new Set(rows.map((row) => row.key));
 }
 
+/** Rows committed so far, all accounts together (none before the sync has migrated). */
 async function committedRows(s: Scenario): Promise<number> {
   const [row] = await s.db!.sql`select count(*)::int as n from campaigns`.catch(() => [{ n: 0 }]);
   return Number(row!.n);
@@ -120,8 +120,7 @@ e2e(
     let recorded: Map<string, Set<string>>;
     let marked: number;
     try {
-      recorded = await recordedByAccount(checkpoint);
-      marked = await markedCommitted(checkpoint);
+      ({ recorded, marked } = await recordedByAccount(checkpoint));
     } finally {
       await checkpoint.close();
     }
@@ -201,29 +200,24 @@ e2e(
   },
 );
 
-/** Per account, the campaigns its latest run recorded: committed, or answered and checkpointed. */
-/** The campaigns the checkpoint marks committed in PostgreSQL, every account's latest run. */
-async function markedCommitted(checkpoint: Checkpoint): Promise<number> {
+/**
+ * Per account, the campaigns its latest run recorded: committed, or answered and checkpointed;
+ * and how many of them, every account together, are marked committed.
+ */
+async function recordedByAccount(
+  checkpoint: Checkpoint,
+): Promise<{ recorded: Map<string, Set<string>>; marked: number }> {
+  const recorded = new Map<string, Set<string>>();
   let marked = 0;
   for (const id of ACCOUNTS) {
     const run = await checkpoint.latestUnfinished(id);
-    if (run) marked += (await checkpoint.done(run.runId)).size;
-  }
-  return marked;
-}
-
-async function recordedByAccount(checkpoint: Checkpoint): Promise<Map<string, Set<string>>> {
-  const found = new Map<string, Set<string>>();
-  for (const id of ACCOUNTS) {
-    const run = await checkpoint.latestUnfinished(id);
     if (!run) continue;
-    found.set(
+    const done = await checkpoint.done(run.runId);
+    marked += done.size;
+    recorded.set(
       id,
-      new Set([
-        ...(await checkpoint.done(run.runId)).keys(),
-        ...(await checkpoint.syncedPending(run.runId)).keys(),
-      ]),
+      new Set([...done.keys(), ...(await checkpoint.syncedPending(run.runId)).keys()]),
     );
   }
-  return found;
+  return { recorded, marked };
 }

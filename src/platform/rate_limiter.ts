@@ -140,17 +140,20 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
   let waitStart = 0;
 
   /**
-   * The margin after `send`, at `now`: the set one, or if longer the recent arrival delay, how
-   * long the loop was held after that send, or the longest recent stall; but never more than the
-   * send's own round trip when it was answered (the platform counted it before it answered).
+   * The margin after `send`, at `now`: the set one, or if longer the recent arrival delay or the
+   * longest recent stall (guesses of how late any send arrived: at most a tenth of the window), or
+   * how long the loop was held after that very send (a fact: it left that much later, so up to a
+   * whole window); but never more than the send's own round trip when it was answered (the
+   * platform counted it before it answered).
    */
   function marginAt(now: number, send: Pick<Send, "at" | "answeredAt">): number {
     const horizon = now - LATENESS_HORIZON_WINDOWS * limit.windowMs;
     const learnt = arrivalDelay?.recentMaxMs(now, LATENESS_HORIZON_WINDOWS * limit.windowMs) ?? 0;
-    const held = Math.max(stalls?.heldAfter(send.at) ?? 0, stalls?.longestSince(horizon) ?? 0);
+    const guessed = Math.max(learnt, stalls?.longestSince(horizon) ?? 0);
+    const capped = Math.min(limit.windowMs * LATENESS_CAP_SHARE, guessed);
+    const held = Math.min(limit.windowMs, stalls?.heldAfter(send.at) ?? 0);
     const answered = send.answeredAt === undefined ? Infinity : send.answeredAt - send.at;
-    const late = Math.min(Math.max(learnt, held), answered);
-    return Math.max(marginMs, Math.min(limit.windowMs * LATENESS_CAP_SHARE, late));
+    return Math.max(marginMs, Math.min(Math.max(capped, held), answered));
   }
 
   /** The send whose slot the next request takes, if the window is full. */

@@ -346,6 +346,18 @@ Deno.test("RateLimiter makes the request a window after a stalled send wait as l
   assert.deepEqual(after.admitted, [61_400 + 60_000 + 1_400]);
 });
 
+Deno.test("RateLimiter makes the requests after sends a long stall held wait all of it, beyond a tenth of the window", async () => {
+  const clock = createFakeClock(0);
+  const stalls = createLoopStalls();
+  const limiter = createRateLimiter(limit, { clock, marginMs, stalls });
+  // The loop was held 9 s right after the first window's sends were stamped: they left at 9 s.
+  stalls.note(0, 9_000);
+  const { admitted, done } = queue(limiter, 20, clock);
+  await clock.runAll();
+  await done;
+  assert.deepEqual(admitted.slice(10), Array(10).fill(60_000 + 9_000), "not the 6 s cap");
+});
+
 Deno.test("RateLimiter keeps the longest stall of the last 1.25 windows as its margin, then forgets it", async () => {
   const clock = createFakeClock(0);
   const stalls = createLoopStalls();

@@ -71,10 +71,11 @@ export async function sendAttempt(
       timeoutMs: settings.deadlineMs(),
       now: clock.now,
       onHeaders: (answer, status) => {
-        // Answered: the platform counted it by now. A page is answered at once, so its round
-        // trip also bounds how late the host's other requests arrive.
+        // Answered: the platform counted it by now, and no sooner than the quickest answer of
+        // its kind allows (a refusal is quicker than a sync). A page is answered at once, so its
+        // round trip also bounds how late the host's other requests arrive.
         const at = clock.now();
-        answered(at);
+        answered(at, hostGate.lateness(`${endpoint} ${status}`, at - sentAt));
         if (endpoint === "list") hostGate.arrivalDelay.observe(sentAt, at);
         limits.observe(answer);
         settle(status);

@@ -61,8 +61,11 @@ export interface Departure {
    * Says the platform answered the request at `at` (epoch ms, default now; its headers are
    * enough): it counted the request no later, so the request that takes its place a window later
    * needs no more margin than this round trip, however late the host's other requests arrived.
+   * `lateMs`: how much longer the round trip took than the host's quickest of its kind; the
+   * request may have reached the platform that late (a connection slow to open, a busy machine),
+   * so its place is reused that much later, up to a window. @default lateMs 0
    */
-  answered(at?: number): void;
+  answered(at?: number, lateMs?: number): void;
   /**
    * Whether the request is on a critical chain: it was acquired as one, or the slot it takes was
    * last held by a request on one. An account's schedule is chains of slots, each request taking
@@ -142,19 +145,27 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
   /**
    * The margin after `send`, at `now`: the set one, or if longer the recent arrival delay or the
    * longest recent stall (guesses of how late any send arrived: at most a tenth of the window), or
-   * how long the loop was held after that very send (a fact: it left that much later, so up to a
-   * whole window); but never more than the send's own round trip when it was answered (the
-   * platform counted it before it answered).
+   * what that very send measured (how long the loop was held after it, how much longer than the
+   * host's quickest its round trip took: up to a whole window); but never more than the send's
+   * own round trip when it was answered (the platform counted it before it answered).
    */
-  function marginAt(now: number, send: Pick<Send, "at" | "answeredAt">): number {
+  function marginAt(now: number, send: Pick<Send, "at" | "answeredAt" | "lateMs">): number {
     const horizon = now - LATENESS_HORIZON_WINDOWS * limit.windowMs;
     const learnt = arrivalDelay?.recentMaxMs(now, LATENESS_HORIZON_WINDOWS * limit.windowMs) ?? 0;
     const guessed = Math.max(learnt, stalls?.longestSince(horizon) ?? 0);
     const capped = Math.min(limit.windowMs * LATENESS_CAP_SHARE, guessed);
-    const held = Math.min(limit.windowMs, stalls?.heldAfter(send.at) ?? 0);
+    const held = Math.max(stalls?.heldAfter(send.at) ?? 0, ownLateness(send));
     const answered = send.answeredAt === undefined ? Infinity : send.answeredAt - send.at;
-    return Math.max(marginMs, Math.min(Math.max(capped, held), answered));
+    return Math.max(marginMs, Math.min(Math.max(capped, Math.min(limit.windowMs, held)), answered));
   }
+
+  /** How late `send` itself may have arrived, told by its round trip (see `Departure.answered`). */
+  function ownLateness(send: Pick<Send, "lateMs">): number {
+    return Math.min(limit.windowMs, send.lateMs ?? 0);
+  }
+
+  /** When a send's place in the window may end, before the margins every send shares. */
+  const freedAt = (send: Send) => send.at + ownLateness(send);
 
   /** The send whose slot the next request takes, if the window is full. */
   function blockingSend(times: readonly Send[], from: number): Send | undefined {
@@ -163,7 +174,7 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     const effective = times.map((send) =>
       send.sent ? send : { ...send, at: Math.max(send.at, from) }
     );
-    effective.sort((a, b) => a.at - b.at);
+    effective.sort((a, b) => freedAt(a) - freedAt(b));
     return effective[effective.length - limit.count];
   }
 
@@ -183,8 +194,17 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     let i = sends.length;
     while (i > 0 && sends[i - 1]!.at > send.at) i--;
     sends.splice(i, 0, send);
-    // Forget the oldest request that left; one still to leave always matters.
-    while (sends.length > limit.count) sends.splice(Math.max(0, sends.findIndex((s) => s.sent)), 1);
+    // Forget the request that left whose place ends first; one still to leave always matters.
+    while (sends.length > limit.count) sends.splice(Math.max(0, firstFreed()), 1);
+  }
+
+  /** The index of the sent request whose place ends first; -1 when none was sent. */
+  function firstFreed(): number {
+    let first = -1;
+    sends.forEach((send, i) => {
+      if (send.sent && (first < 0 || freedAt(send) < freedAt(sends[first]!))) first = i;
+    });
+    return first;
   }
 
   function remove(send: Send): void {
@@ -236,8 +256,10 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
         return {
           sent: (leftAt = clock.now()) => settle(leftAt),
           cancel: () => void settle(),
-          answered(at = clock.now()) {
-            if (left?.sent) left.answeredAt = at;
+          answered(at = clock.now(), lateMs = 0) {
+            if (!left?.sent) return;
+            left.answeredAt = at;
+            left.lateMs = lateMs;
           },
           critical,
         };
@@ -333,6 +355,8 @@ interface Send {
   sent: boolean;
   /** When the platform answered it (epoch ms), once it has. */
   answeredAt?: number;
+  /** How late it may have reached the platform, told by its round trip (see `Departure.answered`). */
+  lateMs?: number;
   /** On a critical chain (see {@linkcode Departure.critical}). */
   critical?: boolean;
 }

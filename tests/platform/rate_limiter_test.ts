@@ -358,6 +358,25 @@ Deno.test("RateLimiter makes the requests after sends a long stall held wait all
   assert.deepEqual(admitted.slice(10), Array(10).fill(60_000 + 9_000), "not the 6 s cap");
 });
 
+Deno.test("RateLimiter reuses the place of a send whose round trip says it arrived late that much later, the others' at once", async () => {
+  const clock = createFakeClock(0);
+  const limiter = createRateLimiter(limit, { clock, marginMs });
+  const departures = [];
+  for (let i = 0; i < 10; i++) {
+    const departure = await limiter.acquire();
+    await departure.sent();
+    departures.push(departure);
+  }
+  await clock.tick(9_500);
+  // The first one's round trip took 9 s longer than the host's quickest of its kind.
+  departures[0]!.answered(clock.now(), 9_000);
+  for (const departure of departures.slice(1)) departure.answered(clock.now(), 0);
+  const { admitted, done } = queue(limiter, 10, clock);
+  await clock.runAll();
+  await done;
+  assert.deepEqual(admitted, [...Array(9).fill(60_000 + marginMs), 60_000 + 9_000]);
+});
+
 Deno.test("RateLimiter keeps the longest stall of the last 1.25 windows as its margin, then forgets it", async () => {
   const clock = createFakeClock(0);
   const stalls = createLoopStalls();

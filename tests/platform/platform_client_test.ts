@@ -519,6 +519,34 @@ Deno.test("PlatformClient records list requests' round trips on the host gate, n
   api.close();
 });
 
+Deno.test("PlatformClient holds a sync's place longer by as much as its answer came later than the host's quickest", async () => {
+  const clock = createFakeClock(0);
+  const api = createMockApi({ ...quiet, rateLimit: { count: 1000, windowMs: 60_000 } });
+  const inner = handlerFetch(api.handler);
+  const syncsSent: number[] = [];
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    if (!new URL(String(input)).pathname.endsWith("/sync")) return inner(input, init);
+    syncsSent.push(clock.now());
+    // The second sync's answer comes 3 s later than the first's: it may have arrived that late.
+    await clock.tick(syncsSent.length === 2 ? 3_040 : 40);
+    return inner(input, init);
+  };
+  const account = acmeAccount({ fetch, clock, rateLimit: { count: 1, windowMs: 10_000 } });
+  const platform = createPlatformClient(account, { fetch, clock });
+  const page = await platform.listCampaigns(1, 10);
+  const ids = (page.data as Array<{ id: string }>).map((c) => c.id);
+  const syncs = Promise.all(ids.slice(0, 3).map((id) => platform.syncCampaign(id)));
+  await clock.runAll();
+  await syncs;
+  const [, second, third] = syncsSent;
+  assert.equal(
+    third! - second!,
+    10_000 + 3_000,
+    "a window and the 3 s the second may have been late",
+  );
+  api.close();
+});
+
 /** A client of account "acme" whose API answers every list request with `answer()`. */
 function refusing(answer: () => Response, client: PlatformClientOptions = {}) {
   return setup(

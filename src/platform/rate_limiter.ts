@@ -40,7 +40,8 @@ export interface RateLimiterOptions {
    * late, so the request that takes its place a window later waits for as long as it was held
    * after its send; and a machine busy enough to hold this process may hold the platform's reading
    * of requests already sent as long, so the margin is never below the longest stall of the last
-   * 1.25 windows either (both at most a tenth of the window). @default none
+   * 1.25 windows either (a guess: at most a tenth of the window; the stall that held a send
+   * itself counts up to a whole window). @default none
    */
   stalls?: Pick<LoopStalls, "heldAfter" | "longestSince">;
 }

@@ -15,8 +15,10 @@ export const MARGIN_MIN_MS = 50;
 export const MARGIN_MAX_MS = 500;
 
 /**
- * The most lateness a margin allows for, as a share of the window: a slot held longer than that
- * costs the account more than a 429's hold would, and a 429 doubles the base margin anyway.
+ * The most lateness a margin allows for on a guess (the host's recent page round trips, the
+ * longest recent stall), as a share of the window: every send pays a guess, and a slot each holds
+ * longer costs the account more than a 429's hold would. What a send measured of itself (the stall
+ * that held it, its round trip's excess) is not a guess and counts up to a whole window.
  */
 export const LATENESS_CAP_SHARE = 0.1;
 
@@ -95,8 +97,8 @@ export const MAX_HOLD_MS = 120_000;
 export const MAX_HOLDS = 5;
 
 /**
- * How late a request may reach the platform, as a share of the window: the most a margin ever
- * allows for, so no refusal our own lateness could explain lowers an advertised limit.
+ * How late a request may reach the platform, as a share of the window: the most a guess of the
+ * margin allows for, so no refusal our own lateness could explain lowers an advertised limit.
  */
 export const LATE_ARRIVAL_SHARE = LATENESS_CAP_SHARE;
 

@@ -75,7 +75,7 @@ export async function sendAttempt(
         // its kind allows (a refusal is quicker than a sync). A page is answered at once, so its
         // round trip also bounds how late the host's other requests arrive.
         const at = clock.now();
-        answered(at, hostGate.lateness(`${endpoint} ${status}`, at - sentAt));
+        answered(at, hostGate.arrivalDelay.excessMs(`${endpoint} ${status}`, at - sentAt));
         if (endpoint === "list") hostGate.arrivalDelay.observe(sentAt, at);
         limits.observe(answer);
         settle(status);

@@ -77,11 +77,6 @@ export interface HostGate {
   readonly arrivalDelay: ArrivalDelay;
   /** When this process's event loop was held, as the host's requests may have left late. */
   readonly stalls: LoopStalls;
-  /**
-   * Records a round trip of a request of `kind` (ms) and returns how much longer it took than the
-   * host's quickest of that kind so far: how late the request may have reached the platform.
-   */
-  lateness(kind: string, tripMs: number): number;
 }
 
 /** Creates a gate for one host. Share one gate between all accounts that talk to that host. */
@@ -104,8 +99,6 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
   const sizer = createInFlightSizer({ ceiling, now: () => clock.now() });
   let inFlight = 0;
   const queues: Record<GatePriority, Array<() => void>> = { ahead: [], critical: [], behind: [] };
-  // Never forgotten: a platform that grows slower for good is then waited for more, never less.
-  const quickest = new Map<string, number>();
 
   function boundFor(priority: GatePriority): number {
     const bound = sizer.bound();
@@ -178,11 +171,6 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     ceiling,
     arrivalDelay: createArrivalDelay(),
     stalls: createLoopStalls(),
-    lateness(kind, tripMs) {
-      const fastest = Math.min(quickest.get(kind) ?? Infinity, tripMs);
-      quickest.set(kind, fastest);
-      return Math.max(0, tripMs - fastest);
-    },
   };
 }
 

@@ -13,7 +13,10 @@ import { LOOP_CHECK_MS, LOOP_MIN_LATE_MS } from "./tuning.ts";
 // The way to the platform: a request cannot reach it later than its answer comes back, and
 // requests that leave together meet the same queues (connections being opened, a busy event loop
 // on either side). A login is not counted: its round trip measures the platform's password check.
-/** The round trips of one host's pages, shared by every account talking to it. */
+/**
+ * The round trips of one host's answers, shared by every account talking to it: its pages' over
+ * time, and the quickest of every kind of answer.
+ */
 export interface ArrivalDelay {
   /** Records a page that left at `sentAt` and was answered at `answeredAt` (epoch ms). */
   observe(sentAt: number, answeredAt: number): void;
@@ -25,6 +28,13 @@ export interface ArrivalDelay {
   recentMaxMs(now: number, horizonMs: number): number;
   /** When the latest round trip recorded was answered (epoch ms); undefined before any. */
   lastAnsweredAt(): number | undefined;
+  /**
+   * Records a round trip of a request of `kind` (any endpoint and status, in ms) and returns how
+   * much longer it took than the host's quickest of that kind so far: how late the request may
+   * have reached the platform. The quickest is never forgotten: a platform that grows slower for
+   * good is then waited for more, never less.
+   */
+  excessMs(kind: string, tripMs: number): number;
 }
 
 /** One round trip: answered `at` (epoch ms), taking `ms`. */
@@ -52,6 +62,7 @@ export function createArrivalDelay(): ArrivalDelay {
   const trips: Trip[] = [];
   const windows = new Map<number, WindowMax>();
   let keepMs = 0;
+  const quickest = new Map<string, number>();
 
   // Trips before `head` are forgotten; they are cut off in bulk, as a splice per query would
   // copy every trip kept.
@@ -108,6 +119,11 @@ export function createArrivalDelay(): ArrivalDelay {
       return candidates[0]?.ms ?? 0;
     },
     lastAnsweredAt: () => trips.at(-1)?.at,
+    excessMs(kind, tripMs) {
+      const fastest = Math.min(quickest.get(kind) ?? Infinity, tripMs);
+      quickest.set(kind, fastest);
+      return Math.max(0, tripMs - fastest);
+    },
   };
 }
 

@@ -135,15 +135,6 @@ Deno.test("HostGate keeps a sixteenth of its places for requests that go ahead",
   });
 });
 
-Deno.test("HostGate tells how much longer a round trip took than the quickest of its kind", () => {
-  const gate = createHostGate();
-  assert.equal(gate.lateness("sync 200", 600), 0, "the first is the quickest");
-  assert.equal(gate.lateness("sync 200", 500), 0);
-  assert.equal(gate.lateness("sync 200", 3_500), 3_000);
-  assert.equal(gate.lateness("sync 429", 5), 0, "a refusal is a kind of its own");
-  assert.equal(gate.lateness("sync 200", 520), 20);
-});
-
 /** Sends `n` requests through `gate` that each hold their place `holdMs` on `clock`. */
 async function hold(gate: HostGate, clock: FakeClock, n: number, holdMs: number) {
   const leaves = await Promise.all(Array.from({ length: n }, () => gate.enter()));

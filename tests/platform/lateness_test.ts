@@ -47,6 +47,15 @@ Deno.test("ArrivalDelay's longest trip matches a scan of every trip, over a long
   }
 });
 
+Deno.test("ArrivalDelay tells how much longer a round trip took than the quickest of its kind", () => {
+  const delay = createArrivalDelay();
+  assert.equal(delay.excessMs("sync 200", 600), 0, "the first is the quickest");
+  assert.equal(delay.excessMs("sync 200", 500), 0);
+  assert.equal(delay.excessMs("sync 200", 3_500), 3_000);
+  assert.equal(delay.excessMs("sync 429", 5), 0, "a refusal is a kind of its own");
+  assert.equal(delay.excessMs("sync 200", 520), 20);
+});
+
 Deno.test("LoopStalls says how long after a moment the loop was still held, and 0 outside stalls", () => {
   const stalls = createLoopStalls();
   stalls.note(1_000, 1_140);

@@ -71,7 +71,9 @@ export function pageCount(total: number, pageSize: number, maxPages: number): nu
 
 /** Creates an empty catalog for pages of `pageSize`. */
 export function createCatalog(pageSize: number): Catalog {
-  const seen = new Map<string, string>();
+  // Each id listed, with a digest of its record to tell a conflicting copy: a few dozen bytes a
+  // campaign, where the record itself is hundreds and ten thousand accounts list a million.
+  const seen = new Map<string, number>();
   const pages = new Set<number>();
   let total: number | undefined;
   let rejected = 0;
@@ -106,7 +108,7 @@ export function createCatalog(pageSize: number): Catalog {
           });
           return;
         }
-        const fingerprint = JSON.stringify(parsed.data);
+        const fingerprint = digest(parsed.data);
         const earlier = seen.get(parsed.data.id);
         if (earlier !== undefined) {
           drift.duplicates++;
@@ -130,4 +132,23 @@ export function createCatalog(pageSize: number): Catalog {
       return anonymous;
     },
   };
+}
+
+/**
+ * A 53-bit digest of a record's validated content (cyrb53): equal records, equal digests; two
+ * different ones share one about once in 2^53, and only the count of conflicting copies would
+ * miss it. A cryptographic hash, which this count does not need, costs several times more.
+ */
+function digest(record: Campaign): number {
+  const text = JSON.stringify(record);
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }

@@ -3,9 +3,9 @@
  * `--cpu-prof`). `deno run -A bench/cpu_profile.ts 127.0.0.1:9229 60 out.cpuprofile` samples the
  * CPU for 60 s, writes the profile (open it in Chrome's DevTools) and prints the functions with
  * the most self time, each with its share of the samples. With `--heap` as a fourth argument it
- * samples allocations instead and prints where the memory still live at the end was allocated
- * (V8's sampling heap profiler); with `--alloc`, where everything allocated was allocated, collected
- * or not (what keeps the garbage collector busy).
+ * samples allocations instead (V8's sampling heap profiler), writes them (a `.heapprofile` for
+ * DevTools) and prints where the memory still live at the end was allocated; with `--alloc`, where
+ * everything allocated was allocated, collected or not (what keeps the garbage collector busy).
  * @module
  */
 // deno-lint-ignore-file no-console -- an entry point: its output is the user interface
@@ -124,6 +124,7 @@ if (import.meta.main) {
   const [address = "127.0.0.1:9229", seconds = "60", out = "adsync.cpuprofile", mode] = Deno.args;
   if (mode === "--heap" || mode === "--alloc") {
     const head = await takeHeapProfile(address, Number(seconds), mode === "--alloc");
+    await Deno.writeTextFile(out, JSON.stringify({ head }));
     console.log(topLive(head, 40).join("\n"));
   } else {
     const profile = await takeProfile(address, Number(seconds));

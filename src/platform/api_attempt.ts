@@ -29,6 +29,11 @@ export interface ApiRequest {
   what: string;
   signals: CallSignals;
   /**
+   * The place in the account's window its first attempt leaves on, taken before the request was
+   * built; that attempt uses it up, and every later one takes its own.
+   */
+  turn?: Departure;
+  /**
    * The token the latest attempt carried, the one to forget if the platform refuses it; unset
    * until the attempt leaves, so a failure before (a login's) is told from the platform's answer.
    */
@@ -99,10 +104,14 @@ async function clearToSend(
 ): Promise<{ token: string; answered: Departure["answered"]; leave: () => void }> {
   const { tokens, limiter, hostGate } = account;
   const { signal } = request.signals;
-  await tokens.get(signal); // log in before taking a slot: logins are not rate limited
   const listing = request.endpoint === "list";
-  // A list request starts a critical chain: the account's last request follows one of them.
-  const departure = await limiter.acquire(signal, listing);
+  let departure = request.turn;
+  request.turn = undefined;
+  if (departure === undefined) {
+    await tokens.get(signal); // log in before taking a slot: logins are not rate limited
+    // A list request starts a critical chain: the account's last request follows one of them.
+    departure = await limiter.acquire(signal, listing);
+  }
   let token: string;
   let leave: () => void;
   try {

@@ -83,7 +83,7 @@ export function createPlatformClient(
     },
     sync: { ...common, timeoutMs, maxAttempts, backoffBaseMs },
   };
-  function call<T>(
+  async function call<T>(
     endpoint: ApiEndpoint,
     path: string,
     what: string,
@@ -92,7 +92,13 @@ export function createPlatformClient(
   ): Promise<T> {
     const url = new URL(path, account.baseUrl).href;
     const method = endpoint === "list" ? "GET" : "POST";
-    return request(account, { endpoint, url, method, what, signals }, schema, settings[endpoint]);
+    // Its place in the account's window comes first, the request and its retries are built
+    // after: an account's syncs wait for its window holding a place each, not a chain of calls
+    // (ten thousand accounts wait with ten syncs each). A list request starts a critical chain:
+    // the account's last request follows one of them.
+    const turn = await account.limiter.acquire(signals.signal, endpoint === "list");
+    const call = { endpoint, url, method, what, signals, turn };
+    return request(account, call, schema, settings[endpoint]);
   }
   return {
     listCampaigns(page, limit, signals) {

@@ -8,12 +8,14 @@ import {
   type LoopStalls,
 } from "./lateness.ts";
 import {
+  GATE_BUSY_LAG_MS,
   GATE_HEADROOM,
   GATE_INITIAL_HOLD_MS,
   GATE_RESERVED_SHARE,
   GATE_RESUM_MS,
   GATE_SAMPLES,
   GATE_SPARE,
+  SOCKET_IDLE_SHARE,
   SOCKET_RESERVE,
   SOCKET_SHARE,
 } from "./tuning.ts";
@@ -96,7 +98,12 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
   // Sized for the syncs, the steady work: logins and pages are a burst at the start that goes
   // ahead within that room. Counting their hold times too fed back: under a start's load they
   // take seconds, which grew the room, which let more of them in at once.
-  const sizer = createInFlightSizer({ ceiling, now: () => clock.now() });
+  const stalls = createLoopStalls();
+  const sizer = createInFlightSizer({
+    ceiling,
+    now: () => clock.now(),
+    keptUp: (since) => !stalls.heldLongerSince(since, GATE_BUSY_LAG_MS),
+  });
   let inFlight = 0;
   const queues: Record<GatePriority, Array<() => void>> = { ahead: [], critical: [], behind: [] };
 
@@ -170,7 +177,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     },
     ceiling,
     arrivalDelay: createArrivalDelay(),
-    stalls: createLoopStalls(),
+    stalls,
   };
 }
 
@@ -183,16 +190,37 @@ export interface HostGates {
    * src/platform/lateness.ts): requests sent then left late, and their limiters allow for it.
    */
   noteStall(from: number, to: number): void;
+  /**
+   * The fetch to reach the hosts with: it keeps at most {@linkcode idleSocketBudget} idle
+   * connections to a host, so that with the requests in flight the sockets stay within the
+   * open-files limit (a kept-alive socket holds a descriptor, and Deno keeps every one by default).
+   */
+  readonly fetch: typeof fetch;
+  /** Closes the connections {@linkcode fetch} keeps. */
+  close(): void;
 }
 
 /**
  * Creates the gates of a process, each with `options`; with no `maxInFlight`, each is bounded by
  * {@linkcode socketBudget} as well as by its work.
  */
-export function createHostGates(options: HostGateOptions = {}): HostGates {
-  options = { ...options, maxInFlight: options.maxInFlight ?? socketBudget() };
+export function createHostGates(
+  options: HostGateOptions = {},
+  readLimits: () => string = readProcLimits,
+): HostGates {
+  options = { ...options, maxInFlight: options.maxInFlight ?? socketBudget(readLimits) };
   const gates = new Map<string, HostGate>();
+  const idle = idleSocketBudget(readLimits);
+  let client: Deno.HttpClient | undefined;
   return {
+    fetch: idle === Infinity ? globalThis.fetch : (input, init) => {
+      client ??= Deno.createHttpClient({ poolMaxIdlePerHost: idle });
+      return fetch(input, { ...init, client });
+    },
+    close() {
+      client?.close();
+      client = undefined;
+    },
     forUrl(url) {
       const origin = new URL(url).origin;
       let gate = gates.get(origin);
@@ -220,13 +248,25 @@ export interface InFlightSizerOptions {
   samples?: number;
   /** Time source, in ms: the accounts' limits are read again at most once a second. @default Date.now */
   now?: () => number;
+  /**
+   * Whether this process kept up since `since` (epoch ms): its event loop was never held long. A
+   * hold longer than the one assumed counts only if it did (see {@linkcode InFlightSizer.observe}).
+   * @default always
+   */
+  keptUp?: (since: number) => boolean;
 }
 
 /** The sizing of one host's gate. */
 export interface InFlightSizer {
   /** Counts an account's requests until the returned function is called (once). */
   add(demand: { readonly limit: RateLimit }): () => void;
-  /** Records how long a request held its place, in ms. */
+  /**
+   * Records how long a request held its place, in ms, until now. A hold longer than the one
+   * assumed counts only if this process `keptUp` all along: a process too busy to read its answers
+   * on time stretches every hold itself, and room sized on those would let in more requests to
+   * wait here, which stretches the holds further, up to the ceiling. So the room grows with the
+   * platform's latency, never with this process's own backlog; it may always shrink.
+   */
   observe(holdMs: number): void;
   /**
    * The bound in force: the ceiling while no account is counted; otherwise sized from the most
@@ -242,7 +282,7 @@ export interface InFlightSizer {
 
 /** Creates a sizer with no account counted and no hold time measured. */
 export function createInFlightSizer(options: InFlightSizerOptions): InFlightSizer {
-  const { ceiling, samples = GATE_SAMPLES, now = Date.now } = options;
+  const { ceiling, samples = GATE_SAMPLES, now = Date.now, keptUp = () => true } = options;
   // One entry per call of add(), so an account counted twice is also removed twice; each with
   // the rate it was counted at.
   const demands = new Set<{ demand: { readonly limit: RateLimit }; perMs: number }>();
@@ -293,6 +333,7 @@ export function createInFlightSizer(options: InFlightSizerOptions): InFlightSize
     },
     observe(ms) {
       const value = Math.max(0, ms);
+      if (value > holdMs() && !keptUp(now() - value)) return;
       if (holds.length < samples) holds.push(value);
       else {
         sum -= holds[oldest]!;
@@ -325,9 +366,26 @@ function rateOf(limit: RateLimit): number {
  * {@linkcode SOCKET_RESERVE} for the database, the checkpoint and the logs; unbounded where the
  * limit cannot be read or is unlimited.
  */
-export function socketBudget(
-  readLimits: () => string = () => Deno.readTextFileSync("/proc/self/limits"),
-): number {
+export function socketBudget(readLimits: () => string = readProcLimits): number {
+  const soft = openFilesLimit(readLimits);
+  if (soft === Infinity) return Infinity;
+  return Math.max(GATE_SPARE, Math.floor(soft * SOCKET_SHARE) - SOCKET_RESERVE);
+}
+
+/**
+ * The idle kept-alive connections to one host this process may keep: a tenth of the open-files
+ * limit, beside the {@linkcode socketBudget} of requests in flight; unbounded where the limit
+ * cannot be read or is unlimited.
+ */
+export function idleSocketBudget(readLimits: () => string = readProcLimits): number {
+  const soft = openFilesLimit(readLimits);
+  return soft === Infinity ? Infinity : Math.max(GATE_SPARE, Math.floor(soft * SOCKET_IDLE_SHARE));
+}
+
+const readProcLimits = () => Deno.readTextFileSync("/proc/self/limits");
+
+/** The soft open-files limit (`ulimit -n`) from Linux's `/proc/self/limits`; else Infinity. */
+function openFilesLimit(readLimits: () => string): number {
   let text: string;
   try {
     text = readLimits();
@@ -335,6 +393,5 @@ export function socketBudget(
     return Infinity;
   }
   const soft = /^Max open files\s+(\d+)/m.exec(text)?.[1];
-  if (soft === undefined) return Infinity;
-  return Math.max(GATE_SPARE, Math.floor(Number(soft) * SOCKET_SHARE) - SOCKET_RESERVE);
+  return soft === undefined ? Infinity : Number(soft);
 }

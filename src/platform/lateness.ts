@@ -138,6 +138,8 @@ export interface LoopStalls {
   heldAfter(at: number): number;
   /** The longest stall that ended after `at` (epoch ms), in ms; 0 when none did. */
   longestSince(at: number): number;
+  /** Whether a stall that ended after `at` (epoch ms) held the loop longer than `ms`. */
+  heldLongerSince(at: number, ms: number): boolean;
 }
 
 /** Creates an empty record that keeps the latest `keep` stalls. @default keep 4096 */
@@ -188,6 +190,13 @@ export function createLoopStalls(keep = 4_096): LoopStalls {
       }
       longest = { at, noted, ms };
       return ms;
+    },
+    heldLongerSince(at, ms) {
+      // From the newest back: a recent span holds a few stalls however many are kept.
+      for (let i = stalls.length - 1; i >= 0 && stalls[i]!.to > at; i--) {
+        if (stalls[i]!.to - stalls[i]!.from > ms) return true;
+      }
+      return false;
     },
   };
 }

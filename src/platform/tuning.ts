@@ -59,6 +59,12 @@ export const GATE_SAMPLES = 64;
 export const GATE_RESERVED_SHARE = 1 / 16;
 /** The accounts' limits are read again this often (ms): an advertised limit may change. */
 export const GATE_RESUM_MS = 1_000;
+/**
+ * A request's hold measures the platform only if no check of this process's event loop during it
+ * found the loop held longer than this, in ms (a check's own 50 ms included): well above a garbage
+ * collection of a small heap, well below a backlog of answers read seconds late.
+ */
+export const GATE_BUSY_LAG_MS = 250;
 
 /**
  * The share of the open-files limit requests in flight may take, and the descriptors kept for
@@ -67,6 +73,8 @@ export const GATE_RESUM_MS = 1_000;
  */
 export const SOCKET_SHARE = 0.8;
 export const SOCKET_RESERVE = 64;
+/** The share of the open-files limit idle kept-alive connections may take: what is left of it. */
+export const SOCKET_IDLE_SHARE = 0.1;
 
 /**
  * A page's deadline: this many times the longest page round trip of the host's latest answers. A

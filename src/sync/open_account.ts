@@ -37,7 +37,7 @@ export async function openAccount(
     rateLimit,
     rateLimitAuto: settings.rateLimitAuto,
     ...await limitsBefore(context, clientId),
-    fetch: context.fetch,
+    fetch: context.fetch ?? context.hostGates.fetch,
     clock: context.clock,
     request: plan.request,
     history,

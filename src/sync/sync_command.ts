@@ -88,6 +88,7 @@ export async function runSyncCommand(
       } finally {
         progress?.stop();
         stopWatching();
+        shared.hostGates.close();
         await endpoint?.close();
       }
       const report = totalize(outcomes.map((o) => o.summary), clock.now() - startedAt);

@@ -212,6 +212,7 @@ export async function runWorkerCommand(
       return await work(config, workerId, shared, { ...options, clock, signal, pollMs, url, live });
     } finally {
       stopWatching();
+      hostGates.close();
     }
   } finally {
     await endpoint?.close();

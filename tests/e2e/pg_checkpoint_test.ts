@@ -65,7 +65,7 @@ Deno.test("A killed account on the PostgreSQL checkpoint resumes in a new proces
   try {
     const kill = new AbortController();
     const first = await startProcess(database.url, env, kill.signal);
-    closers.push(() => first.db.close());
+    closers.push(() => (first.shared.hostGates.close(), first.db.close()));
     await migrate(first.db.sql);
     const plan = first.config.plans[0]!;
     const running = await runAccount(plan, {
@@ -93,7 +93,7 @@ Deno.test("A killed account on the PostgreSQL checkpoint resumes in a new proces
     assert.ok(committed.size >= 12 && committed.size < CAMPAIGNS, "killed midway");
 
     const second = await startProcess(database.url, env);
-    closers.push(() => second.db.close());
+    closers.push(() => (second.shared.hostGates.close(), second.db.close()));
     const { summary } = await (await runAccount(plan, second.shared)).done;
 
     assert.equal(summary.run_id, runId, "the second process resumed the same run");

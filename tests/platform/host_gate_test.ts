@@ -5,6 +5,7 @@ import {
   createInFlightSizer,
   type GatePriority,
   type HostGate,
+  idleSocketBudget,
   socketBudget,
 } from "../../src/platform/host_gate.ts";
 import { createFakeClock, type FakeClock, settle } from "../_fake_clock.ts";
@@ -281,6 +282,48 @@ Deno.test("The hold time is the mean of the latest samples only", () => {
   assert.equal(sizer.holdMs(), (200 + 300 + 0) / 3, "a negative hold counts as 0");
 });
 
+Deno.test("A hold longer than assumed counts only if the process kept up all through it", () => {
+  let now = 100_000;
+  let heldAt = now - 500; // the event loop was last held long half a second ago
+  const sizer = createInFlightSizer({
+    ceiling: 10_000,
+    samples: 4,
+    now: () => now,
+    keptUp: (since) => heldAt < since,
+  });
+  sizer.observe(3_000);
+  assert.equal(sizer.holdMs(), 1_000, "held during it: stretched by this process, not counted");
+  sizer.observe(300);
+  assert.equal(sizer.holdMs(), 300, "a quicker hold always counts");
+  now += 10_000;
+  sizer.observe(2_000);
+  assert.equal(sizer.holdMs(), (300 + 2_000) / 2, "kept up all through it: the platform's latency");
+  heldAt = now - 3_000;
+  sizer.observe(2_500);
+  assert.equal(sizer.holdMs(), (300 + 2_000 + 2_500) / 3, "held just before it began: counted");
+});
+
+Deno.test("HostGate's room grows only with holds during which the event loop was never held long", async () => {
+  const clock = createFakeClock();
+  const gate = createHostGate({ clock });
+  for (let i = 0; i < 1_000; i++) gate.addDemand({ limit: { count: 10, windowMs: 60_000 } });
+  await hold(gate, clock, 64, 2_000);
+  const room = Math.ceil(1_000 * (10 / 60_000) * 2_000 * 1.25) + 16;
+  assert.equal(gate.maxInFlight, room);
+  const leaves = await Promise.all(Array.from({ length: 64 }, () => gate.enter()));
+  await clock.tick(4_000);
+  gate.stalls.note(clock.now() - 300, clock.now()); // held 300 ms: more than 250
+  await clock.tick(4_000);
+  for (const leave of leaves) leave();
+  assert.equal(gate.maxInFlight, room, "8 s holds with the loop held among them: not counted");
+  await hold(gate, clock, 64, 8_000);
+  assert.equal(
+    gate.maxInFlight,
+    Math.ceil(1_000 * (10 / 60_000) * 8_000 * 1.25) + 16,
+    "8 s holds with the loop free all along: the platform's latency grew",
+  );
+});
+
 Deno.test("The bound keeps the peak work while accounts end, and resets once none is left", () => {
   const sizer = createInFlightSizer({ ceiling: 10_000, now: () => 0 });
   const removers = addAccounts(sizer, 600);
@@ -318,11 +361,13 @@ Deno.test("A limit that changes is read again after a second, not on every reque
   assert.equal(sizer.bound(), Math.ceil(0.1 * 1_000 * 1.25) + 100);
 });
 
+/** A `/proc/self/limits` whose open-files soft limit is `soft`. */
+const limits = (soft: string) => () =>
+  `Limit                     Soft Limit           Hard Limit           Units     \n` +
+  `Max processes             95044                95044                processes \n` +
+  `Max open files            ${soft.padEnd(20)} 1048576              files     \n`;
+
 Deno.test("The process's sockets bound the requests in flight: four fifths of the open-files limit", () => {
-  const limits = (soft: string) => () =>
-    `Limit                     Soft Limit           Hard Limit           Units     \n` +
-    `Max processes             95044                95044                processes \n` +
-    `Max open files            ${soft.padEnd(20)} 1048576              files     \n`;
   assert.equal(socketBudget(limits("20000")), 16_000 - 64);
   assert.equal(socketBudget(limits("1024")), 819 - 64);
   assert.equal(socketBudget(limits("unlimited")), Infinity);
@@ -334,4 +379,48 @@ Deno.test("The process's sockets bound the requests in flight: four fifths of th
   );
   assert.equal(createHostGates().forUrl("http://x.test").ceiling, socketBudget());
   assert.equal(createHostGates({ maxInFlight: 8 }).forUrl("http://x.test").ceiling, 8);
+});
+
+Deno.test("Idle kept-alive connections may take a tenth of the open-files limit", () => {
+  assert.equal(idleSocketBudget(limits("20000")), 2_000);
+  assert.equal(idleSocketBudget(limits("100")), 16, "never below the spare places");
+  assert.equal(idleSocketBudget(limits("unlimited")), Infinity);
+});
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Connections this machine holds open to `port` from the client's side (Linux). */
+function connectionsTo(port: number): number {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  return Deno.readTextFileSync("/proc/net/tcp").split("\n").slice(1).filter((line) => {
+    const [, , remote, state] = line.trim().split(/\s+/);
+    return remote?.endsWith(`:${hex}`) && state === "01"; // 01: established
+  }).length;
+}
+
+Deno.test("HostGates' fetch keeps at most its idle budget of connections once requests end", async () => {
+  // Every request waits for the others, so 60 connections are open at once.
+  let arrived = 0;
+  let allIn = () => {};
+  const together = new Promise<void>((resolve) => allIn = resolve);
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async () => {
+    if (++arrived === 60) allIn();
+    await together;
+    return new Response("ok");
+  });
+  const gates = createHostGates({}, limits("200")); // 20 idle connections a host
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/`;
+    const answers = Array.from({ length: 60 }, async () => (await gates.fetch(url)).text());
+    await together;
+    assert.equal(connectionsTo(server.addr.port), 60);
+    await Promise.all(answers);
+    // A connection goes back to the pool, or is closed, just after its answer is read.
+    for (let i = 0; i < 250 && connectionsTo(server.addr.port) > 20; i++) await delay(20);
+    const kept = connectionsTo(server.addr.port);
+    assert.ok(kept > 0 && kept <= 20, `${kept} kept: the rest are closed, not kept idle`);
+  } finally {
+    gates.close();
+    await server.shutdown();
+  }
 });

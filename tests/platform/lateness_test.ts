@@ -91,6 +91,17 @@ Deno.test("LoopStalls tells the longest stall that ended after a time, and a new
   assert.equal(stalls.longestSince(3_000), 0);
 });
 
+Deno.test("LoopStalls tells whether a stall that ended after a time was longer than a length", () => {
+  const stalls = createLoopStalls();
+  assert.equal(stalls.heldLongerSince(0, 0), false);
+  stalls.note(1_000, 1_300);
+  stalls.note(2_000, 2_100);
+  assert.equal(stalls.heldLongerSince(0, 250), true);
+  assert.equal(stalls.heldLongerSince(1_500, 250), false, "the 300 ms one ended before");
+  assert.equal(stalls.heldLongerSince(1_500, 99), true);
+  assert.equal(stalls.heldLongerSince(1_500, 100), false, "longer, not as long");
+});
+
 /** Timers that fire only when the test says, at a time the test sets. */
 function manualTimers() {
   let due: (() => void) | undefined;

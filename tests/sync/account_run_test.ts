@@ -105,6 +105,7 @@ async function refusedDatabase<T>(fn: (shared: Parameters<typeof runAccount>[1])
   const dir = await Deno.makeTempDir({ prefix: "adsync_account_run_" });
   const sql = postgres("postgres://adsync@127.0.0.1:1/adsync", { max: 1, onnotice: () => {} });
   const checkpoint = openCheckpoint(join(dir, "checkpoint.sqlite"));
+  const hostGates = createHostGates();
   try {
     const config = loadConfig({
       AD_PLATFORM_EMAIL: MOCK_CREDENTIALS.email,
@@ -116,8 +117,9 @@ async function refusedDatabase<T>(fn: (shared: Parameters<typeof runAccount>[1])
       outageMs: 200,
       retryDelayMs: 50,
     });
-    return await fn({ config, sql, guard, checkpoint, hostGates: createHostGates() });
+    return await fn({ config, sql, guard, checkpoint, hostGates });
   } finally {
+    hostGates.close();
     await checkpoint.close();
     await sql.end({ timeout: 0 });
     await Deno.remove(dir, { recursive: true });

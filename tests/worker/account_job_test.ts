@@ -77,6 +77,7 @@ async function withJobContext(fn: (setup: Setup) => Promise<void>): Promise<void
     const boss = await openQueue(url, { heartbeatMs: 10_000, supervise: false, poolSize: 2 });
     const sql = postgres(url, { max: 2, onnotice: () => {} });
     const outcomes: AccountOutcome[] = [];
+    const hostGates = createHostGates({ maxInFlight: config.maxInFlight });
     try {
       const context: AccountJobContext = {
         boss,
@@ -88,7 +89,7 @@ async function withJobContext(fn: (setup: Setup) => Promise<void>): Promise<void
           guard,
           checkpoint: openPgCheckpoint(db.sql, { where: db.label, guard }),
           checkpointInServer: true,
-          hostGates: createHostGates({ maxInFlight: config.maxInFlight }),
+          hostGates,
           leases: createAccountLeases(db.sql, guard, {
             holder: `${WORKER_HOLDER_PREFIX}${WORKER}`,
             ttlMs: config.workerHeartbeatMs,
@@ -103,6 +104,7 @@ async function withJobContext(fn: (setup: Setup) => Promise<void>): Promise<void
       };
       await fn({ boss, sql, mock, context, outcomes });
     } finally {
+      hostGates.close();
       await sql.end();
       await boss.stop({ graceful: false, close: true });
       await db.close();

@@ -73,7 +73,10 @@ export const GATE_BUSY_LAG_MS = 250;
  */
 export const SOCKET_SHARE = 0.8;
 export const SOCKET_RESERVE = 64;
-/** The share of the open-files limit idle kept-alive connections may take: what is left of it. */
+/**
+ * The share of the open-files limit idle kept-alive connections may take, beside the four fifths
+ * for requests in flight; the rest, with the reserve, is for everything else.
+ */
 export const SOCKET_IDLE_SHARE = 0.1;
 
 /**

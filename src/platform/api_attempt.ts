@@ -102,15 +102,14 @@ async function clearToSend(
   account: Account,
   request: ApiRequest,
 ): Promise<{ token: string; answered: Departure["answered"]; leave: () => void }> {
-  const { tokens, limiter, hostGate } = account;
+  const { tokens, hostGate } = account;
   const { signal } = request.signals;
   const listing = request.endpoint === "list";
   let departure = request.turn;
   request.turn = undefined;
   if (departure === undefined) {
     await tokens.get(signal); // log in before taking a slot: logins are not rate limited
-    // A list request starts a critical chain: the account's last request follows one of them.
-    departure = await limiter.acquire(signal, listing);
+    departure = await takeTurn(account, request.endpoint, signal);
   }
   let token: string;
   let leave: () => void;
@@ -141,4 +140,16 @@ async function clearToSend(
     );
   }
   return { token, leave, answered: departure.answered };
+}
+
+/**
+ * Waits for a slot of the account's window for a request to `endpoint`. A list request starts a
+ * critical chain: the account's last request follows one of them.
+ */
+export function takeTurn(
+  account: Account,
+  endpoint: ApiEndpoint,
+  signal?: AbortSignal,
+): Promise<Departure> {
+  return account.limiter.acquire(signal, endpoint === "list");
 }

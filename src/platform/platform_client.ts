@@ -10,6 +10,7 @@ import {
   type AttemptSettings,
   type CallSignals,
   sendAttempt,
+  takeTurn,
 } from "./api_attempt.ts";
 import { rateLimitHoldMs, retry, retryLogger, type RetryOptions } from "./retry.ts";
 import { type CampaignPage, campaignPageSchema, parseAnswer, syncResultSchema } from "./schemas.ts";
@@ -94,11 +95,10 @@ export function createPlatformClient(
     const method = endpoint === "list" ? "GET" : "POST";
     // Its place in the account's window comes first, the request and its retries are built
     // after: an account's syncs wait for its window holding a place each, not a chain of calls
-    // (ten thousand accounts wait with ten syncs each). A list request starts a critical chain:
-    // the account's last request follows one of them.
-    const turn = await account.limiter.acquire(signals.signal, endpoint === "list");
-    const call = { endpoint, url, method, what, signals, turn };
-    return request(account, call, schema, settings[endpoint]);
+    // (ten thousand accounts wait with ten syncs each).
+    const turn = await takeTurn(account, endpoint, signals.signal);
+    const apiRequest = { endpoint, url, method, what, signals, turn };
+    return request(account, apiRequest, schema, settings[endpoint]);
   }
   return {
     listCampaigns(page, limit, signals) {

@@ -145,14 +145,16 @@ export interface LeaseRenewal {
    * {@linkcode FenceSendOptions.atCommitOffsetMs}): for requests that wait for it. @default false
    */
   atCommit?: boolean;
+  /** Gives the lease up instead of renewing it, once its sends are recorded. @default false */
+  release?: boolean;
 }
 
 /**
- * Renews many leases for `ttlMs` more and records their sends, in one statement: each lease only
- * if it is still ours (its token), and its sends only with it. Returns, per renewal in order,
- * whether its lease was ours: a lease another took fails its own renewal, not the others'. With
- * `atCommitOffsetMs`, the sends of renewals marked `atCommit` are stamped as
- * {@linkcode fenceSend} does.
+ * Renews many leases for `ttlMs` more, or releases those marked `release`, and records their
+ * sends, in one statement: each lease only if it is still ours (its token), and its sends only
+ * with it. Returns, per renewal in order, whether its lease was ours: a lease another took fails
+ * its own renewal, not the others'. With `atCommitOffsetMs`, the sends of renewals marked
+ * `atCommit` are stamped as {@linkcode fenceSend} does.
  */
 export async function renewLeases(
   sql: postgres.Sql,
@@ -162,20 +164,33 @@ export async function renewLeases(
 ): Promise<boolean[]> {
   if (renewals.length === 0) return [];
   const offset = options.atCommitOffsetMs;
-  const leases = renewals.map(({ account, token }) => ({ account, token }));
+  const leases = renewals.map(({ account, token, release = false }) => ({
+    account,
+    token,
+    release,
+  }));
   const sends = renewals.flatMap(({ account, token, sends, atCommit = false }) =>
     sends.map((at) => ({ account, token, at, at_commit: atCommit && offset !== undefined }))
   );
-  // clock_timestamp(), unlike now(), is when the statement runs: after any wait for the server.
+  // A lease both renewed and released in one group is released: one statement must not update
+  // and delete the same row. clock_timestamp(), unlike now(), is when the statement runs: after
+  // any wait for the server.
   const rows = await sql<{ account: string; token: string }[]>`
     with wanted as (
-      select distinct w.account, w.token
-      from jsonb_to_recordset(${sql.json(leases)}) as w(account text, token text)
+      select w.account, w.token, bool_or(w.release) as release
+      from jsonb_to_recordset(${sql.json(leases)}) as w(account text, token text, release boolean)
+      group by w.account, w.token
     ), renewed as (
       update account_leases l
       set expires_at = now() + ${ttlMs}::double precision * interval '1 millisecond'
-      from wanted w where l.account = w.account and l.token = w.token
+      from wanted w where l.account = w.account and l.token = w.token and not w.release
       returning l.account, l.token
+    ), released as (
+      delete from account_leases l
+      using wanted w where l.account = w.account and l.token = w.token and w.release
+      returning l.account, l.token
+    ), ours as (
+      select account, token from renewed union all select account, token from released
     ), sent as (
       insert into checkpoint_sends (account, at)
       select s.account, case when s.at_commit then greatest(s.at,
@@ -185,10 +200,10 @@ export async function renewLeases(
         else s.at end
       from jsonb_to_recordset(${sql.json(sends)})
         as s(account text, token text, at bigint, at_commit boolean)
-      join renewed r on r.account = s.account and r.token = s.token
+      join ours r on r.account = s.account and r.token = s.token
       returning 1
     )
-    select account, token from renewed`;
+    select account, token from ours`;
   const ours = new Set(rows.map((row) => JSON.stringify([row.account, row.token])));
   return renewals.map(({ account, token }) => ours.has(JSON.stringify([account, token])));
 }

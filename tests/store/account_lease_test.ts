@@ -149,3 +149,36 @@ Deno.test("renewLeases stamps a waiting request's send no earlier than its state
     assert.ok(Number(sends[1]?.at) >= before - 1_000, "a waiting one is stamped at its commit");
   });
 });
+
+Deno.test("renewLeases releases the leases marked so with their sends, and leaves another's alone", async () => {
+  await withTwoPools(async (one, two) => {
+    const ttlMs = 30_000;
+    const acme = await takeLease(one, "acme", { holder: "worker w1", ttlMs: 50 });
+    const globex = await takeLease(one, "globex", { holder: "worker w1", ttlMs });
+    const initech = await takeLease(one, "initech", { holder: "worker w1", ttlMs });
+    assert.ok("token" in acme && "token" in globex && "token" in initech);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const taken = await takeLease(two, "acme", { holder: "worker w2", ttlMs });
+    assert.ok("token" in taken);
+    const ours = await renewLeases(one, [
+      { account: "acme", token: acme.token, sends: [1_000], release: true },
+      { account: "globex", token: globex.token, sends: [2_000], release: true },
+      // A send fenced in the same group as its lease's release: recorded, then released.
+      { account: "initech", token: initech.token, sends: [3_000], atCommit: true },
+      { account: "initech", token: initech.token, sends: [3_001], release: true },
+    ], ttlMs);
+    assert.deepEqual(ours, [false, true, true, true]);
+    const sends = await one`select account, at::int from checkpoint_sends order by account, at`;
+    assert.deepEqual(sends.map((row) => [row.account, row.at]), [
+      ["globex", 2_000],
+      ["initech", 3_000],
+      ["initech", 3_001],
+    ]);
+    const leases = await one`select account, holder from account_leases order by account`;
+    assert.deepEqual(
+      leases.map((row) => [row.account, row.holder]),
+      [["acme", "worker w2"]],
+      "ours are released, the one another took is still its",
+    );
+  });
+});

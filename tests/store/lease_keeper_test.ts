@@ -112,3 +112,27 @@ Deno.test("One beat renews every held lease in one statement, with the sends not
     }
   });
 });
+
+Deno.test("Leases released together go in one statement, with the sends noted since the last beat", async () => {
+  await withFreshServerDatabase(TEST_SERVER_URL, async (url) => {
+    const sql = postgres(url, { max: 4, onnotice: () => {} });
+    try {
+      await migrate(sql);
+      const guard = createDatabaseGuard("test PostgreSQL");
+      const leases = createAccountLeases(sql, guard, { holder: "sync on box-1", ttlMs: 60_000 });
+      const accounts = Array.from({ length: 50 }, (_, i) => `acct_${i}`);
+      const held = await Promise.all(accounts.map((account) => leases.hold(account)));
+      const ours = held.filter((lease): lease is HeldAccount => "fence" in lease);
+      assert.equal(ours.length, 50);
+      ours.forEach((lease, i) => lease.noteSend(1_000 + i));
+      const before = leases.statements;
+      await Promise.all(ours.map((lease) => lease.release()));
+      assert.equal(leases.statements - before, 1, "the 50 releases went in one statement");
+      const [left] = await sql`select count(*)::int as count from account_leases`;
+      assert.equal(left?.count, 0);
+      assert.deepEqual(await leases.recentSends("acct_7", 0), [1_007]);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+});

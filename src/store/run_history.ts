@@ -27,9 +27,26 @@ export interface RunStart {
 
 /** Records that a run started; a resumed run keeps its first start time. */
 export async function recordRunStart(sql: postgres.Sql, run: RunStart): Promise<void> {
+  await recordRunStarts(sql, [run]);
+}
+
+/**
+ * Records that runs started, in one statement; a resumed run keeps its first start time. A run
+ * given twice is recorded once, as its last start says.
+ */
+export async function recordRunStarts(sql: postgres.Sql, runs: readonly RunStart[]): Promise<void> {
+  const rows = lastOfEach(runs, (run) => run.runId).map((run) => ({
+    run_id: run.runId,
+    account: run.account,
+    api_url: run.apiUrl,
+    started_at: run.startedAt.toISOString(),
+  }));
+  if (rows.length === 0) return;
   await sql`
     insert into sync_runs (run_id, account, api_url, status, started_at)
-    values (${run.runId}, ${run.account}, ${run.apiUrl}, 'running', ${run.startedAt})
+    select r.run_id, r.account, r.api_url, 'running', r.started_at
+    from jsonb_to_recordset(${sql.json(rows)})
+      as r(run_id text, account text, api_url text, started_at timestamptz)
     on conflict (run_id) do update set
       account = excluded.account,
       api_url = excluded.api_url,
@@ -39,35 +56,59 @@ export async function recordRunStart(sql: postgres.Sql, run: RunStart): Promise<
   `;
 }
 
+/** What {@linkcode recordRunEnd} records: a summary, with the error it ended on if any. */
+export type RunEnd = RunSummary & Partial<Pick<SyncSummary, "last_error">>;
+
 /**
  * Records how a run ended: its counters in their columns (one per {@linkcode RUN_COUNTERS}), its
  * error, and the whole summary as `--json` prints it; works even if its start was not recorded.
  */
-export async function recordRunEnd(
+export async function recordRunEnd(sql: postgres.Sql, summary: RunEnd): Promise<void> {
+  await recordRunEnds(sql, [summary]);
+}
+
+/** Records how runs ended, as {@linkcode recordRunEnd} does, in one statement. */
+export async function recordRunEnds(
   sql: postgres.Sql,
-  summary: RunSummary & Partial<Pick<SyncSummary, "last_error">>,
+  summaries: readonly RunEnd[],
 ): Promise<void> {
-  const row = {
+  const rows = lastOfEach(summaries, (summary) => summary.run_id).map((summary) => ({
     run_id: summary.run_id,
     status: summary.status,
-    finished_at: sql`now()`,
     ...Object.fromEntries(RUN_COUNTERS.map(({ key }) => [key, summary[key]])),
     duration_ms: summary.duration_ms,
     last_error: summary.last_error ?? null,
-    summary: sql.json(summary as unknown as postgres.JSONValue),
-  };
-  const columns = Object.keys(row);
+    summary,
+  }));
+  if (rows.length === 0) return;
+  const counters = RUN_COUNTERS.map(({ key }) => key);
+  const columns = ["run_id", "status", ...counters, "duration_ms", "last_error", "summary"];
+  const types = [
+    "run_id text",
+    "status text",
+    ...counters.map((key) => `${key} int`),
+    "duration_ms bigint",
+    "last_error text",
+    "summary jsonb",
+  ];
   // Every column but the key takes the new value when the run's start row is already there.
   const update = Object.fromEntries(
-    columns.filter((column) => column !== "run_id")
-      .map((column) => [column, sql`excluded.${sql(column)}`]),
+    [...columns.slice(1), "finished_at"].map((column) => [column, sql`excluded.${sql(column)}`]),
   );
-  // postgres.js takes fragments (`now()`, `excluded.x`) as helper values; its types do not say so.
-  const values = (object: object) => object as Record<string, postgres.ParameterOrJSON<never>>;
+  // postgres.js takes fragments (`excluded.x`) as helper values; its types do not say so.
+  const values = update as unknown as Record<string, postgres.ParameterOrJSON<never>>;
   await sql`
-    insert into sync_runs ${sql(values(row), columns)}
-    on conflict (run_id) do update set ${sql(values(update))}
+    insert into sync_runs (${sql(columns)}, finished_at)
+    select ${sql(columns.map((column) => `r.${column}`))}, now()
+    from jsonb_to_recordset(${sql.json(rows as unknown as postgres.JSONValue)})
+      as r(${sql.unsafe(types.join(", "))})
+    on conflict (run_id) do update set ${sql(values)}
   `;
+}
+
+/** The last item of each key, in the order the keys first occur. */
+function lastOfEach<T>(items: readonly T[], key: (item: T) => string): T[] {
+  return [...new Map(items.map((item) => [key(item), item])).values()];
 }
 
 /** The limits the platform advertised to an account's latest finished run. */

@@ -20,7 +20,6 @@ import { type Account, outcomeRows } from "../platform/account.ts";
 import { slackGauge } from "../platform/rate_limiter.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
-import { recordRunEnd, recordRunStart } from "../store/run_history.ts";
 import type { HeldAccount } from "../store/lease_keeper.ts";
 import type { AccountOutcome, SyncSummary } from "../run_summary.ts";
 import type { AccountRun, AccountRunOptions, LeaseRefusal, RunContext } from "./account_types.ts";
@@ -194,7 +193,7 @@ async function openPhase(
   log.info(chosen.resumed ? "Resuming run {run_id}" : "Starting run {run_id}", { run_id: runId });
   const { clientId: account, apiUrl } = plan.account;
   const start = { runId, account, apiUrl, startedAt: new Date(startedAt) };
-  await run.guard.retrying("record the run start in", () => recordRunStart(run.sql, start));
+  await run.runs.start(start);
   return await openAccount(plan, run, lease, startedAt);
 }
 
@@ -267,8 +266,9 @@ async function recordPhase(
   const elapsed = run.clock.now() - ended.startedAt;
   const summary = withLeaseLoss(summarize(runId, account, result, elapsed), lease);
   await run.checkpoint.finishRun(runId, summary.status, summary.last_error ?? null);
-  await run.guard.retrying("record the run end in", () => recordRunEnd(run.sql, summary))
-    .catch((error) => log.error("Cannot record the run in sync_runs: {error}", errorFields(error)));
+  await run.runs.end(summary).catch((error) =>
+    log.error("Cannot record the run in sync_runs: {error}", errorFields(error))
+  );
   logEnd(summary);
   return { account: summary.account, summary, requests: outcomeRows(account.stats) };
 }

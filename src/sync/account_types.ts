@@ -11,6 +11,7 @@ import type { HostGates } from "../platform/host_gate.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
 import type { CampaignWriter } from "../store/campaign_writer.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
+import type { RunHistoryWriter } from "../store/run_history_writer.ts";
 import type { DatabaseGuard } from "../store/database_guard.ts";
 import type { LeaseHolder } from "../store/account_lease.ts";
 import type { AccountLeases, HeldAccount } from "../store/lease_keeper.ts";
@@ -27,6 +28,8 @@ export interface SharedResources {
   guard: DatabaseGuard;
   checkpoint: Checkpoint;
   hostGates: HostGates;
+  /** The group writer of every account's runs in `sync_runs`: starts and ends. */
+  runs: RunHistoryWriter;
   /** The group writer of every account's campaign upserts. @default none: one statement per batch */
   campaigns?: CampaignWriter;
   /**

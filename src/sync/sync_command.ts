@@ -11,6 +11,7 @@ import { combineProgress, startProgress } from "../report/progress.ts";
 import type { Checkpoint } from "../store/checkpoint.ts";
 import { type Database, openDatabase } from "../store/database.ts";
 import { createDatabaseGuard, type DatabaseGuard } from "../store/database_guard.ts";
+import { createRunHistoryWriter } from "../store/run_history_writer.ts";
 import { createCampaignWriter } from "../store/campaign_writer.ts";
 import { createAccountLeases } from "../store/lease_keeper.ts";
 import { migrate } from "../store/migrations.ts";
@@ -138,6 +139,7 @@ function shareResources(
     guard,
     checkpoint,
     hostGates: createHostGates({ maxInFlight: config.maxInFlight }),
+    runs: createRunHistoryWriter(db.sql, guard, { clock }),
     campaigns: createCampaignWriter(db.sql, guard, { clock }),
     // In a server, workers may drive the same accounts: each run holds its account's lease.
     leases: db.kind === "server"

@@ -17,6 +17,7 @@ import { applySchedule } from "../queue/schedule.ts";
 import { openPgCheckpoint } from "../store/pg_checkpoint.ts";
 import type { Database } from "../store/database.ts";
 import type { DatabaseGuard } from "../store/database_guard.ts";
+import { createRunHistoryWriter } from "../store/run_history_writer.ts";
 import { createCampaignWriter } from "../store/campaign_writer.ts";
 import { createAccountLeases } from "../store/lease_keeper.ts";
 import { WORKER_HOLDER_PREFIX } from "../queue/queue_state.ts";
@@ -239,6 +240,7 @@ function workerResources(
     checkpoint: openPgCheckpoint(db.sql, { where: db.label, guard, clock }),
     checkpointInServer: true,
     hostGates: createHostGates({ maxInFlight: config.maxInFlight }),
+    runs: createRunHistoryWriter(db.sql, guard, { clock }),
     campaigns: createCampaignWriter(db.sql, guard, { clock }),
     leases: createAccountLeases(db.sql, guard, {
       holder: `${WORKER_HOLDER_PREFIX}${workerId}`,

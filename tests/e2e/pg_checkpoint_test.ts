@@ -16,6 +16,7 @@ import { MOCK_CREDENTIALS } from "../_fixtures.ts";
 import { TEST_SERVER_URL } from "../_test_server.ts";
 import { createServerDatabase } from "../store/_helpers.ts";
 import { waitFor } from "./_cli.ts";
+import { createRunHistoryWriter } from "../../src/store/run_history_writer.ts";
 
 const CAMPAIGNS = 30;
 
@@ -38,7 +39,9 @@ async function startProcess(url: string, env: Record<string, string>, dead?: Abo
   const pg = openPgCheckpoint(db.sql, { where: db.label });
   const checkpoint = dead ? dying(pg, dead) : pg;
   const guard = createDatabaseGuard(db.label, { signal: dead });
-  const shared = { config, sql: db.sql, guard, checkpoint, hostGates: createHostGates() };
+  const hostGates = createHostGates();
+  const runs = createRunHistoryWriter(db.sql, guard);
+  const shared = { config, sql: db.sql, guard, checkpoint, hostGates, runs };
   return { config, db, checkpoint: pg, shared };
 }
 

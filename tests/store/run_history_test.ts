@@ -3,7 +3,9 @@ import {
   lastAdvertisedLimit,
   recentRuns,
   recordRunEnd,
+  recordRunEnds,
   recordRunStart,
+  recordRunStarts,
 } from "../../src/store/run_history.ts";
 import type { RunSummary } from "../../src/run_summary.ts";
 import { RUN_SUMMARY } from "../_fixtures.ts";
@@ -134,5 +136,35 @@ withEachDatabase(
       const text = plan.map((row) => Object.values(row).join(" ")).join("\n");
       assert.match(text, /sync_runs_by_account/);
     });
+  },
+);
+
+withEachDatabase(
+  "recordRunStarts and recordRunEnds record many runs at once, a run given twice as its last says",
+  async ({ db }) => {
+    const startedAt = new Date("2024-05-01T08:00:00.000Z");
+    const starts = ["run-a", "run-b", "run-c"].map((runId, i) => ({
+      runId,
+      account: `acct_${i}`,
+      apiUrl: "http://localhost:3001",
+      startedAt,
+    }));
+    await recordRunStarts(db.sql, [...starts, { ...starts[0]!, account: "acct_moved" }]);
+    await recordRunEnds(db.sql, [
+      { ...SUMMARY, run_id: "run-a", status: "failed" },
+      { ...SUMMARY, run_id: "run-b" },
+      { ...SUMMARY, run_id: "run-a", status: "ok", synced: 100 },
+    ]);
+    const runs = await recentRuns(db.sql);
+    const byId = new Map(runs.map((run) => [run.run_id, run]));
+    assert.equal(runs.length, 3);
+    assert.equal(byId.get("run-a")?.account, "acct_moved");
+    assert.equal(byId.get("run-a")?.status, "ok");
+    assert.equal(byId.get("run-a")?.synced, 100);
+    assert.equal(byId.get("run-a")?.summary?.synced, 100);
+    assert.equal(byId.get("run-b")?.status, "partial");
+    assert.ok(byId.get("run-b")?.finished_at instanceof Date);
+    assert.equal(byId.get("run-c")?.status, "running");
+    assert.equal(byId.get("run-c")?.finished_at, null);
   },
 );

@@ -11,6 +11,7 @@ import type { SyncProgress } from "../../src/sync/tally.ts";
 import { configureLogging, resetLogging } from "../../src/report/logging.ts";
 import { createFakeClock } from "../_fake_clock.ts";
 import { MOCK_CREDENTIALS } from "../_fixtures.ts";
+import { createRunHistoryWriter } from "../../src/store/run_history_writer.ts";
 
 const progress: SyncProgress = {
   total: 100,
@@ -117,7 +118,8 @@ async function refusedDatabase<T>(fn: (shared: Parameters<typeof runAccount>[1])
       outageMs: 200,
       retryDelayMs: 50,
     });
-    return await fn({ config, sql, guard, checkpoint, hostGates });
+    const runs = createRunHistoryWriter(sql, guard);
+    return await fn({ config, sql, guard, checkpoint, hostGates, runs });
   } finally {
     hostGates.close();
     await checkpoint.close();

@@ -25,6 +25,7 @@ import {
 import { CALM_MOCK, MOCK_CREDENTIALS } from "../_fixtures.ts";
 import { TEST_SERVER_URL } from "../_test_server.ts";
 import { withFreshServerDatabase } from "../store/_helpers.ts";
+import { createRunHistoryWriter } from "../../src/store/run_history_writer.ts";
 
 const WORKER = "w-test";
 const CAMPAIGNS = 5;
@@ -90,6 +91,7 @@ async function withJobContext(fn: (setup: Setup) => Promise<void>): Promise<void
           checkpoint: openPgCheckpoint(db.sql, { where: db.label, guard }),
           checkpointInServer: true,
           hostGates,
+          runs: createRunHistoryWriter(db.sql, guard),
           leases: createAccountLeases(db.sql, guard, {
             holder: `${WORKER_HOLDER_PREFIX}${WORKER}`,
             ttlMs: config.workerHeartbeatMs,

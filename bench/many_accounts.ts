@@ -49,6 +49,16 @@ const PASSWORD_ENV = "BENCH_AD_PLATFORM_PASSWORD";
 const EMAIL = "bench@adsync.local";
 const PROJECT_DIR = new URL("../", import.meta.url);
 
+/**
+ * The sync's V8 flags: the tasks' by default; none with `BENCH_PLAIN_DENO=1` (the memory of a
+ * plain `deno run`); `BENCH_V8_FLAGS` (comma-separated, as `--v8-flags` takes them) for an ablation.
+ */
+function v8Flags(): string[] {
+  if (Deno.env.get("BENCH_PLAIN_DENO") === "1") return [];
+  const flags = Deno.env.get("BENCH_V8_FLAGS");
+  return [flags ? `--v8-flags=${flags}` : SYNC_V8_FLAGS];
+}
+
 /** Runs the bench, prints one human line and one JSON line, and returns the exit code. */
 export async function runManyAccountsBench(options: ManyAccountsOptions): Promise<number> {
   const report = await runManyAccounts(options);
@@ -131,8 +141,7 @@ export async function runManyAccounts(options: ManyAccountsOptions) {
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
-        // BENCH_PLAIN_DENO=1 measures the memory of a plain `deno run`, without the tasks' flag.
-        ...(Deno.env.get("BENCH_PLAIN_DENO") === "1" ? [] : [SYNC_V8_FLAGS]),
+        ...v8Flags(),
         // BENCH_INSPECT=HOST:PORT opens the inspector, for bench/cpu_profile.ts.
         ...(Deno.env.get("BENCH_INSPECT") ? [`--inspect=${Deno.env.get("BENCH_INSPECT")}`] : []),
         ...["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
@@ -167,6 +176,9 @@ export async function runManyAccounts(options: ManyAccountsOptions) {
     const peakConnections = await connections?.stop();
     const loadAverage = Deno.loadavg()[0];
     await loadProcs?.stop();
+    // BENCH_SYNC_LOG=FILE keeps the sync's whole log (JSON lines), for a closer look.
+    const syncLogFile = Deno.env.get("BENCH_SYNC_LOG");
+    if (syncLogFile) await Deno.writeTextFile(syncLogFile, err);
     if (mockLogFile) {
       await Deno.writeTextFile(mockLogFile, mock.log.map((l) => `${JSON.stringify(l)}\n`).join(""));
     }
@@ -196,7 +208,7 @@ export async function runManyAccounts(options: ManyAccountsOptions) {
       pg_transactions_per_request: connections?.transactions() === undefined
         ? undefined
         : Number((connections.transactions()! / Math.max(1, figures.requests_sent)).toFixed(3)),
-      v8_flags: Deno.env.get("BENCH_PLAIN_DENO") === "1" ? "none" : SYNC_V8_FLAGS,
+      v8_flags: v8Flags()[0] ?? "none",
       load: load ? { cpu_processes: loadProcs!.cpu, disk_processes: loadProcs!.disk } : undefined,
       load_average_1m: loadAverage,
       process_ms: processMs,

@@ -5,7 +5,8 @@
  * (bench/many_accounts.ts), and `--load` runs a busy loop per core and a disk writer beside it
  * (bench/load.ts). `BENCH_WINDOW_MS` (default 3000: 60 s scaled 20x down; 60000 is the
  * platform's real pace), `BENCH_CAMPAIGNS`, `BENCH_SEED` and `DATABASE_URL` change the setup;
- * `BENCH_MOCK_LOG=FILE` keeps the many-accounts run's mock request log.
+ * `BENCH_MOCK_LOG=FILE` keeps the many-accounts run's mock request log, `BENCH_SYNC_LOG=FILE` its
+ * sync's log, and `BENCH_V8_FLAGS` replaces the sync's V8 flags (comma-separated).
  *
  * @example
  * ```sh

@@ -25,17 +25,18 @@ export interface CampaignWriter {
  * after its sync answered), so a group may gather for longer than a send's: up to 100 ms, for 16
  * accounts' batches (at the real pace an account's batch holds one row, so 16 rows). At 1,000
  * accounts (about 150 synced rows a second) a group then gathers in about 100 ms, at 10,000 in
- * about 10 ms: a tenth of a statement or less per synced campaign. 100 batches at most, each of at
- * most the pipeline's batch size (100 rows), keep one statement's parameter within a few MB.
+ * about 10 ms: a tenth of a statement or less per synced campaign. 5,000 rows at most keep one
+ * statement's parameter within a few MB, and let the last batches of 10,000 accounts stopped
+ * together go in a few statements, not a hundred.
  */
-export const CAMPAIGN_GROUPS: Readonly<Required<Omit<GroupCommitOptions, "clock">>> = Object
-  .freeze({ targetRows: 16, maxWaitMs: 100, maxRows: 100 });
+export const CAMPAIGN_GROUPS: Readonly<Required<Omit<GroupCommitOptions, "clock" | "weigh">>> =
+  Object.freeze({ targetRows: 16, maxWaitMs: 100, maxRows: 5_000 });
 
 /** Creates the process's campaign writer on `sql`, each statement through `guard` (retried). */
 export function createCampaignWriter(
   sql: postgres.Sql,
   guard: Pick<DatabaseGuard, "retrying">,
-  options: GroupCommitOptions = {},
+  options: GroupCommitOptions<CampaignGroup> = {},
 ): CampaignWriter {
   const writer = createGroupCommit<CampaignGroup, Map<string, CampaignChange>>(
     (groups) => {
@@ -45,7 +46,7 @@ export function createCampaignWriter(
         () => upsertCampaignGroups(sql, groups),
       );
     },
-    { ...CAMPAIGN_GROUPS, ...options },
+    { ...CAMPAIGN_GROUPS, weigh: (group) => group.rows.length, ...options },
   );
   return {
     upsert: (account, rows) => writer.submit({ account, rows }),

@@ -12,13 +12,18 @@
 import { type Clock, systemClock } from "../clock.ts";
 
 /** Options of {@linkcode createGroupCommit}. */
-export interface GroupCommitOptions {
+export interface GroupCommitOptions<T = unknown> {
   /** Items a statement aims to carry: the wait is what the measured rate needs for them. @default 8 */
   targetRows?: number;
   /** Longest an item waits for its statement to start, in ms (a commit in flight aside). @default 50 */
   maxWaitMs?: number;
-  /** Items per statement at most; a full group goes at once. @default 1_000 */
+  /** Rows per statement at most (see `weigh`); a full group goes at once. @default 1_000 */
   maxRows?: number;
+  /**
+   * The rows an item puts in its statement: a group holds items up to `maxRows` rows, and at
+   * least one item however heavy. @default one row an item
+   */
+  weigh?: (item: T) => number;
   /** Timer source. @default systemClock */
   clock?: Clock;
 }
@@ -48,6 +53,8 @@ export type CommitGroup<T, R> = (items: T[]) => Promise<R[]>;
 
 interface Queued<T, R> {
   item: T;
+  /** What `weigh` said of it. */
+  rows: number;
   at: number;
   resolve: (result: R) => void;
   reject: (error: unknown) => void;
@@ -59,10 +66,13 @@ const RATE_WEIGHT = 0.3;
 /** Creates a group writer calling `commit` with the queued items, one statement at a time. */
 export function createGroupCommit<T, R>(
   commit: CommitGroup<T, R>,
-  options: GroupCommitOptions = {},
+  options: GroupCommitOptions<T> = {},
 ): GroupCommit<T, R> {
   const { targetRows = 8, maxWaitMs = 50, maxRows = 1_000, clock = systemClock } = options;
+  const { weigh = () => 1 } = options;
   let queue: Queued<T, R>[] = [];
+  /** The rows of the items queued. */
+  let queuedRows = 0;
   let committing = 0;
   let statements = 0;
   let timer: AbortController | undefined;
@@ -88,7 +98,7 @@ export function createGroupCommit<T, R>(
   /** Starts the timer of the oldest queued item, or cuts at once when its wait is over. */
   function schedule(): void {
     if (committing > 0 || queue.length === 0) return;
-    if (queue.length >= maxRows) return void cut();
+    if (queuedRows >= maxRows) return void cut();
     if (timer) return;
     const left = queue[0]!.at + waitMs() - clock.now();
     if (left <= 0) return void cut();
@@ -104,8 +114,14 @@ export function createGroupCommit<T, R>(
     timer = undefined;
     if (committing > 0 || queue.length === 0) return;
     measure(clock.now());
-    const group = queue.slice(0, maxRows);
-    queue = queue.slice(group.length);
+    let size = 0;
+    let rows = 0;
+    while (size < queue.length && (size === 0 || rows + queue[size]!.rows <= maxRows)) {
+      rows += queue[size++]!.rows;
+    }
+    const group = queue.slice(0, size);
+    queue = queue.slice(size);
+    queuedRows -= rows;
     committing = group.length;
     statements++;
     let done!: () => void;
@@ -125,7 +141,9 @@ export function createGroupCommit<T, R>(
 
   function enqueue(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      queue.push({ item, at: clock.now(), resolve, reject });
+      const rows = weigh(item);
+      queuedRows += rows;
+      queue.push({ item, rows, at: clock.now(), resolve, reject });
     });
   }
 

@@ -82,11 +82,12 @@ const PRUNE_EVERY = 100;
  * sending 800 a second in 10 ms; at fewer than 400 a second the groups hold fewer. The renewals
  * of a beat come all at once and go together, up to 5,000 a statement.
  */
-export const SEND_GROUPS: Readonly<Required<Omit<GroupCommitOptions, "clock">>> = Object.freeze({
-  targetRows: 8,
-  maxWaitMs: 20,
-  maxRows: 5_000,
-});
+export const SEND_GROUPS: Readonly<Required<Omit<GroupCommitOptions, "clock" | "weigh">>> = Object
+  .freeze({
+    targetRows: 8,
+    maxWaitMs: 20,
+    maxRows: 5_000,
+  });
 
 /**
  * What a group of lease writes does, for messages: the requests it records, else the leases it

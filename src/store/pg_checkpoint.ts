@@ -38,11 +38,12 @@ export interface PgCheckpointOptions {
  * 50 ms, aiming at 16 marks (a worker of 1,000 accounts at the real pace marks about 300 a
  * second: 16 gather in 50 ms).
  */
-export const MARK_GROUPS: Readonly<Required<Omit<GroupCommitOptions, "clock">>> = Object.freeze({
-  targetRows: 16,
-  maxWaitMs: 50,
-  maxRows: 1_000,
-});
+export const MARK_GROUPS: Readonly<Required<Omit<GroupCommitOptions, "clock" | "weigh">>> = Object
+  .freeze({
+    targetRows: 16,
+    maxWaitMs: 50,
+    maxRows: 1_000,
+  });
 
 /** One attempt, no deadline: for `status` and tests. */
 const UNGUARDED: Pick<DatabaseGuard, "retrying"> = { retrying: (_action, op) => op() };

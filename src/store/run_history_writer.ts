@@ -23,11 +23,12 @@ export interface RunHistoryWriter {
  * The grouping of run records: no request waits for them, so a group may gather for 100 ms, for
  * 16 runs; a start or a stop of thousands goes 1,000 runs a statement.
  */
-export const RUN_GROUPS: Readonly<Required<Omit<GroupCommitOptions, "clock">>> = Object.freeze({
-  targetRows: 16,
-  maxWaitMs: 100,
-  maxRows: 1_000,
-});
+export const RUN_GROUPS: Readonly<Required<Omit<GroupCommitOptions, "clock" | "weigh">>> = Object
+  .freeze({
+    targetRows: 16,
+    maxWaitMs: 100,
+    maxRows: 1_000,
+  });
 
 /** Creates the process's run recorder on `sql`, each statement through `guard` (retried). */
 export function createRunHistoryWriter(

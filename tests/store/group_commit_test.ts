@@ -71,6 +71,21 @@ Deno.test("GroupCommit sends a full group at once", async () => {
   assert.deepEqual(await Promise.all(results), [1, 2, 3, 4]);
 });
 
+Deno.test("GroupCommit fills a group up to its rows as items weigh them, one heavy item alone", async () => {
+  const clock = createFakeClock();
+  const groups: number[][] = [];
+  const writer = createGroupCommit<number, number>((items) => {
+    groups.push(items);
+    return Promise.resolve(items);
+  }, { maxWaitMs: 1_000, maxRows: 10, weigh: (n) => n, clock });
+  const results = [4, 5, 2, 12, 3].map((n) => writer.submit(n));
+  await settle();
+  assert.deepEqual(groups, [[4, 5], [2], [12]], "full groups go at once, each within 10 rows");
+  await clock.tick(1_000);
+  assert.deepEqual(groups, [[4, 5], [2], [12], [3]]);
+  assert.deepEqual(await Promise.all(results), [4, 5, 2, 12, 3]);
+});
+
 Deno.test("GroupCommit runs one statement at a time and gathers the next group meanwhile", async () => {
   const clock = createFakeClock();
   const groups: number[][] = [];

@@ -105,7 +105,14 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     keptUp: (since) => !stalls.heldLongerSince(since, GATE_BUSY_LAG_MS),
   });
   let inFlight = 0;
-  const queues: Record<GatePriority, Array<() => void>> = { ahead: [], critical: [], behind: [] };
+  // Sets, first in first out: a stop aborts every waiter at once, and each leaves its queue in
+  // constant time (a search of an array each would hold the event loop for seconds at 10,000
+  // accounts).
+  const queues: Record<GatePriority, Set<() => void>> = {
+    ahead: new Set(),
+    critical: new Set(),
+    behind: new Set(),
+  };
 
   function boundFor(priority: GatePriority): number {
     const bound = sizer.bound();
@@ -119,9 +126,11 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     for (const priority of PRIORITIES) {
       const queue = queues[priority];
       const bound = boundFor(priority);
-      while (queue.length > 0 && inFlight < bound) {
+      while (queue.size > 0 && inFlight < bound) {
+        const admit = queue.values().next().value!;
+        queue.delete(admit);
         inFlight++;
-        queue.shift()!();
+        admit();
       }
     }
   }
@@ -143,7 +152,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     enter(signal, priority = "behind") {
       if (signal?.aborted) return Promise.reject(signal.reason);
       const queue = queues[priority];
-      if (queue.length === 0 && inFlight < boundFor(priority)) {
+      if (queue.size === 0 && inFlight < boundFor(priority)) {
         inFlight++;
         return Promise.resolve(holder(priority));
       }
@@ -152,10 +161,10 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
           off();
           resolve(holder(priority));
         };
-        queue.push(admit);
+        queue.add(admit);
         const off = signal
           ? onAbort(signal, () => {
-            queue.splice(queue.indexOf(admit), 1);
+            queue.delete(admit);
             reject(signal.reason);
           })
           : () => {};
@@ -170,7 +179,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       return inFlight;
     },
     get waiting() {
-      return queues.ahead.length + queues.critical.length + queues.behind.length;
+      return queues.ahead.size + queues.critical.size + queues.behind.size;
     },
     get maxInFlight() {
       return sizer.bound();

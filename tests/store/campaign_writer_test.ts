@@ -43,3 +43,17 @@ withEachDatabase(
     assert.deepEqual([...later.entries()], [["c1", "inserted"]]);
   },
 );
+
+withEachDatabase(
+  "CampaignWriter counts the rows of a statement, not the accounts' batches in it",
+  async ({ db }) => {
+    const writer = createCampaignWriter(db.sql, UNGUARDED, { maxWaitMs: 20, maxRows: 3 });
+    await Promise.all([
+      writer.upsert("acme", [campaign({ id: "c1" }), campaign({ id: "c2" })]),
+      writer.upsert("globex", [campaign({ id: "c1" }), campaign({ id: "c2" })]),
+      writer.upsert("initech", [campaign({ id: "c1" })]),
+    ]);
+    assert.equal(writer.statements, 2, "2 + 2 rows exceed 3: two statements");
+    assert.equal(await countCampaigns(db.sql, "globex"), 2);
+  },
+);

@@ -161,6 +161,13 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
     starting--;
     try {
       while (next < queue.length) {
+        if (stopped()) {
+          // Everything still queued is left undone at once: ten thousand accounts stopped
+          // together would otherwise each step through their queue a campaign at a time.
+          tally.leftUndone(queue.length - next);
+          next = queue.length;
+          break;
+        }
         const campaign = queue[next]!;
         queue[next++] = undefined;
         await syncOne(campaign);

@@ -110,6 +110,21 @@ Deno.test("Pipeline leaves a queued sync undone when a stop comes, and sends not
   assert.deepEqual({ synced, undone }, { synced: 1, undone: 1 });
 });
 
+Deno.test("Pipeline leaves every queued sync undone once when a stop comes, however many loops run", async () => {
+  const stop = new AbortController();
+  const { asked, answers, tally, pipeline } = held({ concurrency: 2, signal: stop.signal });
+  pipeline.take({ campaigns: [1, 2, 3, 4, 5, 6, 7].map(campaign), rejects: [] });
+  await settle();
+  assert.deepEqual(asked, ["campaign_1", "campaign_2"]);
+  stop.abort(new Error("stop"));
+  answers.shift()!();
+  answers.shift()!();
+  await pipeline.drain();
+  assert.deepEqual(asked, ["campaign_1", "campaign_2"]);
+  const { synced, undone, queued } = tally.snapshot();
+  assert.deepEqual({ synced, undone, queued }, { synced: 2, undone: 5, queued: 0 });
+});
+
 Deno.test("Pipeline counts what each commit changed and checkpoints it with the campaigns", async () => {
   const changes: Record<string, CampaignChange> = {
     campaign_1: "inserted",

@@ -36,20 +36,24 @@ export function createRunHistoryWriter(
   guard: Pick<DatabaseGuard, "retrying">,
   options: GroupCommitOptions = {},
 ): RunHistoryWriter {
-  const starts = createGroupCommit<RunStart, void>(async (runs) => {
-    const what = runs.length === 1
-      ? "record the run start in"
-      : `record ${runs.length} run starts in`;
-    await guard.retrying(what, () => recordRunStarts(sql, runs));
-    return runs.map(() => undefined);
-  }, { ...RUN_GROUPS, ...options });
-  const ends = createGroupCommit<RunEnd, void>(async (summaries) => {
-    const what = summaries.length === 1
-      ? "record the run end in"
-      : `record ${summaries.length} run ends in`;
-    await guard.retrying(what, () => recordRunEnds(sql, summaries));
-    return summaries.map(() => undefined);
-  }, { ...RUN_GROUPS, ...options });
+  /** A group writer recording its items with `record`; `what` names `n` of them for messages. */
+  function grouped<T>(
+    what: (n: number) => string,
+    record: (sql: postgres.Sql, items: readonly T[]) => Promise<void>,
+  ) {
+    return createGroupCommit<T, void>(async (items) => {
+      await guard.retrying(what(items.length), () => record(sql, items));
+      return items.map(() => undefined);
+    }, { ...RUN_GROUPS, ...options });
+  }
+  const starts = grouped<RunStart>(
+    (n) => n === 1 ? "record the run start in" : `record ${n} run starts in`,
+    recordRunStarts,
+  );
+  const ends = grouped<RunEnd>(
+    (n) => n === 1 ? "record the run end in" : `record ${n} run ends in`,
+    recordRunEnds,
+  );
   return {
     start: (run) => starts.submit(run),
     end: (summary) => ends.submit(summary),

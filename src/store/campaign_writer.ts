@@ -7,7 +7,7 @@ import type postgres from "postgres";
 import type { SyncedCampaign } from "../platform/schemas.ts";
 import { type CampaignChange, type CampaignGroup, upsertCampaignGroups } from "./campaign_store.ts";
 import type { DatabaseGuard } from "./database_guard.ts";
-import { createGroupCommit, type GroupCommitOptions } from "./group_commit.ts";
+import { createGroupCommit, type GroupCommitOptions, type GroupSettings } from "./group_commit.ts";
 
 /** Where every account of a process upserts its campaigns. */
 export interface CampaignWriter {
@@ -29,8 +29,11 @@ export interface CampaignWriter {
  * statement's parameter within a few MB, and let the last batches of 10,000 accounts stopped
  * together go in a few statements, not a hundred.
  */
-export const CAMPAIGN_GROUPS: Readonly<Required<Omit<GroupCommitOptions, "clock" | "weigh">>> =
-  Object.freeze({ targetRows: 16, maxWaitMs: 100, maxRows: 5_000 });
+export const CAMPAIGN_GROUPS: GroupSettings = Object.freeze({
+  targetRows: 16,
+  maxWaitMs: 100,
+  maxRows: 5_000,
+});
 
 /** Creates the process's campaign writer on `sql`, each statement through `guard` (retried). */
 export function createCampaignWriter(

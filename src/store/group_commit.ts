@@ -28,6 +28,9 @@ export interface GroupCommitOptions<T = unknown> {
   clock?: Clock;
 }
 
+/** A writer's fixed grouping: its options but the clock and the weighing. */
+export type GroupSettings = Readonly<Required<Omit<GroupCommitOptions, "clock" | "weigh">>>;
+
 /** A process-wide writer that commits queued items in groups. */
 export interface GroupCommit<T, R> {
   /** Queues `item`; resolves with its result once its group committed, rejects if that failed. */

@@ -13,7 +13,7 @@ import { deadline } from "../deadline.ts";
 import { errorCode, StoreError } from "../errors.ts";
 import { type LeaseHolder, type LeaseRenewal, renewLeases, takeLease } from "./account_lease.ts";
 import type { DatabaseGuard } from "./database_guard.ts";
-import { createGroupCommit, type GroupCommitOptions } from "./group_commit.ts";
+import { createGroupCommit, type GroupSettings } from "./group_commit.ts";
 
 const log = getLogger(["adsync", "store"]);
 
@@ -82,12 +82,11 @@ const PRUNE_EVERY = 100;
  * sending 800 a second in 10 ms; at fewer than 400 a second the groups hold fewer. The renewals
  * of a beat come all at once and go together, up to 5,000 a statement.
  */
-export const SEND_GROUPS: Readonly<Required<Omit<GroupCommitOptions, "clock" | "weigh">>> = Object
-  .freeze({
-    targetRows: 8,
-    maxWaitMs: 20,
-    maxRows: 5_000,
-  });
+export const SEND_GROUPS: GroupSettings = Object.freeze({
+  targetRows: 8,
+  maxWaitMs: 20,
+  maxRows: 5_000,
+});
 
 /**
  * What a group of lease writes does, for messages: the requests it records, else the leases it

@@ -4,7 +4,7 @@ import { errorMessage } from "../errors.ts";
 import { CheckpointError } from "./checkpoint.ts";
 import { type CheckpointMark, writeMarks } from "./checkpoint_marks.ts";
 import type { DatabaseGuard } from "./database_guard.ts";
-import { createGroupCommit, type GroupCommitOptions } from "./group_commit.ts";
+import { createGroupCommit, type GroupCommitOptions, type GroupSettings } from "./group_commit.ts";
 import {
   type Checkpoint,
   type DoneOutcome,
@@ -38,12 +38,11 @@ export interface PgCheckpointOptions {
  * 50 ms, aiming at 16 marks (a worker of 1,000 accounts at the real pace marks about 300 a
  * second: 16 gather in 50 ms).
  */
-export const MARK_GROUPS: Readonly<Required<Omit<GroupCommitOptions, "clock" | "weigh">>> = Object
-  .freeze({
-    targetRows: 16,
-    maxWaitMs: 50,
-    maxRows: 1_000,
-  });
+export const MARK_GROUPS: GroupSettings = Object.freeze({
+  targetRows: 16,
+  maxWaitMs: 50,
+  maxRows: 1_000,
+});
 
 /** One attempt, no deadline: for `status` and tests. */
 const UNGUARDED: Pick<DatabaseGuard, "retrying"> = { retrying: (_action, op) => op() };

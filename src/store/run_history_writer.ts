@@ -6,7 +6,7 @@
  */
 import type postgres from "postgres";
 import type { DatabaseGuard } from "./database_guard.ts";
-import { createGroupCommit, type GroupCommitOptions } from "./group_commit.ts";
+import { createGroupCommit, type GroupCommitOptions, type GroupSettings } from "./group_commit.ts";
 import { recordRunEnds, recordRunStarts, type RunEnd, type RunStart } from "./run_history.ts";
 
 /** Where every account of a process records its runs' starts and ends. */
@@ -23,12 +23,11 @@ export interface RunHistoryWriter {
  * The grouping of run records: no request waits for them, so a group may gather for 100 ms, for
  * 16 runs; a start or a stop of thousands goes 1,000 runs a statement.
  */
-export const RUN_GROUPS: Readonly<Required<Omit<GroupCommitOptions, "clock" | "weigh">>> = Object
-  .freeze({
-    targetRows: 16,
-    maxWaitMs: 100,
-    maxRows: 1_000,
-  });
+export const RUN_GROUPS: GroupSettings = Object.freeze({
+  targetRows: 16,
+  maxWaitMs: 100,
+  maxRows: 1_000,
+});
 
 /** Creates the process's run recorder on `sql`, each statement through `guard` (retried). */
 export function createRunHistoryWriter(

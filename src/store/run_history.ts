@@ -25,11 +25,6 @@ export interface RunStart {
   startedAt: Date;
 }
 
-/** Records that a run started; a resumed run keeps its first start time. */
-export async function recordRunStart(sql: postgres.Sql, run: RunStart): Promise<void> {
-  await recordRunStarts(sql, [run]);
-}
-
 /**
  * Records that runs started, in one statement; a resumed run keeps its first start time. A run
  * given twice is recorded once, as its last start says.
@@ -56,18 +51,14 @@ export async function recordRunStarts(sql: postgres.Sql, runs: readonly RunStart
   `;
 }
 
-/** What {@linkcode recordRunEnd} records: a summary, with the error it ended on if any. */
+/** What a run's end records: its summary, with the error it ended on if any. */
 export type RunEnd = RunSummary & Partial<Pick<SyncSummary, "last_error">>;
 
 /**
- * Records how a run ended: its counters in their columns (one per {@linkcode RUN_COUNTERS}), its
- * error, and the whole summary as `--json` prints it; works even if its start was not recorded.
+ * Records how runs ended, in one statement: each one's counters in their columns (one per
+ * {@linkcode RUN_COUNTERS}), its error, and the whole summary as `--json` prints it; works even if
+ * its start was not recorded. A run given twice is recorded once, as its last end says.
  */
-export async function recordRunEnd(sql: postgres.Sql, summary: RunEnd): Promise<void> {
-  await recordRunEnds(sql, [summary]);
-}
-
-/** Records how runs ended, as {@linkcode recordRunEnd} does, in one statement. */
 export async function recordRunEnds(
   sql: postgres.Sql,
   summaries: readonly RunEnd[],

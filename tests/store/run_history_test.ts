@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import {
   lastAdvertisedLimit,
   recentRuns,
-  recordRunEnd,
   recordRunEnds,
-  recordRunStart,
   recordRunStarts,
 } from "../../src/store/run_history.ts";
 import type { RunSummary } from "../../src/run_summary.ts";
@@ -28,17 +26,17 @@ const SUMMARY: RunSummary = {
 
 withEachDatabase("A run's start and end round-trip through sync_runs", async ({ db }) => {
   const startedAt = new Date("2024-05-01T08:00:00.000Z");
-  await recordRunStart(db.sql, {
+  await recordRunStarts(db.sql, [{
     runId: "run-1",
     account: "acme",
     apiUrl: "http://localhost:3001",
     startedAt,
-  });
+  }]);
   const [running] = await recentRuns(db.sql);
   assert.equal(running?.status, "running");
   assert.equal(running?.finished_at, null);
 
-  await recordRunEnd(db.sql, { ...SUMMARY, last_error: "Cannot fetch page 3: 503" });
+  await recordRunEnds(db.sql, [{ ...SUMMARY, last_error: "Cannot fetch page 3: 503" }]);
 
   const [run] = await recentRuns(db.sql);
   assert.ok(run?.finished_at instanceof Date);
@@ -53,8 +51,8 @@ withEachDatabase("A run's start and end round-trip through sync_runs", async ({ 
   });
 });
 
-withEachDatabase("recordRunEnd records a run whose start was never recorded", async ({ db }) => {
-  await recordRunEnd(db.sql, { ...SUMMARY, run_id: "orphan", status: "failed" });
+withEachDatabase("recordRunEnds records a run whose start was never recorded", async ({ db }) => {
+  await recordRunEnds(db.sql, [{ ...SUMMARY, run_id: "orphan", status: "failed" }]);
   const [run] = await recentRuns(db.sql);
   assert.equal(run?.run_id, "orphan");
   assert.equal(run?.status, "failed");
@@ -65,12 +63,12 @@ withEachDatabase("recordRunEnd records a run whose start was never recorded", as
 
 withEachDatabase("recentRuns lists the newest runs first, up to the limit", async ({ db }) => {
   for (const day of [1, 3, 2]) {
-    await recordRunStart(db.sql, {
+    await recordRunStarts(db.sql, [{
       runId: `run-${day}`,
       account: "acme",
       apiUrl: "http://localhost:3001",
       startedAt: new Date(Date.UTC(2024, 4, day)),
-    });
+    }]);
   }
   const runs = await recentRuns(db.sql, 2);
   assert.deepEqual(runs.map((run) => run.run_id), ["run-3", "run-2"]);
@@ -86,14 +84,19 @@ withEachDatabase(
       source: string,
       advertised?: string,
     ) => {
-      await recordRunStart(db.sql, { runId, account, apiUrl: "http://x", startedAt: new Date() });
-      await recordRunEnd(db.sql, {
+      await recordRunStarts(db.sql, [{
+        runId,
+        account,
+        apiUrl: "http://x",
+        startedAt: new Date(),
+      }]);
+      await recordRunEnds(db.sql, [{
         ...SUMMARY,
         run_id: runId,
         rate_limit,
         rate_limit_source: source,
         ...(advertised ? { rate_limit_advertised: advertised } : {}),
-      } as RunSummary);
+      } as RunSummary]);
     };
     assert.equal(await lastAdvertisedLimit(db.sql, "acme"), undefined, "no run yet");
     await end("run-a", "acme", "20/1s", "advertised");
@@ -102,12 +105,12 @@ withEachDatabase(
     assert.deepEqual(await lastAdvertisedLimit(db.sql, "globex"), { advertised: "5/60s" });
     await end("run-c", "acme", "10/1s", "configured");
     assert.equal(await lastAdvertisedLimit(db.sql, "acme"), undefined, "the latest run's word");
-    await recordRunStart(db.sql, {
+    await recordRunStarts(db.sql, [{
       runId: "run-d",
       account: "globex",
       apiUrl: "http://x",
       startedAt: new Date(),
-    });
+    }]);
     assert.deepEqual(
       await lastAdvertisedLimit(db.sql, "globex"),
       { advertised: "5/60s" },

@@ -105,13 +105,10 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     keptUp: (since) => !stalls.heldLongerSince(since, GATE_BUSY_LAG_MS),
   });
   let inFlight = 0;
-  // Sets, first in first out: a stop aborts every waiter at once, and each leaves its queue in
-  // constant time (a search of an array each would hold the event loop for seconds at 10,000
-  // accounts).
-  const queues: Record<GatePriority, Set<() => void>> = {
-    ahead: new Set(),
-    critical: new Set(),
-    behind: new Set(),
+  const queues: Record<GatePriority, WaitQueue> = {
+    ahead: createWaitQueue(),
+    critical: createWaitQueue(),
+    behind: createWaitQueue(),
   };
 
   function boundFor(priority: GatePriority): number {
@@ -127,10 +124,8 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       const queue = queues[priority];
       const bound = boundFor(priority);
       while (queue.size > 0 && inFlight < bound) {
-        const admit = queue.values().next().value!;
-        queue.delete(admit);
         inFlight++;
-        admit();
+        queue.shift()!();
       }
     }
   }
@@ -161,10 +156,10 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
           off();
           resolve(holder(priority));
         };
-        queue.add(admit);
+        const leave = queue.push(admit);
         const off = signal
           ? onAbort(signal, () => {
-            queue.delete(admit);
+            leave();
             reject(signal.reason);
           })
           : () => {};
@@ -187,6 +182,62 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
     ceiling,
     arrivalDelay: createArrivalDelay(),
     stalls,
+  };
+}
+
+/**
+ * A gate's waiters of one priority, first in first out; each may leave the queue (its signal
+ * aborted) in constant time, and is then skipped when its turn comes. A stop aborts every waiter
+ * at once, so a search of an array each would hold the event loop for seconds at 10,000
+ * accounts; and a `Set` taken from its front scans the holes its earlier deletions left (7.5 µs
+ * a take with 5,000 waiting, against 0.2 µs here).
+ */
+interface WaitQueue {
+  /** Waiters still in the queue. */
+  readonly size: number;
+  /** Queues `admit`; returns what takes it out of the queue (once; no-op once taken). */
+  push(admit: () => void): () => void;
+  /** Takes the first waiter still in the queue; undefined when none is. */
+  shift(): (() => void) | undefined;
+}
+
+function createWaitQueue(): WaitQueue {
+  type Item = { admit?: () => void };
+  let items: Item[] = [];
+  let head = 0;
+  let size = 0;
+  /** Takes `item` out; an empty queue drops what its waiters who left still hold. */
+  const take = (item: Item) => {
+    item.admit = undefined;
+    if (--size > 0) return;
+    items = [];
+    head = 0;
+  };
+  return {
+    get size() {
+      return size;
+    },
+    push(admit) {
+      const item: Item = { admit };
+      items.push(item);
+      size++;
+      return () => void (item.admit !== undefined && take(item));
+    },
+    shift() {
+      while (head < items.length) {
+        const item = items[head++]!;
+        const { admit } = item;
+        if (admit === undefined) continue;
+        take(item);
+        // The taken front is cut off in bulk, as a shift each would copy every waiter behind it.
+        if (head >= 1_024 && 2 * head >= items.length) {
+          items = items.slice(head);
+          head = 0;
+        }
+        return admit;
+      }
+      return undefined;
+    },
   };
 }
 

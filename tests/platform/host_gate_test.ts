@@ -417,3 +417,31 @@ Deno.test("HostGates' fetch keeps at most its idle budget of connections once re
     await server.shutdown();
   }
 });
+
+Deno.test("HostGate admits its waiters in order past thousands that left the queue", async () => {
+  const gate = createHostGate({ maxInFlight: 1 });
+  const leave = await gate.enter();
+  const order: number[] = [];
+  const stops = Array.from({ length: 3_000 }, () => new AbortController());
+  const entries = stops.map((stop, n) =>
+    gate.enter(stop.signal).then((out) => (order.push(n), out()), () => "left")
+  );
+  stops.forEach((stop, n) => n % 3 !== 0 && stop.abort(new Error("stop")));
+  await settle();
+  assert.equal(gate.waiting, 1_000);
+  leave();
+  await Promise.all(entries);
+  assert.deepEqual(order, Array.from({ length: 1_000 }, (_, i) => 3 * i));
+  assert.equal(gate.waiting, 0);
+  assert.equal(gate.inFlight, 0);
+  // Every waiter gone before its turn: the queue is empty, and the next one walks in.
+  const held = await gate.enter();
+  const gone = new AbortController();
+  const left = gate.enter(gone.signal);
+  gone.abort(new Error("stop"));
+  await assert.rejects(left, { message: "stop" });
+  assert.equal(gate.waiting, 0);
+  held();
+  (await gate.enter())();
+  assert.equal(gate.inFlight, 0);
+});

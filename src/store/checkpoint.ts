@@ -77,7 +77,10 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
 
   const s = prepareStatements(db);
 
-  const { write, flush } = groupedWriter(db, path, clock);
+  // The runs touched in the transaction under way: a group holds many writes of one run, whose
+  // `updated_at` is set once a transaction (its first write's time, at most 20 ms early).
+  const touched = new Set<string>();
+  const { write, flush } = groupedWriter(db, path, clock, () => touched.clear());
   /** Runs a read; a failure (a closed file, say) becomes a rejected CheckpointError. */
   const read = <T>(fn: () => T): Promise<T> => {
     try {
@@ -90,7 +93,9 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
     }
   };
   const touch = (runId: string) => {
+    if (touched.has(runId)) return;
     if (s.touch.run(now(), runId).changes === 0) throw new Error(`unknown run ${runId}`);
+    touched.add(runId);
   };
   let sendsSincePrune = 0;
 
@@ -213,7 +218,7 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
  * more than its statements. A group that fails is rolled back and its writes run one transaction
  * each, so a write fails only for itself, with a CheckpointError naming its `action`.
  */
-function groupedWriter(db: DatabaseSync, path: string, clock: Clock): {
+function groupedWriter(db: DatabaseSync, path: string, clock: Clock, onBegin: () => void): {
   write(action: string, fn: () => void): Promise<void>;
   flush(): Promise<void>;
 } {
@@ -221,6 +226,7 @@ function groupedWriter(db: DatabaseSync, path: string, clock: Clock): {
   const transaction = (writes: readonly Write[]): unknown => {
     try {
       db.exec("BEGIN IMMEDIATE");
+      onBegin();
       for (const { fn } of writes) fn();
       db.exec("COMMIT");
       return undefined;

@@ -172,11 +172,12 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
   function blockingSend(times: readonly Send[], from: number): Send | undefined {
     if (times.length < limit.count) return undefined;
     // A request admitted but not sent yet will reach the platform no earlier than `from`.
-    const effective = times.map((send) =>
-      send.sent ? send : { ...send, at: Math.max(send.at, from) }
+    const leaves = (send: Send) => send.sent ? send.at : Math.max(send.at, from);
+    const order = times.slice().sort((a, b) =>
+      leaves(a) + ownLateness(a) - leaves(b) - ownLateness(b)
     );
-    effective.sort((a, b) => freedAt(a) - freedAt(b));
-    return effective[effective.length - limit.count];
+    const send = order[order.length - limit.count]!;
+    return send.sent ? send : { ...send, at: leaves(send) };
   }
 
   /** When the next request may leave, given the sends so far. */

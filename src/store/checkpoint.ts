@@ -77,8 +77,8 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
 
   const s = prepareStatements(db);
 
-  // The runs touched in the transaction under way: a group holds many writes of one run, whose
-  // `updated_at` is set once a transaction (its first write's time, at most 20 ms early).
+  // The runs touched in the transaction under way: a group holds many writes of one run, and they
+  // all run at the same moment, so its `updated_at` is set once a transaction.
   const touched = new Set<string>();
   const { write, flush } = groupedWriter(db, path, clock, () => touched.clear());
   /** Runs a read; a failure (a closed file, say) becomes a rejected CheckpointError. */

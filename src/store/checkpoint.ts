@@ -4,6 +4,7 @@ import type { Checkpoint, DoneOutcome } from "./checkpoint_types.ts";
 import { AdsyncError, errorMessage } from "../errors.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { createGroupCommit } from "./group_commit.ts";
+import type { Step, WriterReply, WriterRequest } from "./checkpoint_worker.ts";
 
 export type {
   Checkpoint,
@@ -39,10 +40,6 @@ const BUSY_TIMEOUT_MS = 5_000;
 const GROUP_TARGET_WRITES = 64;
 const GROUP_MAX_WAIT_MS = 20;
 
-/** One write of a group: its statements, run inside the group's transaction. */
-interface Write {
-  fn: () => void;
-}
 /** recordSend prunes old send times once every this many inserts, to keep it one INSERT. */
 const PRUNE_EVERY = 100;
 
@@ -76,11 +73,8 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
   }
 
   const s = prepareStatements(db);
-
-  // The runs touched in the transaction under way: a group holds many writes of one run, and they
-  // all run at the same moment, so its `updated_at` is set once a transaction.
-  const touched = new Set<string>();
-  const { write, flush } = groupedWriter(db, path, clock, () => touched.clear());
+  const writer = groupedWriter(path, clock);
+  const { write } = writer;
   /** Runs a read; a failure (a closed file, say) becomes a rejected CheckpointError. */
   const read = <T>(fn: () => T): Promise<T> => {
     try {
@@ -92,44 +86,42 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
       );
     }
   };
-  const touch = (runId: string) => {
-    if (touched.has(runId)) return;
-    if (s.touch.run(now(), runId).changes === 0) throw new Error(`unknown run ${runId}`);
-    touched.add(runId);
-  };
+  /** A write's last step: the run's `updated_at`; an unknown run fails the write. */
+  const touch = (runId: string): Step => ({
+    statement: "touch",
+    params: [now(), runId],
+    must: `unknown run ${runId}`,
+  });
   let sendsSincePrune = 0;
 
   return {
     where: path,
     createRun(run) {
-      return write(`create run ${run.runId}`, () => {
-        const { runId, account, apiUrl, pageSize, startedAt } = run;
-        s.insertRun.run(runId, account, apiUrl, pageSize, startedAt, now());
-      });
+      const { runId, account, apiUrl, pageSize, startedAt } = run;
+      const params = [runId, account, apiUrl, pageSize, startedAt, now()];
+      return write(`create run ${runId}`, [{ statement: "insertRun", params }]);
     },
     latestUnfinished: (account) => read(() => toRun(s.unfinished.get(account))),
     latestRuns: (limit) => read(() => s.latest.all(limit).map((row) => toRun(row)!)),
     getRun: (runId) => read(() => toRun(s.getRun.get(runId))),
     setPageLimit(runId, limit) {
-      return write(`set the page size of run ${runId}`, () => {
-        if (s.pageLimit.run(limit, now(), runId).changes === 0) {
-          throw new Error(`unknown run ${runId}`);
-        }
-      });
+      return write(`set the page size of run ${runId}`, [
+        { statement: "pageLimit", params: [limit, now(), runId], must: `unknown run ${runId}` },
+      ]);
     },
     setTotals(runId, total, pagesTotal) {
-      return write(`set totals of run ${runId}`, () => {
-        if (s.totals.run(total, pagesTotal, now(), runId).changes === 0) {
-          throw new Error(`unknown run ${runId}`);
-        }
-      });
+      const params = [total, pagesTotal, now(), runId];
+      return write(`set totals of run ${runId}`, [
+        { statement: "totals", params, must: `unknown run ${runId}` },
+      ]);
     },
     savePage(runId, page) {
-      return write(`save page ${page.page} of run ${runId}`, () => {
-        const records = JSON.stringify(page.records);
-        s.savePage.run(runId, page.page, records, page.total, page.hasMore ? 1 : 0);
-        touch(runId);
-      });
+      const records = JSON.stringify(page.records);
+      const params = [runId, page.page, records, page.total, page.hasMore ? 1 : 0];
+      return write(`save page ${page.page} of run ${runId}`, [
+        { statement: "savePage", params },
+        touch(runId),
+      ]);
     },
     pages: (runId) =>
       read(() =>
@@ -141,13 +133,14 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
         }))
       ),
     markDone(runId, ids, outcome, changes) {
-      return write(`mark ${ids.length} campaigns ${outcome} in run ${runId}`, () => {
-        for (const id of ids) {
-          s.markDone.run(runId, id, outcome, changes?.get(id) ?? null);
-          s.unfail.run(runId, id);
-        }
-        touch(runId);
-      });
+      const steps = ids.flatMap((id): Step[] => [
+        { statement: "markDone", params: [runId, id, outcome, changes?.get(id) ?? null] },
+        { statement: "unfail", params: [runId, id] },
+      ]);
+      return write(`mark ${ids.length} campaigns ${outcome} in run ${runId}`, [
+        ...steps,
+        touch(runId),
+      ]);
     },
     done: (runId) =>
       read(() => {
@@ -155,10 +148,10 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
         return new Map(rows.map((row) => [String(row.campaign_id), row.outcome as DoneOutcome]));
       }),
     recordSynced(runId, id, syncedAt) {
-      return write(`record campaign ${id} synced in run ${runId}`, () => {
-        s.recordSynced.run(runId, id, syncedAt);
-        touch(runId);
-      });
+      return write(`record campaign ${id} synced in run ${runId}`, [
+        { statement: "recordSynced", params: [runId, id, syncedAt] },
+        touch(runId),
+      ]);
     },
     syncedPending: (runId) =>
       read(() => {
@@ -166,30 +159,33 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
         return new Map(rows.map((row) => [String(row.campaign_id), String(row.synced_at)]));
       }),
     markFailed(runId, id, reason) {
-      return write(`mark campaign ${id} failed in run ${runId}`, () => {
-        s.markFailed.run(runId, id, reason);
-        touch(runId);
-      });
+      return write(`mark campaign ${id} failed in run ${runId}`, [
+        { statement: "markFailed", params: [runId, id, reason] },
+        touch(runId),
+      ]);
     },
     finishRun(runId, status, lastError = null) {
-      return write(`finish run ${runId}`, () => {
-        if (s.finish.run(status, lastError, now(), runId).changes === 0) {
-          throw new Error(`unknown run ${runId}`);
-        }
-      });
+      const params = [status, lastError, now(), runId];
+      return write(`finish run ${runId}`, [
+        { statement: "finish", params, must: `unknown run ${runId}` },
+      ]);
     },
     recordSend(account, at) {
-      const recorded = write("record a request", () => void s.recordSend.run(account, at));
+      const recorded = write("record a request", [
+        { statement: "recordSend", params: [account, at] },
+      ]);
       if (++sendsSincePrune < PRUNE_EVERY) return recorded;
       sendsSincePrune = 0;
       return recorded.then(() =>
-        write("prune old requests", () => void s.pruneSends.run(account, at - sendRetentionMs))
+        write("prune old requests", [
+          { statement: "pruneSends", params: [account, at - sendRetentionMs] },
+        ])
       );
     },
     recentSends: (account, since) =>
       read(() => s.recentSends.all(account, since).map((row) => Number(row.at))),
     pruneSends(account, before) {
-      return write("prune old requests", () => void s.pruneSends.run(account, before));
+      return write("prune old requests", [{ statement: "pruneSends", params: [account, before] }]);
     },
     progress: (runId) =>
       read(() => {
@@ -205,51 +201,89 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
         };
       }),
     async close() {
-      // Writes still gathering commit first: each caller was promised durability.
-      await flush();
+      await writer.close();
       if (db.isOpen) db.close();
     },
   };
 }
 
 /**
- * The checkpoint's writes, grouped: writes made close together (every account of the process
- * records its sends and syncs here) commit in one IMMEDIATE transaction, since a commit costs far
- * more than its statements. A group that fails is rolled back and its writes run one transaction
- * each, so a write fails only for itself, with a CheckpointError naming its `action`.
+ * The checkpoint's writes, grouped, on the writer's thread (src/store/checkpoint_worker.ts):
+ * writes made close together (every account of the process records its sends and syncs here)
+ * commit in one IMMEDIATE transaction, since a commit costs far more than its statements. A
+ * write fails for itself only, with a CheckpointError naming its `action`; it resolves once its
+ * transaction committed.
  */
-function groupedWriter(db: DatabaseSync, path: string, clock: Clock, onBegin: () => void): {
-  write(action: string, fn: () => void): Promise<void>;
-  flush(): Promise<void>;
+function groupedWriter(path: string, clock: Clock): {
+  write(action: string, steps: Step[]): Promise<void>;
+  close(): Promise<void>;
 } {
-  /** Runs `writes` in one transaction: undefined when it committed, else the error. */
-  const transaction = (writes: readonly Write[]): unknown => {
-    try {
-      db.exec("BEGIN IMMEDIATE");
-      onBegin();
-      for (const { fn } of writes) fn();
-      db.exec("COMMIT");
-      return undefined;
-    } catch (error) {
-      if (db.isOpen && db.isTransaction) db.exec("ROLLBACK");
-      return error;
-    }
+  // Started by the first write: a process that only reads (`status`) needs no writer.
+  let thread: { worker: Worker; ask: Ask; opened: Promise<WriterReply> } | undefined;
+  const start = () => {
+    if (thread) return thread;
+    const worker = new Worker(new URL("./checkpoint_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    const ask = askInOrder(worker);
+    const opened = ask({ type: "open", path, busyTimeoutMs: BUSY_TIMEOUT_MS });
+    return thread = { worker, ask, opened };
   };
-  const group = createGroupCommit<Write, unknown>((writes) => {
-    const failed = writes.length > 1 ? transaction(writes) : true;
-    return Promise.resolve(
-      failed === undefined ? writes.map(() => undefined) : writes.map((w) => transaction([w])),
-    );
+  const group = createGroupCommit<Step[], string | undefined>(async (writes) => {
+    let started: ReturnType<typeof start>;
+    try {
+      started = start();
+    } catch (error) {
+      return writes.map(() => `its writer cannot start: ${errorMessage(error)}`);
+    }
+    const { ask, opened } = started;
+    const open = await opened;
+    if (open.type === "failed") {
+      return writes.map(() => `its writer cannot open it: ${open.message}`);
+    }
+    const reply = await ask({ type: "write", writes });
+    if (reply.type === "written") return reply.errors;
+    return writes.map(() => reply.type === "failed" ? reply.message : "its writer ended");
   }, { clock, targetRows: GROUP_TARGET_WRITES, maxWaitMs: GROUP_MAX_WAIT_MS });
+  let closed: Promise<void> | undefined;
   return {
-    async write(action, fn) {
-      const error = await group.submit({ fn });
-      if (error === undefined) return;
-      const reason = errorMessage(error);
+    async write(action, steps) {
+      const reason = await group.submit(steps);
+      if (reason === undefined) return;
       throw new CheckpointError(`Cannot ${action} in checkpoint ${path}: ${reason}`, {
-        cause: error,
+        cause: new Error(reason),
       });
     },
-    flush: () => group.flush(),
+    close: () =>
+      closed ??= (async () => {
+        // Writes still gathering commit first: each caller was promised durability.
+        await group.flush();
+        if (!thread) return;
+        await thread.ask({ type: "close" });
+        thread.worker.terminate();
+      })(),
+  };
+}
+
+/** Asks the writer something; it answers each request, in order. */
+type Ask = (request: WriterRequest) => Promise<WriterReply>;
+
+/** Sends the writer one request after the other; it answers each, in order. */
+function askInOrder(worker: Worker): Ask {
+  const waiting: Array<(reply: WriterReply) => void> = [];
+  let broken: string | undefined;
+  worker.onmessage = (event: MessageEvent<WriterReply>) => waiting.shift()?.(event.data);
+  worker.onerror = (event) => {
+    // A writer that died (its module failed to load, say) fails every write, never the process.
+    event.preventDefault();
+    broken = event.message;
+    for (const resolve of waiting.splice(0)) resolve({ type: "failed", message: broken });
+  };
+  return (request) => {
+    if (broken !== undefined) return Promise.resolve({ type: "failed", message: broken });
+    return new Promise((resolve) => {
+      waiting.push(resolve);
+      worker.postMessage(request);
+    });
   };
 }

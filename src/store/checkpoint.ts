@@ -229,7 +229,10 @@ function groupedWriter(path: string, clock: Clock): {
     const opened = ask({ type: "open", path, busyTimeoutMs: BUSY_TIMEOUT_MS });
     return thread = { worker, ask, opened };
   };
+  let closed: Promise<void> | undefined;
   const group = createGroupCommit<Step[], string | undefined>(async (writes) => {
+    // A write after `close()` fails, as it did on a closed database; it must not wait forever.
+    if (closing) return writes.map(() => "the checkpoint is closed");
     let started: ReturnType<typeof start>;
     try {
       started = start();
@@ -245,7 +248,7 @@ function groupedWriter(path: string, clock: Clock): {
     if (reply.type === "written") return reply.errors;
     return writes.map(() => reply.type === "failed" ? reply.message : "its writer ended");
   }, { clock, targetRows: GROUP_TARGET_WRITES, maxWaitMs: GROUP_MAX_WAIT_MS });
-  let closed: Promise<void> | undefined;
+  let closing = false;
   return {
     async write(action, steps) {
       const reason = await group.submit(steps);
@@ -258,6 +261,7 @@ function groupedWriter(path: string, clock: Clock): {
       closed ??= (async () => {
         // Writes still gathering commit first: each caller was promised durability.
         await group.flush();
+        closing = true;
         if (!thread) return;
         await thread.ask({ type: "close" });
         thread.worker.terminate();

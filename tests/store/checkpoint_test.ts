@@ -248,3 +248,22 @@ Deno.test("Checkpoint's writes of one run in one group leave it updated at the l
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Checkpoint refuses a write made after it was closed, at once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adsync_checkpoint_" });
+  try {
+    const checkpoint = openCheckpoint(join(dir, "checkpoint.sqlite"));
+    await checkpoint.recordSend("acme", 1);
+    await checkpoint.close();
+    await assert.rejects(checkpoint.recordSend("acme", 2), (error: unknown) => {
+      assert.ok(error instanceof CheckpointError);
+      assert.match(
+        error.message,
+        /^Cannot record a request in checkpoint .*: the checkpoint is closed$/,
+      );
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -250,9 +250,7 @@ Deno.test("Checkpoint's writes of one run in one group leave it updated at the l
 });
 
 Deno.test("Checkpoint refuses a write made after it was closed, at once", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "adsync_checkpoint_" });
-  try {
-    const checkpoint = openCheckpoint(join(dir, "checkpoint.sqlite"));
+  await withCheckpoint(async (checkpoint) => {
     await checkpoint.recordSend("acme", 1);
     await checkpoint.close();
     await assert.rejects(checkpoint.recordSend("acme", 2), (error: unknown) => {
@@ -263,7 +261,5 @@ Deno.test("Checkpoint refuses a write made after it was closed, at once", async 
       );
       return true;
     });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Campaign } from "../../src/platform/schemas.ts";
 import type { CampaignChange } from "../../src/store/campaign_store.ts";
+import type { SyncTurn } from "../../src/platform/platform_client.ts";
 import { createPipeline } from "../../src/sync/pipeline.ts";
 import { createTally } from "../../src/sync/tally.ts";
 import { createFakeClock, settle } from "../_fake_clock.ts";
@@ -16,16 +17,33 @@ const campaign = (n: number): Campaign => ({
   created_at: "2026-01-01T00:00:00Z",
 });
 
-/** A pipeline over `client` that commits every row as inserted and checkpoints nothing. */
+type Client = Parameters<typeof createPipeline>[0]["client"];
+
+/** A place in the window; `onCancel` is told when it is given back unused. */
+const turn = (onCancel = () => {}): SyncTurn => ({
+  sent: () => Promise.resolve(),
+  cancel: onCancel,
+  answered: () => {},
+  critical: false,
+});
+
+/** Places in the window that are always free at once. */
+const freeTurn = () => Promise.resolve(turn());
+
+/**
+ * A pipeline over a client that syncs with `syncCampaign` and takes its places from `syncTurn`,
+ * committing every row as inserted and checkpointing nothing.
+ */
 function pipelineOver(
-  client: Parameters<typeof createPipeline>[0]["client"],
+  syncCampaign: Client["syncCampaign"],
   options: Parameters<typeof createPipeline>[1],
+  syncTurn: Client["syncTurn"] = freeTurn,
 ) {
   const tally = createTally();
   const pipeline = createPipeline({
     runId: "run",
     account: "acme",
-    client,
+    client: { syncTurn, syncCampaign },
     sink: {
       upsert: (rows) => Promise.resolve(new Map(rows.map((row) => [row.id, "inserted" as const]))),
       reject: () => Promise.resolve(),
@@ -42,14 +60,20 @@ function pipelineOver(
   return { tally, pipeline };
 }
 
-/** A pipeline over a client that records when each sync was asked, on a fake clock. */
+/**
+ * A pipeline over a client that records when each sync was asked, on a fake clock, and counts
+ * the places in the window given back unused.
+ */
 function setup(deferMs: () => number, signal?: AbortSignal) {
   const clock = createFakeClock(0);
   const asked: number[] = [];
-  const { tally, pipeline } = pipelineOver({
-    syncCampaign: () => (asked.push(clock.now()), Promise.resolve("2026-01-01T00:00:00Z")),
-  }, { clock, deferMs, random: () => 0.5, signal });
-  return { clock, asked, tally, pipeline };
+  const turns = { cancelled: 0 };
+  const { tally, pipeline } = pipelineOver(
+    () => (asked.push(clock.now()), Promise.resolve("2026-01-01T00:00:00Z")),
+    { clock, deferMs, random: () => 0.5, signal },
+    () => Promise.resolve(turn(() => void turns.cancelled++)),
+  );
+  return { clock, asked, turns, tally, pipeline };
 }
 
 /** A pipeline over a client whose syncs are answered one by one, by `answers`. */
@@ -57,14 +81,12 @@ function held(options: Parameters<typeof createPipeline>[1]) {
   const asked: string[] = [];
   const answers: Array<() => void> = [];
   const inFlight = { now: 0, most: 0 };
-  const { tally, pipeline } = pipelineOver({
-    syncCampaign: (id) => {
-      asked.push(id);
-      inFlight.most = Math.max(inFlight.most, ++inFlight.now);
-      return new Promise((resolve) =>
-        answers.push(() => (inFlight.now--, resolve("2026-01-01T00:00:00Z")))
-      );
-    },
+  const { tally, pipeline } = pipelineOver((id) => {
+    asked.push(id);
+    inFlight.most = Math.max(inFlight.most, ++inFlight.now);
+    return new Promise((resolve) =>
+      answers.push(() => (inFlight.now--, resolve("2026-01-01T00:00:00Z")))
+    );
   }, options);
   return { asked, answers, inFlight, tally, pipeline };
 }
@@ -85,15 +107,39 @@ Deno.test("Pipeline lets a sync with a window to spare wait a random part of it"
   await pipeline.drain();
 });
 
-Deno.test("Pipeline leaves a waiting sync undone when a stop comes, and sends nothing", async () => {
+Deno.test("Pipeline leaves a waiting sync undone when a stop comes, sends nothing and gives its place back", async () => {
   const stop = new AbortController();
-  const { asked, tally, pipeline } = setup(() => 40_000, stop.signal);
+  const { asked, turns, tally, pipeline } = setup(() => 40_000, stop.signal);
   pipeline.take({ campaigns: [campaign(1)], rejects: [] });
   await settle();
   stop.abort(new Error("stop"));
   await pipeline.drain();
   assert.deepEqual(asked, []);
   assert.equal(tally.snapshot().undone, 1);
+  assert.equal(turns.cancelled, 1, "its place in the window is given back");
+});
+
+Deno.test("Pipeline waits for the account's window as one waiter, whatever its concurrency", async () => {
+  const given: Array<() => void> = [];
+  const asked: string[] = [];
+  const { tally, pipeline } = pipelineOver(
+    (id) => (asked.push(id), Promise.resolve("2026-01-01T00:00:00Z")),
+    { concurrency: 5 },
+    () => new Promise((resolve) => given.push(() => resolve(turn()))),
+  );
+  pipeline.take({ campaigns: [1, 2, 3].map(campaign), rejects: [] });
+  await settle();
+  assert.equal(given.length, 1, "one place asked for, not one per sync");
+  given.shift()!();
+  await settle();
+  assert.deepEqual(asked, ["campaign_1"], "a sync leaves on each place given");
+  assert.equal(given.length, 1, "then the next place is asked for");
+  given.shift()!();
+  await settle();
+  given.shift()!();
+  await pipeline.drain();
+  assert.deepEqual(asked, ["campaign_1", "campaign_2", "campaign_3"]);
+  assert.equal(tally.snapshot().synced, 3);
 });
 
 Deno.test("Pipeline leaves a queued sync undone when a stop comes, and sends nothing more", async () => {
@@ -137,7 +183,7 @@ Deno.test("Pipeline counts what each commit changed and checkpoints it with the 
   const pipeline = createPipeline({
     runId: "run",
     account: "acme",
-    client: { syncCampaign: () => Promise.resolve("2026-01-01T00:00:00Z") },
+    client: { syncTurn: freeTurn, syncCampaign: () => Promise.resolve("2026-01-01T00:00:00Z") },
     sink: {
       upsert: (rows) => Promise.resolve(new Map(rows.map((row) => [row.id, changes[row.id]!]))),
       reject: () => Promise.resolve(),

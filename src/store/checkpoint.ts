@@ -5,6 +5,7 @@ import { AdsyncError, errorMessage } from "../errors.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { createGroupCommit } from "./group_commit.ts";
 import type { Step, WriterReply, WriterRequest } from "./checkpoint_worker.ts";
+import { workerRequests } from "./worker_requests.ts";
 
 export type {
   Checkpoint,
@@ -272,22 +273,15 @@ function groupedWriter(path: string, clock: Clock): {
 /** Asks the writer something; it answers each request, in order. */
 type Ask = (request: WriterRequest) => Promise<WriterReply>;
 
-/** Sends the writer one request after the other; it answers each, in order. */
+/**
+ * Sends the writer one request after the other. A writer that died (its module failed to load,
+ * say) fails every write, never the process: what it was asked and what it is asked after.
+ */
 function askInOrder(worker: Worker): Ask {
-  const waiting: Array<(reply: WriterReply) => void> = [];
-  let broken: string | undefined;
-  worker.onmessage = (event: MessageEvent<WriterReply>) => waiting.shift()?.(event.data);
-  worker.onerror = (event) => {
-    // A writer that died (its module failed to load, say) fails every write, never the process.
-    event.preventDefault();
-    broken = event.message;
-    for (const resolve of waiting.splice(0)) resolve({ type: "failed", message: broken });
-  };
+  const failed = (message: string): WriterReply => ({ type: "failed", message });
+  const requests = workerRequests<WriterRequest, WriterReply>(worker, failed);
   return (request) => {
-    if (broken !== undefined) return Promise.resolve({ type: "failed", message: broken });
-    return new Promise((resolve) => {
-      waiting.push(resolve);
-      worker.postMessage(request);
-    });
+    const failure = requests.failure();
+    return failure === undefined ? requests.ask(request) : Promise.resolve(failed(failure));
   };
 }

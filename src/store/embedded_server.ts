@@ -4,6 +4,7 @@ import { deadline } from "../deadline.ts";
 import { StoreError } from "../errors.ts";
 import { acquireEmbeddedLock } from "./embedded_lock.ts";
 import type { EmbeddedReply, EmbeddedRequest } from "./embedded_worker.ts";
+import { workerRequests } from "./worker_requests.ts";
 
 /** Options of {@linkcode startEmbedded}. */
 export interface EmbeddedServerOptions {
@@ -77,7 +78,10 @@ export async function startEmbedded(
       type: "module",
     });
     cleanups.push(() => worker.terminate());
-    const ask = askWorker(worker);
+    const { ask } = workerRequests<EmbeddedRequest, EmbeddedReply>(
+      worker,
+      (message) => ({ type: "failed", stage: "start", message }),
+    );
     const ready = await ask({ type: "open", dataDir, holder: lock.holder, port, maxConnections });
     if (ready.type === "failed" && ready.stage === "start") {
       // Emscripten appends build advice to its aborts; the user has no build to change.
@@ -101,19 +105,6 @@ export async function startEmbedded(
     await cleanup().catch(() => {}); // the first failure is the one worth reporting
     throw error instanceof StoreError ? error : fail(errorText(error), error);
   }
-}
-
-/** One request to the worker at a time, answered by its next message. */
-function askWorker(worker: Worker): (request: EmbeddedRequest) => Promise<EmbeddedReply> {
-  return (request) =>
-    new Promise<EmbeddedReply>((resolve) => {
-      worker.onmessage = (event: MessageEvent<EmbeddedReply>) => resolve(event.data);
-      worker.onerror = (event) => {
-        event.preventDefault();
-        resolve({ type: "failed", stage: "start", message: event.message });
-      };
-      worker.postMessage(request);
-    });
 }
 
 function describe(reply: EmbeddedReply): string {

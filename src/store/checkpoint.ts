@@ -92,6 +92,7 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
     statement: "touch",
     params: [now(), runId],
     must: `unknown run ${runId}`,
+    run: runId,
   });
   let sendsSincePrune = 0;
 

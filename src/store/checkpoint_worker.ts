@@ -16,14 +16,16 @@ export type StatementName = keyof ReturnType<typeof prepareStatements>;
 
 /**
  * One statement of a write, and its parameters. With `must`, a statement that changes no row
- * fails the write with that reason (a write to an unknown run). Of the `touch`es of one run in a
- * transaction, only the last runs: it sets the latest `updated_at`, and if the run is unknown the
- * transaction fails, and each write is run alone.
+ * fails the write with that reason (a write to an unknown run). Of the `touch`es of one `run` in
+ * a transaction, only the last runs: it sets the latest `updated_at`, and if the run is unknown
+ * the transaction fails, and each write is run alone.
  */
 export interface Step {
   statement: StatementName;
   params: SQLInputValue[];
   must?: string;
+  /** On a touch: the run whose `updated_at` it sets. */
+  run?: string;
 }
 
 /** What the checkpoint asks of its writer. */
@@ -64,15 +66,15 @@ function open(path: string, busyTimeoutMs: number): WriterReply {
 function transaction(writes: readonly Step[][]): string | undefined {
   if (!db || !statements) return "the checkpoint's writer is not open";
   // A run's `updated_at` is set by the last touch of it only: a group holds many writes of one run.
-  const lastTouch = new Map<SQLInputValue, Step>();
+  const lastTouch = new Map<string | undefined, Step>();
   for (const steps of writes) {
-    for (const step of steps) if (step.statement === "touch") lastTouch.set(step.params[1]!, step);
+    for (const step of steps) if (step.statement === "touch") lastTouch.set(step.run, step);
   }
   try {
     db.exec("BEGIN IMMEDIATE");
     for (const steps of writes) {
       for (const step of steps) {
-        if (step.statement === "touch" && lastTouch.get(step.params[1]!) !== step) continue;
+        if (step.statement === "touch" && lastTouch.get(step.run) !== step) continue;
         const { changes } = statements[step.statement].run(...step.params);
         if (step.must !== undefined && Number(changes) === 0) throw new Error(step.must);
       }

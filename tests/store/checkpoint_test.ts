@@ -226,22 +226,28 @@ Deno.test("Checkpoint commits the writes still gathering when it is closed", asy
   }
 });
 
-Deno.test("Checkpoint's writes of one run in one group leave it updated at the latest", async () => {
+Deno.test("Checkpoint's writes of two runs in one group leave each updated at its latest", async () => {
   const dir = await Deno.makeTempDir({ prefix: "adsync_checkpoint_" });
   const clock = createFakeClock();
   let now = 1_000;
   const checkpoint = openCheckpoint(join(dir, "checkpoint.sqlite"), { clock, now: () => now });
   try {
-    const created = checkpoint.createRun(baseRun);
+    const created = Promise.all([
+      checkpoint.createRun(baseRun),
+      checkpoint.createRun({ ...baseRun, runId: "run-2" }),
+    ]);
     await clock.tick(1_000);
     await created;
-    const writes = ["c1", "c2", "c3"].map((id) => {
-      now += 100;
-      return checkpoint.recordSynced("run-1", id, "2026-01-01T00:00:00Z");
-    });
+    const writes = ["c1", "c2", "c3"].flatMap((id) =>
+      ["run-1", "run-2"].map((runId) => {
+        now += 100;
+        return checkpoint.recordSynced(runId, id, "2026-01-01T00:00:00Z");
+      })
+    );
     await clock.tick(1_000);
     await Promise.all(writes);
-    assert.equal((await checkpoint.getRun("run-1"))?.updatedAt, 1_300);
+    assert.equal((await checkpoint.getRun("run-1"))?.updatedAt, 1_500);
+    assert.equal((await checkpoint.getRun("run-2"))?.updatedAt, 1_600);
     assert.deepEqual([...(await checkpoint.syncedPending("run-1")).keys()], ["c1", "c2", "c3"]);
   } finally {
     await checkpoint.close();

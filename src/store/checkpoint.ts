@@ -91,7 +91,6 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
   const touch = (runId: string): Step => ({
     statement: "touch",
     params: [now(), runId],
-    must: `unknown run ${runId}`,
     run: runId,
   });
   let sendsSincePrune = 0;
@@ -108,13 +107,13 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
     getRun: (runId) => read(() => toRun(s.getRun.get(runId))),
     setPageLimit(runId, limit) {
       return write(`set the page size of run ${runId}`, [
-        { statement: "pageLimit", params: [limit, now(), runId], must: `unknown run ${runId}` },
+        { statement: "pageLimit", params: [limit, now(), runId], run: runId },
       ]);
     },
     setTotals(runId, total, pagesTotal) {
       const params = [total, pagesTotal, now(), runId];
       return write(`set totals of run ${runId}`, [
-        { statement: "totals", params, must: `unknown run ${runId}` },
+        { statement: "totals", params, run: runId },
       ]);
     },
     savePage(runId, page) {
@@ -169,7 +168,7 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
     finishRun(runId, status, lastError = null) {
       const params = [status, lastError, now(), runId];
       return write(`finish run ${runId}`, [
-        { statement: "finish", params, must: `unknown run ${runId}` },
+        { statement: "finish", params, run: runId },
       ]);
     },
     recordSend(account, at) {

@@ -15,16 +15,15 @@ import { errorMessage } from "../errors.ts";
 export type StatementName = keyof ReturnType<typeof prepareStatements>;
 
 /**
- * One statement of a write, and its parameters. With `must`, a statement that changes no row
- * fails the write with that reason (a write to an unknown run). Of the `touch`es of one `run` in
- * a transaction, only the last runs: it sets the latest `updated_at`, and if the run is unknown
- * the transaction fails, and each write is run alone.
+ * One statement of a write, and its parameters. A step with a `run` updates that run's row: if it
+ * changes no row, the run is unknown and the write fails. Of the `touch`es of one run in a
+ * transaction, only the last runs: it sets the latest `updated_at`, and if the run is unknown the
+ * transaction fails, and each write is run alone.
  */
 export interface Step {
   statement: StatementName;
   params: SQLInputValue[];
-  must?: string;
-  /** On a touch: the run whose `updated_at` it sets. */
+  /** The run whose row the statement updates. */
   run?: string;
 }
 
@@ -76,7 +75,9 @@ function transaction(writes: readonly Step[][]): string | undefined {
       for (const step of steps) {
         if (step.statement === "touch" && lastTouch.get(step.run) !== step) continue;
         const { changes } = statements[step.statement].run(...step.params);
-        if (step.must !== undefined && Number(changes) === 0) throw new Error(step.must);
+        if (step.run !== undefined && Number(changes) === 0) {
+          throw new Error(`unknown run ${step.run}`);
+        }
       }
     }
     db.exec("COMMIT");

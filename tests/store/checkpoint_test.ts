@@ -203,7 +203,7 @@ Deno.test("Checkpoint fails a write of a group for itself only: the others of it
     assert.ok(failure instanceof CheckpointError);
     assert.match(
       failure.message,
-      /^Cannot set totals of run no-such-run in checkpoint .*unknown run/,
+      /^Cannot set totals of run no-such-run in checkpoint .*: unknown run no-such-run$/,
     );
     assert.deepEqual(await checkpoint.recentSends("acme", 0), [1]);
     assert.equal((await checkpoint.getRun("run-1"))?.total, 7);

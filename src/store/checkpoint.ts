@@ -1,5 +1,5 @@
 import { DatabaseSync } from "node:sqlite";
-import { migrateCheckpoint, prepareStatements, toRun } from "./checkpoint_schema.ts";
+import { migrateCheckpoint, prepareReads, toRun } from "./checkpoint_schema.ts";
 import type { Checkpoint, DoneOutcome } from "./checkpoint_types.ts";
 import { AdsyncError, errorMessage } from "../errors.ts";
 import { type Clock, systemClock } from "../clock.ts";
@@ -73,7 +73,7 @@ export function openCheckpoint(path: string, options: CheckpointOptions = {}): C
     throw new CheckpointError(`Cannot open checkpoint ${path}: ${reason}`, { cause: error });
   }
 
-  const s = prepareStatements(db);
+  const s = prepareReads(db);
   const writer = groupedWriter(path, clock);
   const { write } = writer;
   /** Runs a read; a failure (a closed file, say) becomes a rejected CheckpointError. */

@@ -99,38 +99,19 @@ function readVersion(db: DatabaseSync): number {
   return Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
 }
 
-/** Prepares every statement the checkpoint runs, once per open file. */
-export function prepareStatements(db: DatabaseSync) {
+/** Prepares the statements the checkpoint reads with, once per open file. */
+export function prepareReads(db: DatabaseSync) {
   const q = (sql: string) => db.prepare(sql);
   return {
-    insertRun: q(`INSERT INTO runs (run_id, account, api_url, page_size, started_at, updated_at,
-      status) VALUES (?, ?, ?, ?, ?, ?, 'running')`),
-    touch: q("UPDATE runs SET updated_at = ? WHERE run_id = ?"),
-    pageLimit: q("UPDATE runs SET page_limit = ?, updated_at = ? WHERE run_id = ?"),
-    totals: q("UPDATE runs SET total = ?, pages_total = ?, updated_at = ? WHERE run_id = ?"),
-    finish: q("UPDATE runs SET status = ?, last_error = ?, updated_at = ? WHERE run_id = ?"),
     getRun: q("SELECT * FROM runs WHERE run_id = ?"),
     unfinished: q(`SELECT * FROM (SELECT * FROM runs WHERE account = ?
       ORDER BY started_at DESC, rowid DESC LIMIT 1) WHERE status <> 'ok'`),
     latest: q("SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?"),
-    savePage: q(`INSERT INTO pages (run_id, page, records, total, has_more) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (run_id, page) DO UPDATE SET records = excluded.records,
-      total = excluded.total, has_more = excluded.has_more`),
     pages: q("SELECT page, records, total, has_more FROM pages WHERE run_id = ? ORDER BY page"),
-    markDone: q(`INSERT INTO done (run_id, campaign_id, outcome, change) VALUES (?, ?, ?, ?)
-      ON CONFLICT (run_id, campaign_id) DO UPDATE SET outcome = excluded.outcome,
-      change = excluded.change`),
-    recordSynced: q(`INSERT INTO synced (run_id, campaign_id, synced_at) VALUES (?, ?, ?)
-      ON CONFLICT (run_id, campaign_id) DO UPDATE SET synced_at = excluded.synced_at`),
     syncedPending: q(`SELECT s.campaign_id, s.synced_at FROM synced s WHERE s.run_id = ?1
       AND NOT EXISTS (SELECT 1 FROM done d WHERE d.run_id = ?1 AND d.campaign_id = s.campaign_id)`),
-    unfail: q("DELETE FROM failed WHERE run_id = ? AND campaign_id = ?"),
     done: q("SELECT campaign_id, outcome FROM done WHERE run_id = ?"),
-    markFailed: q(`INSERT INTO failed (run_id, campaign_id, reason) VALUES (?, ?, ?)
-      ON CONFLICT (run_id, campaign_id) DO UPDATE SET reason = excluded.reason`),
-    recordSend: q("INSERT INTO sends (account, at) VALUES (?, ?)"),
     recentSends: q("SELECT at FROM sends WHERE account = ? AND at >= ? ORDER BY at"),
-    pruneSends: q("DELETE FROM sends WHERE account = ? AND at < ?"),
     progress: q(`SELECT
       (SELECT count(*) FROM pages WHERE run_id = ?1) AS pages_done,
       (SELECT count(*) FROM done WHERE run_id = ?1 AND outcome = 'synced') AS synced,
@@ -139,6 +120,32 @@ export function prepareStatements(db: DatabaseSync) {
       (SELECT count(*) FROM done WHERE run_id = ?1 AND change = 'inserted') AS inserted,
       (SELECT count(*) FROM done WHERE run_id = ?1 AND change = 'updated') AS updated,
       (SELECT count(*) FROM done WHERE run_id = ?1 AND change = 'unchanged') AS unchanged`),
+  };
+}
+
+/** Prepares the statements the checkpoint writes with, once per open file. */
+export function prepareWrites(db: DatabaseSync) {
+  const q = (sql: string) => db.prepare(sql);
+  return {
+    insertRun: q(`INSERT INTO runs (run_id, account, api_url, page_size, started_at, updated_at,
+      status) VALUES (?, ?, ?, ?, ?, ?, 'running')`),
+    touch: q("UPDATE runs SET updated_at = ? WHERE run_id = ?"),
+    pageLimit: q("UPDATE runs SET page_limit = ?, updated_at = ? WHERE run_id = ?"),
+    totals: q("UPDATE runs SET total = ?, pages_total = ?, updated_at = ? WHERE run_id = ?"),
+    finish: q("UPDATE runs SET status = ?, last_error = ?, updated_at = ? WHERE run_id = ?"),
+    savePage: q(`INSERT INTO pages (run_id, page, records, total, has_more) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (run_id, page) DO UPDATE SET records = excluded.records,
+      total = excluded.total, has_more = excluded.has_more`),
+    markDone: q(`INSERT INTO done (run_id, campaign_id, outcome, change) VALUES (?, ?, ?, ?)
+      ON CONFLICT (run_id, campaign_id) DO UPDATE SET outcome = excluded.outcome,
+      change = excluded.change`),
+    recordSynced: q(`INSERT INTO synced (run_id, campaign_id, synced_at) VALUES (?, ?, ?)
+      ON CONFLICT (run_id, campaign_id) DO UPDATE SET synced_at = excluded.synced_at`),
+    unfail: q("DELETE FROM failed WHERE run_id = ? AND campaign_id = ?"),
+    markFailed: q(`INSERT INTO failed (run_id, campaign_id, reason) VALUES (?, ?, ?)
+      ON CONFLICT (run_id, campaign_id) DO UPDATE SET reason = excluded.reason`),
+    recordSend: q("INSERT INTO sends (account, at) VALUES (?, ?)"),
+    pruneSends: q("DELETE FROM sends WHERE account = ? AND at < ?"),
   };
 }
 

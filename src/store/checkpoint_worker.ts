@@ -8,11 +8,11 @@
  * @module
  */
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import { prepareStatements } from "./checkpoint_schema.ts";
+import { prepareWrites } from "./checkpoint_schema.ts";
 import { errorMessage } from "../errors.ts";
 
-/** A statement the checkpoint prepares. */
-export type StatementName = keyof ReturnType<typeof prepareStatements>;
+/** A statement the checkpoint writes with. */
+export type StatementName = keyof ReturnType<typeof prepareWrites>;
 
 /**
  * One statement of a write, and its parameters. A step with a `run` updates that run's row: if it
@@ -46,7 +46,7 @@ const scope = self as unknown as {
 };
 
 let db: DatabaseSync | undefined;
-let statements: ReturnType<typeof prepareStatements> | undefined;
+let statements: ReturnType<typeof prepareWrites> | undefined;
 
 function open(path: string, busyTimeoutMs: number): WriterReply {
   try {
@@ -54,7 +54,7 @@ function open(path: string, busyTimeoutMs: number): WriterReply {
     // Per connection: see src/store/checkpoint.ts for why NORMAL.
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");
-    statements = prepareStatements(db);
+    statements = prepareWrites(db);
     return { type: "opened" };
   } catch (error) {
     return { type: "failed", message: errorMessage(error) };

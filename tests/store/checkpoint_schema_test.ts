@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import {
   migrateCheckpoint,
-  prepareStatements,
+  prepareReads,
+  prepareWrites,
   SCHEMA_VERSION,
   toRun,
 } from "../../src/store/checkpoint_schema.ts";
@@ -16,11 +17,16 @@ function tables(db: DatabaseSync): string[] {
     .map((row) => String(row.name));
 }
 
+/** Every statement of the checkpoint on `db`, its reads and its writes. */
+function statements(db: DatabaseSync) {
+  return { ...prepareReads(db), ...prepareWrites(db) };
+}
+
 /** A fresh checkpoint database in memory, migrated, with its statements. */
 function migrated() {
   const db = new DatabaseSync(":memory:");
   assert.equal(migrateCheckpoint(db), undefined);
-  return { db, q: prepareStatements(db) };
+  return { db, q: statements(db) };
 }
 
 Deno.test("migrateCheckpoint gives a fresh database every table at the current schema version", () => {
@@ -46,7 +52,7 @@ Deno.test("migrateCheckpoint brings a version 1 database to the current version,
     status) VALUES ('old', 'acme', 'http://api.test', 100, 1, 1, 'interrupted')`).run();
   assert.equal(migrateCheckpoint(db), undefined);
   assert.equal(version(db), 3);
-  const q = prepareStatements(db);
+  const q = statements(db);
   q.pageLimit.run(50, 2, "old");
   assert.deepEqual(
     [toRun(q.getRun.get("old"))?.status, toRun(q.getRun.get("old"))?.pageLimit],
@@ -148,4 +154,11 @@ Deno.test("Send times are kept per account and pruned before a time", () => {
 
 Deno.test("toRun gives undefined for no row", () => {
   assert.equal(toRun(undefined), undefined);
+});
+
+Deno.test("The statements the checkpoint reads with only read", () => {
+  const { db } = migrated();
+  for (const [name, statement] of Object.entries(prepareReads(db))) {
+    assert.ok(statement.sourceSQL.trimStart().startsWith("SELECT"), name);
+  }
 });

@@ -118,15 +118,19 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
     await checkpoint.markDone(runId, fresh.map((reject) => reject.key), "rejected");
   }
 
-  /** Syncs `campaign` on `turn`, its place in the account's window; settles, never rejects. */
-  async function syncOne(campaign: Campaign, turn: SyncTurn, spareMs: number): Promise<void> {
+  /**
+   * Syncs `campaign`: on `turn`, its place in the account's window, or, with a window to spare,
+   * after a random part of it on a place it then takes. Settles, never rejects.
+   */
+  async function syncOne(campaign: Campaign, turn: SyncTurn | undefined, spareMs: number) {
     if (spareMs > 0) {
-      // A window to spare: leave at a random point of it, so the first windows of accounts that
-      // listed together do not all leave at once. The turn keeps its place meanwhile.
+      // Leaves at a random point of the time to spare, so the first windows of accounts that
+      // listed together do not all leave at once. It takes its place after the wait, not before:
+      // a place that is only free a window later must not wait on top of that.
       await (clock ?? systemClock).sleep(random() * spareMs, signal).catch(() => {});
     }
     if (stopped()) {
-      turn.cancel();
+      turn?.cancel();
       return tally.leftUndone();
     }
     let syncedAt: string;
@@ -160,6 +164,7 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
    * Takes the account's turns one after the other and starts a sync on each, while fewer than
    * `concurrency` are under way and campaigns are queued: the account waits for its window as
    * this one waiter, not as a suspended sync for each place (ten thousand accounts wait at once).
+   * A sync with a window to spare starts at once, and takes its place when its wait ends.
    */
   async function dispatch(): Promise<void> {
     // Its first sync starts in a later microtask, as a caller taking a page (the pager, while it
@@ -175,9 +180,9 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
           break;
         }
         const spareMs = deferMs();
-        let turn: SyncTurn;
+        let turn: SyncTurn | undefined;
         try {
-          turn = await client.syncTurn(signal);
+          if (spareMs <= 0) turn = await client.syncTurn(signal);
         } catch (error) {
           if (!stopped()) onFatal(error);
           continue;

@@ -61,17 +61,17 @@ function pipelineOver(
 }
 
 /**
- * A pipeline over a client that records when each sync was asked, on a fake clock, and counts
- * the places in the window given back unused.
+ * A pipeline over a client that records when each sync was asked and when each place in the
+ * window was, on a fake clock, and counts the places given back unused.
  */
 function setup(deferMs: () => number, signal?: AbortSignal) {
   const clock = createFakeClock(0);
   const asked: number[] = [];
-  const turns = { cancelled: 0 };
+  const turns = { asked: [] as number[], cancelled: 0 };
   const { tally, pipeline } = pipelineOver(
     () => (asked.push(clock.now()), Promise.resolve("2026-01-01T00:00:00Z")),
     { clock, deferMs, random: () => 0.5, signal },
-    () => Promise.resolve(turn(() => void turns.cancelled++)),
+    () => (turns.asked.push(clock.now()), Promise.resolve(turn(() => void turns.cancelled++))),
   );
   return { clock, asked, turns, tally, pipeline };
 }
@@ -107,7 +107,21 @@ Deno.test("Pipeline lets a sync with a window to spare wait a random part of it"
   await pipeline.drain();
 });
 
-Deno.test("Pipeline leaves a waiting sync undone when a stop comes, sends nothing and gives its place back", async () => {
+Deno.test("Pipeline: a sync with a window to spare takes its place in the window when its wait ends", async () => {
+  const { clock, asked, turns, pipeline } = setup(() => 40_000);
+  pipeline.take({ campaigns: [campaign(1)], rejects: [] });
+  await settle();
+  assert.deepEqual(
+    turns.asked,
+    [],
+    "no place held while it waits: one free later would wait twice",
+  );
+  await clock.tick(20_000);
+  assert.deepEqual(asked, [20_000]);
+  await pipeline.drain();
+});
+
+Deno.test("Pipeline leaves a waiting sync undone when a stop comes, and sends nothing", async () => {
   const stop = new AbortController();
   const { asked, turns, tally, pipeline } = setup(() => 40_000, stop.signal);
   pipeline.take({ campaigns: [campaign(1)], rejects: [] });
@@ -115,8 +129,27 @@ Deno.test("Pipeline leaves a waiting sync undone when a stop comes, sends nothin
   stop.abort(new Error("stop"));
   await pipeline.drain();
   assert.deepEqual(asked, []);
+  assert.deepEqual(turns.asked, []);
   assert.equal(tally.snapshot().undone, 1);
-  assert.equal(turns.cancelled, 1, "its place in the window is given back");
+});
+
+Deno.test("Pipeline gives a place back unused when a stop comes as it is given", async () => {
+  const stop = new AbortController();
+  let cancelled = 0;
+  const asked: string[] = [];
+  const { tally, pipeline } = pipelineOver(
+    (id) => (asked.push(id), Promise.resolve("2026-01-01T00:00:00Z")),
+    { signal: stop.signal },
+    () => {
+      stop.abort(new Error("stop")); // the place is given, and the stop comes with it
+      return Promise.resolve(turn(() => void cancelled++));
+    },
+  );
+  pipeline.take({ campaigns: [campaign(1), campaign(2)], rejects: [] });
+  await pipeline.drain();
+  assert.deepEqual(asked, []);
+  assert.equal(cancelled, 1);
+  assert.equal(tally.snapshot().undone, 2);
 });
 
 Deno.test("Pipeline waits for the account's window as one waiter, whatever its concurrency", async () => {

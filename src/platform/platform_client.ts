@@ -16,7 +16,6 @@ import { rateLimitHoldMs, retry, retryLogger, type RetryOptions } from "./retry.
 import { type CampaignPage, campaignPageSchema, parseAnswer, syncResultSchema } from "./schemas.ts";
 export type { CallSignals } from "./api_attempt.ts";
 import type { ArrivalDelay } from "./lateness.ts";
-import type { Departure } from "./rate_limiter.ts";
 import {
   LIST_BACKOFF_DIVISOR,
   LIST_DEADLINE_FACTOR,
@@ -61,20 +60,9 @@ export interface PlatformClientOptions extends Partial<RequestPolicy> {
 export interface PlatformClient {
   /** Fetches one page of campaigns; records are left raw for validation one by one. */
   listCampaigns(page: number, limit: number, signals?: CallSignals): Promise<CampaignPage>;
-  /**
-   * Waits for the account's next place in its window for a sync, for {@linkcode syncCampaign} to
-   * leave on: so an account's syncs can wait for their window as one waiter. Cancel it if unused.
-   */
-  syncTurn(signal?: AbortSignal): Promise<SyncTurn>;
-  /**
-   * Asks the platform to sync a campaign, leaving on `turn` if given (else it waits for one);
-   * returns the `synced_at` it reports.
-   */
-  syncCampaign(id: string, signals?: CallSignals, turn?: SyncTurn): Promise<string>;
+  /** Asks the platform to sync a campaign; returns the `synced_at` it reports. */
+  syncCampaign(id: string, signals?: CallSignals): Promise<string>;
 }
-
-/** A place in the account's window, taken ahead of its request. */
-export type SyncTurn = Departure;
 
 /** Creates the client of one account: every call waits for the limiter and carries a live token. */
 export function createPlatformClient(
@@ -102,13 +90,13 @@ export function createPlatformClient(
     what: string,
     schema: z.ZodType<T>,
     signals: CallSignals = {},
-    taken?: Departure,
   ): Promise<T> {
     const url = new URL(path, account.baseUrl).href;
     const method = endpoint === "list" ? "GET" : "POST";
     // Its place in the account's window comes first, the request and its retries are built
-    // after, so that a call waiting for its window holds no more than its place.
-    const turn = taken ?? await takeTurn(account, endpoint, signals.signal);
+    // after: an account's syncs wait for its window holding a place each, not a chain of calls
+    // (ten thousand accounts wait with ten syncs each).
+    const turn = await takeTurn(account, endpoint, signals.signal);
     const apiRequest = { endpoint, url, method, what, signals, turn };
     return request(account, apiRequest, schema, settings[endpoint]);
   }
@@ -117,10 +105,9 @@ export function createPlatformClient(
       const path = `/api/campaigns?page=${page}&limit=${limit}`;
       return call("list", path, `fetch page ${page}`, campaignPageSchema, signals);
     },
-    syncTurn: (signal) => takeTurn(account, "sync", signal),
-    async syncCampaign(id, signals, turn) {
+    async syncCampaign(id, signals) {
       const path = `/api/campaigns/${encodeURIComponent(id)}/sync`;
-      const result = await call("sync", path, `sync ${id}`, syncResultSchema, signals, turn);
+      const result = await call("sync", path, `sync ${id}`, syncResultSchema, signals);
       return result.synced_at;
     },
   };

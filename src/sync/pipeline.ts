@@ -1,7 +1,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../clock.ts";
 import { AuthError, errorCode, errorFields, errorMessage } from "../errors.ts";
-import type { PlatformClient, SyncTurn } from "../platform/platform_client.ts";
+import type { PlatformClient } from "../platform/platform_client.ts";
 import type { Campaign, SyncedCampaign } from "../platform/schemas.ts";
 import { type CampaignChange, countChanges, type Reject } from "../store/campaign_store.ts";
 import type { Checkpoint, DoneOutcome } from "../store/checkpoint.ts";
@@ -22,7 +22,7 @@ export interface CampaignSink {
 export interface PipelineJob {
   runId: string;
   account: string;
-  client: Pick<PlatformClient, "syncTurn" | "syncCampaign">;
+  client: Pick<PlatformClient, "syncCampaign">;
   sink: CampaignSink;
   checkpoint: Pick<Checkpoint, "markDone" | "recordSynced" | "markFailed">;
   /** Campaigns finished before a resume, as the checkpoint's `done()` tells them. */
@@ -34,7 +34,7 @@ export interface PipelineJob {
 
 /** Options for {@linkcode createPipeline}. */
 export interface PipelineOptions {
-  /** Campaign syncs under way at once, each from its place in the window to its answer. @default 10 */
+  /** Campaign syncs in flight or waiting for a slot at once. @default 10 */
   concurrency?: number;
   /** Rows per upsert transaction at most. @default 100 */
   batchSize?: number;
@@ -76,14 +76,13 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
   const { deferMs = () => 0, random = Math.random } = options;
   const signals = { signal, wireSignal: options.wireSignal ?? signal };
   const { runId, account, client, sink, checkpoint, tally, done, pendingSynced } = job;
-  // The campaigns to sync, taken from `next` on by the dispatcher; `pending` counts the tasks
-  // `drain` waits for (the dispatcher, the syncs, the rejects' writes), `idle` wakes it.
+  // The rejects' writes; the syncs are pulled from `queue` by at most `concurrency` loops, so an
+  // account waiting on its window holds its campaigns, not a task for each of them.
+  const tasks: Promise<unknown>[] = [];
   const queue: Array<Campaign | undefined> = [];
   let next = 0;
-  let active = 0;
-  let dispatching = false;
-  let pending = 0;
-  let idle: PromiseWithResolvers<void> | undefined;
+  let loops = 0;
+  let starting = 0;
   const stopped = () => signal?.aborted === true;
 
   /** A write that failed for good after a stop request is work left undone, not a fatal error. */
@@ -118,24 +117,18 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
     await checkpoint.markDone(runId, fresh.map((reject) => reject.key), "rejected");
   }
 
-  /**
-   * Syncs `campaign`: on `turn`, its place in the account's window, or, with a window to spare,
-   * after a random part of it on a place it then takes. Settles, never rejects.
-   */
-  async function syncOne(campaign: Campaign, turn: SyncTurn | undefined, spareMs: number) {
+  async function syncOne(campaign: Campaign): Promise<void> {
+    if (stopped()) return tally.leftUndone();
+    const spareMs = deferMs();
     if (spareMs > 0) {
-      // Leaves at a random point of the time to spare, so the first windows of accounts that
-      // listed together do not all leave at once. It takes its place after the wait, not before:
-      // a place that is only free a window later must not wait on top of that.
+      // A window to spare: leave at a random point of it, so the first windows of accounts that
+      // listed together do not all leave at once.
       await (clock ?? systemClock).sleep(random() * spareMs, signal).catch(() => {});
-    }
-    if (stopped()) {
-      turn?.cancel();
-      return tally.leftUndone();
+      if (stopped()) return tally.leftUndone();
     }
     let syncedAt: string;
     try {
-      syncedAt = await client.syncCampaign(campaign.id, signals, turn);
+      syncedAt = await client.syncCampaign(campaign.id, signals);
     } catch (error) {
       if (stopped()) return tally.leftUndone();
       if (error instanceof AuthError) {
@@ -160,18 +153,14 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
     batcher.add({ ...campaign, synced_at: syncedAt });
   }
 
-  /**
-   * Takes the account's turns one after the other and starts a sync on each, while fewer than
-   * `concurrency` are under way and campaigns are queued: the account waits for its window as
-   * this one waiter, not as a suspended sync for each place (ten thousand accounts wait at once).
-   * A sync with a window to spare starts at once, and takes its place when its wait ends.
-   */
-  async function dispatch(): Promise<void> {
+  /** Syncs queued campaigns until none is left; at most `concurrency` of these run at once. */
+  async function syncQueued(): Promise<void> {
     // Its first sync starts in a later microtask, as a caller taking a page (the pager, while it
     // is being built) does not expect a sync to start within `take`.
     await Promise.resolve();
+    starting--;
     try {
-      while (next < queue.length && active < concurrency) {
+      while (next < queue.length) {
         if (stopped()) {
           // Everything still queued is left undone at once: ten thousand accounts stopped
           // together would otherwise each step through their queue a campaign at a time.
@@ -179,49 +168,30 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
           next = queue.length;
           break;
         }
-        const spareMs = deferMs();
-        let turn: SyncTurn | undefined;
-        try {
-          if (spareMs <= 0) turn = await client.syncTurn(signal);
-        } catch (error) {
-          if (!stopped()) onFatal(error);
-          continue;
-        }
         const campaign = queue[next]!;
         queue[next++] = undefined;
-        active++;
-        track(
-          syncOne(campaign, turn, spareMs).finally(() => {
-            active--;
-            startDispatch();
-          }),
-        );
+        await syncOne(campaign);
       }
     } finally {
-      dispatching = false;
+      loops--;
       if (next === queue.length) queue.length = next = 0;
     }
   }
 
-  function startDispatch(): void {
-    if (dispatching || next >= queue.length || active >= concurrency) return;
-    dispatching = true;
-    track(dispatch());
-  }
-
-  /** Counts `task` until it settles, for `drain`; it must never reject. */
-  function track(task: Promise<unknown>): void {
-    pending++;
-    void task.finally(() => {
-      if (--pending === 0) idle?.resolve();
-    });
+  function startLoops(): void {
+    // Each loop about to start will claim a campaign: start no more than are unclaimed.
+    while (loops < concurrency && next + starting < queue.length) {
+      loops++;
+      starting++;
+      tasks.push(syncQueued());
+    }
   }
 
   return {
     take({ campaigns, rejects }) {
       if (rejects.length > 0) {
         tally.reject(rejects.length);
-        track(
+        tasks.push(
           storeRejects(rejects).catch((error) => {
             if (!stopped()) return onFatal(error);
             tally.pageUndone();
@@ -239,12 +209,13 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
         if (syncedAt !== undefined) batcher.add({ ...campaign, synced_at: syncedAt });
         else queue.push(campaign);
       }
-      startDispatch();
+      startLoops();
     },
     async drain() {
-      while (pending > 0) {
-        idle = Promise.withResolvers();
-        await idle.promise;
+      for (let settled = 0; settled < tasks.length;) {
+        const batch = tasks.slice(settled);
+        await Promise.all(batch);
+        settled += batch.length;
       }
       await batcher.drain().catch(onFatal);
     },

@@ -377,28 +377,6 @@ Deno.test("PlatformClient fails a sync answered 200 with success false once, wit
   api.close();
 });
 
-Deno.test("PlatformClient sends a sync on the place taken for it, and a cancelled place frees its slot", async () => {
-  const api = createMockApi({ ...quiet, rateLimit: { count: 2, windowMs: 60_000 } });
-  const fetch = handlerFetch(api.handler);
-  const account = acmeAccount({ fetch, rateLimit: { count: 2, windowMs: 60_000 } });
-  const platform = createPlatformClient(account, { fetch });
-  const first = await platform.syncTurn();
-  const unused = await platform.syncTurn();
-  assert.ok(account.limiter.finishTimeFor(1) > Date.now(), "both places are taken");
-  unused.cancel();
-  assert.ok(account.limiter.finishTimeFor(1) <= Date.now(), "the cancelled one is free again");
-  const syncing = platform.syncCampaign("campaign_1", {}, first);
-  assert.equal(account.limiter.waiting, 0, "the sync asks for no other place");
-  await syncing;
-  await platform.syncCampaign("campaign_2");
-  assert.equal(account.stats.requests, 2);
-  assert.deepEqual(api.log.filter((e) => e.path.endsWith("/sync")).map((e) => e.status), [
-    200,
-    200,
-  ]);
-  api.close();
-});
-
 Deno.test("PlatformClient returns an answer on the wire when a stop is requested", async () => {
   let release!: () => void;
   const onWire = Promise.withResolvers<void>();

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import type { Campaign } from "../../src/platform/schemas.ts";
 import type { CampaignChange } from "../../src/store/campaign_store.ts";
-import type { SyncTurn } from "../../src/platform/platform_client.ts";
 import { createPipeline } from "../../src/sync/pipeline.ts";
 import { createTally } from "../../src/sync/tally.ts";
 import { createFakeClock, settle } from "../_fake_clock.ts";
@@ -17,33 +16,16 @@ const campaign = (n: number): Campaign => ({
   created_at: "2026-01-01T00:00:00Z",
 });
 
-type Client = Parameters<typeof createPipeline>[0]["client"];
-
-/** A place in the window; `onCancel` is told when it is given back unused. */
-const turn = (onCancel = () => {}): SyncTurn => ({
-  sent: () => Promise.resolve(),
-  cancel: onCancel,
-  answered: () => {},
-  critical: false,
-});
-
-/** Places in the window that are always free at once. */
-const freeTurn = () => Promise.resolve(turn());
-
-/**
- * A pipeline over a client that syncs with `syncCampaign` and takes its places from `syncTurn`,
- * committing every row as inserted and checkpointing nothing.
- */
+/** A pipeline over `client` that commits every row as inserted and checkpoints nothing. */
 function pipelineOver(
-  syncCampaign: Client["syncCampaign"],
+  client: Parameters<typeof createPipeline>[0]["client"],
   options: Parameters<typeof createPipeline>[1],
-  syncTurn: Client["syncTurn"] = freeTurn,
 ) {
   const tally = createTally();
   const pipeline = createPipeline({
     runId: "run",
     account: "acme",
-    client: { syncTurn, syncCampaign },
+    client,
     sink: {
       upsert: (rows) => Promise.resolve(new Map(rows.map((row) => [row.id, "inserted" as const]))),
       reject: () => Promise.resolve(),
@@ -60,20 +42,14 @@ function pipelineOver(
   return { tally, pipeline };
 }
 
-/**
- * A pipeline over a client that records when each sync was asked and when each place in the
- * window was, on a fake clock, and counts the places given back unused.
- */
+/** A pipeline over a client that records when each sync was asked, on a fake clock. */
 function setup(deferMs: () => number, signal?: AbortSignal) {
   const clock = createFakeClock(0);
   const asked: number[] = [];
-  const turns = { asked: [] as number[], cancelled: 0 };
-  const { tally, pipeline } = pipelineOver(
-    () => (asked.push(clock.now()), Promise.resolve("2026-01-01T00:00:00Z")),
-    { clock, deferMs, random: () => 0.5, signal },
-    () => (turns.asked.push(clock.now()), Promise.resolve(turn(() => void turns.cancelled++))),
-  );
-  return { clock, asked, turns, tally, pipeline };
+  const { tally, pipeline } = pipelineOver({
+    syncCampaign: () => (asked.push(clock.now()), Promise.resolve("2026-01-01T00:00:00Z")),
+  }, { clock, deferMs, random: () => 0.5, signal });
+  return { clock, asked, tally, pipeline };
 }
 
 /** A pipeline over a client whose syncs are answered one by one, by `answers`. */
@@ -81,12 +57,14 @@ function held(options: Parameters<typeof createPipeline>[1]) {
   const asked: string[] = [];
   const answers: Array<() => void> = [];
   const inFlight = { now: 0, most: 0 };
-  const { tally, pipeline } = pipelineOver((id) => {
-    asked.push(id);
-    inFlight.most = Math.max(inFlight.most, ++inFlight.now);
-    return new Promise((resolve) =>
-      answers.push(() => (inFlight.now--, resolve("2026-01-01T00:00:00Z")))
-    );
+  const { tally, pipeline } = pipelineOver({
+    syncCampaign: (id) => {
+      asked.push(id);
+      inFlight.most = Math.max(inFlight.most, ++inFlight.now);
+      return new Promise((resolve) =>
+        answers.push(() => (inFlight.now--, resolve("2026-01-01T00:00:00Z")))
+      );
+    },
   }, options);
   return { asked, answers, inFlight, tally, pipeline };
 }
@@ -107,72 +85,15 @@ Deno.test("Pipeline lets a sync with a window to spare wait a random part of it"
   await pipeline.drain();
 });
 
-Deno.test("Pipeline: a sync with a window to spare takes its place in the window when its wait ends", async () => {
-  const { clock, asked, turns, pipeline } = setup(() => 40_000);
-  pipeline.take({ campaigns: [campaign(1)], rejects: [] });
-  await settle();
-  assert.deepEqual(
-    turns.asked,
-    [],
-    "no place held while it waits: one free later would wait twice",
-  );
-  await clock.tick(20_000);
-  assert.deepEqual(asked, [20_000]);
-  await pipeline.drain();
-});
-
 Deno.test("Pipeline leaves a waiting sync undone when a stop comes, and sends nothing", async () => {
   const stop = new AbortController();
-  const { asked, turns, tally, pipeline } = setup(() => 40_000, stop.signal);
+  const { asked, tally, pipeline } = setup(() => 40_000, stop.signal);
   pipeline.take({ campaigns: [campaign(1)], rejects: [] });
   await settle();
   stop.abort(new Error("stop"));
   await pipeline.drain();
   assert.deepEqual(asked, []);
-  assert.deepEqual(turns.asked, []);
   assert.equal(tally.snapshot().undone, 1);
-});
-
-Deno.test("Pipeline gives a place back unused when a stop comes as it is given", async () => {
-  const stop = new AbortController();
-  let cancelled = 0;
-  const asked: string[] = [];
-  const { tally, pipeline } = pipelineOver(
-    (id) => (asked.push(id), Promise.resolve("2026-01-01T00:00:00Z")),
-    { signal: stop.signal },
-    () => {
-      stop.abort(new Error("stop")); // the place is given, and the stop comes with it
-      return Promise.resolve(turn(() => void cancelled++));
-    },
-  );
-  pipeline.take({ campaigns: [campaign(1), campaign(2)], rejects: [] });
-  await pipeline.drain();
-  assert.deepEqual(asked, []);
-  assert.equal(cancelled, 1);
-  assert.equal(tally.snapshot().undone, 2);
-});
-
-Deno.test("Pipeline waits for the account's window as one waiter, whatever its concurrency", async () => {
-  const given: Array<() => void> = [];
-  const asked: string[] = [];
-  const { tally, pipeline } = pipelineOver(
-    (id) => (asked.push(id), Promise.resolve("2026-01-01T00:00:00Z")),
-    { concurrency: 5 },
-    () => new Promise((resolve) => given.push(() => resolve(turn()))),
-  );
-  pipeline.take({ campaigns: [1, 2, 3].map(campaign), rejects: [] });
-  await settle();
-  assert.equal(given.length, 1, "one place asked for, not one per sync");
-  given.shift()!();
-  await settle();
-  assert.deepEqual(asked, ["campaign_1"], "a sync leaves on each place given");
-  assert.equal(given.length, 1, "then the next place is asked for");
-  given.shift()!();
-  await settle();
-  given.shift()!();
-  await pipeline.drain();
-  assert.deepEqual(asked, ["campaign_1", "campaign_2", "campaign_3"]);
-  assert.equal(tally.snapshot().synced, 3);
 });
 
 Deno.test("Pipeline leaves a queued sync undone when a stop comes, and sends nothing more", async () => {
@@ -216,7 +137,7 @@ Deno.test("Pipeline counts what each commit changed and checkpoints it with the 
   const pipeline = createPipeline({
     runId: "run",
     account: "acme",
-    client: { syncTurn: freeTurn, syncCampaign: () => Promise.resolve("2026-01-01T00:00:00Z") },
+    client: { syncCampaign: () => Promise.resolve("2026-01-01T00:00:00Z") },
     sink: {
       upsert: (rows) => Promise.resolve(new Map(rows.map((row) => [row.id, changes[row.id]!]))),
       reject: () => Promise.resolve(),

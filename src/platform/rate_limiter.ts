@@ -87,6 +87,8 @@ export interface RateLimiter {
   acquire(signal?: AbortSignal, critical?: boolean): Promise<Departure>;
   /** Admits nothing before `at` (epoch ms): the platform said 429 and asked us to wait. */
   holdUntil(at: number): void;
+  /** The latest time given to {@linkcode holdUntil} (epoch ms); 0 before any. */
+  readonly heldUntil: number;
   /**
    * Doubles the safety margin (up to a tenth of the window): a 429 arrived although the
    * window had room, so delays to the platform vary more than the margin allowed for.
@@ -281,6 +283,9 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     },
     holdUntil(at) {
       heldUntil = Math.max(heldUntil, at);
+    },
+    get heldUntil() {
+      return heldUntil;
     },
     widenMargin() {
       const cap = limit.windowMs * LATENESS_CAP_SHARE;

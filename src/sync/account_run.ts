@@ -275,10 +275,14 @@ async function recordPhase(
 
 /**
  * The progress line's view of a sync; the ETA comes from the limiter's own schedule, as soon as
- * the listing's first page told the total: the campaigns of pages not fetched yet count too.
+ * the listing's first page told the total: the campaigns of pages not fetched yet count too. The
+ * schedule is worked out only when the ETA is read (see `slowest` in src/report/progress.ts).
  */
 export function progressSnapshot(p: SyncProgress, account: Account, now: number): ProgressSnapshot {
   const campaignsDone = p.synced + p.skipped + p.failed + p.rejected;
+  const left = p.pagesTotal === null ? null : requestsLeft(p);
+  const { count, windowMs } = account.limiter.limit;
+  let etaMs: number | undefined;
   return {
     pagesDone: p.pagesDone,
     pagesTotal: p.pagesTotal,
@@ -287,9 +291,13 @@ export function progressSnapshot(p: SyncProgress, account: Account, now: number)
     inFlight: account.stats.inFlight,
     rateWaitMs: account.limiter.waitedMs,
     retries: account.stats.retries,
-    etaMs: p.pagesTotal === null
+    paceLeftMs: left === null
       ? null
-      : Math.max(0, account.limiter.finishTimeFor(requestsLeft(p)) - now),
+      : Math.max(0, account.limiter.heldUntil - now) + Math.max(0, left - 1) / count * windowMs,
+    get etaMs() {
+      if (left === null) return null;
+      return etaMs ??= Math.max(0, account.limiter.finishTimeFor(left) - now);
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   combineProgress,
+  ETA_CANDIDATES,
   formatProgress,
   type ProgressSnapshot,
   startProgress,
@@ -150,6 +151,34 @@ Deno.test("combineProgress knows no totals or ETA while an account has not plann
   ]);
   assert.equal(listing.pagesTotal, null);
   assert.equal(listing.etaMs, null);
+});
+
+Deno.test("combineProgress reads the ETA of the accounts with the most pace left only", () => {
+  const read: number[] = [];
+  /** An account with `paceLeftMs` of pace left, whose ETA is that plus `waitMs`. */
+  const account = (i: number, paceLeftMs: number, waitMs = 0) => ({
+    done: false,
+    snapshot: {
+      ...base,
+      paceLeftMs,
+      get etaMs() {
+        read.push(i);
+        return paceLeftMs + waitMs;
+      },
+    },
+  });
+  // Each finishes half a second after its pace says; the one ranked last is 999 s from its end.
+  const accounts = Array.from({ length: 1_000 }, (_, i) => account(i, i * 1_000, 500));
+  const combined = combineProgress(accounts);
+  assert.equal(combined.etaMs, 999_500);
+  assert.equal(read.length, ETA_CANDIDATES);
+  const top = Array.from({ length: ETA_CANDIDATES }, (_, i) => 1_000 - ETA_CANDIDATES + i);
+  assert.deepEqual(read.toSorted((a, b) => a - b), top);
+  const unplanned = combineProgress([...accounts, {
+    done: false,
+    snapshot: { ...base, paceLeftMs: null, etaMs: null },
+  }]);
+  assert.equal(unplanned.etaMs, null, "an account that has not planned its work is not ranked");
 });
 
 Deno.test("combineProgress counts an account that failed before listing as done with nothing left", () => {

@@ -65,6 +65,19 @@ Deno.test("Progress ETA counts the campaigns of pages not fetched yet, from the 
   assert.ok(snapshot.etaMs! > 10 * 60_000, `${snapshot.etaMs} ms`);
 });
 
+Deno.test("Progress ranks an account by its pace left after its 429 hold, cheaply", async () => {
+  const clock = createFakeClock(0);
+  const acme = account(clock);
+  // 50 syncs left at 10 a window: 49 after the first, 4.9 windows.
+  assert.equal(progressSnapshot(progress, acme, clock.now()).paceLeftMs, 4.9 * 60_000);
+  acme.limiter.holdUntil(120_000);
+  await clock.tick(20_000);
+  const held = progressSnapshot(progress, acme, clock.now());
+  assert.equal(held.paceLeftMs, 100_000 + 4.9 * 60_000);
+  // An empty window lets 10 go at once after the hold: the last leaves 4 windows and 4 margins on.
+  assert.equal(held.etaMs, 100_000 + 4 * 60_500);
+});
+
 Deno.test("Progress has no ETA before the first page tells the total", () => {
   const snapshot = progressSnapshot(
     { ...progress, total: null, pagesTotal: null, pagesDone: 0, queued: 0 },
@@ -72,6 +85,7 @@ Deno.test("Progress has no ETA before the first page tells the total", () => {
     0,
   );
   assert.equal(snapshot.etaMs, null);
+  assert.equal(snapshot.paceLeftMs, null);
   assert.equal(snapshot.campaignsTotal, null);
 });
 

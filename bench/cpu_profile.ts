@@ -80,6 +80,8 @@ export async function takeHeapProfile(
     includeObjectsCollectedByMinorGC: all,
   });
   await wait(seconds);
+  // Live means still reachable: a full collection first, or the garbage not collected yet counts.
+  if (!all) await call("HeapProfiler.collectGarbage");
   const { profile } = await call("HeapProfiler.stopSampling") as { profile: { head: HeapNode } };
   close();
   return profile.head;

@@ -131,16 +131,17 @@ export const ETA_CANDIDATES = 32;
  * difference.
  */
 function slowest(accounts: readonly AccountProgress[]): number | null {
-  const open: ProgressSnapshot[] = [];
+  const asked: ProgressSnapshot[] = [];
+  const ranked: Array<{ snapshot: ProgressSnapshot; paceLeftMs: number }> = [];
   for (const { done, snapshot } of accounts) {
     if (done) continue;
     if (snapshot === undefined || snapshot.paceLeftMs === null) return null;
-    open.push(snapshot);
+    const { paceLeftMs } = snapshot;
+    if (paceLeftMs === undefined) asked.push(snapshot);
+    else ranked.push({ snapshot, paceLeftMs });
   }
-  const rank = (s: ProgressSnapshot) => s.paceLeftMs ?? Infinity;
-  const asked = open.length <= ETA_CANDIDATES
-    ? open
-    : open.sort((a, b) => rank(b) - rank(a)).slice(0, ETA_CANDIDATES);
+  ranked.sort((a, b) => b.paceLeftMs - a.paceLeftMs);
+  for (const { snapshot } of ranked.slice(0, ETA_CANDIDATES)) asked.push(snapshot);
   let eta = 0;
   for (const { etaMs } of asked) {
     if (etaMs === null) return null;

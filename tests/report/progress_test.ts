@@ -174,6 +174,11 @@ Deno.test("combineProgress reads the ETA of the accounts with the most pace left
   assert.equal(read.length, ETA_CANDIDATES);
   const top = Array.from({ length: ETA_CANDIDATES }, (_, i) => 1_000 - ETA_CANDIDATES + i);
   assert.deepEqual(read.toSorted((a, b) => a - b), top);
+  const unranked = combineProgress([...accounts, {
+    done: false,
+    snapshot: { ...base, etaMs: 5_000_000 },
+  }]);
+  assert.equal(unranked.etaMs, 5_000_000, "an account without pace left is always read");
   const unplanned = combineProgress([...accounts, {
     done: false,
     snapshot: { ...base, paceLeftMs: null, etaMs: null },

@@ -29,11 +29,6 @@ export interface HostGateOptions {
    * @default none: the work alone sizes the gate
    */
   maxInFlight?: number;
-  /**
-   * Places only `"ahead"` requests may take: a retried page never waits for a slow sync to end
-   * when the gate is full of syncs. @default a sixteenth of the bound in force, rounded down
-   */
-  reservedAhead?: number;
   /** Time source, to measure how long requests hold their place. @default Date.now */
   clock?: Pick<Clock, "now">;
 }
@@ -83,17 +78,9 @@ export interface HostGate {
 
 /** Creates a gate for one host. Share one gate between all accounts that talk to that host. */
 export function createHostGate(options: HostGateOptions = {}): HostGate {
-  const { maxInFlight: ceiling = Infinity, clock = { now: Date.now }, reservedAhead } = options;
+  const { maxInFlight: ceiling = Infinity, clock = { now: Date.now } } = options;
   if (ceiling !== Infinity && (!Number.isInteger(ceiling) || ceiling < 1)) {
     throw new RangeError(`maxInFlight must be a whole number of at least 1, not ${ceiling}`);
-  }
-  if (
-    reservedAhead !== undefined &&
-    (!Number.isInteger(reservedAhead) || reservedAhead < 0 || reservedAhead >= ceiling)
-  ) {
-    throw new RangeError(
-      `reservedAhead must be a whole number from 0 to maxInFlight - 1, not ${reservedAhead}`,
-    );
   }
   // Sized for the syncs, the steady work: logins and pages are a burst at the start that goes
   // ahead within that room. Counting their hold times too fed back: under a start's load they
@@ -114,8 +101,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
   function boundFor(priority: GatePriority): number {
     const bound = sizer.bound();
     if (priority === "ahead" || bound === Infinity) return bound;
-    const reserved = Math.min(reservedAhead ?? Math.floor(bound * GATE_RESERVED_SHARE), bound - 1);
-    return bound - reserved;
+    return bound - Math.min(Math.floor(bound * GATE_RESERVED_SHARE), bound - 1);
   }
 
   /** Lets waiters in while there is room for them, in the order of their priorities. */

@@ -279,9 +279,5 @@ type Ask = (request: WriterRequest) => Promise<WriterReply>;
  */
 function askInOrder(worker: Worker): Ask {
   const failed = (message: string): WriterReply => ({ type: "failed", message });
-  const requests = workerRequests<WriterRequest, WriterReply>(worker, failed);
-  return (request) => {
-    const failure = requests.failure();
-    return failure === undefined ? requests.ask(request) : Promise.resolve(failed(failure));
-  };
+  return workerRequests<WriterRequest, WriterReply>(worker, failed).ask;
 }

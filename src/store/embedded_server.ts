@@ -97,6 +97,8 @@ export async function startEmbedded(
       const late: EmbeddedReply = { type: "closed", error: "no answer" };
       const closed = await deadline(ask({ type: "close" }), timeoutMs, { reason: late })
         .catch((error) => error === late ? late : Promise.reject(error));
+      // A thread that died answers at once with its own error.
+      if (closed.type === "failed") throw new Error(`its thread failed (${closed.message})`);
       if (closed.type === "closed" && closed.error) throw new Error(closed.error);
     });
     const close = once(cleanup);

@@ -1,16 +1,17 @@
 /** Requests to a worker thread that answers each one with one message, in the order asked. */
 export interface WorkerRequests<Request, Reply> {
-  /** Sends `request`; resolves to the worker's answer to it, or to `failed` if the worker fails. */
+  /**
+   * Sends `request`; resolves to the worker's answer to it, or to `failed` with the worker's error
+   * if the worker failed, before or after the request was sent.
+   */
   ask(request: Request): Promise<Reply>;
-  /** The message of the worker's failure, or undefined while it has not failed. */
-  failure(): string | undefined;
 }
 
 /**
  * Takes over `worker`'s `onmessage` and `onerror`: each message answers the oldest request still
  * waiting. A worker that fails (an uncaught error, which ends a Deno worker) resolves every
- * request still waiting to `failed(message)` and does not end the process. A request sent after
- * that is never answered: a caller that may ask a failed worker checks `failure()` first.
+ * request still waiting to `failed(message)` and does not end the process; a request asked after
+ * that resolves to the same at once, since no answer can come.
  */
 export function workerRequests<Request, Reply>(
   worker: Worker,
@@ -25,11 +26,12 @@ export function workerRequests<Request, Reply>(
     for (const resolve of waiting.splice(0)) resolve(failed(event.message));
   };
   return {
-    ask: (request) =>
-      new Promise((resolve) => {
+    ask(request) {
+      if (failure !== undefined) return Promise.resolve(failed(failure));
+      return new Promise((resolve) => {
         waiting.push(resolve);
         worker.postMessage(request);
-      }),
-    failure: () => failure,
+      });
+    },
   };
 }

@@ -20,12 +20,14 @@ export type StatementName = keyof ReturnType<typeof prepareWrites>;
  * transaction, only the last runs: it sets the latest `updated_at`, and if the run is unknown the
  * transaction fails, and each write is run alone.
  */
-export interface Step {
-  statement: StatementName;
-  params: SQLInputValue[];
-  /** The run whose row the statement updates. */
-  run?: string;
-}
+export type Step =
+  | { statement: "touch"; params: SQLInputValue[]; run: string }
+  | {
+    statement: Exclude<StatementName, "touch">;
+    params: SQLInputValue[];
+    /** The run whose row the statement updates. */
+    run?: string;
+  };
 
 /** What the checkpoint asks of its writer. */
 export type WriterRequest =
@@ -65,7 +67,7 @@ function open(path: string, busyTimeoutMs: number): WriterReply {
 function transaction(writes: readonly Step[][]): string | undefined {
   if (!db || !statements) return "the checkpoint's writer is not open";
   // A run's `updated_at` is set by the last touch of it only: a group holds many writes of one run.
-  const lastTouch = new Map<string | undefined, Step>();
+  const lastTouch = new Map<string, Step>();
   for (const steps of writes) {
     for (const step of steps) if (step.statement === "touch") lastTouch.set(step.run, step);
   }

@@ -279,26 +279,51 @@ async function recordPhase(
  * schedule is worked out only when the ETA is read (see `slowest` in src/report/progress.ts).
  */
 export function progressSnapshot(p: SyncProgress, account: Account, now: number): ProgressSnapshot {
-  const campaignsDone = p.synced + p.skipped + p.failed + p.rejected;
-  const left = p.pagesTotal === null ? null : requestsLeft(p);
-  const { count, windowMs } = account.limiter.limit;
-  let etaMs: number | undefined;
-  return {
-    pagesDone: p.pagesDone,
-    pagesTotal: p.pagesTotal,
-    campaignsDone,
-    campaignsTotal: p.total,
-    inFlight: account.stats.inFlight,
-    rateWaitMs: account.limiter.waitedMs,
-    retries: account.stats.retries,
-    paceLeftMs: left === null
+  return new SyncSnapshot(p, account, now);
+}
+
+/**
+ * A snapshot whose ETA is read lazily. A class, as a terminal at 10,000 accounts builds 10,000 of
+ * them four times a second: its getter is shared by all, where an object literal's own getter made
+ * each snapshot about 20 times as costly to build.
+ */
+class SyncSnapshot implements ProgressSnapshot {
+  readonly pagesDone: number;
+  readonly pagesTotal: number | null;
+  readonly campaignsDone: number;
+  readonly campaignsTotal: number | null;
+  readonly inFlight: number;
+  readonly rateWaitMs: number;
+  readonly retries: number;
+  readonly paceLeftMs: number | null;
+  readonly #left: number | null;
+  readonly #account: Account;
+  readonly #now: number;
+  #etaMs: number | undefined;
+
+  constructor(p: SyncProgress, account: Account, now: number) {
+    const { limiter, stats } = account;
+    const left = p.pagesTotal === null ? null : requestsLeft(p);
+    const { count, windowMs } = limiter.limit;
+    this.pagesDone = p.pagesDone;
+    this.pagesTotal = p.pagesTotal;
+    this.campaignsDone = p.synced + p.skipped + p.failed + p.rejected;
+    this.campaignsTotal = p.total;
+    this.inFlight = stats.inFlight;
+    this.rateWaitMs = limiter.waitedMs;
+    this.retries = stats.retries;
+    this.paceLeftMs = left === null
       ? null
-      : Math.max(0, account.limiter.heldUntil - now) + Math.max(0, left - 1) / count * windowMs,
-    get etaMs() {
-      if (left === null) return null;
-      return etaMs ??= Math.max(0, account.limiter.finishTimeFor(left) - now);
-    },
-  };
+      : Math.max(0, limiter.heldUntil - now) + Math.max(0, left - 1) / count * windowMs;
+    this.#left = left;
+    this.#account = account;
+    this.#now = now;
+  }
+
+  get etaMs(): number | null {
+    if (this.#left === null) return null;
+    return this.#etaMs ??= Math.max(0, this.#account.limiter.finishTimeFor(this.#left) - this.#now);
+  }
 }
 
 /**

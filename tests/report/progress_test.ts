@@ -89,6 +89,31 @@ Deno.test("On a terminal the status line is redrawn in place and cleared on stop
   assert.equal(writes.length, count, "nothing drawn after stop()");
 });
 
+Deno.test("A tick that takes long waits fifty times as long before the next one", async () => {
+  const clock = createFakeClock();
+  const writes: number[] = [];
+  let costMs = 20; // 10,000 accounts' snapshots
+  const progress = startProgress({
+    mode: "tty",
+    clock,
+    snapshot: () => {
+      writes.push(clock.now());
+      clock.stall(costMs);
+      return base;
+    },
+    write: () => {},
+  });
+  const start = writes[0]!;
+  await clock.tick(999); // the first tick ended at start + 20
+  assert.equal(writes.length, 1, "not within 50 x 20 ms of the first tick's end");
+  costMs = 0;
+  await clock.tick(1);
+  assert.deepEqual(writes, [start, start + 20 + 1_000]);
+  await clock.tick(250);
+  assert.equal(writes.length, 3, "a quick tick waits the interval again");
+  progress.stop();
+});
+
 Deno.test("Progress stops quietly when reading the state fails", async () => {
   const clock = createFakeClock();
   const writes: string[] = [];

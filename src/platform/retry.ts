@@ -1,4 +1,5 @@
 import type { Logger } from "@logtape/logtape";
+import pRetry from "p-retry";
 import { errorCode, HttpError, NetworkError, TimeoutError } from "../errors.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { MAX_HOLD_MS, MAX_HOLDS } from "./tuning.ts";
@@ -103,8 +104,13 @@ export function backoffDelay(
  * `maxAttempts` attempts; a `"refresh"` or a `"hold"` sends the same
  * attempt again, and each retry starts those two budgets anew. The stop signal only ends waits
  * between attempts: a result that arrives is always returned.
+ *
+ * The loop is p-retry's (the spec's library table); the decisions and the waits are ours. Its own
+ * waits multiply the ceiling by a random 1 to 2 (`randomize`), where full jitter draws below it,
+ * on real timers and `Math.random`, which tests cannot drive; and given the stop signal it drops
+ * a result that arrives after the signal fired.
  */
-export async function retry<T>(
+export function retry<T>(
   attempt: (attemptNumber: number) => Promise<T>,
   options: RetryOptions = {},
 ): Promise<T> {
@@ -120,24 +126,31 @@ export async function retry<T>(
   let failed = 0;
   let backedOff = 0;
   let again = { refreshed: false, holds: 0 };
-  for (;;) {
-    try {
-      return await attempt(failed + 1);
-    } catch (error) {
+  /** Whether the failure just handled is sent again. */
+  let retrying = false;
+  return pRetry(attempt, {
+    retries: Infinity, // the budgets are counted here
+    minTimeout: 0, // and the waits taken here
+    shouldRetry: () => retrying,
+    async onFailedAttempt({ error }) {
+      retrying = false;
       const kind = classifyFailure(error, again);
       if (kind === "refresh" && onRefresh) {
         again.refreshed = true;
         onRefresh(error as HttpError);
-        continue;
+        return void (retrying = true);
       }
-      if (kind === "hold" && onHold?.(error as HttpError) && ++again.holds < MAX_HOLDS) continue;
-      if (kind !== "retry" || ++failed >= maxAttempts) throw error;
+      if (kind === "hold" && onHold?.(error as HttpError) && ++again.holds < MAX_HOLDS) {
+        return void (retrying = true);
+      }
+      if (kind !== "retry" || ++failed >= maxAttempts) return;
       const delayMs = error instanceof TimeoutError
         ? 0
         : backoffDelay(++backedOff, backoffBaseMs, backoffCapMs, random);
-      onRetry(error as Error, failed, delayMs);
+      onRetry(error, failed, delayMs);
       await clock.sleep(delayMs, signal);
       again = { refreshed: false, holds: 0 };
-    }
-  }
+      retrying = true;
+    },
+  });
 }

@@ -4,7 +4,9 @@ import { withoutCredentials } from "./send.ts";
 
 /** A campaign as the platform sends it; extra fields are tolerated and dropped. */
 export const campaignSchema = z.object({
-  id: z.string().min(1).max(200).regex(/^[^\p{Cc}/]+$/u, "must be printable, without '/'"),
+  // An id is a segment of its sync's URL path: "." and ".." would address another path.
+  id: z.string().min(1).max(200).regex(/^[^\p{Cc}/]+$/u, "must be printable, without '/'")
+    .refine((id) => id !== "." && id !== "..", "must not be '.' or '..'"),
   // PostgreSQL cannot store a NUL character in text.
   name: z.string().max(10_000).refine((name) => !name.includes("\0"), "must not contain NUL"),
   status: z.enum(["active", "paused", "ended"]),

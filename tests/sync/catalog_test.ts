@@ -88,3 +88,20 @@ Deno.test("Catalog rejects a name PostgreSQL could not store", () => {
   });
   assert.equal(rejects[0]?.reason, "name: must not contain NUL");
 });
+
+Deno.test("Catalog rejects an id its sync's URL could not address", () => {
+  const { campaigns, rejects } = createCatalog(10).add({
+    page: 1,
+    records: [{ ...campaign(1), id: "." }, { ...campaign(2), id: ".." }, {
+      ...campaign(3),
+      id: "...",
+    }],
+    total: 3,
+    hasMore: false,
+  });
+  assert.deepEqual(rejects.map((r) => [r.campaignId, r.reason]), [
+    [".", "id: must not be '.' or '..'"],
+    ["..", "id: must not be '.' or '..'"],
+  ]);
+  assert.deepEqual(campaigns.map((c) => c.id), ["..."]);
+});

@@ -78,8 +78,9 @@ export const rateLimitSettingSchema = z.string().transform((text, ctx): RateLimi
 });
 
 /**
- * An http(s) base URL without credentials, its trailing slashes dropped. Messages never repeat
- * the URL: it may hold a password.
+ * An http(s) base URL without credentials, a query or a fragment, its trailing slashes dropped; a
+ * path is kept, as the prefix of the platform's paths. Messages never repeat the URL: it may hold
+ * a password.
  */
 export const httpUrlSchema = z.string().transform((text, ctx) => {
   const url = URL.parse(text.trim());
@@ -89,6 +90,10 @@ export const httpUrlSchema = z.string().transform((text, ctx) => {
   }
   if (url.username || url.password) {
     ctx.addIssue({ code: "custom", message: "must not hold credentials" });
+    return z.NEVER;
+  }
+  if (url.search || url.hash || /[?#]/.test(text)) {
+    ctx.addIssue({ code: "custom", message: "must not hold a query or a fragment" });
     return z.NEVER;
   }
   return text.trim().replace(/\/+$/, "");

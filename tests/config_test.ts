@@ -105,6 +105,16 @@ Deno.test("loadConfig refuses an API URL that carries credentials", () => {
   assert.doesNotMatch(error.message, /u:p/);
 });
 
+Deno.test("loadConfig keeps an API URL's path as a prefix, and refuses a query or a fragment", () => {
+  const config = loadConfig({ ...baseEnv, AD_PLATFORM_API_URL: "https://gw.example.com/ads/" }, []);
+  assert.equal(config.accounts[0]?.apiUrl, "https://gw.example.com/ads");
+  for (const url of ["http://localhost:3001/?key=1", "http://localhost:3001#top"]) {
+    const error = configError({ ...baseEnv, AD_PLATFORM_API_URL: url });
+    assert.equal(error.setting, "AD_PLATFORM_API_URL");
+    assert.match(error.message, /must not hold a query or a fragment/);
+  }
+});
+
 Deno.test("loadConfig rejects an unknown command", () => {
   const error = configError(baseEnv, ["synk"]);
   assert.equal(error.setting, "synk");

@@ -14,6 +14,7 @@ import {
 } from "./api_attempt.ts";
 import { rateLimitHoldMs, retry, retryLogger, type RetryOptions } from "./retry.ts";
 import { type CampaignPage, campaignPageSchema, parseAnswer, syncResultSchema } from "./schemas.ts";
+import { platformUrl } from "./send.ts";
 export type { CallSignals } from "./api_attempt.ts";
 import type { ArrivalDelay } from "./lateness.ts";
 import {
@@ -91,7 +92,7 @@ export function createPlatformClient(
     schema: z.ZodType<T>,
     signals: CallSignals = {},
   ): Promise<T> {
-    const url = new URL(path, account.baseUrl).href;
+    const url = platformUrl(account.baseUrl, path);
     const method = endpoint === "list" ? "GET" : "POST";
     // Its place in the account's window comes first, the request and its retries are built
     // after: an account's syncs wait for its window holding a place each, not a chain of calls

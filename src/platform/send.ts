@@ -180,6 +180,15 @@ export function retryAfterMs(response: Response, body: unknown, now: number): nu
     : undefined;
 }
 
+/**
+ * The URL of the platform's `path` (absolute, from `/`) under `baseUrl`: a base URL's own path is
+ * a prefix (a platform behind a gateway at `https://gw.example.com/ads` is asked at
+ * `https://gw.example.com/ads/api/campaigns`), its trailing slashes dropped.
+ */
+export function platformUrl(baseUrl: string, path: string): string {
+  return baseUrl.replace(/\/+$/, "") + path;
+}
+
 /** The URL with any user name and password removed, fit for messages and logs. */
 export function withoutCredentials(href: string): string {
   try {

@@ -4,7 +4,7 @@ import { AuthError, HttpError } from "../errors.ts";
 import { createHostGate, type HostGate } from "./host_gate.ts";
 import { retry, retryLogger, type RetryOptions } from "./retry.ts";
 import { parseAnswer, tokenSchema } from "./schemas.ts";
-import { type Answer, send, withoutCredentials } from "./send.ts";
+import { type Answer, platformUrl, send, withoutCredentials } from "./send.ts";
 import { TOKEN_REFRESH_MAX_MS, TOKEN_REFRESH_SHARE } from "./tuning.ts";
 
 const log = getLogger(["adsync", "auth"]);
@@ -69,7 +69,7 @@ export function createTokenManager(
   const { fetch, clock = systemClock, timeoutMs = 15_000, clientId = "default" } = options;
   const { onToken = () => {}, onOutcome, hostGate = createHostGate() } = options;
   const authorization = basicAuth(credentials);
-  const url = new URL("/auth/token", baseUrl).href;
+  const url = platformUrl(baseUrl, "/auth/token");
   const what = `log in to ${withoutCredentials(baseUrl)} for account ${clientId}`;
   let current: { token: string; refreshAt: number } | undefined;
   let pending: Promise<string> | undefined;

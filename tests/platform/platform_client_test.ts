@@ -51,6 +51,33 @@ Deno.test("PlatformClient lists a page with its token and client id", async () =
   api.close();
 });
 
+Deno.test("PlatformClient asks under its base URL's path: a platform behind a gateway's prefix", async () => {
+  const api = createMockApi({ ...quiet, rateLimit: { count: 1000, windowMs: 60_000 } });
+  const asked: string[] = [];
+  const mock = handlerFetch(api.handler);
+  // The gateway: what it serves under /ads/v1 is the platform's root.
+  const gateway: typeof fetch = (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : input);
+    asked.push(url.pathname);
+    if (!url.pathname.startsWith("/ads/v1/")) {
+      return Promise.resolve(new Response(null, { status: 404 }));
+    }
+    url.pathname = url.pathname.slice("/ads/v1".length);
+    return mock(url, init);
+  };
+  const account = acmeAccount({ baseUrl: "http://gw.test/ads/v1/", fetch: gateway });
+  const platform = createPlatformClient(account, { fetch: gateway });
+  const page = await platform.listCampaigns(1, 5);
+  const { id } = page.data[0] as { id: string };
+  await platform.syncCampaign(id);
+  assert.deepEqual(asked, [
+    "/ads/v1/auth/token",
+    "/ads/v1/api/campaigns",
+    `/ads/v1/api/campaigns/${id}/sync`,
+  ]);
+  api.close();
+});
+
 Deno.test("PlatformClient retries 503s and counts every attempt against the limit", async () => {
   let refusals = 2;
   const { api, account, platform } = setup({}, {}, (fetch) => (input, init) => {

@@ -18,21 +18,22 @@ Deno.test("parseCpuSeconds reads user + system CPU time of a /proc stat line", (
 
 Deno.test("sampleRss keeps the highest peak it read, even after the process is gone", async () => {
   const reads = [STATUS, STATUS.replace("123456", "200000")];
+  const asked: string[][] = [];
   const sampler = sampleRss(42, {
     intervalMs: 0,
-    readTextFile: (path) => {
-      if (path === "/proc/42/stat" && reads.length > 0) return Promise.resolve(STAT);
-      assert.equal(path, "/proc/42/status");
+    readFiles: (paths) => {
+      asked.push(paths);
       const next = reads.shift();
       return next === undefined
-        ? Promise.reject(new Deno.errors.NotFound(path))
-        : Promise.resolve(next);
+        ? Promise.reject(new Deno.errors.NotFound(paths.join()))
+        : Promise.resolve(`${STAT}\n${next}`);
     },
   });
   while (reads.length > 0) await new Promise((resolve) => setTimeout(resolve, 1));
   assert.equal(await sampler.stop(), 200_000);
   assert.equal(sampler.samples(), 2);
   assert.equal(sampler.cpuSeconds(), 3);
+  assert.deepEqual(asked[0], ["/proc/42/stat", "/proc/42/status"], "one read a sample");
 });
 
 Deno.test("sampleRss reads this process's own peak memory from /proc", async () => {

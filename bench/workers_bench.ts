@@ -10,7 +10,8 @@
  * `pg_stat_database`, pg-boss's own included, while the workers ran), and the machine's load. `--kill-after S` kills the first worker with SIGKILL S seconds
  * after the first request: its accounts go over to the others once its heartbeat is silent.
  * Needs a PostgreSQL server: `BENCH_DATABASE_URL` (a database there is created and dropped).
- * `BENCH_WORKER_LOG=FILE` keeps each worker's warnings in `FILE.w1`, `FILE.w2`, ...
+ * `BENCH_WORKER_LOG=FILE` keeps each worker's warnings in `FILE.w1`, `FILE.w2`, ...;
+ * `BENCH_MOCK_LOG=FILE` keeps the mock's request log (JSON lines), as `deno task bench` does.
  *
  * ```sh
  * BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
@@ -103,6 +104,10 @@ async function runBench(options: BenchOptions) {
         `${COUNT}/${windowMs}ms, mock at ${mock.url}...`,
     );
     const run = await runWorkers(options, env, url.href, name, mock.log);
+    const mockLogFile = Deno.env.get("BENCH_MOCK_LOG");
+    if (mockLogFile) {
+      await Deno.writeTextFile(mockLogFile, mock.log.map((l) => `${JSON.stringify(l)}\n`).join(""));
+    }
     const figures = computeFigures(
       mock.log,
       { count: COUNT, windowMs },

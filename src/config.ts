@@ -53,11 +53,7 @@ export interface Config {
   stateDir: string;
   logLevel: LogLevel;
   logFormat: "pretty" | "json";
-  /**
-   * Campaign syncs each account keeps in progress at once, as set; undefined: sized per account
-   * from its rate limit and the syncs' measured hold (`syncsInProgress`, src/platform/host_gate.ts).
-   */
-  concurrency: number | undefined;
+  concurrency: number;
   maxPages: number;
   maxAttempts: number;
   /** First backoff ceiling of a retry; it doubles each attempt up to {@linkcode retryBackoffMaxMs}. */
@@ -160,7 +156,7 @@ export function loadConfig(
     maxAttempts: request.maxAttempts,
     retryBackoffMs: request.backoffBaseMs,
     retryBackoffMaxMs: request.backoffCapMs,
-    concurrency: settings.concurrency,
+    concurrency: settings.concurrency ?? Math.min(resolved.own.rateLimit.count, 20),
     logFormat: settings.logFormat ?? (isTerminal ? "pretty" : "json"),
     ...processSettings(settings),
     accountConcurrency: settings.accountConcurrency ?? Math.max(1, accounts.length),

@@ -45,11 +45,7 @@ const SETTING_HELP: Partial<Record<SettingKey, SettingHelp>> = {
   stateDir: { arg: "DIR", text: "checkpoint, lock and embedded database" },
   logLevel: { arg: "LEVEL", text: "debug, info, warning or error" },
   logFormat: { arg: "FORMAT", default: "pretty on a terminal", text: "pretty or json" },
-  concurrency: {
-    arg: "N",
-    default: "from the rate x sync time, <= 20",
-    text: "syncs in progress per account",
-  },
+  concurrency: { arg: "N", default: "N of the rate limit, <= 20", text: "requests in flight" },
   maxPages: { arg: "N", text: "hard cap on pages listed" },
   maxAttempts: { arg: "N", text: "tries per request; list requests get twice as many" },
   retryBackoffMs: { arg: "DUR", text: "first backoff ceiling, doubling each try" },

@@ -28,7 +28,7 @@ Deno.test("loadConfig applies the documented defaults", () => {
   assert.equal(config.stateDir, ".adsync");
   assert.equal(config.logLevel, "info");
   assert.equal(config.logFormat, "json");
-  assert.equal(config.concurrency, undefined, "sized per account from its work");
+  assert.equal(config.concurrency, 10);
   assert.equal(config.resume, false);
   assert.ok(Object.isFrozen(config));
 });

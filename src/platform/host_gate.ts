@@ -18,7 +18,6 @@ import {
   SOCKET_IDLE_SHARE,
   SOCKET_RESERVE,
   SOCKET_SHARE,
-  SYNC_SPARE,
 } from "./tuning.ts";
 
 /** Options for {@linkcode createHostGate}. */
@@ -71,8 +70,6 @@ export interface HostGate {
   readonly maxInFlight: number;
   /** The operator's ceiling on {@linkcode maxInFlight}. */
   readonly ceiling: number;
-  /** How long a sync holds its place, in ms, as the bound assumes it now (see {@linkcode InFlightSizer.holdMs}). */
-  readonly holdMs: number;
   /** How late requests to this host may arrive, learnt from its pages' round trips. */
   readonly arrivalDelay: ArrivalDelay;
   /** When this process's event loop was held, as the host's requests may have left late. */
@@ -169,9 +166,6 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       return sizer.bound();
     },
     ceiling,
-    get holdMs() {
-      return sizer.holdMs();
-    },
     arrivalDelay: createArrivalDelay(),
     stalls,
   };
@@ -404,18 +398,6 @@ export function createInFlightSizer(options: InFlightSizerOptions): InFlightSize
     },
     holdMs,
   };
-}
-
-/**
- * The campaign syncs one account keeps in progress (sent, or waiting for their place) when no
- * number is set: Little's law again, its rate (`limit.count` per `limit.windowMs`) times a sync's
- * `holdMs`, with headroom, plus {@linkcode SYNC_SPARE}; at most the window's count (no more can
- * leave in one window) and 20. Every sync waiting holds a chain of suspended calls (about 5 KB),
- * so ten an account at 10,000 accounts held half a gigabyte where three leave as soon.
- */
-export function syncsInProgress(limit: RateLimit, holdMs: number): number {
-  const needed = Math.ceil(rateOf(limit) * holdMs * GATE_HEADROOM - 1e-6) + SYNC_SPARE;
-  return Math.max(1, Math.min(limit.count, 20, needed));
 }
 
 /** Requests per ms that `limit` allows. */

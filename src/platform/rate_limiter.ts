@@ -413,11 +413,11 @@ export function slackMs(
 export function slackGauge(
   limiter: Pick<RateLimiter, "finishTimeFor" | "limit">,
   now: () => number,
-  concurrency: () => number,
+  concurrency: number,
 ): (n: number) => number {
   let last: { at: number; n: number; waitMs: number } | undefined;
   return (n) => {
-    if (limiter.limit.count > concurrency()) return 0;
+    if (limiter.limit.count > concurrency) return 0;
     const at = now();
     if (last && last.n === n && at >= last.at && at - last.at < SLACK_REUSE_MS) {
       return Math.max(0, last.waitMs - (at - last.at));

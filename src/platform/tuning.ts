@@ -55,13 +55,6 @@ export const GATE_SPARE = 16;
 export const GATE_INITIAL_HOLD_MS = 1_000;
 /** Hold times averaged: enough to smooth one account's window, few enough to follow change. */
 export const GATE_SAMPLES = 64;
-/**
- * Syncs an account keeps in progress beyond what its rate and their hold time need (Little's law,
- * with `GATE_HEADROOM`): one may hang until its deadline, and the places a window frees together
- * are then taken a hold apart rather than at once, which delays none of the account's last
- * requests (those follow page 1's chain of places, whose place frees first).
- */
-export const SYNC_SPARE = 2;
 /** Places only logins and pages may take: a retried page never waits for slow syncs to end. */
 export const GATE_RESERVED_SHARE = 1 / 16;
 /** The accounts' limits are read again this often (ms): an advertised limit may change. */

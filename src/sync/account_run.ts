@@ -18,7 +18,6 @@ import {
 import { createPlatformClient } from "../platform/platform_client.ts";
 import { type Account, outcomeRows } from "../platform/account.ts";
 import { slackGauge } from "../platform/rate_limiter.ts";
-import { syncsInProgress } from "../platform/host_gate.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
 import type { HeldAccount } from "../store/lease_keeper.ts";
@@ -230,10 +229,6 @@ async function syncPhase(
       return emptyResult({ fatal: withPlatformHint(error, config) });
     }
     const { sql, guard, checkpoint, campaigns } = run;
-    const set = config.concurrency;
-    const syncs = set === undefined
-      ? () => syncsInProgress(account.limiter.limit, account.hostGate.holdMs)
-      : () => set;
     const sync = await startSync({
       runId,
       sql,
@@ -246,8 +241,8 @@ async function syncPhase(
       pageSize: plan.account.pageSize,
       maxPages: config.maxPages,
       allowMassDelete: config.allowMassDelete,
-      concurrency: syncs,
-      slackMs: slackGauge(account.limiter, () => clock.now(), syncs),
+      concurrency: config.concurrency,
+      slackMs: slackGauge(account.limiter, () => clock.now(), config.concurrency),
       clock,
       signal: run.signal,
       wireSignal: run.wireSignal,

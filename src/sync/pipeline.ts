@@ -34,11 +34,8 @@ export interface PipelineJob {
 
 /** Options for {@linkcode createPipeline}. */
 export interface PipelineOptions {
-  /**
-   * Campaign syncs in flight or waiting for a slot at once; a function is read again as each
-   * sync ends, so the number may follow the work. @default 10
-   */
-  concurrency?: number | (() => number);
+  /** Campaign syncs in flight or waiting for a slot at once. @default 10 */
+  concurrency?: number;
   /** Rows per upsert transaction at most. @default 100 */
   batchSize?: number;
   /** Longest a synced row waits for its transaction, in ms. @default 250 */
@@ -75,9 +72,7 @@ export interface Pipeline {
  * `concurrency` at once), checkpointed, then upserted in batches; rejects are stored once.
  */
 export function createPipeline(job: PipelineJob, options: PipelineOptions = {}): Pipeline {
-  const { clock, signal, onFatal = () => {} } = options;
-  const { concurrency: setting = 10 } = options;
-  const concurrency = typeof setting === "number" ? () => setting : setting;
+  const { concurrency = 10, clock, signal, onFatal = () => {} } = options;
   const { deferMs = () => 0, random = Math.random } = options;
   const signals = { signal, wireSignal: options.wireSignal ?? signal };
   const { runId, account, client, sink, checkpoint, tally, done, pendingSynced } = job;
@@ -173,12 +168,9 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
           next = queue.length;
           break;
         }
-        // Fewer loops are needed now (the syncs' holds got shorter): this one ends.
-        if (loops > concurrency()) break;
         const campaign = queue[next]!;
         queue[next++] = undefined;
         await syncOne(campaign);
-        startLoops();
       }
     } finally {
       loops--;
@@ -188,8 +180,7 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
 
   function startLoops(): void {
     // Each loop about to start will claim a campaign: start no more than are unclaimed.
-    const wanted = concurrency();
-    while (loops < wanted && next + starting < queue.length) {
+    while (loops < concurrency && next + starting < queue.length) {
       loops++;
       starting++;
       tasks.push(syncQueued());

@@ -7,7 +7,6 @@ import {
   type HostGate,
   idleSocketBudget,
   socketBudget,
-  syncsInProgress,
 } from "../../src/platform/host_gate.ts";
 import { createFakeClock, type FakeClock, settle } from "../_fake_clock.ts";
 import type { RateLimit } from "../../src/duration.ts";
@@ -165,26 +164,6 @@ Deno.test("HostGate sizes its room by Little's law from the accounts' rates and 
   const again = gate.addDemand({ limit: { count: 10, windowMs: 60_000 } });
   assert.equal(gate.maxInFlight, Math.ceil((10 / 60_000) * 4_000 * 1.25) + 16, "sized anew");
   again();
-});
-
-Deno.test("HostGate tells the hold time its bound assumes: a second, then the syncs' mean", async () => {
-  const clock = createFakeClock();
-  const gate = createHostGate({ clock });
-  assert.equal(gate.holdMs, 1_000);
-  await hold(gate, clock, 4, 2_000);
-  assert.equal(gate.holdMs, 2_000);
-});
-
-Deno.test("An account keeps its rate x a sync's hold x 1.25 syncs in progress, plus 2, within its window and 20", () => {
-  const minute = (count: number) => ({ count, windowMs: 60_000 });
-  // 10 a minute of 2 s syncs: 0.42 in flight on average; one more for a hung sync, one for a burst.
-  assert.equal(syncsInProgress(minute(10), 2_000), 3);
-  assert.equal(syncsInProgress({ count: 10, windowMs: 15_000 }, 500), 3, "time-scaled alike");
-  // 100 a minute of 2 s syncs: 4.2 on average.
-  assert.equal(syncsInProgress(minute(100), 2_000), 7);
-  assert.equal(syncsInProgress(minute(100), 30_000), 20, "never more than 20");
-  assert.equal(syncsInProgress(minute(2), 30_000), 2, "never more than a window's count");
-  assert.equal(syncsInProgress(minute(1), 0), 1);
 });
 
 Deno.test("HostGate reads the accounts' limits again within a second, and at once when one comes", async () => {

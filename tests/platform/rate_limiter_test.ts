@@ -495,12 +495,12 @@ Deno.test("slackMs never moves the finish: the waited schedule ends with the one
 
 Deno.test("slackGauge reuses a slack for 100 ms, and gives none while fewer syncs than a window run at once", async () => {
   const { clock, limiter } = after(1);
-  const gauge = slackGauge(limiter, () => clock.now(), () => 10);
+  const gauge = slackGauge(limiter, () => clock.now(), 10);
   assert.equal(gauge(100), 48_000);
   await clock.tick(50);
   assert.equal(gauge(100), 48_000 - 50, "the same slack, 50 ms spent");
   assert.equal(gauge(95), 0, "asked anew for another count");
-  const narrow = slackGauge(limiter, () => clock.now(), () => 5);
+  const narrow = slackGauge(limiter, () => clock.now(), 5);
   assert.equal(narrow(100), 0);
 });
 

@@ -186,32 +186,6 @@ Deno.test("Pipeline syncs at most `concurrency` campaigns at once, in the order 
   assert.equal(tally.snapshot().synced, 7);
 });
 
-Deno.test("Pipeline follows a concurrency that changes as its syncs end", async () => {
-  let wanted = 1;
-  const { asked, answers, inFlight, pipeline } = held({ concurrency: () => wanted });
-  pipeline.take({ campaigns: [1, 2, 3, 4, 5, 6].map(campaign), rejects: [] });
-  await settle();
-  assert.deepEqual(asked, ["campaign_1"]);
-  wanted = 3; // the syncs' holds grew
-  answers.shift()!();
-  await settle();
-  assert.deepEqual(asked, [1, 2, 3, 4].map((n) => `campaign_${n}`), "two more start");
-  assert.equal(inFlight.now, 3);
-  wanted = 1; // and shrank again: loops end as their syncs do
-  answers.shift()!();
-  answers.shift()!();
-  await settle();
-  assert.equal(inFlight.now, 1, "two loops ended with their syncs; the third's is on its way");
-  assert.equal(asked.length, 4, "nothing more sent");
-  while (answers.length > 0) {
-    answers.shift()!();
-    await settle();
-  }
-  await pipeline.drain();
-  assert.deepEqual(asked, [1, 2, 3, 4, 5, 6].map((n) => `campaign_${n}`));
-  assert.equal(inFlight.most, 3);
-});
-
 Deno.test("Pipeline starts no sync within take: the pager calls it while it is being built", async () => {
   const { asked, answers, pipeline } = held({ concurrency: 2 });
   pipeline.take({ campaigns: [campaign(1)], rejects: [] });

@@ -10,7 +10,7 @@
 // deno-lint-ignore-file no-console -- part of the bench's entry point: its output is the interface
 import { computeFigures, type RunFigures, slowest, whereTimeWent } from "./figures.ts";
 import { type Load, startLoad } from "./load.ts";
-import { lines, startMockProcess } from "./mock_process.ts";
+import { lines, startMockProcess, writeMockLog } from "./mock_process.ts";
 import { sampleConnections } from "./pg_connections.ts";
 import { sampleRss } from "./rss_sampler.ts";
 
@@ -179,9 +179,7 @@ export async function runManyAccounts(options: ManyAccountsOptions) {
     // BENCH_SYNC_LOG=FILE keeps the sync's whole log (JSON lines), for a closer look.
     const syncLogFile = Deno.env.get("BENCH_SYNC_LOG");
     if (syncLogFile) await Deno.writeTextFile(syncLogFile, err);
-    if (mockLogFile) {
-      await Deno.writeTextFile(mockLogFile, mock.log.map((l) => `${JSON.stringify(l)}\n`).join(""));
-    }
+    if (mockLogFile) await writeMockLog(mockLogFile, mock.log);
     const summary = parseSummary(out);
     if (!summary) {
       return {

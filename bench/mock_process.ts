@@ -56,6 +56,11 @@ export function parseMockLine(line: string): MockLogLine | undefined {
   }
 }
 
+/** Writes `log` to `file` as JSON lines, the way the mock printed them: for a closer look later. */
+export async function writeMockLog(file: string, log: readonly MockLogLine[]): Promise<void> {
+  await Deno.writeTextFile(file, log.map((line) => `${JSON.stringify(line)}\n`).join(""));
+}
+
 /** Starts the mock on a free port and resolves once it listens. */
 export async function startMockProcess(options: MockProcessOptions): Promise<MockProcess> {
   const { args, projectDir = new URL("../", import.meta.url), startTimeoutMs = 30_000 } = options;

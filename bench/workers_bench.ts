@@ -25,7 +25,7 @@ import postgres from "postgres";
 import { computeFigures } from "./figures.ts";
 import { committed } from "./pg_connections.ts";
 import { SYNC_V8_FLAGS } from "./many_accounts.ts";
-import { startMockProcess } from "./mock_process.ts";
+import { startMockProcess, writeMockLog } from "./mock_process.ts";
 import { socketBudget } from "../src/platform/host_gate.ts";
 import { sampleRss } from "./rss_sampler.ts";
 import { sampleWorkerConnections } from "./worker_connections.ts";
@@ -105,9 +105,7 @@ async function runBench(options: BenchOptions) {
     );
     const run = await runWorkers(options, env, url.href, name, mock.log);
     const mockLogFile = Deno.env.get("BENCH_MOCK_LOG");
-    if (mockLogFile) {
-      await Deno.writeTextFile(mockLogFile, mock.log.map((l) => `${JSON.stringify(l)}\n`).join(""));
-    }
+    if (mockLogFile) await writeMockLog(mockLogFile, mock.log);
     const figures = computeFigures(
       mock.log,
       { count: COUNT, windowMs },

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseMockLine, startMockProcess } from "../../bench/mock_process.ts";
+import { parseMockLine, startMockProcess, writeMockLog } from "../../bench/mock_process.ts";
 
 Deno.test("parseMockLine reads request lines and ignores anything else", () => {
   const line = '{"method":"GET","path":"/api/campaigns","page":1,"status":200,"client":"a",' +
@@ -57,5 +57,28 @@ Deno.test("startMockProcess serves the mock in its own process and reads its req
     for (const entry of limited) assert.ok(entry.at >= before, "each line carries its answer time");
   } finally {
     await mock.close();
+  }
+});
+
+Deno.test("writeMockLog writes lines that parseMockLine reads back", async () => {
+  const file = await Deno.makeTempFile();
+  const log = [
+    { method: "GET", path: "/api/campaigns", status: 200, client: "a", latency_ms: 3, at: 10 },
+    {
+      method: "POST",
+      path: "/api/campaigns/c1/sync",
+      status: 429,
+      client: "a",
+      latency_ms: 0,
+      at: 11,
+    },
+  ];
+  try {
+    await writeMockLog(file, log);
+    const lines = (await Deno.readTextFile(file)).split("\n");
+    assert.deepEqual(lines.at(-1), "", "each line ends");
+    assert.deepEqual(lines.slice(0, -1).map(parseMockLine), log);
+  } finally {
+    await Deno.remove(file);
   }
 });

@@ -109,7 +109,7 @@ async function clearToSend(
   request.turn = undefined;
   if (departure === undefined) {
     await tokens.get(signal); // log in before taking a slot: logins are not rate limited
-    departure = await takeTurn(account, request.endpoint, signal);
+    departure = await account.limiter.acquire(signal);
   }
   let token: string;
   let leave: () => void;
@@ -118,10 +118,7 @@ async function clearToSend(
     token = await tokens.get(signal);
     // Room at the host last: a login needs room too, and must not wait behind us. A list
     // request goes ahead of queued syncs: the account's syncs cannot start before its listing.
-    leave = await hostGate.enter(
-      signal,
-      listing ? "ahead" : departure.critical ? "critical" : "behind",
-    );
+    leave = await hostGate.enter(signal, listing ? "ahead" : "behind");
   } catch (error) {
     departure.cancel();
     throw error;
@@ -140,16 +137,4 @@ async function clearToSend(
     );
   }
   return { token, leave, answered: departure.answered };
-}
-
-/**
- * Waits for a slot of the account's window for a request to `endpoint`. A list request starts a
- * critical chain: the account's last request follows one of them.
- */
-export function takeTurn(
-  account: Account,
-  endpoint: ApiEndpoint,
-  signal?: AbortSignal,
-): Promise<Departure> {
-  return account.limiter.acquire(signal, endpoint === "list");
 }

@@ -36,14 +36,12 @@ export interface HostGateOptions {
 /**
  * Whose turn comes first at the gate: `"ahead"` for the quick requests everything else waits on
  * (logins, and list requests: an account's syncs cannot start before its listing), then
- * `"critical"` for syncs on a chain of slots the account's end follows (a wait there delays its
- * last request: see `Departure.critical` in src/platform/rate_limiter.ts), then `"behind"` for the
- * rest (campaign syncs with slack).
+ * `"behind"` for campaign syncs.
  */
-export type GatePriority = "ahead" | "critical" | "behind";
+export type GatePriority = "ahead" | "behind";
 
 /** The priorities in the order they are let in. */
-const PRIORITIES = ["ahead", "critical", "behind"] as const satisfies readonly GatePriority[];
+const PRIORITIES = ["ahead", "behind"] as const satisfies readonly GatePriority[];
 
 /** What an account's requests ask of a host: its limiter's rate limit, read live. */
 export interface Demand {
@@ -52,8 +50,7 @@ export interface Demand {
 
 /**
  * Bounds the requests in flight to one host; the others wait their turn, first come first served
- * within their priority, every `"ahead"` waiter before any `"critical"` one, and those before any
- * `"behind"` one. A few places are kept for `"ahead"` requests only. The bound follows Little's
+ * within their priority, every `"ahead"` waiter before any `"behind"` one. A few places are kept for `"ahead"` requests only. The bound follows Little's
  * law: the declared accounts' request rates times the latency measured, plus headroom, under the
  * operator's ceiling.
  */
@@ -94,7 +91,6 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
   let inFlight = 0;
   const queues: Record<GatePriority, WaitQueue> = {
     ahead: createWaitQueue(),
-    critical: createWaitQueue(),
     behind: createWaitQueue(),
   };
 
@@ -123,7 +119,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       if (!held) return;
       held = false;
       inFlight--;
-      // A critical sync is a sync; logins and pages are not counted (see the sizer above).
+      // Logins and pages are not counted (see the sizer above).
       if (priority !== "ahead") sizer.observe(clock.now() - since);
       admitWaiting();
     };
@@ -160,7 +156,7 @@ export function createHostGate(options: HostGateOptions = {}): HostGate {
       return inFlight;
     },
     get waiting() {
-      return queues.ahead.size + queues.critical.size + queues.behind.size;
+      return queues.ahead.size + queues.behind.size;
     },
     get maxInFlight() {
       return sizer.bound();

@@ -10,7 +10,6 @@ import {
   type AttemptSettings,
   type CallSignals,
   sendAttempt,
-  takeTurn,
 } from "./api_attempt.ts";
 import { rateLimitHoldMs, retry, retryLogger, type RetryOptions } from "./retry.ts";
 import { type CampaignPage, campaignPageSchema, parseAnswer, syncResultSchema } from "./schemas.ts";
@@ -97,7 +96,7 @@ export function createPlatformClient(
     // Its place in the account's window comes first, the request and its retries are built
     // after: an account's syncs wait for its window holding a place each, not a chain of calls
     // (ten thousand accounts wait with ten syncs each).
-    const turn = await takeTurn(account, endpoint, signals.signal);
+    const turn = await account.limiter.acquire(signals.signal);
     const apiRequest = { endpoint, url, method, what, signals, turn };
     return request(account, apiRequest, schema, settings[endpoint]);
   }

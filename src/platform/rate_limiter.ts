@@ -7,8 +7,6 @@ import {
   MARGIN_MAX_MS,
   MARGIN_MIN_MS,
   MARGIN_SHARE,
-  SLACK_REUSE_MS,
-  SLACK_SHARES,
 } from "./tuning.ts";
 
 /** Options for {@linkcode createRateLimiter}. */
@@ -67,14 +65,6 @@ export interface Departure {
    * so its place is reused that much later, up to a window. @default lateMs 0
    */
   answered(at?: number, lateMs?: number): void;
-  /**
-   * Whether the request is on a critical chain: it was acquired as one, or the slot it takes was
-   * last held by a request on one. An account's schedule is chains of slots, each request taking
-   * the slot of the one `count` before it; the chains of its list requests have the most requests
-   * in them (page 1 comes first, and every sync after it), so its last request ends one of them,
-   * and a wait on any other chain costs the account nothing while that chain has slack.
-   */
-  readonly critical: boolean;
 }
 
 /** A client-side mirror of the platform's sliding-window log for one account. */
@@ -82,9 +72,8 @@ export interface RateLimiter {
   /**
    * Waits, in arrival order, until a request may leave without a 429, and holds its place in
    * the window; the request calls `sent()` on the returned departure when it actually leaves.
-   * A `critical` request starts a critical chain (see {@linkcode Departure.critical}).
    */
-  acquire(signal?: AbortSignal, critical?: boolean): Promise<Departure>;
+  acquire(signal?: AbortSignal): Promise<Departure>;
   /** Admits nothing before `at` (epoch ms): the platform said 429 and asked us to wait. */
   holdUntil(at: number): void;
   /** The latest time given to {@linkcode holdUntil} (epoch ms); 0 before any. */
@@ -183,11 +172,8 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
   }
 
   /** When the next request may leave, given the sends so far. */
-  function nextSlot(
-    times: readonly Send[],
-    from: number,
-    blocking = blockingSend(times, from),
-  ): number {
+  function nextSlot(times: readonly Send[], from: number): number {
+    const blocking = blockingSend(times, from);
     const free = blocking === undefined
       ? from
       : blocking.at + limit.windowMs + marginAt(clock.now(), blocking);
@@ -235,15 +221,13 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     insert(left);
   }
 
-  async function takeTurn(signal?: AbortSignal, starts = false): Promise<Departure> {
+  async function takeTurn(signal?: AbortSignal): Promise<Departure> {
     for (;;) {
       signal?.throwIfAborted();
       const now = clock.now();
-      const blocking = blockingSend(sends, now);
-      const at = nextSlot(sends, now, blocking);
+      const at = nextSlot(sends, now);
       if (at <= now) {
-        const critical = starts || (blocking?.critical ?? false);
-        const send: Send = { at: now, sent: false, critical };
+        const send: Send = { at: now, sent: false };
         insert(send);
         let settled = false;
         let left: Send | undefined;
@@ -253,7 +237,7 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
           settled = true;
           remove(send);
           if (leftAt === undefined) return Promise.resolve();
-          left = { at: Math.max(send.at, leftAt), sent: false, critical };
+          left = { at: Math.max(send.at, leftAt), sent: false };
           insert(left);
           return persist(left);
         };
@@ -265,7 +249,6 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
             left.answeredAt = at;
             left.lateMs = lateMs;
           },
-          critical,
         };
       }
       await clock.sleep(at - now, signal);
@@ -273,9 +256,9 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
   }
 
   return {
-    acquire(signal, critical) {
+    acquire(signal) {
       if (waiting++ === 0) waitStart = clock.now();
-      const turn = tail.then(() => takeTurn(signal, critical)).finally(() => {
+      const turn = tail.then(() => takeTurn(signal)).finally(() => {
         if (--waiting === 0) waitedMs += clock.now() - waitStart;
       });
       tail = turn.catch(() => {});
@@ -296,8 +279,9 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
     },
     finishTimeFor(n, from = clock.now()) {
       if (n <= 0) return from;
-      // Two windows' worth are scheduled one by one (what a first window's slack compares); past
-      // them each request takes the slot of the one `count` before it, a window and a margin later.
+      // Two windows' worth are scheduled one by one (the sends known and their lateness decide
+      // them); past them each request takes the slot of the one `count` before it, a window and a
+      // margin later.
       const simulated = Math.min(n, 2 * limit.count);
       const times = [...sends];
       const at: number[] = [];
@@ -364,66 +348,4 @@ interface Send {
   answeredAt?: number;
   /** How late it may have reached the platform, told by its round trip (see `Departure.answered`). */
   lateMs?: number;
-  /** On a critical chain (see {@linkcode Departure.critical}). */
-  critical?: boolean;
-}
-
-/*
- * How long an account's next request may wait without its last one leaving later. The first
- * window after a listing has room the syncs do not all need at once: when the account's requests
- * left are a multiple of its window's count (100 campaigns at 10 a window), only the chain of
- * slots that page 1 started decides when the last one leaves, and a sync taking another slot of
- * that first window may leave any time within the window. Sent at once, the first windows of
- * 1,000 accounts that listed together make one storm (9,000 syncs asked within a second or two)
- * that this process, the host gate and the platform must all absorb, and every account's next
- * window waits for it; spread over the window, they never form one.
- */
-
-/**
- * The longest of 0.8, 0.4 and 0.2 windows that the first of the account's next `n` requests may
- * wait, all `n` then leaving as soon as they may, with the last leaving no later than if none
- * waited; 0 when none fits (the next request is one the finish depends on) or when no slot is free
- * now (the request waits for one anyway).
- */
-export function slackMs(
-  limiter: Pick<RateLimiter, "finishTimeFor" | "limit">,
-  n: number,
-  now: number,
-): number {
-  const { count, windowMs } = limiter.limit;
-  if (n <= count || limiter.finishTimeFor(1, now) > now) return 0;
-  // Once every slot is in use the schedule repeats each window: the requests of the last window
-  // and one whole window before it decide the finish, however many windows come first.
-  const m = ((n - 1) % count) + 1 + count;
-  const finish = limiter.finishTimeFor(m, now);
-  for (const share of SLACK_SHARES) {
-    const waitMs = share * windowMs;
-    if (limiter.finishTimeFor(m, now + waitMs) <= finish) return waitMs;
-  }
-  return 0;
-}
-
-/**
- * {@linkcode slackMs} of `limiter` on `clock`, reused for 100 ms while `n` stays the same: the
- * syncs of a first window ask together, before any of them leaves or ends. Always 0 while the
- * window's count exceeds `concurrency` (the syncs an account has in progress at once): the
- * schedule {@linkcode slackMs} assumes sends each request as soon as its slot frees, and syncs
- * that wait would then hold up the ones behind them.
- */
-export function slackGauge(
-  limiter: Pick<RateLimiter, "finishTimeFor" | "limit">,
-  now: () => number,
-  concurrency: number,
-): (n: number) => number {
-  let last: { at: number; n: number; waitMs: number } | undefined;
-  return (n) => {
-    if (limiter.limit.count > concurrency) return 0;
-    const at = now();
-    if (last && last.n === n && at >= last.at && at - last.at < SLACK_REUSE_MS) {
-      return Math.max(0, last.waitMs - (at - last.at));
-    }
-    const waitMs = slackMs(limiter, n, at);
-    last = { at, n, waitMs };
-    return waitMs;
-  };
 }

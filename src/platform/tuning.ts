@@ -28,15 +28,6 @@ export const LATENESS_CAP_SHARE = 0.1;
  */
 export const LATENESS_HORIZON_WINDOWS = 1.25;
 
-/**
- * The waits a sync of an account's first window may take, as shares of the window, longest
- * first: spread over the window, the first windows of accounts that listed together never make one
- * storm of syncs. And how long a computed wait is reused while the syncs of one window ask
- * together (ms).
- */
-export const SLACK_SHARES = [0.8, 0.4, 0.2] as const;
-export const SLACK_REUSE_MS = 100;
-
 /** How often the event loop's lateness is checked, and the lateness below which it is noise (ms). */
 export const LOOP_CHECK_MS = 50;
 export const LOOP_MIN_LATE_MS = 10;

@@ -17,7 +17,6 @@ import {
 } from "../errors.ts";
 import { createPlatformClient } from "../platform/platform_client.ts";
 import { type Account, outcomeRows } from "../platform/account.ts";
-import { slackGauge } from "../platform/rate_limiter.ts";
 import { withRunContext } from "../report/logging.ts";
 import type { ProgressSnapshot } from "../report/progress.ts";
 import type { HeldAccount } from "../store/lease_keeper.ts";
@@ -242,7 +241,6 @@ async function syncPhase(
       maxPages: config.maxPages,
       allowMassDelete: config.allowMassDelete,
       concurrency: config.concurrency,
-      slackMs: slackGauge(account.limiter, () => clock.now(), config.concurrency),
       clock,
       signal: run.signal,
       wireSignal: run.wireSignal,

@@ -1,5 +1,5 @@
 import { getLogger } from "@logtape/logtape";
-import { type Clock, systemClock } from "../clock.ts";
+import type { Clock } from "../clock.ts";
 import { AuthError, errorCode, errorFields, errorMessage } from "../errors.ts";
 import type { PlatformClient } from "../platform/platform_client.ts";
 import type { Campaign, SyncedCampaign } from "../platform/schemas.ts";
@@ -48,14 +48,6 @@ export interface PipelineOptions {
   wireSignal?: AbortSignal;
   /** Called with what must end the run (credentials refused, database lost). @default no-op */
   onFatal?: (error: unknown) => void;
-  /**
-   * How long the sync about to start may wait without delaying the account's last request (see
-   * `slackMs` in src/platform/rate_limiter.ts); it waits a random part of it. @default none:
-   * every sync goes at once
-   */
-  deferMs?: () => number;
-  /** Source of randomness for those waits, in [0, 1). @default Math.random */
-  random?: () => number;
 }
 
 /** Takes each page's new campaigns to their committed rows. */
@@ -73,7 +65,6 @@ export interface Pipeline {
  */
 export function createPipeline(job: PipelineJob, options: PipelineOptions = {}): Pipeline {
   const { concurrency = 10, clock, signal, onFatal = () => {} } = options;
-  const { deferMs = () => 0, random = Math.random } = options;
   const signals = { signal, wireSignal: options.wireSignal ?? signal };
   const { runId, account, client, sink, checkpoint, tally, done, pendingSynced } = job;
   // The rejects' writes; the syncs are pulled from `queue` by at most `concurrency` loops, so an
@@ -119,13 +110,6 @@ export function createPipeline(job: PipelineJob, options: PipelineOptions = {}):
 
   async function syncOne(campaign: Campaign): Promise<void> {
     if (stopped()) return tally.leftUndone();
-    const spareMs = deferMs();
-    if (spareMs > 0) {
-      // A window to spare: leave at a random point of it, so the first windows of accounts that
-      // listed together do not all leave at once.
-      await (clock ?? systemClock).sleep(random() * spareMs, signal).catch(() => {});
-      if (stopped()) return tally.leftUndone();
-    }
     let syncedAt: string;
     try {
       syncedAt = await client.syncCampaign(campaign.id, signals);

@@ -30,12 +30,7 @@ export interface SyncJob {
 }
 
 /** Options for {@linkcode startSync}. */
-export interface SyncOptions extends Omit<PipelineOptions, "onFatal" | "deferMs"> {
-  /**
-   * How long the next of `requestsLeft` requests may wait without the last leaving later (the
-   * account's `slackGauge`, src/platform/rate_limiter.ts). @default none: every sync goes at once
-   */
-  slackMs?: (requestsLeft: number) => number;
+export interface SyncOptions extends Omit<PipelineOptions, "onFatal"> {
   /** Records per page requested; a smaller cap the platform applies is learnt. @default 100 */
   pageSize?: number;
   /** Hard cap on pages fetched, whatever `total` says. @default 1000 */
@@ -133,8 +128,6 @@ export async function startSync(
     signal: stop,
     wireSignal: wire,
     onFatal: failRun,
-    ...(options.slackMs ? { deferMs: () => options.slackMs!(requestsLeft(progress())) } : {}),
-    random: options.random,
   });
   const pager = runPager({
     runId,

@@ -64,7 +64,7 @@ Deno.test("HostGates gives every URL of one origin the same gate, and other orig
   assert.equal(a.maxInFlight, 8);
 });
 
-Deno.test("HostGate lets waiters in ahead, then critical, then behind, each in order", async () => {
+Deno.test("HostGate lets waiters in ahead, then behind, each in order", async () => {
   const gate = createHostGate({ maxInFlight: 1 });
   const order: string[] = [];
   const leave = await gate.enter();
@@ -73,21 +73,17 @@ Deno.test("HostGate lets waiters in ahead, then critical, then behind, each in o
   const all = [
     enter("sync 1"),
     enter("sync 2", "behind"),
-    enter("critical sync 1", "critical"),
     enter("list 1", "ahead"),
     enter("sync 3"),
-    enter("critical sync 2", "critical"),
     enter("login", "ahead"),
   ];
   await settle();
-  assert.equal(gate.waiting, 7);
+  assert.equal(gate.waiting, 5);
   leave();
   await Promise.all(all);
   assert.deepEqual(order, [
     "list 1",
     "login",
-    "critical sync 1",
-    "critical sync 2",
     "sync 1",
     "sync 2",
     "sync 3",

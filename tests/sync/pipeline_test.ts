@@ -3,7 +3,7 @@ import type { Campaign } from "../../src/platform/schemas.ts";
 import type { CampaignChange } from "../../src/store/campaign_store.ts";
 import { createPipeline } from "../../src/sync/pipeline.ts";
 import { createTally } from "../../src/sync/tally.ts";
-import { createFakeClock, settle } from "../_fake_clock.ts";
+import { settle } from "../_fake_clock.ts";
 
 const campaign = (n: number): Campaign => ({
   id: `campaign_${n}`,
@@ -42,16 +42,6 @@ function pipelineOver(
   return { tally, pipeline };
 }
 
-/** A pipeline over a client that records when each sync was asked, on a fake clock. */
-function setup(deferMs: () => number, signal?: AbortSignal) {
-  const clock = createFakeClock(0);
-  const asked: number[] = [];
-  const { tally, pipeline } = pipelineOver({
-    syncCampaign: () => (asked.push(clock.now()), Promise.resolve("2026-01-01T00:00:00Z")),
-  }, { clock, deferMs, random: () => 0.5, signal });
-  return { clock, asked, tally, pipeline };
-}
-
 /** A pipeline over a client whose syncs are answered one by one, by `answers`. */
 function held(options: Parameters<typeof createPipeline>[1]) {
   const asked: string[] = [];
@@ -68,33 +58,6 @@ function held(options: Parameters<typeof createPipeline>[1]) {
   }, options);
   return { asked, answers, inFlight, tally, pipeline };
 }
-
-Deno.test("Pipeline lets a sync with a window to spare wait a random part of it", async () => {
-  let spare = 40_000;
-  const { clock, asked, pipeline } = setup(() => spare);
-  pipeline.take({ campaigns: [campaign(1), campaign(2)], rejects: [] });
-  await settle();
-  assert.deepEqual(asked, [], "both wait");
-  spare = 0; // the next one is one the account's finish depends on
-  pipeline.take({ campaigns: [campaign(3)], rejects: [] });
-  await settle();
-  assert.deepEqual(asked, [0]);
-  await clock.tick(20_000); // half of the 40 s to spare
-  assert.deepEqual(asked, [0, 20_000, 20_000]);
-  await clock.runAll();
-  await pipeline.drain();
-});
-
-Deno.test("Pipeline leaves a waiting sync undone when a stop comes, and sends nothing", async () => {
-  const stop = new AbortController();
-  const { asked, tally, pipeline } = setup(() => 40_000, stop.signal);
-  pipeline.take({ campaigns: [campaign(1)], rejects: [] });
-  await settle();
-  stop.abort(new Error("stop"));
-  await pipeline.drain();
-  assert.deepEqual(asked, []);
-  assert.equal(tally.snapshot().undone, 1);
-});
 
 Deno.test("Pipeline leaves a queued sync undone when a stop comes, and sends nothing more", async () => {
   const stop = new AbortController();

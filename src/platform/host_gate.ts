@@ -50,9 +50,9 @@ export interface Demand {
 
 /**
  * Bounds the requests in flight to one host; the others wait their turn, first come first served
- * within their priority, every `"ahead"` waiter before any `"behind"` one. A few places are kept for `"ahead"` requests only. The bound follows Little's
- * law: the declared accounts' request rates times the latency measured, plus headroom, under the
- * operator's ceiling.
+ * within their priority, every `"ahead"` waiter before any `"behind"` one. A few places are kept
+ * for `"ahead"` requests only. The bound follows Little's law: the declared accounts' request rates
+ * times the latency measured, plus headroom, under the operator's ceiling.
  */
 export interface HostGate {
   /** Waits for room, then holds it until the returned function is called (once). @default priority "behind" */

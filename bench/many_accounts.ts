@@ -8,9 +8,10 @@
  * @module
  */
 // deno-lint-ignore-file no-console -- part of the bench's entry point: its output is the interface
+import { resolve } from "node:path";
 import { computeFigures, type RunFigures, slowest, whereTimeWent } from "./figures.ts";
 import { type Load, startLoad } from "./load.ts";
-import { lines, startMockProcess, writeMockLog } from "./mock_process.ts";
+import { lines, startMockProcess } from "./mock_process.ts";
 import { sampleConnections } from "./pg_connections.ts";
 import { sampleRss } from "./rss_sampler.ts";
 
@@ -114,6 +115,7 @@ export async function runManyAccounts(options: ManyAccountsOptions) {
   const clientIds = Array.from({ length: accounts }, (_, i) => `acct_${pad(i + 1, accounts)}`);
   const stateDir = await Deno.makeTempDir({ prefix: "adsync_bench_" });
   const mock = await startMockProcess({
+    logFile: resolve(mockLogFile ?? `${stateDir}/mock.jsonl`),
     args: [
       ...["--rate-limit", rateLimit, "--sync-delay", `${Math.round(2_000 * scale)}ms`],
       ...["--campaigns", String(campaigns), "--seed", String(seed)],
@@ -179,7 +181,7 @@ export async function runManyAccounts(options: ManyAccountsOptions) {
     // BENCH_SYNC_LOG=FILE keeps the sync's whole log (JSON lines), for a closer look.
     const syncLogFile = Deno.env.get("BENCH_SYNC_LOG");
     if (syncLogFile) await Deno.writeTextFile(syncLogFile, err);
-    if (mockLogFile) await writeMockLog(mockLogFile, mock.log);
+    await mock.close(); // reads its log
     const summary = parseSummary(out);
     if (!summary) {
       return {

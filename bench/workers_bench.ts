@@ -20,12 +20,13 @@
  * @module
  */
 // deno-lint-ignore-file no-console -- a bench prints its report
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { computeFigures } from "./figures.ts";
 import { committed } from "./pg_connections.ts";
 import { SYNC_V8_FLAGS } from "./many_accounts.ts";
-import { startMockProcess, writeMockLog } from "./mock_process.ts";
+import { type MockProcess, startMockProcess } from "./mock_process.ts";
 import { socketBudget } from "../src/platform/host_gate.ts";
 import { sampleRss } from "./rss_sampler.ts";
 import { sampleWorkerConnections } from "./worker_connections.ts";
@@ -80,7 +81,10 @@ async function runBench(options: BenchOptions) {
   const { accounts, windowMs, campaigns } = options;
   const scale = windowMs / 60_000;
   const ids = Array.from({ length: accounts }, (_, i) => `acct_${String(i + 1).padStart(4, "0")}`);
+  const dir = await Deno.makeTempDir({ prefix: "adsync_bench_" });
+  const mockLogFile = Deno.env.get("BENCH_MOCK_LOG");
   const mock = await startMockProcess({
+    logFile: resolve(mockLogFile ?? `${dir}/mock.jsonl`),
     args: [
       ...["--rate-limit", `${COUNT}/${windowMs}ms`, "--seed", "1"],
       ...["--sync-delay", `${Math.round(2_000 * scale)}ms`, "--campaigns", String(campaigns)],
@@ -91,7 +95,6 @@ async function runBench(options: BenchOptions) {
   await admin`create database ${admin(name)}`;
   const url = new URL(serverUrl!);
   url.pathname = `/${name}`;
-  const dir = await Deno.makeTempDir({ prefix: "adsync_bench_" });
   try {
     const file = `${dir}/accounts.json`;
     await Deno.writeTextFile(
@@ -103,9 +106,8 @@ async function runBench(options: BenchOptions) {
       `${options.workers} workers, ${accounts} accounts x ${campaigns} campaigns, ` +
         `${COUNT}/${windowMs}ms, mock at ${mock.url}...`,
     );
-    const run = await runWorkers(options, env, url.href, name, mock.log);
-    const mockLogFile = Deno.env.get("BENCH_MOCK_LOG");
-    if (mockLogFile) await writeMockLog(mockLogFile, mock.log);
+    const run = await runWorkers(options, env, url.href, name, mock);
+    await mock.close(); // reads its log
     const figures = computeFigures(
       mock.log,
       { count: COUNT, windowMs },
@@ -159,7 +161,7 @@ async function runWorkers(
   env: Record<string, string>,
   url: string,
   database: string,
-  mockLog: readonly { at: number; latency_ms: number }[],
+  mock: Pick<MockProcess, "firstLogged">,
 ) {
   // BENCH_INSPECT=HOST:PORT opens the first worker's inspector, for bench/cpu_profile.ts.
   const inspect = Deno.env.get("BENCH_INSPECT");
@@ -198,7 +200,7 @@ async function runWorkers(
   try {
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      const first = mockLog[0];
+      const first = options.killAfterMs === undefined ? undefined : mock.firstLogged();
       const due = options.killAfterMs !== undefined && first && killed === undefined &&
         Date.now() - first.at >= options.killAfterMs;
       if (due) {

@@ -79,6 +79,11 @@ export interface MockApiOptions {
   now?: () => number;
   /** Called with each log entry as it is appended. @default undefined */
   onRequest?: (entry: MockRequestLogEntry) => void;
+  /**
+   * Keep every entry in `log`: a process that prints its entries has no use for them, and a
+   * million of them are a heap its garbage collector keeps going over. @default true
+   */
+  keepLog?: boolean;
 }
 
 /** The defaults of every option that has one. */
@@ -123,6 +128,7 @@ export const MOCK_FLAGS = {
   "advertise": { type: "string" },
   "advertised-limit": { type: "string" },
   "client-rate-limit": { type: "string", multiple: true },
+  "log": { type: "string" },
 } as const;
 
 /**
@@ -134,7 +140,9 @@ export const MOCK_FLAGS = {
  * const options = parseMockArgs(["--rate-limit", "10/1s", "--seed", "42"]);
  * ```
  */
-export function parseMockArgs(args: string[]): MockApiOptions & { port: number } {
+export function parseMockArgs(
+  args: string[],
+): MockApiOptions & { port: number; logFile?: string } {
   const { values } = parseFlags(args);
   const errorRate = rate("--error-rate", values["error-rate"], MOCK_API_DEFAULTS.errorRate);
   const hangRate = rate("--hang-rate", values["hang-rate"], MOCK_API_DEFAULTS.hangRate);
@@ -162,6 +170,7 @@ export function parseMockArgs(args: string[]): MockApiOptions & { port: number }
     advertise: advertiseMode(values.advertise),
     ...advertisedLimit(values["advertised-limit"]),
     clientRateLimits: clientRateLimits(values["client-rate-limit"] ?? []),
+    ...(values.log === undefined ? {} : { logFile: text("--log", values.log, "") }),
   };
 }
 

@@ -53,6 +53,7 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
     ...(defined as Partial<MockApiOptions>),
   };
   const { rateLimit, tokenTtlMs, penaltyMs, seed, now, onRequest, advertise } = settings;
+  const { keepLog = true } = settings;
 
   const log: MockRequestLogEntry[] = [];
   const window = createRateWindow(rateLimit, { penaltyMs, limits: settings.clientRateLimits });
@@ -99,7 +100,7 @@ export function createMockApi(options: Partial<MockApiOptions> = {}): MockApi {
       status,
       latencyMs: Math.round(performance.now() - started),
     };
-    log.push(done as MockRequestLogEntry);
+    if (keepLog) log.push(done as MockRequestLogEntry);
     onRequest?.(done as MockRequestLogEntry);
   }
 

@@ -26,6 +26,7 @@ const FLAG_HELP: Partial<Record<Flag, { arg: string; text: string }>> = {
   "advertise": { arg: "MODE", text: "limit headers: ietf, x-ratelimit, garbage" },
   "advertised-limit": { arg: "N/DUR", text: "limit the headers claim [the enforced one]" },
   "client-rate-limit": { arg: "ID=N/DUR", text: "a client's own limit (repeatable)" },
+  "log": { arg: "FILE", text: "write the request lines to FILE, not stdout" },
 };
 
 /** A duration as one would type it: 2s, 1h, 70ms. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseMockLine, startMockProcess, writeMockLog } from "../../bench/mock_process.ts";
+import { parseMockLine, startMockProcess } from "../../bench/mock_process.ts";
 
 Deno.test("parseMockLine reads request lines and ignores anything else", () => {
   const line = '{"method":"GET","path":"/api/campaigns","page":1,"status":200,"client":"a",' +
@@ -60,25 +60,33 @@ Deno.test("startMockProcess serves the mock in its own process and reads its req
   }
 });
 
-Deno.test("writeMockLog writes lines that parseMockLine reads back", async () => {
-  const file = await Deno.makeTempFile();
-  const log = [
-    { method: "GET", path: "/api/campaigns", status: 200, client: "a", latency_ms: 3, at: 10 },
-    {
-      method: "POST",
-      path: "/api/campaigns/c1/sync",
-      status: 429,
-      client: "a",
-      latency_ms: 0,
-      at: 11,
-    },
-  ];
+Deno.test("startMockProcess with a log file reads the request lines once the mock stopped", async () => {
+  const dir = await Deno.makeTempDir();
+  const logFile = `${dir}/mock.jsonl`;
+  const mock = await startMockProcess({
+    args: ["--error-rate", "0", "--hang-rate", "0"],
+    logFile,
+  });
   try {
-    await writeMockLog(file, log);
-    const lines = (await Deno.readTextFile(file)).split("\n");
-    assert.deepEqual(lines.at(-1), "", "each line ends");
-    assert.deepEqual(lines.slice(0, -1).map(parseMockLine), log);
+    for (const client of ["acct_001", "acct_002"]) {
+      const res = await fetch(`${mock.url}/api/campaigns`, { headers: { "x-client-id": client } });
+      await res.body?.cancel();
+    }
+    const deadline = Date.now() + 10_000;
+    while (mock.firstLogged() === undefined && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(mock.firstLogged()?.client, "acct_001", "the first line, from the file's head");
+    assert.equal(mock.log.length, 0, "nothing read while it runs");
+    await mock.close();
+    assert.deepEqual(mock.log.map((entry) => [entry.client, entry.status]), [
+      ["acct_001", 401],
+      ["acct_002", 401],
+    ]);
+    await mock.close();
+    assert.equal(mock.log.length, 2, "a second close reads nothing again");
   } finally {
-    await Deno.remove(file);
+    await mock.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });

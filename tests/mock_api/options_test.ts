@@ -43,6 +43,7 @@ Deno.test("parseMockArgs reads every flag, with durations in ms, s, m and h", ()
     "--advertised-limit=100/6s",
     "--client-rate-limit=acme=5/60s",
     "--client-rate-limit=globex=20/1s",
+    "--log=requests.jsonl",
   ]);
   assert.deepEqual(options, {
     ...MOCK_API_DEFAULTS,
@@ -70,6 +71,7 @@ Deno.test("parseMockArgs reads every flag, with durations in ms, s, m and h", ()
       acme: { count: 5, windowMs: 60_000 },
       globex: { count: 20, windowMs: 1_000 },
     },
+    logFile: "requests.jsonl",
   });
 });
 
@@ -86,6 +88,7 @@ Deno.test("parseMockArgs refuses a bad value with one line naming the flag", () 
     [["--campaigns", "lots"], "--campaigns: "],
     [["--seed", "-1"], "--seed: "],
     [["--email="], "--email: "],
+    [["--log="], "--log: must not be empty"],
     [["--retry-after", "never"], "--retry-after: expected both, header or body"],
     [["--penalty", "1 day"], "--penalty: "],
     [["--colour"], "--colour: unknown flag"],

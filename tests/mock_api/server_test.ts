@@ -257,3 +257,13 @@ Deno.test("injected records are served raw and can be synced by their string id"
     assert.equal(sync.body.campaign_id, records[0]!.id);
   });
 });
+
+Deno.test("with keepLog false the mock tells onRequest of each request and keeps none", async () => {
+  const told: MockRequestLogEntry[] = [];
+  await withMock({ keepLog: false, onRequest: (entry) => void told.push(entry) }, async (mock) => {
+    await login(mock);
+    await (await fetch(`${mock.url}/health`)).body?.cancel();
+    assert.deepEqual(told.map((entry) => entry.path), ["/auth/token", "/health"]);
+    assert.equal(mock.log.length, 0);
+  });
+});

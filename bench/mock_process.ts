@@ -125,7 +125,8 @@ export async function startMockProcess(options: MockProcessOptions): Promise<Moc
       await child.status;
       await Promise.allSettled([readOut, readErr]);
       clearTimeout(killer);
-      if (logFile !== undefined) log.push(...await readMockLog(logFile));
+      // One by one: a spread of a million lines overflows the stack.
+      if (logFile !== undefined) { for (const line of await readMockLog(logFile)) log.push(line); }
     })();
   const firstLogged = () => logFile === undefined ? log[0] : firstLine(logFile);
   try {

@@ -136,19 +136,19 @@ export interface LoopStalls {
   note(from: number, to: number): void;
   /** How long after `at` (epoch ms) a request stamped then may have left: 0 outside any stall. */
   heldAfter(at: number): number;
-  /** The longest stall that ended after `at` (epoch ms), in ms; 0 when none did. */
-  longestSince(at: number): number;
+  /**
+   * The longest stall that held the loop at some time from `from` to `to` (epoch ms), in ms; 0
+   * when none did.
+   */
+  longestDuring(from: number, to: number): number;
   /** Whether a stall that ended after `at` (epoch ms) held the loop longer than `ms`. */
   heldLongerSince(at: number, ms: number): boolean;
 }
 
 /** Creates an empty record that keeps the latest `keep` stalls. @default keep 4096 */
 export function createLoopStalls(keep = 4_096): LoopStalls {
-  // Ascending by end: the loop is held one stall after the other.
+  // Ascending by end, and so by start: the loop is held one stall after the other.
   const stalls: Array<{ from: number; to: number }> = [];
-  // The latest answer of longestSince(), asked again by every limiter of the process.
-  let longest: { at: number; noted: number; ms: number } | undefined;
-  let noted = 0;
 
   /** The index of the first stall ending after `at`. */
   function firstEndingAfter(at: number): number {
@@ -165,7 +165,6 @@ export function createLoopStalls(keep = 4_096): LoopStalls {
   return {
     note(from, to) {
       if (to <= from) return;
-      noted++;
       let i = stalls.length;
       while (i > 0 && stalls[i - 1]!.to > to) i--;
       stalls.splice(i, 0, { from, to });
@@ -181,14 +180,11 @@ export function createLoopStalls(keep = 4_096): LoopStalls {
       }
       return held;
     },
-    longestSince(at) {
-      // Asked for about the same time by many limiters: the answer holds 100 ms, or until a stall.
-      if (longest && longest.noted === noted && Math.abs(longest.at - at) < 100) return longest.ms;
+    longestDuring(from, to) {
       let ms = 0;
-      for (let i = firstEndingAfter(at); i < stalls.length; i++) {
+      for (let i = firstEndingAfter(from); i < stalls.length && stalls[i]!.from < to; i++) {
         ms = Math.max(ms, stalls[i]!.to - stalls[i]!.from);
       }
-      longest = { at, noted, ms };
       return ms;
     },
     heldLongerSince(at, ms) {

@@ -36,12 +36,12 @@ export interface RateLimiterOptions {
   /**
    * When this process's event loop was held: a request sent during a stall reached the platform
    * late, so the request that takes its place a window later waits for as long as it was held
-   * after its send; and a machine busy enough to hold this process may hold the platform's reading
-   * of requests already sent as long, so the margin is never below the longest stall of the last
-   * 1.25 windows either (a guess: at most a tenth of the window; the stall that held a send
-   * itself counts up to a whole window). @default none
+   * after its send (up to a whole window); and a machine busy enough to hold this process may hold
+   * the platform's reading of a request on its way as long, so a send's margin is never below the
+   * longest stall between its leaving and its answer (a guess: at most a tenth of the window).
+   * @default none
    */
-  stalls?: Pick<LoopStalls, "heldAfter" | "longestSince">;
+  stalls?: Pick<LoopStalls, "heldAfter" | "longestDuring">;
 }
 
 /** An admitted request, not yet on its way. */
@@ -136,15 +136,15 @@ export function createRateLimiter(limit: RateLimit, options: RateLimiterOptions 
 
   /**
    * The margin after `send`, at `now`: the set one, or if longer the recent arrival delay or the
-   * longest recent stall (guesses of how late any send arrived: at most a tenth of the window), or
-   * what that very send measured (how long the loop was held after it, how much longer than the
-   * host's quickest its round trip took: up to a whole window); but never more than the send's
-   * own round trip when it was answered (the platform counted it before it answered).
+   * longest stall while the send was on its way (guesses of how late it arrived: at most a tenth
+   * of the window), or what that very send measured (how long the loop was held after it, how much
+   * longer than the host's quickest its round trip took: up to a whole window); but never more than
+   * the send's own round trip when it was answered (the platform counted it before it answered).
    */
   function marginAt(now: number, send: Pick<Send, "at" | "answeredAt" | "lateMs">): number {
-    const horizon = now - LATENESS_HORIZON_WINDOWS * limit.windowMs;
     const learnt = arrivalDelay?.recentMaxMs(now, LATENESS_HORIZON_WINDOWS * limit.windowMs) ?? 0;
-    const guessed = Math.max(learnt, stalls?.longestSince(horizon) ?? 0);
+    const onItsWay = stalls?.longestDuring(send.at, send.answeredAt ?? now) ?? 0;
+    const guessed = Math.max(learnt, onItsWay);
     const capped = Math.min(limit.windowMs * LATENESS_CAP_SHARE, guessed);
     const held = Math.max(stalls?.heldAfter(send.at) ?? 0, ownLateness(send));
     const answered = send.answeredAt === undefined ? Infinity : send.answeredAt - send.at;

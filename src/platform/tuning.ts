@@ -16,15 +16,17 @@ export const MARGIN_MAX_MS = 500;
 
 /**
  * The most lateness a margin allows for on a guess (the host's recent page round trips, the
- * longest recent stall), as a share of the window: every send pays a guess, and a slot each holds
+ * longest stall while the send was on its way), as a share of the window: every send pays a guess,
+ * and a slot each holds
  * longer costs the account more than a 429's hold would. What a send measured of itself (the stall
  * that held it, its round trip's excess) is not a guess and counts up to a whole window.
  */
 export const LATENESS_CAP_SHARE = 0.1;
 
 /**
- * How far back lateness counts, in windows: a send is reused a window after it left, so what
- * delayed requests a window ago (and a little before) is what may delay the one it frees.
+ * How far back the host's page round trips count, in windows: a send is reused a window after it
+ * left, so what delayed requests a window ago (and a little before) is what may delay the one it
+ * frees.
  */
 export const LATENESS_HORIZON_WINDOWS = 1.25;
 

@@ -79,16 +79,20 @@ Deno.test("LoopStalls keeps only its latest stalls", () => {
   assert.equal(stalls.heldAfter(450), 50);
 });
 
-Deno.test("LoopStalls tells the longest stall that ended after a time, and a new stall at once", () => {
+Deno.test("LoopStalls tells the longest stall that held the loop within a span, and a new stall at once", () => {
   const stalls = createLoopStalls();
-  assert.equal(stalls.longestSince(0), 0);
+  assert.equal(stalls.longestDuring(0, 10_000), 0);
   stalls.note(1_000, 1_300);
   stalls.note(2_000, 2_100);
-  assert.equal(stalls.longestSince(0), 300);
-  assert.equal(stalls.longestSince(1_500), 100, "the 300 ms one ended before");
+  assert.equal(stalls.longestDuring(0, 10_000), 300);
+  assert.equal(stalls.longestDuring(1_500, 10_000), 100, "the 300 ms one ended before");
+  assert.equal(stalls.longestDuring(0, 1_000), 0, "the 300 ms one began as the span ended");
+  assert.equal(stalls.longestDuring(1_299, 1_301), 300, "held the loop at the span's start");
+  assert.equal(stalls.longestDuring(1_400, 1_900), 0, "between the two");
   stalls.note(2_500, 3_000);
-  assert.equal(stalls.longestSince(1_500), 500, "noted since the last answer");
-  assert.equal(stalls.longestSince(3_000), 0);
+  assert.equal(stalls.longestDuring(1_500, 10_000), 500, "noted since the last answer");
+  assert.equal(stalls.longestDuring(2_050, 2_600), 500, "two stalls in the span: the longer");
+  assert.equal(stalls.longestDuring(3_000, 10_000), 0);
 });
 
 Deno.test("LoopStalls tells whether a stall that ended after a time was longer than a length", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createLoopStalls } from "../../src/platform/lateness.ts";
-import { createRateLimiter } from "../../src/platform/rate_limiter.ts";
+import { createRateLimiter, type Departure } from "../../src/platform/rate_limiter.ts";
 import { createFakeClock, settle } from "../_fake_clock.ts";
 
 const limit = { count: 10, windowMs: 60_000 };
@@ -338,12 +338,11 @@ Deno.test("RateLimiter makes the request a window after a stalled send wait as l
   await clock.runAll();
   await done;
   assert.deepEqual(admitted.slice(10), Array(10).fill(60_000 + 1_400));
-  // A send after the stall, while it is recent, pays it too: a machine busy enough to hold this
-  // process may have held the platform's reading of requests already sent.
+  // The sends after it left long after the stall, which can have held none of them.
   const after = queue(limiter, 1, clock);
   await clock.runAll();
   await after.done;
-  assert.deepEqual(after.admitted, [61_400 + 60_000 + 1_400]);
+  assert.deepEqual(after.admitted, [61_400 + 60_000 + marginMs]);
 });
 
 Deno.test("RateLimiter makes the requests after sends a long stall held wait all of it, beyond a tenth of the window", async () => {
@@ -377,22 +376,27 @@ Deno.test("RateLimiter reuses the place of a send whose round trip says it arriv
   assert.deepEqual(admitted, [...Array(9).fill(60_000 + marginMs), 60_000 + 9_000]);
 });
 
-Deno.test("RateLimiter keeps the longest stall of the last 1.25 windows as its margin, then forgets it", async () => {
+Deno.test("RateLimiter counts a stall while a send was on its way in the margin of the slot it frees", async () => {
   const clock = createFakeClock(0);
   const stalls = createLoopStalls();
   const limiter = createRateLimiter(limit, { clock, marginMs, stalls });
-  for (let i = 0; i < 10; i++) (await limiter.acquire()).sent(); // a full window at 0
-  stalls.note(30_000, 31_000); // the loop held 1 s, half a window later, no send in it
+  for (let i = 0; i < 10; i++) (await limiter.acquire()).sent(); // a full window at 0, unanswered
+  stalls.note(30_000, 31_000); // the loop held 1 s, half a window later, the sends on their way
   const soon = queue(limiter, 1, clock);
   await clock.runAll();
   await soon.done;
-  assert.deepEqual(soon.admitted, [60_000 + 1_000], "the stall is recent: its second is waited");
-  await clock.tick(2 * 60_000); // the stall is now older than 1.25 windows
-  for (let i = 0; i < 10; i++) (await limiter.acquire()).sent(); // a full window at 181 s
+  assert.deepEqual(soon.admitted, [60_000 + 1_000], "a busy machine may have held their reading");
+  await clock.tick(2 * 60_000);
+  const window: Departure[] = [];
+  for (let i = 0; i < 10; i++) window.push(await limiter.acquire()); // a full window at 181 s
+  for (const departure of window) await departure.sent();
+  await clock.tick(2_000);
+  for (const departure of window) departure.answered(); // answered 2 s later
+  stalls.note(200_000, 201_000); // a stall after their answers
   const later = queue(limiter, 1, clock);
   await clock.runAll();
   await later.done;
-  assert.deepEqual(later.admitted, [181_000 + 60_000 + marginMs], "only the set margin");
+  assert.deepEqual(later.admitted, [181_000 + 60_000 + marginMs], "no stall while on their way");
 });
 
 Deno.test("RateLimiter needs no more margin after an answered send than its round trip", async () => {

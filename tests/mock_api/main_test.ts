@@ -8,14 +8,8 @@ Deno.test("The mock on a busy port says so in one line with its mock: prefix, ex
   const busy = Deno.listen({ hostname: "0.0.0.0", port: 0 });
   try {
     const { port } = busy.addr as Deno.NetAddr;
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", "--allow-env", "mock-api/main.ts", "--port", String(port)],
-      cwd: PROJECT_DIR,
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-    }).output();
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 1, stderr);
+    const { code, stderr } = await runMock(["--port", String(port)]);
+    assert.equal(code, 1, stderr);
     assert.match(stderr, new RegExp(`^mock: --port: cannot listen on ${port}: .+\\n$`));
   } finally {
     busy.close();
@@ -62,22 +56,18 @@ Deno.test("The mock writes its request lines to --log FILE, none to stdout", asy
 });
 
 Deno.test("The mock that cannot open its --log file says so in one line, exit 1", async () => {
+  const { code, stderr } = await runMock(["--port", "0", "--log", "x.log"]);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /^mock: --log: cannot open x\.log: .+\n$/);
+});
+
+/** Runs the mock's entry point with `args` and no write permission, to its end. */
+async function runMock(args: string[]): Promise<{ code: number; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "mock-api/main.ts",
-      "--port",
-      "0",
-      "--log",
-      "x.log",
-    ],
+    args: ["run", "--allow-net", "--allow-env", "mock-api/main.ts", ...args],
     cwd: PROJECT_DIR,
     env: { NO_COLOR: "1" },
     stdin: "null",
   }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.equal(output.code, 1, stderr);
-  assert.match(stderr, /^mock: --log: cannot open x\.log: .+\n$/);
-});
+  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+}

@@ -17,9 +17,9 @@ export const MARGIN_MAX_MS = 500;
 /**
  * The most lateness a margin allows for on a guess (the host's recent page round trips, the
  * longest stall while the send was on its way), as a share of the window: every send pays a guess,
- * and a slot each holds
- * longer costs the account more than a 429's hold would. What a send measured of itself (the stall
- * that held it, its round trip's excess) is not a guess and counts up to a whole window.
+ * and a slot each holds longer costs the account more than a 429's hold would. What a send measured
+ * of itself (the stall that held it, its round trip's excess) is not a guess and counts up to a
+ * whole window.
  */
 export const LATENESS_CAP_SHARE = 0.1;
 

@@ -1,7 +1,7 @@
 /**
  * The mock Ad Platform in a process of its own (`deno run mock-api/main.ts`), so its CPU and
- * event loop are not the sync's, with its request log (one JSON line per request) read from its
- * stdout as it runs, or from a file once it stopped.
+ * event loop are not the sync's, with its request log (one JSON line per request) written to a file
+ * and read once it stopped.
  * @module
  */
 
@@ -30,28 +30,25 @@ export interface MockProcessOptions {
   /**
    * The mock writes its request lines to this file (`--log`), a batch every 100 ms, and they are
    * read into `log` once it stopped: a bench of thousands of requests a second then spends no CPU
-   * on them while the sync it measures runs (its reading of stdout took a tenth of a core, more as
-   * the log grew). @default none: read from stdout as it runs
+   * on them while the sync it measures runs (reading them from stdout as they came took a tenth
+   * of a core, more as the log grew).
    */
-  logFile?: string;
+  logFile: string;
 }
 
 /** A running mock process. */
 export interface MockProcess {
   url: string;
   pid: number;
-  /**
-   * Every request line printed so far, in the order printed; with `logFile`, empty until
-   * {@linkcode MockProcess.close} has read them.
-   */
+  /** Every request line, in the order written: empty until {@linkcode MockProcess.close} read them. */
   log: MockLogLine[];
-  /** The first request line logged so far, if any: with `logFile`, read from the file's head. */
+  /** The first request line written so far, if any, read from the file's head. */
   firstLogged(): MockLogLine | undefined;
-  /** Lines on stdout that were neither the startup line nor a request. */
+  /** Lines on stdout other than the startup line. */
   other: string[];
   /**
-   * Stops the mock (SIGTERM, then SIGKILL after 5 s), waits for its output to end and, with
-   * `logFile`, reads its request lines into `log`. Calling it again waits for the first call.
+   * Stops the mock (SIGTERM, then SIGKILL after 5 s), waits for its output to end and reads its
+   * request lines into `log`. Calling it again waits for the first call.
    */
   close(): Promise<void>;
 }
@@ -75,13 +72,10 @@ export function parseMockLine(line: string): MockLogLine | undefined {
 export async function startMockProcess(options: MockProcessOptions): Promise<MockProcess> {
   const { args, projectDir = new URL("../", import.meta.url), startTimeoutMs = 30_000 } = options;
   const { logFile } = options;
-  const toFile = logFile === undefined ? [] : [`--allow-write=${logFile}`];
-  const logArgs = logFile === undefined ? [] : ["--log", logFile];
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      ...["run", "--allow-net", "--allow-env", ...toFile, "mock-api/main.ts", "--port", "0"],
-      ...logArgs,
-      ...args,
+      ...["run", "--allow-net", "--allow-env", `--allow-write=${logFile}`, "mock-api/main.ts"],
+      ...["--port", "0", "--log", logFile, ...args],
     ],
     cwd: projectDir,
     stdin: "null",
@@ -94,13 +88,9 @@ export async function startMockProcess(options: MockProcessOptions): Promise<Moc
   const { promise: listening, resolve, reject } = Promise.withResolvers<string>();
   const readOut = (async () => {
     for await (const line of lines(child.stdout)) {
-      const entry = parseMockLine(line);
-      if (entry) log.push(entry);
-      else {
-        const url = LISTENING.exec(line)?.[1];
-        if (url) resolve(url);
-        else if (line.length > 0) other.push(line);
-      }
+      const url = LISTENING.exec(line)?.[1];
+      if (url) resolve(url);
+      else if (line.length > 0) other.push(line);
     }
     reject(new Error(`The mock exited before listening: ${stderr.trim() || other.join(" ")}`));
   })();
@@ -126,9 +116,9 @@ export async function startMockProcess(options: MockProcessOptions): Promise<Moc
       await Promise.allSettled([readOut, readErr]);
       clearTimeout(killer);
       // One by one: a spread of a million lines overflows the stack.
-      if (logFile !== undefined) { for (const line of await readMockLog(logFile)) log.push(line); }
+      for (const line of await readMockLog(logFile)) log.push(line);
     })();
-  const firstLogged = () => logFile === undefined ? log[0] : firstLine(logFile);
+  const firstLogged = () => firstLine(logFile);
   try {
     const url = await listening;
     return { url, pid: child.pid, log, other, firstLogged, close };

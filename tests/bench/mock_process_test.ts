@@ -19,7 +19,9 @@ Deno.test("parseMockLine reads request lines and ignores anything else", () => {
 });
 
 Deno.test("startMockProcess serves the mock in its own process and reads its request log", async () => {
+  const dir = await Deno.makeTempDir();
   const mock = await startMockProcess({
+    logFile: `${dir}/mock.jsonl`,
     args: [
       ...["--rate-limit", "1/1m", "--error-rate", "0", "--hang-rate", "0"],
       ...["--email", "bench@adsync.local", "--password", "pw"],
@@ -45,10 +47,7 @@ Deno.test("startMockProcess serves the mock in its own process and reads its req
       });
       await res.body?.cancel();
     }
-    const deadline = Date.now() + 10_000;
-    while (mock.log.length < 5 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await mock.close();
     const limited = mock.log.filter((entry) => entry.path === "/api/campaigns");
     assert.deepEqual(
       limited.map((entry) => [entry.client, entry.status]),
@@ -57,6 +56,7 @@ Deno.test("startMockProcess serves the mock in its own process and reads its req
     for (const entry of limited) assert.ok(entry.at >= before, "each line carries its answer time");
   } finally {
     await mock.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
